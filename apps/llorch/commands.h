@@ -1,0 +1,13 @@
+#pragma once
+// Each command group of the `llorch` CLI registers its subcommands here; main.cpp only wires them.
+
+#include <CLI/CLI.hpp>
+
+namespace llorch::cli {
+
+// `llorch engine path`: where the built llama-server is.
+void add_engine_commands(CLI::App& app);
+// `llorch model make-tiny`: generate the tiny GGUF model.
+void add_model_commands(CLI::App& app);
+
+}  // namespace llorch::cli
