@@ -1,0 +1,42 @@
+#pragma once
+// The lifecycle of one pool (one model served by one or more engine processes on this node), as
+// reported by GET /v2/pools/{id}/status and in heartbeats. The supervisor that owns the pool
+// moves it, on the pool's strand, and checks every move with can_transition.
+//
+//   uninitialized → provisioning → starting → ready → draining → offline
+//                     ▲  ▲             ▲          │                    │
+//                     │  │             └──────────┘ engine restart     │
+//                     │  └──────────────── restart / reload ───────────┘
+//                     └── explicit restart ── failed ◄── provisioning | starting | ready
+//
+//   and: provisioning | starting → draining   (stopped before ready; the drain ends at once)
+//        failed → offline                     (stopped while failed; no engine to drain)
+//
+// provisioning: checking the model file, GPUs and VRAM, choosing ports.
+// starting:     engine processes launched, waiting for their health endpoints.
+// ready:        serving requests.
+// draining:     no new requests; in-flight ones finish up to a deadline, then engines stop.
+// offline:      no engine runs; the pool can be provisioned again.
+// failed:       could not provision, start, or keep the engine alive (crash loop); the reason
+//               is kept by the owner.
+
+#include <optional>
+#include <string_view>
+
+namespace llorch::pool {
+
+enum class pool_state { uninitialized, provisioning, starting, ready, draining, offline, failed };
+
+// "uninitialized", "provisioning", ... as the API shows them.
+std::string_view to_string(pool_state state);
+
+// The inverse of to_string; nullopt for an unknown name.
+std::optional<pool_state> parse_pool_state(std::string_view name);
+
+// Whether the lifecycle allows from → to. Staying in the same state is not a transition.
+bool can_transition(pool_state from, pool_state to);
+
+// Whether a pool in this state takes new requests.
+bool accepts_requests(pool_state state);
+
+}  // namespace llorch::pool
