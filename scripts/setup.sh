@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what llama-orch needs and builds it: Debian packages (when missing), the llama.cpp
+# engine (cached outside the repository), the project itself, and the tiny model. Idempotent.
+#
+#   scripts/setup.sh [PRESET]     PRESET: release (default), ci, debug, asan, tsan
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+preset="${1:-release}"
+say() { echo "==> $*" >&2; }
+
+packages=(g++ cmake ninja-build ccache git pkg-config npm
+          libboost1.81-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
+          libgtest-dev libgmock-dev libbenchmark-dev openssl curl procps iproute2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+say "engine: llama.cpp's llama-server"
+engine="$(scripts/build-engine.sh | tail -n 1)"
+echo "    $engine" >&2
+
+say "configuring llama-orch (preset $preset)"
+cmake --preset "$preset" >/dev/null
+say "building llama-orch"
+cmake --build --preset "$preset"
+
+bindir=build/bin
+case "$preset" in debug) bindir=build-debug/bin ;; asan) bindir=build-asan/bin ;; tsan) bindir=build-tsan/bin ;; esac
+model="$("$bindir/llorch" model make-tiny | tail -n 1)"
+say "tiny model: $model"

@@ -1,0 +1,57 @@
+#pragma once
+// A child process in its own process group: started with fork/exec, its output appended to a
+// log file, killed (the whole group) when asked or when the owner goes away. The child also gets
+// PR_SET_PDEATHSIG, so it never outlives its parent, even when the parent is SIGKILLed.
+// Not thread-safe; owned by whoever started it.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/expected.h"
+
+namespace llorch::common {
+
+struct spawn_options {
+    std::vector<std::string> argv;  // argv[0] is the program path
+    std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing in) environ
+    std::filesystem::path log_file;  // stdout+stderr appended here; empty: inherit
+    bool die_with_parent = true;
+};
+
+class subprocess {
+public:
+    subprocess() = default;
+    ~subprocess();
+    subprocess(subprocess&& o) noexcept : pid_(std::exchange(o.pid_, -1)), status_(o.status_) {}
+    subprocess& operator=(subprocess&& o) noexcept;
+    subprocess(const subprocess&) = delete;
+    subprocess& operator=(const subprocess&) = delete;
+
+    static expected<subprocess, std::string> spawn(const spawn_options& opts);
+
+    pid_t pid() const { return pid_; }
+    bool running();  // reaps without blocking
+    // Exit status as from waitpid, once the process ended.
+    std::optional<int> status() const { return status_; }
+    // SIGTERM to the group, then SIGKILL after `grace`; blocks until reaped (at most grace + 1 s).
+    void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+    void kill_group(int sig);
+    // Gives up ownership without stopping the process.
+    pid_t release() { return std::exchange(pid_, -1); }
+
+    // Describes a waitpid status: "exited with 1", "killed by signal 9".
+    static std::string describe(int status);
+
+private:
+    explicit subprocess(pid_t pid) : pid_(pid) {}
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+};
+
+}  // namespace llorch::common

@@ -1,0 +1,115 @@
+#pragma once
+// An HTTP/1.1 client for talking to engines and to other llama-orch daemons: keep-alive
+// connections pooled per host, a timeout on every step, streamed bodies read as they arrive, and
+// one retry on a fresh connection when a reused one fails before any response byte (a server
+// may close an idle keep-alive connection just as it is reused). Single-threaded: use it on the
+// io_context it was made with.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include "common/expected.h"
+
+#include "http/message.h"
+
+namespace llorch::http {
+
+struct url_parts {
+    std::string scheme;  // "http"
+    std::string host;
+    uint16_t port = 80;
+    std::string target;  // path and query, "/" at least
+};
+expected<url_parts, std::string> parse_url(std::string_view url);
+
+enum class client_errc {
+    bad_url,
+    connect_failed,  // refused, unreachable, no route: the peer is not there
+    timeout,
+    reset,           // the connection broke after the request was sent
+    protocol,        // not HTTP, or a body over the limit
+    cancelled,
+};
+std::string_view to_string(client_errc c);
+
+struct client_error {
+    client_errc code;
+    std::string message;
+    bool response_started = false;  // some response byte had arrived
+};
+
+struct client_request {
+    std::string method = "GET";
+    std::string url;
+    header_list headers;
+    std::string body;
+    std::string content_type = "application/json";
+    std::chrono::milliseconds timeout{30'000};  // connect + send + response head (+ body for send())
+};
+
+struct client_response {
+    int status = 0;
+    header_list headers;
+    std::string body;
+};
+
+struct client_options {
+    std::chrono::milliseconds connect_timeout{3'000};
+    size_t max_idle_per_host = 256;
+    size_t body_limit = 64u << 20;
+    std::string user_agent = "llama-orch";
+};
+
+class client;
+
+// A response whose body is read piece by piece. Destroying it before the end closes the
+// connection (the peer sees the client go away); reading to the end returns it to the pool.
+class response_stream {
+public:
+    ~response_stream();
+    int status() const;
+    const header_list& headers() const;
+    // The next piece of the body as it arrives; an empty string at the end of the body.
+    asio::awaitable<expected<std::string, client_error>> read_some(
+        std::chrono::milliseconds idle_timeout);
+    // Closes the connection at once; a pending read_some completes with `cancelled`.
+    void abort();
+
+    struct impl;
+    explicit response_stream(std::unique_ptr<impl> p);
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+class client {
+public:
+    explicit client(asio::io_context& io, client_options opts = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // A whole request and response.
+    asio::awaitable<expected<client_response, client_error>> send(client_request r);
+    // Returns once the status line and headers arrived; read the body from the stream.
+    asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> open(
+        client_request r);
+
+    size_t idle_connections() const;
+    // Forget pooled connections to a host (e.g. a node marked offline).
+    void drop_idle(std::string_view host, uint16_t port);
+
+    struct pool;
+
+private:
+    asio::io_context& io_;
+    client_options opts_;
+    std::shared_ptr<pool> pool_;
+};
+
+}  // namespace llorch::http

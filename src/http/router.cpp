@@ -1,0 +1,62 @@
+#include "http/router.h"
+
+namespace llorch::http {
+namespace {
+std::vector<std::string_view> split_path(std::string_view p) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < p.size()) {
+        if (p[i] == '/') {
+            ++i;
+            continue;
+        }
+        size_t j = p.find('/', i);
+        if (j == std::string_view::npos) j = p.size();
+        out.push_back(p.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+}  // namespace
+
+void router::add(std::string method, std::string pattern, handler h, route_options opts) {
+    route r{std::move(method), std::move(pattern), {}, std::move(h), opts};
+    for (auto s : split_path(r.pattern)) r.segments.emplace_back(s);
+    routes_.push_back(std::move(r));
+}
+
+router::match_result router::match(std::string_view method, std::string_view path) const {
+    match_result out;
+    auto parts = split_path(path);
+    for (const auto& r : routes_) {
+        if (r.segments.size() != parts.size()) continue;
+        std::vector<std::string> params;
+        bool ok = true;
+        for (size_t i = 0; i < parts.size() && ok; ++i) {
+            const auto& seg = r.segments[i];
+            if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+                if (parts[i].empty()) ok = false;
+                params.emplace_back(parts[i]);
+            } else if (seg != parts[i]) {
+                ok = false;
+            }
+        }
+        if (!ok) continue;
+        out.path_known = true;
+        if (r.method == method) {
+            out.h = &r.h;
+            out.opts = r.opts;
+            out.params = std::move(params);
+            return out;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> router::describe() const {
+    std::vector<std::string> out;
+    for (const auto& r : routes_) out.push_back(r.method + " " + r.pattern);
+    return out;
+}
+
+}  // namespace llorch::http

@@ -1,0 +1,370 @@
+#include "http/server.h"
+
+#include <random>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/log.h"
+#include "http/ids.h"
+
+namespace llorch::http {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+
+std::optional<std::string_view> header_list::find(std::string_view name) const {
+    for (const auto& [k, v] : items_) {
+        if (k.size() != name.size()) continue;
+        bool same = true;
+        for (size_t i = 0; i < k.size() && same; ++i)
+            same = std::tolower(static_cast<unsigned char>(k[i])) ==
+                   std::tolower(static_cast<unsigned char>(name[i]));
+        if (same) return std::string_view(v);
+    }
+    return std::nullopt;
+}
+
+namespace {
+int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+std::string pct_decode(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            int a = hexval(s[i + 1]);
+            int b = hexval(s[i + 2]);
+            if (a >= 0 && b >= 0) {
+                out += static_cast<char>(a * 16 + b);
+                i += 2;
+                continue;
+            }
+        }
+        out += s[i] == '+' ? ' ' : s[i];
+    }
+    return out;
+}
+}  // namespace
+
+std::optional<std::string> request::query_param(std::string_view name) const {
+    std::string_view q = query;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        auto kv = q.substr(0, amp);
+        auto eq = kv.find('=');
+        auto k = kv.substr(0, eq);
+        if (pct_decode(k) == name)
+            return eq == std::string_view::npos ? std::string() : pct_decode(kv.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        q.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+response response::from_error(const api::error& e, std::string_view correlation_id) {
+    response r = json(e.http_status(), api::to_json(e, correlation_id));
+    if (e.retry_after_ms) {
+        long long ms = *e.retry_after_ms;
+        r.headers.add("Retry-After", std::to_string(std::max<long long>(1, (ms + 999) / 1000)));
+        r.headers.add("X-Backoff-Ms", std::to_string(ms));
+    }
+    return r;
+}
+
+std::string check_bind(std::string_view address, const token_set& tokens,
+                       std::string_view token_env) {
+    if (!tokens.empty() || is_loopback(address)) return {};
+    return "NON_LOOPBACK_WITHOUT_TOKEN: refusing to listen on " + std::string(address) +
+           " without a token; set " + std::string(token_env) +
+           " (at least 16 characters) or bind to 127.0.0.1";
+}
+
+struct server::impl : std::enable_shared_from_this<impl> {
+    asio::io_context& io;
+    server_options opts;
+    router routes;
+    tcp::acceptor acceptor;
+    uint16_t bound_port = 0;
+    size_t connections = 0;
+    bool stopping = false;
+    std::shared_ptr<spdlog::logger> log;
+
+    impl(asio::io_context& io_, server_options o, router r)
+        : io(io_), opts(std::move(o)), routes(std::move(r)), acceptor(io_),
+          log(common::logger(opts.name)) {}
+
+    asio::awaitable<void> accept_loop() {
+        auto self = shared_from_this();
+        while (!stopping) {
+            boost::system::error_code ec;
+            tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopping) break;
+                // Out of descriptors and the like: say so, back off briefly, keep serving.
+                log->warn("accept failed: {}", ec.message());
+                asio::steady_timer t(io, std::chrono::milliseconds(50));
+                co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+                continue;
+            }
+            sock.set_option(tcp::no_delay(true), ec);
+            asio::co_spawn(io, session(beast::tcp_stream(std::move(sock))), asio::detached);
+        }
+    }
+
+    asio::awaitable<response> dispatch(request req) {
+        auto m = routes.match(req.method, req.path);
+        if (!m.h) {
+            if (m.path_known) {
+                co_return response::from_error(
+                    api::make_error(api::error_code::method_not_allowed,
+                                    req.method + " is not allowed on " + req.path),
+                    req.correlation_id);
+            }
+            co_return response::from_error(
+                api::make_error(api::error_code::not_found,
+                                "no such endpoint: " + req.method + " " + req.path),
+                req.correlation_id);
+        }
+        if (!m.opts.public_route && !opts.tokens.empty()) {
+            auto auth = req.header("Authorization");
+            if (!auth) {
+                co_return response::from_error(
+                    api::make_error(api::error_code::missing_token,
+                                    "this endpoint needs a token: send 'Authorization: Bearer "
+                                    "<token>'"),
+                    req.correlation_id);
+            }
+            auto tok = bearer_token(*auth);
+            auto id = tok ? opts.tokens.verify(*tok) : std::nullopt;
+            if (!id) {
+                log->warn("rejected request {} {} from {}: bad token", req.method, req.path,
+                          req.remote_address);
+                co_return response::from_error(
+                    api::make_error(api::error_code::bad_token, "the token is not valid here"),
+                    req.correlation_id);
+            }
+            req.identity = *id;
+        } else {
+            req.identity = is_loopback(req.remote_address) ? "localhost" : "anonymous";
+        }
+        req.params = std::move(m.params);
+        std::string corr = req.correlation_id;
+        try {
+            co_return co_await (*m.h)(std::move(req));
+        } catch (const std::exception& ex) {
+            log->error("handler failed: {}", ex.what());
+            co_return response::from_error(
+                api::make_error(api::error_code::internal, "internal error; see the daemon's log"),
+                corr);
+        }
+    }
+
+    static void fill_headers(bhttp::response_header<>& h, const response& r,
+                             const std::string& corr, const std::string& name) {
+        h.set(bhttp::field::server, name);
+        if (!r.content_type.empty() && r.status != 204)
+            h.set(bhttp::field::content_type, r.content_type);
+        if (r.status != 204) h.set("X-Correlation-Id", corr);
+        for (const auto& [k, v] : r.headers.items()) h.insert(k, v);
+    }
+
+    asio::awaitable<void> session(beast::tcp_stream stream) {
+        auto self = shared_from_this();
+        ++connections;
+        beast::flat_buffer buffer;
+        boost::system::error_code ec;
+        std::string remote;
+        {
+            auto ep = stream.socket().remote_endpoint(ec);
+            if (!ec) remote = ep.address().to_string();
+        }
+        bool first = true;
+        for (;;) {
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.body_limit(opts.body_limit);
+            parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+            stream.expires_after(first ? opts.read_timeout : opts.idle_timeout);
+            first = false;
+            co_await bhttp::async_read(stream, buffer, parser,
+                                       asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+                    bool body = ec == bhttp::error::body_limit;
+                    auto e = api::make_error(
+                        api::error_code::payload_too_large,
+                        body ? "request body larger than " + std::to_string(opts.body_limit) +
+                                   " bytes"
+                             : "request headers larger than " +
+                                   std::to_string(opts.header_limit) + " bytes");
+                    co_await write_simple(stream, response::from_error(e, new_correlation_id()),
+                                          new_correlation_id(), 11, false);
+                } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                           ec != beast::error::timeout && ec != asio::error::connection_reset &&
+                           ec != asio::error::operation_aborted) {
+                    auto e = api::make_error(api::error_code::invalid_params,
+                                             "malformed HTTP request: " + ec.message());
+                    auto cid = new_correlation_id();
+                    co_await write_simple(stream, response::from_error(e, cid), cid, 11, false);
+                }
+                break;
+            }
+            auto& msg = parser.get();
+            request req;
+            req.method = std::string(msg.method_string());
+            req.target = std::string(msg.target());
+            auto qpos = req.target.find('?');
+            req.path = req.target.substr(0, qpos);
+            if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
+            for (const auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+            req.body = std::move(msg.body());
+            req.remote_address = remote;
+            auto cid = req.header("X-Correlation-Id");
+            req.correlation_id = cid && !cid->empty() && cid->size() <= 128 ? std::string(*cid)
+                                                                             : new_correlation_id();
+            bool keep_alive = msg.keep_alive();
+            unsigned version = msg.version();
+            std::string corr = req.correlation_id;
+
+            stream.expires_never();
+            response res = co_await dispatch(std::move(req));
+            if (stopping) keep_alive = false;
+            bool ok;
+            if (res.stream) {
+                ok = co_await write_streamed(stream, std::move(res), corr, version);
+                keep_alive = false;
+            } else {
+                ok = co_await write_simple(stream, std::move(res), corr, version, keep_alive);
+            }
+            if (!ok || !keep_alive) break;
+        }
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.close();
+        --connections;
+    }
+
+    asio::awaitable<bool> write_simple(beast::tcp_stream& stream, response r, std::string corr,
+                                       unsigned version, bool keep_alive) {
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
+        fill_headers(out.base(), r, corr, opts.name);
+        out.keep_alive(keep_alive);
+        out.body() = std::move(r.body);
+        out.prepare_payload();
+        boost::system::error_code ec;
+        stream.expires_after(opts.write_timeout);
+        co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+        stream.expires_never();
+        co_return !ec;
+    }
+
+    // Streams a body: headers first, then one chunk per pulled frame batch. A parallel wait on the
+    // socket notices a client that goes away even while nothing is being written.
+    asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, response r, std::string corr,
+                                         unsigned version) {
+        auto src = r.stream;
+        bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), version};
+        fill_headers(head.base(), r, corr, opts.name);
+        head.set(bhttp::field::cache_control, "no-cache");
+        head.set("X-Accel-Buffering", "no");
+        head.chunked(true);
+        head.keep_alive(false);
+        bhttp::response_serializer<bhttp::empty_body> sr{head};
+        boost::system::error_code ec;
+        stream.expires_after(opts.write_timeout);
+        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            src->on_disconnect();
+            co_return false;
+        }
+        auto gone = std::make_shared<bool>(false);
+        stream.socket().async_wait(tcp::socket::wait_read,
+                                   [gone, src, &stream](boost::system::error_code wec) {
+                                       if (*gone) return;
+                                       if (wec == asio::error::operation_aborted) return;
+                                       boost::system::error_code aec;
+                                       // Readable with nothing to read: the peer closed.
+                                       if (wec || stream.socket().available(aec) == 0 || aec) {
+                                           *gone = true;
+                                           src->on_disconnect();
+                                       }
+                                   });
+        bool clean = true;
+        for (;;) {
+            auto chunk = co_await src->next(opts.keepalive_interval);
+            if (*gone) {
+                clean = false;
+                break;
+            }
+            if (!chunk) break;
+            if (chunk->empty()) *chunk = ": keep-alive\n\n";
+            stream.expires_after(opts.write_timeout);
+            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*chunk)),
+                                       asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (!*gone) {
+                    *gone = true;
+                    src->on_disconnect();
+                }
+                clean = false;
+                break;
+            }
+        }
+        if (clean) {
+            stream.expires_after(opts.write_timeout);
+            co_await asio::async_write(stream, bhttp::make_chunk_last(),
+                                       asio::redirect_error(use_awaitable, ec));
+        }
+        *gone = true;
+        stream.socket().cancel(ec);
+        stream.expires_never();
+        co_return false;
+    }
+};
+
+server::server(asio::io_context& io, server_options opts, router routes)
+    : impl_(std::make_shared<impl>(io, std::move(opts), std::move(routes))) {}
+
+server::~server() { stop(); }
+
+expected<void, std::string> server::start() {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(impl_->opts.address == "localhost" ? "127.0.0.1"
+                                                                          : impl_->opts.address,
+                                       ec);
+    if (ec) return fail("invalid listen address '" + impl_->opts.address + "': " + ec.message());
+    tcp::endpoint ep(addr, impl_->opts.port);
+    auto& a = impl_->acceptor;
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return fail("cannot listen on " + impl_->opts.address + ":" +
+                    std::to_string(impl_->opts.port) + ": " + ec.message());
+    }
+    impl_->bound_port = a.local_endpoint().port();
+    asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+    return {};
+}
+
+void server::stop() {
+    if (!impl_ || impl_->stopping) return;
+    impl_->stopping = true;
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+}
+
+uint16_t server::port() const { return impl_->bound_port; }
+size_t server::active_connections() const { return impl_->connections; }
+
+}  // namespace llorch::http

@@ -1,0 +1,58 @@
+#pragma once
+// An HTTP/1.1 server on Boost.Beast with C++20 coroutines: one coroutine per connection (it owns
+// the stream, the buffer and the deadlines), keep-alive, request limits, bearer-token auth,
+// X-Correlation-Id, the JSON error envelope for every failure, and streamed (SSE) responses.
+// Runs on the io_context it is given; handlers run on that context too.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include "common/expected.h"
+
+#include "http/auth.h"
+#include "http/router.h"
+
+namespace llorch::http {
+
+struct server_options {
+    std::string name = "llama-orch";  // logger name and Server header
+    std::string address = "127.0.0.1";
+    uint16_t port = 0;              // 0: any free port (see server::port())
+    token_set tokens;               // empty: no auth (only allowed on loopback; see check_bind)
+    size_t body_limit = 1 << 20;    // 413 beyond
+    size_t header_limit = 16 << 10; // 431-ish (answered 413) beyond
+    std::chrono::milliseconds read_timeout{30'000};   // whole request, once it started
+    std::chrono::milliseconds idle_timeout{75'000};   // between keep-alive requests
+    std::chrono::milliseconds write_timeout{30'000};  // one write; a reader stuck longer is cut
+    std::chrono::milliseconds keepalive_interval{15'000};  // SSE comment when a stream is quiet
+    // When set, a request whose handler sees shutting down is refused; checked by handlers.
+};
+
+class server {
+public:
+    server(asio::io_context& io, server_options opts, router routes);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds and starts accepting. The error says what failed (e.g. address in use).
+    expected<void, std::string> start();
+    // Stops accepting; open connections finish their current exchange.
+    void stop();
+    uint16_t port() const;
+    size_t active_connections() const;
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+// The start-up rule of DESIGN.md "Security": a non-loopback bind needs a token. Returns the
+// one-line reason to refuse, or an empty string when the bind is fine.
+std::string check_bind(std::string_view address, const token_set& tokens, std::string_view token_env);
+
+}  // namespace llorch::http

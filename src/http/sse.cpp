@@ -1,0 +1,68 @@
+#include "http/sse.h"
+
+namespace llorch::http {
+
+void append_sse(std::string& out, std::string_view event, std::string_view data,
+                std::optional<long long> id) {
+    if (id) {
+        out += "id: ";
+        out += std::to_string(*id);
+        out += '\n';
+    }
+    if (!event.empty()) {
+        out += "event: ";
+        out += event;
+        out += '\n';
+    }
+    size_t start = 0;
+    for (;;) {
+        size_t nl = data.find('\n', start);
+        out += "data: ";
+        out += data.substr(start, nl == std::string_view::npos ? nl : nl - start);
+        out += '\n';
+        if (nl == std::string_view::npos) break;
+        start = nl + 1;
+    }
+    out += '\n';
+}
+
+void sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
+    for (char c : bytes) {
+        if (skip_lf_) {
+            skip_lf_ = false;
+            if (c == '\n') continue;
+        }
+        if (c == '\r' || c == '\n') {
+            if (c == '\r') skip_lf_ = true;
+            line(line_, out);
+            line_.clear();
+        } else {
+            line_ += c;
+        }
+    }
+}
+
+void sse_parser::line(std::string_view l, std::vector<sse_event>& out) {
+    if (l.empty()) {
+        if (has_data_ || !cur_.event.empty()) out.push_back(std::move(cur_));
+        cur_ = {};
+        has_data_ = false;
+        return;
+    }
+    if (l.front() == ':') return;  // comment (keep-alive)
+    auto colon = l.find(':');
+    std::string_view field = l.substr(0, colon);
+    std::string_view value = colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (field == "data") {
+        if (has_data_) cur_.data += '\n';
+        cur_.data += value;
+        has_data_ = true;
+    } else if (field == "event") {
+        cur_.event = value;
+    } else if (field == "id") {
+        cur_.id = std::string(value);
+    }
+}
+
+}  // namespace llorch::http

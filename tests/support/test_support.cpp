@@ -1,0 +1,176 @@
+#include "support/test_support.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/paths.h"
+
+namespace llorch::test {
+namespace fs = std::filesystem;
+
+uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+fs::path bin_dir() {
+    const char* v = std::getenv("LLORCH_BIN_DIR");
+    return v ? fs::path(v) : fs::current_path() / "bin";
+}
+
+fs::path engine_or_skip() {
+    auto e = common::find_engine();
+    if (!e) throw std::runtime_error("llama-server is not built: run `make test` (it builds it)");
+    return *e;
+}
+
+fs::path tiny_model() {
+    static std::mutex mu;
+    std::lock_guard lock(mu);
+    auto p = common::default_tiny_model_path();
+    if (fs::exists(p)) return p;
+    auto cmd = (bin_dir() / "llorch").string() + " model make-tiny > /dev/null";
+    if (std::system(cmd.c_str()) != 0 || !fs::exists(p))
+        throw std::runtime_error("could not generate the tiny model with: " + cmd);
+    return p;
+}
+
+fs::path temp_dir(const std::string& name) {
+    auto base = fs::temp_directory_path() /
+                ("llorch-test-" + name + "-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(base);
+    return base;
+}
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline) {
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return cond();
+}
+
+http::client_response http_call(const std::string& method, const std::string& url,
+                                const std::string& body,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                std::chrono::milliseconds timeout) {
+    asio::io_context io;
+    http::client c(io);
+    http::client_request r;
+    r.method = method;
+    r.url = url;
+    r.body = body;
+    r.timeout = timeout;
+    for (const auto& [k, v] : headers) r.headers.add(k, v);
+    auto res = run(io, c.send(std::move(r)), timeout + 5s);
+    if (!res) {
+        http::client_response out;
+        out.status = 0;
+        out.body = res.error().message;
+        return out;
+    }
+    return std::move(*res);
+}
+
+namespace {
+asio::awaitable<sse_result> sse_coro(http::client& c, http::client_request r,
+                                     std::function<bool(const http::sse_event&)> on_event,
+                                     std::chrono::milliseconds timeout) {
+    sse_result out;
+    auto st = co_await c.open(std::move(r));
+    if (!st) {
+        out.error = st.error().message;
+        co_return out;
+    }
+    out.status = (*st)->status();
+    http::sse_parser parser;
+    std::vector<http::sse_event> batch;
+    for (;;) {
+        auto piece = co_await (*st)->read_some(timeout);
+        if (!piece) {
+            out.error = piece.error().message;
+            break;
+        }
+        if (piece->empty()) break;
+        if (out.status != 200) {
+            out.raw += *piece;
+            continue;
+        }
+        batch.clear();
+        parser.feed(*piece, batch);
+        bool stop = false;
+        for (auto& e : batch) {
+            out.events.push_back(e);
+            if (on_event && !on_event(e)) stop = true;
+        }
+        if (stop) break;
+    }
+    co_return out;
+}
+}  // namespace
+
+sse_result sse_call(const std::string& method, const std::string& url, const std::string& body,
+                    const std::vector<std::pair<std::string, std::string>>& headers,
+                    const std::function<bool(const http::sse_event&)>& on_event,
+                    std::chrono::milliseconds timeout) {
+    asio::io_context io;
+    http::client c(io);
+    http::client_request r;
+    r.method = method;
+    r.url = url;
+    r.body = body;
+    r.timeout = timeout;
+    r.headers.add("Accept", "text/event-stream");
+    for (const auto& [k, v] : headers) r.headers.add(k, v);
+    return run(io, sse_coro(c, std::move(r), on_event, timeout), timeout + 5s);
+}
+
+bool wait_http_ok(const std::string& url, std::chrono::milliseconds deadline) {
+    return wait_until([&] { return http_call("GET", url, {}, {}, 2s).status == 200; }, deadline);
+}
+
+common::subprocess start_process(const std::vector<std::string>& argv, const fs::path& log,
+                                 const std::vector<std::pair<std::string, std::string>>& env) {
+    common::spawn_options o;
+    o.argv = argv;
+    o.log_file = log;
+    o.env = env;
+    auto p = common::subprocess::spawn(o);
+    if (!p) throw std::runtime_error(p.error());
+    return std::move(*p);
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream f(p);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+boost::json::value parse_json(const std::string& s) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(s, ec);
+    if (ec) throw std::runtime_error("not JSON: " + s.substr(0, 200));
+    return v;
+}
+
+}  // namespace llorch::test

@@ -1,0 +1,82 @@
+#pragma once
+// What the integration tests share: free loopback ports, the tiny model, the built binaries,
+// running a coroutine to completion with a deadline, waiting on a condition, and SSE reading.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "common/subprocess.h"
+#include "http/client.h"
+#include "http/sse.h"
+
+namespace llorch::test {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+uint16_t free_port();
+// build/bin (from LLORCH_BIN_DIR, set by CMake for every test).
+std::filesystem::path bin_dir();
+std::filesystem::path engine_or_skip();
+// The default tiny model, generated on first use.
+std::filesystem::path tiny_model();
+// A fresh empty directory under the system temp dir, removed at process exit.
+std::filesystem::path temp_dir(const std::string& name);
+
+// Runs `aw` on `io` until it completes; throws when it takes longer than `timeout`.
+template <class T>
+T run(asio::io_context& io, asio::awaitable<T> aw, std::chrono::milliseconds timeout = 60s) {
+    std::optional<T> out;
+    std::exception_ptr err;
+    asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
+        if (e) err = e;
+        else out.emplace(std::move(v));
+    });
+    io.restart();
+    io.run_for(timeout);
+    if (err) std::rethrow_exception(err);
+    if (!out) throw std::runtime_error("timed out");
+    return std::move(*out);
+}
+
+// Polls `cond` every 20 ms until it holds or the deadline passes.
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline = 30s);
+
+// A one-shot HTTP exchange on a private io_context (for tests that are not coroutines).
+http::client_response http_call(const std::string& method, const std::string& url,
+                                const std::string& body = {},
+                                const std::vector<std::pair<std::string, std::string>>& headers = {},
+                                std::chrono::milliseconds timeout = 30s);
+
+// Streams a request and returns every SSE event; `on_event` may return false to stop early.
+struct sse_result {
+    int status = 0;
+    std::vector<http::sse_event> events;
+    std::string error;  // transport error, if any
+    std::string raw;    // the non-SSE body of an error response
+};
+sse_result sse_call(const std::string& method, const std::string& url, const std::string& body = {},
+                    const std::vector<std::pair<std::string, std::string>>& headers = {},
+                    const std::function<bool(const http::sse_event&)>& on_event = {},
+                    std::chrono::milliseconds timeout = 120s);
+
+// Waits until GET url answers 200.
+bool wait_http_ok(const std::string& url, std::chrono::milliseconds deadline = 60s);
+
+// Starts a program with its output to `log`; stopped when the returned object goes away.
+common::subprocess start_process(const std::vector<std::string>& argv,
+                                 const std::filesystem::path& log,
+                                 const std::vector<std::pair<std::string, std::string>>& env = {});
+
+std::string read_file(const std::filesystem::path& p);
+boost::json::value parse_json(const std::string& s);
+
+}  // namespace llorch::test
