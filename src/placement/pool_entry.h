@@ -1,0 +1,59 @@
+#pragma once
+// What the placement index knows about one pool: the node's last report (pool_state), the
+// control plane's own in-flight count, and observed latency and health. A pool is named
+// cluster-wide `node_id/pool_id`; in the HOME profile node_id is empty and the name is `pool_id`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llorch::placement {
+
+// A stable handle to a pool in placement_index. The generation makes a handle kept past the
+// pool's removal harmless: every call with a stale handle is ignored.
+struct pool_ref {
+    uint32_t index = UINT32_MAX;
+    uint32_t generation = 0;
+
+    bool valid() const { return index != UINT32_MAX; }
+    friend bool operator==(const pool_ref&, const pool_ref&) = default;
+};
+
+// A pool as its node reports it (registration, heartbeat, or the local pool manager).
+struct pool_state {
+    std::vector<std::string> models;  // every name the pool answers to (name, aliases, path)
+    std::string engine;
+    bool ready = false;
+    bool draining = false;
+    int slots_total = 0;
+    int slots_free = 0;  // as reported; only a cross-check of the control plane's own count
+    uint64_t vram_total_bytes = 0;
+    uint64_t vram_free_bytes = 0;
+    bool vram_ok = true;  // fits the VRAM policy; decided by whoever reports the state
+};
+
+struct pool_entry {
+    std::string node_id;
+    std::string pool_id;
+    pool_state state;
+    bool node_available = true;  // the node is online (not draining, offline or failed)
+    bool breaker_open = false;   // the node's circuit breaker is open
+    int in_flight = 0;           // tasks this control plane dispatched and not yet completed
+    // Slots the node reported busy beyond our own in-flight count at its last report (another
+    // client of the engine, or work we have lost track of). Kept until the next report so that
+    // a stale heartbeat does not hide slots our own completions have freed since.
+    int busy_elsewhere = 0;
+    double latency_ewma_ms = 0.0;
+    bool latency_observed = false;
+    double health = 1.0;  // EWMA of request outcomes, 1 = every request succeeded
+
+    // slots_total - in_flight - busy_elsewhere: equals min(slots_total - in_flight, reported
+    // slots_free) at the moment of a report, and grows as our own tasks complete.
+    int free_slots() const {
+        const int free = state.slots_total - in_flight - busy_elsewhere;
+        return free > 0 ? free : 0;
+    }
+    std::string name() const { return node_id.empty() ? pool_id : node_id + "/" + pool_id; }
+};
+
+}  // namespace llorch::placement
