@@ -1,0 +1,143 @@
+// pool-managerd — the worker daemon of llama-orch: runs and supervises the inference engines of
+// this machine and serves them to orchestratord (or to anyone holding the service token).
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "common/log.h"
+#include "gpu/system_gpu_inventory.h"
+#include "http/listen.h"
+#include "http/server.h"
+#include "pool/pool_config.h"
+#include "pool/pool_manager.h"
+#include "pool/worker_api.h"
+
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+    std::string config_file, addr = "127.0.0.1:9200", pools_sel, node_id, log_format = "text",
+                             log_level = "info";
+    std::string runtime_dir = std::string(std::getenv("XDG_RUNTIME_DIR") ? std::getenv("XDG_RUNTIME_DIR") : "/tmp") +
+                              "/llama-orch";
+    long long watch_ms = 1000, gpu_ms = 10000, stall_ms = 30000, health_ms = 2000, drain_ms = 30000,
+              ready_ms = 180000, restart_window_ms = 60000, restart_base_ms = 500;
+    int max_crashes = 5;
+    bool auto_delete = false;
+
+    CLI::App app{"pool-managerd — llama-orch worker daemon: runs and supervises the inference "
+                 "engines of this machine.\nTokens come from the environment only: "
+                 "LLORCH_SERVICE_TOKEN (comma-separated for rotation), falling back to "
+                 "LLORCH_API_TOKEN; required when binding a non-loopback address."};
+    app.set_version_flag("--version", std::string("pool-managerd ") + LLORCH_VERSION);
+    app.add_option("--config", config_file, "TOML file with the [[pools]] tables")
+        ->envname("POOL_MANAGERD_CONFIG")->required();
+    app.add_option("--addr", addr, "listen address HOST:PORT")->envname("POOL_MANAGERD_ADDR")
+        ->capture_default_str();
+    app.add_option("--pools", pools_sel, "comma-separated ids of the configured pools to run (default all)")
+        ->envname("POOL_MANAGERD_POOLS");
+    app.add_option("--node-id", node_id, "this node's id (default: the host name)")
+        ->envname("POOL_MANAGERD_NODE_ID");
+    app.add_option("--runtime-dir", runtime_dir, "handoff files and engine logs")
+        ->envname("POOL_MANAGERD_RUNTIME_DIR")->capture_default_str();
+    app.add_option("--watch-interval-ms", watch_ms, "handoff directory polling interval")
+        ->envname("POOL_MANAGERD_WATCH_INTERVAL_MS")->capture_default_str()->check(CLI::Range(10LL, 3600000LL));
+    app.add_flag("--auto-delete-handoff", auto_delete, "remove adopted handoff files once processed")
+        ->envname("POOL_MANAGERD_AUTO_DELETE_HANDOFF");
+    app.add_option("--gpu-discovery-interval-ms", gpu_ms, "GPU inventory refresh interval")
+        ->envname("POOL_MANAGERD_GPU_DISCOVERY_INTERVAL_MS")->capture_default_str()->check(CLI::Range(100LL, 3600000LL));
+    app.add_option("--stall-timeout-ms", stall_ms, "an engine silent this long ends the stream with DECODE_TIMEOUT")
+        ->envname("POOL_MANAGERD_STALL_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 3600000LL));
+    app.add_option("--health-interval-ms", health_ms, "engine liveness probe interval")
+        ->envname("POOL_MANAGERD_HEALTH_INTERVAL_MS")->capture_default_str()->check(CLI::Range(50LL, 3600000LL));
+    app.add_option("--ready-timeout-ms", ready_ms, "longest an engine may take to become ready")
+        ->envname("POOL_MANAGERD_READY_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 36000000LL));
+    app.add_option("--drain-deadline-ms", drain_ms, "on SIGTERM, how long in-flight work may finish")
+        ->envname("POOL_MANAGERD_DRAIN_DEADLINE_MS")->capture_default_str()->check(CLI::Range(0LL, 3600000LL));
+    app.add_option("--restart-max-crashes", max_crashes, "crashes within the window that make a pool failed")
+        ->envname("POOL_MANAGERD_RESTART_MAX_CRASHES")->capture_default_str()->check(CLI::Range(1, 1000));
+    app.add_option("--restart-window-ms", restart_window_ms, "crash-loop window")
+        ->envname("POOL_MANAGERD_RESTART_WINDOW_MS")->capture_default_str()->check(CLI::Range(100LL, 86400000LL));
+    app.add_option("--restart-backoff-ms", restart_base_ms, "first restart backoff (doubles, capped at 30 s)")
+        ->envname("POOL_MANAGERD_RESTART_BACKOFF_MS")->capture_default_str()->check(CLI::Range(0LL, 600000LL));
+    app.add_option("--log-format", log_format, "text or json")->envname("LLORCH_LOG_FORMAT")
+        ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("LLORCH_LOG_LEVEL")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    llorch::common::init_logging(log_format == "json" ? llorch::common::log_format::json
+                                                      : llorch::common::log_format::text,
+                                 log_level);
+    auto log = llorch::common::logger("pool-managerd");
+    auto die = [](const std::string& m) {
+        std::cerr << "pool-managerd: " << m << "\n";
+        return 2;
+    };
+
+    auto listen = llorch::http::parse_listen_address(addr);
+    if (!listen) return die("POOL_MANAGERD_ADDR: " + listen.error());
+    auto tokens = llorch::http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+    if (!tokens) return die(tokens.error());
+    if (auto why = llorch::http::check_bind(listen->first, *tokens, "LLORCH_SERVICE_TOKEN"); !why.empty())
+        return die(why);
+    auto pools = llorch::pool::load_pools_file(config_file);
+    if (!pools) return die(pools.error().message);
+    auto selected = llorch::pool::select_pools(std::move(*pools), pools_sel);
+    if (!selected) return die(selected.error().message);
+    if (node_id.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof host - 1);
+        node_id = host;
+    }
+
+    asio::io_context io(1);
+    llorch::pool::manager_options mo;
+    mo.runtime_dir = runtime_dir;
+    mo.watch_interval = std::chrono::milliseconds(watch_ms);
+    mo.auto_delete_handoff = auto_delete;
+    mo.gpu_discovery_interval = std::chrono::milliseconds(gpu_ms);
+    mo.stall_timeout = std::chrono::milliseconds(stall_ms);
+    mo.health_interval = std::chrono::milliseconds(health_ms);
+    mo.ready_timeout = std::chrono::milliseconds(ready_ms);
+    mo.restart.max_crashes = max_crashes;
+    mo.restart.window = std::chrono::milliseconds(restart_window_ms);
+    mo.restart.backoff.base = std::chrono::milliseconds(restart_base_ms);
+    mo.node_id = node_id;
+    llorch::pool::pool_manager manager(io, mo, std::move(*selected),
+                                       std::make_shared<llorch::gpu::system_gpu_inventory>());
+
+    llorch::http::router routes;
+    llorch::pool::add_worker_routes(routes, manager, {.node_id = node_id});
+    llorch::http::server_options so;
+    so.name = "pool-managerd";
+    so.address = listen->first;
+    so.port = listen->second;
+    so.tokens = *tokens;
+    llorch::http::server server(io, so, std::move(routes));
+    if (auto r = server.start(); !r) return die("POOL_MANAGERD_ADDR: " + r.error());
+    manager.start();
+    log->info("listening on {}:{} (node_id={}, {} auth, runtime dir {})", listen->first, server.port(),
+              node_id, tokens->empty() ? "no" : "token", runtime_dir);
+    std::cout << "pool-managerd listening on " << listen->first << ":" << server.port() << std::endl;
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log->info("signal {}: draining pools (up to {} ms), then stopping", sig, drain_ms);
+        server.stop();
+        asio::co_spawn(io, manager.stop(std::chrono::milliseconds(drain_ms)),
+                       [&](std::exception_ptr) { io.stop(); });
+    });
+    std::signal(SIGPIPE, SIG_IGN);
+    io.run();
+    log->info("stopped");
+    return 0;
+}

@@ -1,0 +1,305 @@
+#include "engines/engine_adapter.h"
+
+#include <boost/json.hpp>
+
+#include "http/sse.h"
+
+namespace llorch::engines {
+namespace json = boost::json;
+
+namespace {
+
+void add_sampling(json::object& o, const generation_request& g) {
+    if (g.temperature) o["temperature"] = *g.temperature;
+    if (g.top_p) o["top_p"] = *g.top_p;
+    if (g.top_k) o["top_k"] = *g.top_k;
+    if (g.seed) o["seed"] = *g.seed;
+    if (!g.stop.empty()) {
+        json::array a;
+        for (const auto& s : g.stop) a.push_back(json::value(s));
+        o["stop"] = std::move(a);
+    }
+}
+
+json::array messages_json(const generation_request& g) {
+    json::array a;
+    for (const auto& m : g.messages) a.push_back(json::object{{"role", m.role}, {"content", m.content}});
+    return a;
+}
+
+std::string as_string(const json::value* v) {
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+long long as_int(const json::value* v, long long dflt = -1) {
+    if (!v) return dflt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
+    if (v->is_double()) return static_cast<long long>(v->get_double());
+    return dflt;
+}
+
+// SSE streams whose data lines are JSON objects, ended by a final object or `[DONE]`.
+class sse_json_decoder : public stream_decoder {
+public:
+    void feed(std::string_view bytes, std::vector<engine_event>& out) override {
+        events_.clear();
+        parser_.feed(bytes, events_);
+        for (const auto& e : events_) {
+            if (ended_) return;
+            if (e.data == "[DONE]") {
+                end(out);
+                continue;
+            }
+            boost::system::error_code ec;
+            auto v = json::parse(e.data, ec);
+            if (ec || !v.is_object()) continue;
+            on_object(v.get_object(), out);
+        }
+    }
+    void finish(std::vector<engine_event>& out) override {
+        if (!ended_) {
+            engine_event ev;
+            ev.type = engine_event::kind::error;
+            ev.message = "the engine ended the stream without finishing the generation";
+            out.push_back(ev);
+            ended_ = true;
+        }
+    }
+
+protected:
+    virtual void on_object(const json::object& o, std::vector<engine_event>& out) = 0;
+    void token(std::string t, std::vector<engine_event>& out) {
+        if (t.empty()) return;
+        ++pieces_;
+        engine_event ev;
+        ev.text = std::move(t);
+        out.push_back(std::move(ev));
+    }
+    void end(std::vector<engine_event>& out) {
+        if (ended_) return;
+        ended_ = true;
+        engine_event ev;
+        ev.type = engine_event::kind::end;
+        ev.tokens_out = tokens_out_ >= 0 ? tokens_out_ : pieces_;
+        ev.decode_ms = decode_ms_;
+        ev.finish_reason = finish_reason_.empty() ? "stop" : finish_reason_;
+        out.push_back(ev);
+    }
+    void error(std::string m, std::vector<engine_event>& out) {
+        if (ended_) return;
+        ended_ = true;
+        engine_event ev;
+        ev.type = engine_event::kind::error;
+        ev.message = std::move(m);
+        out.push_back(ev);
+    }
+    int tokens_out_ = -1;
+    long long decode_ms_ = -1;
+    std::string finish_reason_;
+    int pieces_ = 0;
+    bool ended_ = false;
+
+private:
+    http::sse_parser parser_;
+    std::vector<http::sse_event> events_;
+};
+
+// llama-server's native POST /completion stream.
+class llamacpp_completion_decoder : public sse_json_decoder {
+    void on_object(const json::object& o, std::vector<engine_event>& out) override {
+        if (auto* err = o.if_contains("error")) {
+            auto* eo = err->if_object();
+            error(eo ? as_string(eo->if_contains("message")) : json::serialize(*err), out);
+            return;
+        }
+        token(as_string(o.if_contains("content")), out);
+        auto* stop = o.if_contains("stop");
+        if (stop && stop->is_bool() && stop->get_bool()) {
+            tokens_out_ = static_cast<int>(as_int(o.if_contains("tokens_predicted")));
+            if (auto* t = o.if_contains("timings"); t && t->is_object())
+                decode_ms_ = as_int(t->get_object().if_contains("predicted_ms"));
+            auto st = as_string(o.if_contains("stop_type"));
+            finish_reason_ = st == "limit" ? "length" : "stop";
+            end(out);
+        }
+    }
+};
+
+// OpenAI-compatible chat and text completion chunks (vLLM, llama-server's /v1/*).
+class openai_decoder : public sse_json_decoder {
+    void on_object(const json::object& o, std::vector<engine_event>& out) override {
+        if (auto* err = o.if_contains("error")) {
+            auto* eo = err->if_object();
+            error(eo ? as_string(eo->if_contains("message")) : json::serialize(*err), out);
+            return;
+        }
+        if (auto* u = o.if_contains("usage"); u && u->is_object())
+            tokens_out_ = static_cast<int>(as_int(u->get_object().if_contains("completion_tokens")));
+        if (auto* t = o.if_contains("timings"); t && t->is_object())
+            decode_ms_ = as_int(t->get_object().if_contains("predicted_ms"));
+        auto* choices = o.if_contains("choices");
+        if (!choices || !choices->is_array() || choices->get_array().empty()) return;
+        auto* c = choices->get_array()[0].if_object();
+        if (!c) return;
+        if (auto* d = c->if_contains("delta"); d && d->is_object())
+            token(as_string(d->get_object().if_contains("content")), out);
+        else
+            token(as_string(c->if_contains("text")), out);
+        auto fr = as_string(c->if_contains("finish_reason"));
+        if (!fr.empty()) finish_reason_ = fr == "length" ? "length" : "stop";
+    }
+};
+
+// Ollama's newline-delimited JSON stream.
+class ollama_decoder : public stream_decoder {
+public:
+    void feed(std::string_view bytes, std::vector<engine_event>& out) override {
+        for (char c : bytes) {
+            if (c != '\n') {
+                line_ += c;
+                continue;
+            }
+            on_line(out);
+            line_.clear();
+        }
+    }
+    void finish(std::vector<engine_event>& out) override {
+        if (!line_.empty()) on_line(out);
+        if (!ended_) {
+            engine_event ev;
+            ev.type = engine_event::kind::error;
+            ev.message = "the engine ended the stream without finishing the generation";
+            out.push_back(ev);
+            ended_ = true;
+        }
+    }
+
+private:
+    void on_line(std::vector<engine_event>& out) {
+        if (ended_ || line_.empty()) return;
+        boost::system::error_code ec;
+        auto v = json::parse(line_, ec);
+        if (ec || !v.is_object()) return;
+        const auto& o = v.get_object();
+        if (auto* err = o.if_contains("error")) {
+            engine_event ev;
+            ev.type = engine_event::kind::error;
+            ev.message = err->is_string() ? std::string(err->get_string()) : json::serialize(*err);
+            out.push_back(ev);
+            ended_ = true;
+            return;
+        }
+        std::string text = as_string(o.if_contains("response"));
+        if (auto* m = o.if_contains("message"); m && m->is_object())
+            text = as_string(m->get_object().if_contains("content"));
+        if (!text.empty()) {
+            engine_event ev;
+            ev.text = std::move(text);
+            out.push_back(std::move(ev));
+        }
+        auto* done = o.if_contains("done");
+        if (done && done->is_bool() && done->get_bool()) {
+            engine_event ev;
+            ev.type = engine_event::kind::end;
+            ev.tokens_out = static_cast<int>(as_int(o.if_contains("eval_count")));
+            auto ns = as_int(o.if_contains("eval_duration"));
+            ev.decode_ms = ns >= 0 ? ns / 1'000'000 : -1;
+            ev.finish_reason = as_string(o.if_contains("done_reason")) == "length" ? "length" : "stop";
+            out.push_back(ev);
+            ended_ = true;
+        }
+    }
+    std::string line_;
+    bool ended_ = false;
+};
+
+class llamacpp_adapter : public engine_adapter {
+public:
+    engine_call build(const generation_request& g, const std::string& model) const override {
+        json::object o;
+        if (!g.messages.empty()) {
+            o["model"] = model;
+            o["messages"] = messages_json(g);
+            o["max_tokens"] = g.max_tokens;
+            o["stream"] = true;
+            o["stream_options"] = json::object{{"include_usage", true}};
+            if (g.ignore_eos) o["ignore_eos"] = true;
+            add_sampling(o, g);
+            return {"/v1/chat/completions", json::serialize(o)};
+        }
+        o["prompt"] = g.prompt.value_or("");
+        o["n_predict"] = g.max_tokens;
+        o["stream"] = true;
+        o["cache_prompt"] = true;
+        if (g.ignore_eos) o["ignore_eos"] = true;
+        add_sampling(o, g);
+        return {"/completion", json::serialize(o)};
+    }
+    std::unique_ptr<stream_decoder> decoder(const generation_request& g) const override {
+        if (!g.messages.empty()) return std::make_unique<openai_decoder>();
+        return std::make_unique<llamacpp_completion_decoder>();
+    }
+    std::string health_path() const override { return "/health"; }
+};
+
+class openai_adapter : public engine_adapter {
+public:
+    engine_call build(const generation_request& g, const std::string& model) const override {
+        json::object o;
+        o["model"] = model;
+        o["max_tokens"] = g.max_tokens;
+        o["stream"] = true;
+        o["stream_options"] = json::object{{"include_usage", true}};
+        if (g.ignore_eos) o["ignore_eos"] = true;
+        add_sampling(o, g);
+        if (!g.messages.empty()) {
+            o["messages"] = messages_json(g);
+            return {"/v1/chat/completions", json::serialize(o)};
+        }
+        o["prompt"] = g.prompt.value_or("");
+        return {"/v1/completions", json::serialize(o)};
+    }
+    std::unique_ptr<stream_decoder> decoder(const generation_request&) const override {
+        return std::make_unique<openai_decoder>();
+    }
+    std::string health_path() const override { return "/v1/models"; }
+};
+
+class ollama_adapter : public engine_adapter {
+public:
+    engine_call build(const generation_request& g, const std::string& model) const override {
+        json::object o;
+        o["model"] = model;
+        o["stream"] = true;
+        json::object opts;
+        opts["num_predict"] = g.max_tokens;
+        add_sampling(opts, g);
+        o["options"] = std::move(opts);
+        if (!g.messages.empty()) {
+            o["messages"] = messages_json(g);
+            return {"/api/chat", json::serialize(o)};
+        }
+        o["prompt"] = g.prompt.value_or("");
+        return {"/api/generate", json::serialize(o)};
+    }
+    std::unique_ptr<stream_decoder> decoder(const generation_request&) const override {
+        return std::make_unique<ollama_decoder>();
+    }
+    std::string health_path() const override { return "/api/tags"; }
+};
+
+}  // namespace
+
+const engine_adapter& adapter_for(engine_kind_id k) {
+    static const llamacpp_adapter llamacpp;
+    static const openai_adapter openai;
+    static const ollama_adapter ollama;
+    switch (k) {
+        case engine_kind_id::openai: return openai;
+        case engine_kind_id::ollama: return ollama;
+        case engine_kind_id::llamacpp: break;
+    }
+    return llamacpp;
+}
+
+}  // namespace llorch::engines

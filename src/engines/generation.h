@@ -1,0 +1,45 @@
+#pragma once
+// The generation part of a request, common to POST /v2/tasks, /v1/* and a node's
+// POST /v2/pools/{id}/infer: what to generate and how to sample it.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/fwd.hpp>
+
+#include "api/error.h"
+#include "common/expected.h"
+
+namespace llorch::engines {
+
+struct chat_message {
+    std::string role;
+    std::string content;
+};
+
+struct generation_request {
+    std::optional<std::string> prompt;
+    std::vector<chat_message> messages;  // chat when non-empty
+    int max_tokens = 0;                  // 0: the pool's default
+    std::optional<double> temperature;
+    std::optional<double> top_p;
+    std::optional<int> top_k;
+    std::optional<long long> seed;
+    std::vector<std::string> stop;
+    bool ignore_eos = false;  // benchmarks: every request generates max_tokens tokens
+    std::string task_id;
+    int attempt = 0;
+};
+
+// Reads the generation fields of a JSON object (prompt or inputs[], messages, max_tokens,
+// temperature, top_p, top_k, seed, stop, ignore_eos, task_id, attempt); wrong types are
+// INVALID_PARAMS errors that name the field.
+expected<generation_request, api::error> parse_generation(const boost::json::object& o);
+// The same fields back as JSON (what orchestratord sends to a node).
+std::string to_json(const generation_request& g);
+
+// Whether `s` is valid UTF-8.
+bool valid_utf8(std::string_view s);
+
+}  // namespace llorch::engines

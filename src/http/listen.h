@@ -1,0 +1,21 @@
+#pragma once
+// Start-up helpers both daemons share: the listen address and the tokens from the environment.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/expected.h"
+#include "http/auth.h"
+
+namespace llorch::http {
+
+// "HOST:PORT", "[::1]:PORT" or ":PORT" (loopback) → host and port.
+expected<std::pair<std::string, uint16_t>, std::string> parse_listen_address(const std::string& s);
+
+// Tokens from the first of `env_names` that is set (comma-separated list); each must have at
+// least 16 characters. The error names the variable.
+expected<token_set, std::string> tokens_from_env(const std::vector<std::string>& env_names);
+
+}  // namespace llorch::http

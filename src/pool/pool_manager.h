@@ -1,0 +1,137 @@
+#pragma once
+// The pool manager: every pool of this node, their engine processes and their supervision.
+// The same object runs inside pool-managerd and, in the HOME profile, inside orchestratord.
+//
+// Owns: pools (config, lifecycle state, replicas = engine processes), slot accounting (its own
+// count of in-flight generations per replica), restart policy, handoff files, engine logs.
+// Thread: everything runs on the io_context given at construction; callers must be on it too.
+// Lifecycle: construct → start() → ... → co_await stop(); stop() drains and stops every engine.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "api/error.h"
+#include "common/expected.h"
+#include "engines/engine_adapter.h"
+#include "engines/generation.h"
+#include "gpu/gpu_inventory.h"
+#include "pool/pool_config.h"
+#include "pool/pool_state.h"
+#include "pool/restart_policy.h"
+
+namespace llorch::http {
+class client;
+}
+
+namespace llorch::pool {
+namespace asio = boost::asio;
+
+struct manager_options {
+    std::filesystem::path runtime_dir = "/tmp/llama-orch";
+    std::chrono::milliseconds health_interval{2'000};  // liveness probe of each engine
+    int health_failures_before_restart = 3;
+    std::chrono::milliseconds ready_timeout{180'000};  // engine start → /health ok
+    std::chrono::milliseconds stall_timeout{30'000};   // no byte from the engine → DECODE_TIMEOUT
+    std::chrono::milliseconds request_timeout{30'000}; // engine's response head
+    std::chrono::milliseconds watch_interval{1'000};   // handoff dir polling
+    std::chrono::milliseconds gpu_discovery_interval{10'000};
+    bool auto_delete_handoff = false;
+    bool watch_handoffs = true;
+    restart_policy_config restart;
+    size_t log_rotate_bytes = 16u << 20;
+    std::string node_id;
+};
+
+// What the API shows of a pool (GET /v2/pools/{id}/status) and heartbeats report.
+struct pool_snapshot {
+    std::string id;
+    std::string name;                  // model name requests use
+    std::vector<std::string> aliases;
+    std::string model;                 // model file or remote model id
+    std::string engine;                // "llamacpp", ...
+    std::string device;                // "cpu", "gpu:0"
+    pool_state state = pool_state::uninitialized;
+    std::string last_error;
+    int restarts = 0;
+    int slots_total = 0;
+    int slots_free = 0;
+    int in_flight = 0;
+    int ctx = 0;
+    int max_tokens_default = 0;
+    int max_tokens_cap = 0;
+    int replicas = 0;
+    std::vector<long> pids;
+    std::vector<std::string> endpoints;
+    bool adopted = false;              // found through a handoff file, not started here
+    bool reloading = false;
+    uint64_t vram_total_bytes = 0;
+    uint64_t vram_free_bytes = 0;
+    std::vector<gpu::gpu_info> gpus;
+    long long generation = 0;          // increases on every successful reload
+};
+
+// One generation running on an engine replica. Holds the replica's slot until destroyed.
+class infer_stream {
+public:
+    virtual ~infer_stream() = default;
+    // The next decoded event; std::nullopt after the end or error event.
+    virtual asio::awaitable<std::optional<engines::engine_event>> next() = 0;
+    // The client went away: drop the engine connection (the engine frees its slot).
+    virtual void cancel() = 0;
+    virtual const std::string& pool_id() const = 0;
+    virtual const std::string& model_name() const = 0;
+};
+
+class pool_manager {
+public:
+    pool_manager(asio::io_context& io, manager_options opts, std::vector<pool_config> pools,
+                 std::shared_ptr<gpu::gpu_inventory> gpus);
+    ~pool_manager();
+    pool_manager(const pool_manager&) = delete;
+    pool_manager& operator=(const pool_manager&) = delete;
+
+    // Provisions and starts every pool in the background; returns at once.
+    void start();
+    // Drains every pool (in-flight work finishes up to `deadline`), stops engines, removes
+    // handoff files.
+    asio::awaitable<void> stop(std::chrono::milliseconds deadline);
+
+    // Takes a slot on the replica with the most free slots, or says why not:
+    // POOL_UNAVAILABLE (no free slot, with retry_after_ms), POOL_UNREADY, NOT_FOUND.
+    expected<std::unique_ptr<infer_stream>, api::error> begin_infer(
+        const std::string& pool_id, engines::generation_request g);
+
+    std::vector<pool_snapshot> list() const;
+    std::optional<pool_snapshot> status(const std::string& pool_id) const;
+    bool has_pool(const std::string& pool_id) const;
+
+    // Stops taking requests; in-flight ones finish up to `deadline`, then the engines stop.
+    expected<void, api::error> drain(const std::string& pool_id, std::chrono::milliseconds deadline);
+    // Starts engines on `new_model_ref` (a GGUF path); the old ones serve until the new ones are
+    // ready, then retire. CONFLICT while another reload of the pool runs; on failure the old
+    // engines stay and the error says why.
+    asio::awaitable<expected<pool_snapshot, api::error>> reload(std::string pool_id,
+                                                                std::string new_model_ref);
+
+    // Called whenever a slot frees or a pool's readiness changes (the HOME dispatcher waits on it).
+    void on_capacity_change(std::function<void(const std::string& pool_id)> cb);
+
+    // Prometheus text for this manager's pools.
+    std::string render_metrics() const;
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace llorch::pool
