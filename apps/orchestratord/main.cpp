@@ -1,0 +1,159 @@
+// orchestratord — the control plane of llama-orch: takes client requests, queues them, places
+// each on a pool and streams the tokens back. HOME profile: with [[pools]] in --config it runs
+// those pools in-process (one binary, one machine).
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "common/log.h"
+#include "gpu/system_gpu_inventory.h"
+#include "http/listen.h"
+#include "http/server.h"
+#include "orchestrator/client_api.h"
+#include "orchestrator/local_backend.h"
+#include "orchestrator/task_service.h"
+#include "placement/placement_config.h"
+#include "pool/pool_config.h"
+
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+    std::string config_file, addr = "127.0.0.1:8080", policy = "reject", strategy = "round-robin",
+                             log_format = "text", log_level = "info";
+    std::string runtime_dir =
+        std::string(std::getenv("XDG_RUNTIME_DIR") ? std::getenv("XDG_RUNTIME_DIR") : "/tmp") +
+        "/llama-orch";
+    size_t capacity = 1024;
+    long long grace_ms = 2000, retention_ms = 300000, stall_ms = 30000, drain_ms = 30000,
+              ready_ms = 180000, health_ms = 2000;
+    bool cloud = false;
+
+    CLI::App app{"orchestratord — llama-orch control plane: queues client requests, places them "
+                 "on GPU pools and streams the tokens back.\nWith [[pools]] in --config it runs "
+                 "them in-process (HOME profile). Client tokens come from the environment only: "
+                 "LLORCH_API_TOKEN (comma-separated for rotation); required on a non-loopback bind."};
+    app.set_version_flag("--version", std::string("orchestratord ") + LLORCH_VERSION);
+    app.add_option("--config", config_file, "TOML file with the [[pools]] tables (HOME profile)")
+        ->envname("ORCHESTRATORD_CONFIG");
+    app.add_option("--addr", addr, "listen address HOST:PORT")->envname("ORCHESTRATORD_ADDR")
+        ->capture_default_str();
+    app.add_flag("--cloud-profile", cloud, "run as the control plane of several nodes (CLOUD profile)")
+        ->envname("ORCHESTRATORD_CLOUD_PROFILE");
+    app.add_option("--admission-capacity", capacity, "most tasks waiting in the queue")
+        ->envname("ORCHESTRATORD_ADMISSION_CAPACITY")->capture_default_str()->check(CLI::Range(1, 10000000));
+    app.add_option("--admission-policy", policy, "when the queue is full: reject (429) or drop-lru (oldest batch task)")
+        ->envname("ORCHESTRATORD_ADMISSION_POLICY")->check(CLI::IsMember({"reject", "drop-lru"}))
+        ->capture_default_str();
+    app.add_option("--placement-strategy", strategy, "round-robin, least-loaded, random, weighted or hybrid")
+        ->envname("ORCHESTRATORD_PLACEMENT_STRATEGY")
+        ->check(CLI::IsMember({"round-robin", "least-loaded", "random", "weighted", "hybrid"}))
+        ->capture_default_str();
+    app.add_option("--disconnect-grace-ms", grace_ms, "a running task whose last reader left is cancelled after this")
+        ->envname("ORCHESTRATORD_DISCONNECT_GRACE_MS")->capture_default_str()->check(CLI::Range(0LL, 3600000LL));
+    app.add_option("--retention-ms", retention_ms, "how long a finished task's events stay readable")
+        ->envname("ORCHESTRATORD_RETENTION_MS")->capture_default_str()->check(CLI::Range(0LL, 86400000LL));
+    app.add_option("--stall-timeout-ms", stall_ms, "an engine silent this long ends the task with DECODE_TIMEOUT")
+        ->envname("ORCHESTRATORD_STALL_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 3600000LL));
+    app.add_option("--drain-deadline-ms", drain_ms, "on SIGTERM, how long running streams may finish")
+        ->envname("ORCHESTRATORD_DRAIN_DEADLINE_MS")->capture_default_str()->check(CLI::Range(0LL, 3600000LL));
+    app.add_option("--runtime-dir", runtime_dir, "handoff files and engine logs of the local pools")
+        ->envname("ORCHESTRATORD_RUNTIME_DIR")->capture_default_str();
+    app.add_option("--ready-timeout-ms", ready_ms, "longest a local engine may take to become ready")
+        ->envname("ORCHESTRATORD_READY_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 36000000LL));
+    app.add_option("--health-interval-ms", health_ms, "local engine liveness probe interval")
+        ->envname("ORCHESTRATORD_HEALTH_INTERVAL_MS")->capture_default_str()->check(CLI::Range(50LL, 3600000LL));
+    app.add_option("--log-format", log_format, "text or json")->envname("LLORCH_LOG_FORMAT")
+        ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("LLORCH_LOG_LEVEL")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    llorch::common::init_logging(log_format == "json" ? llorch::common::log_format::json
+                                                      : llorch::common::log_format::text,
+                                 log_level);
+    auto log = llorch::common::logger("orchestratord");
+    auto die = [](const std::string& m) {
+        std::cerr << "orchestratord: " << m << "\n";
+        return 2;
+    };
+    if (cloud)
+        return die("ORCHESTRATORD_CLOUD_PROFILE: the CLOUD profile (remote nodes) is not available "
+                   "in this version; run the HOME profile with --config");
+    if (config_file.empty())
+        return die("ORCHESTRATORD_CONFIG: give --config FILE with [[pools]] tables (see README.md)");
+
+    auto listen = llorch::http::parse_listen_address(addr);
+    if (!listen) return die("ORCHESTRATORD_ADDR: " + listen.error());
+    auto tokens = llorch::http::tokens_from_env({"LLORCH_API_TOKEN"});
+    if (!tokens) return die(tokens.error());
+    if (auto why = llorch::http::check_bind(listen->first, *tokens, "LLORCH_API_TOKEN"); !why.empty())
+        return die(why);
+    auto pools = llorch::pool::load_pools_file(config_file);
+    if (!pools) return die(pools.error().message);
+    auto placement_strategy = llorch::placement::parse_strategy(strategy);
+    if (!placement_strategy) return die("ORCHESTRATORD_PLACEMENT_STRATEGY: unknown strategy '" + strategy + "'");
+
+    asio::io_context io(1);
+    llorch::pool::manager_options mo;
+    mo.runtime_dir = runtime_dir;
+    mo.stall_timeout = std::chrono::milliseconds(stall_ms);
+    mo.ready_timeout = std::chrono::milliseconds(ready_ms);
+    mo.health_interval = std::chrono::milliseconds(health_ms);
+    llorch::pool::pool_manager manager(io, mo, std::move(*pools),
+                                       std::make_shared<llorch::gpu::system_gpu_inventory>());
+    llorch::placement::placement_config pc;
+    pc.strategy = *placement_strategy;
+    llorch::placement::placement_index index(pc);
+    llorch::orchestrator::local_backend backend(manager, index);
+    llorch::orchestrator::service_options so;
+    so.admission.capacity = capacity;
+    so.admission.policy = *llorch::admission::parse_full_policy(policy);
+    so.disconnect_grace = std::chrono::milliseconds(grace_ms);
+    so.retention = std::chrono::milliseconds(retention_ms);
+    llorch::orchestrator::task_service tasks(io, so, index, backend);
+    manager.on_capacity_change([&](const std::string&) {
+        backend.sync();
+        tasks.wake();
+    });
+    backend.sync();
+
+    llorch::http::router routes;
+    llorch::orchestrator::add_client_routes(routes, tasks, {.profile = "home", .local_pools = &manager});
+    llorch::http::server_options hso;
+    hso.name = "orchestratord";
+    hso.address = listen->first;
+    hso.port = listen->second;
+    hso.tokens = *tokens;
+    llorch::http::server server(io, hso, std::move(routes));
+    if (auto r = server.start(); !r) return die("ORCHESTRATORD_ADDR: " + r.error());
+    manager.start();
+    tasks.start();
+    log->info("listening on {}:{} (HOME profile, {} pools, {} auth)", listen->first, server.port(),
+              manager.list().size(), tokens->empty() ? "no" : "token");
+    std::cout << "orchestratord listening on " << listen->first << ":" << server.port() << std::endl;
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log->info("signal {}: no new tasks; running streams may finish for {} ms", sig, drain_ms);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await tasks.stop(std::chrono::milliseconds(drain_ms));
+                server.stop();
+                co_await manager.stop(std::chrono::milliseconds(1000));
+            },
+            [&](std::exception_ptr) { io.stop(); });
+    });
+    std::signal(SIGPIPE, SIG_IGN);
+    io.run();
+    log->info("stopped");
+    return 0;
+}

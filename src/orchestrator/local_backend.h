@@ -1,0 +1,29 @@
+#pragma once
+// The HOME profile's backend: the pools of the in-process pool manager. Mirrors their state into
+// the placement index (node id "") whenever the manager reports a capacity change.
+
+#include "orchestrator/pool_backend.h"
+#include "placement/placement_index.h"
+
+namespace llorch::orchestrator {
+
+class local_backend final : public pool_backend {
+public:
+    local_backend(pool::pool_manager& m, placement::placement_index& index);
+
+    // Re-reads every pool into the index; `changed` is called after (the dispatcher's wake-up).
+    void sync();
+
+    boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+        placement::placement_decision where, engines::generation_request g) override;
+    std::optional<model_limits> limits(const std::string& model) const override;
+
+private:
+    pool::pool_manager& m_;
+    placement::placement_index& index_;
+};
+
+// Every name a pool answers to: its name, aliases, model path and `file:<path>`.
+std::vector<std::string> model_names(const pool::pool_snapshot& s);
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,37 @@
+#pragma once
+// Where tasks run. The HOME profile's backend is the in-process pool manager; the CLOUD
+// profile's sends POST /v2/pools/{id}/infer to the owning node. Both keep the placement index
+// current with their pools, so the dispatcher never needs to know which one it has.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/error.h"
+#include "common/expected.h"
+#include "engines/generation.h"
+#include "placement/placement_request.h"
+#include "pool/pool_manager.h"
+
+namespace llorch::orchestrator {
+
+struct model_limits {
+    int max_tokens_default = 256;
+    int max_tokens_cap = 4096;
+    int ctx = 0;  // per-request context of the smallest pool serving the model
+};
+
+class pool_backend {
+public:
+    virtual ~pool_backend() = default;
+    // Opens one generation on the placed pool. A failure says whether trying another pool may
+    // help (retriable) — e.g. POOL_UNAVAILABLE when a slot was taken meanwhile.
+    virtual boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+        placement::placement_decision where, engines::generation_request g) = 0;
+    // Limits of the pools serving `model`; nullopt when none does.
+    virtual std::optional<model_limits> limits(const std::string& model) const = 0;
+};
+
+}  // namespace llorch::orchestrator

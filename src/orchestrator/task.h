@@ -1,0 +1,103 @@
+#pragma once
+// One task: what the client asked, where it stands, and its event log. The log keeps every SSE
+// frame (started, token, metrics, end | error) until the task ends plus a retention period, so a
+// reader may connect before the task starts, late, or again with Last-Event-ID, and several
+// readers may follow one task. Owned by task_service; used on the io thread only.
+//
+//   queued → running → completed
+//      │        ├────→ failed     (terminal `error` event)
+//      └────────┴────→ cancelled  (terminal `error` event, code CANCELLED)
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "api/error.h"
+#include "http/message.h"
+#include "orchestrator/task_spec.h"
+#include "placement/placement_request.h"
+
+namespace llorch::pool {
+class infer_stream;
+}
+
+namespace llorch::orchestrator {
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+enum class task_state { queued, running, completed, failed, cancelled };
+std::string_view to_string(task_state s);
+
+struct task {
+    explicit task(asio::io_context& io) : io_(io) {}
+    task_spec spec;
+    task_state state = task_state::queued;
+    clock::time_point created{}, started{}, first_token{}, ended{};
+    std::chrono::system_clock::time_point created_wall{};
+    std::string node_id, pool_id;
+    int attempts = 0;
+    long long tokens = 0;      // token events sent
+    long long tokens_out = 0;  // the engine's count, from its end event
+    std::optional<api::error> error;
+    placement::pool_ref pool;
+    pool::infer_stream* upstream = nullptr;  // while running; cancel() goes through it
+
+    // Readers.
+    int readers = 0;
+    bool ever_read = false;
+    std::unique_ptr<asio::steady_timer> grace_timer;
+
+    bool finished() const {
+        return state == task_state::completed || state == task_state::failed ||
+               state == task_state::cancelled;
+    }
+
+    // The log. token_index is the event's `i` for token frames, -1 for the others.
+    struct frame {
+        std::string text;
+        long long token_index;
+    };
+    const std::vector<frame>& frames() const { return frames_; }
+    size_t bytes() const { return bytes_; }
+    void append(std::string text, long long token_index = -1);
+    // Wakes every reader waiting for a frame.
+    void notify();
+    // A reader's wait for the next frame (used by task_reader).
+    void add_waiter(asio::steady_timer* t) { waiters_.push_back(t); }
+    void remove_waiter(asio::steady_timer* t);
+    asio::io_context& io() { return io_; }
+
+private:
+    asio::io_context& io_;
+    std::vector<frame> frames_;
+    size_t bytes_ = 0;
+    std::vector<asio::steady_timer*> waiters_;
+};
+
+// The SSE body of GET /v2/tasks/{id}/events: replays the log from the start (or after
+// Last-Event-ID), then follows it as frames arrive; ends after the terminal frame.
+class task_reader final : public http::body_stream {
+public:
+    task_reader(std::shared_ptr<task> t, std::optional<long long> last_event_id,
+                std::function<void(task&)> on_gone);
+    ~task_reader() override;
+    asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override;
+    void on_disconnect() override;
+
+private:
+    void leave();
+    std::shared_ptr<task> t_;
+    size_t cursor_ = 0;
+    bool left_ = false;
+    bool disconnected_ = false;
+    asio::steady_timer timer_;
+    std::function<void(task&)> on_gone_;
+};
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,38 @@
+#pragma once
+// A client's task as POST /v2/tasks describes it: the original contract's fields and ours,
+// validated, with an INVALID_PARAMS error that names the field for anything wrong.
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <boost/json/fwd.hpp>
+
+#include "admission/admission_config.h"
+#include "api/error.h"
+#include "common/expected.h"
+#include "engines/generation.h"
+#include "placement/placement_request.h"
+
+namespace llorch::orchestrator {
+
+struct task_spec {
+    std::string task_id;      // client's, or generated
+    std::string session_id;   // client's, or generated
+    std::string model;        // model_ref or model
+    std::string engine;       // optional: only pools of this engine
+    admission::task_priority priority = admission::task_priority::interactive;
+    std::optional<std::chrono::milliseconds> deadline;  // from submission: must start by then
+    engines::generation_request generation;
+    placement::placement_overrides placement;
+    std::string determinism;  // "strict" | "best_effort"
+    bool cancel_on_disconnect = true;
+};
+
+// Parses the JSON body of POST /v2/tasks. Unknown fields are ignored (forward compatibility).
+expected<task_spec, api::error> parse_task_spec(const boost::json::object& o);
+
+// An id a client may choose: 1-128 characters of [A-Za-z0-9._:-].
+bool valid_client_id(std::string_view id);
+
+}  // namespace llorch::orchestrator
