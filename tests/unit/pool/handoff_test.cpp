@@ -1,0 +1,667 @@
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "pool/handoff.h"
+#include "pool/handoff_watcher.h"
+
+namespace llorch::pool {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+handoff full_handoff() {
+    handoff h;
+    h.pool_id = "tiny";
+    h.engine = "llamacpp";
+    h.endpoint = "http://127.0.0.1:8081";
+    h.gpu_device = "0,1";
+    h.slots = 4;
+    h.ready = true;
+    h.model = "tiny";
+    h.model_path = "/models/tiny.gguf";
+    h.pid = 4242;
+    h.engine_version = "b4500";
+    h.replica_id = "r0";
+    h.written_at = "2025-01-02T03:04:05Z";
+    h.api_key_env = "TINY_API_KEY";
+    return h;
+}
+
+handoff minimal_handoff(std::string pool_id = "p1") {
+    handoff h;
+    h.pool_id = std::move(pool_id);
+    h.engine = "openai";
+    h.endpoint = "http://127.0.0.1:9000";
+    h.gpu_device = "cpu";
+    h.slots = 2;
+    h.ready = true;
+    return h;
+}
+
+// A fresh directory per test, removed afterwards.
+class temp_dir {
+  public:
+    temp_dir() {
+        static int counter = 0;
+        path_ = fs::temp_directory_path() /
+                ("llorch-handoff-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+std::set<std::string> list_dir(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+    return names;
+}
+
+// A plain, non-atomic write: what an outside tool might do.
+void write_text(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+TEST(handoff_json, round_trip_keeps_every_field) {
+    const handoff h = full_handoff();
+    const auto parsed = parse_handoff(to_json(h));
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(*parsed, h);
+}
+
+TEST(handoff_json, round_trip_without_optional_fields) {
+    const handoff h = minimal_handoff();
+    const std::string text = to_json(h);
+    EXPECT_EQ(text.find("pid"), std::string::npos);
+    EXPECT_EQ(text.find("api_key_env"), std::string::npos);
+    const auto parsed = parse_handoff(text);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(*parsed, h);
+    EXPECT_FALSE(parsed->pid.has_value());
+}
+
+TEST(handoff_json, writes_the_original_keys) {
+    const auto v = boost::json::parse(to_json(full_handoff()));
+    const auto& o = v.as_object();
+    EXPECT_EQ(o.at("pool_id").as_string(), "tiny");
+    EXPECT_EQ(o.at("engine").as_string(), "llamacpp");
+    EXPECT_EQ(o.at("endpoint").as_string(), "http://127.0.0.1:8081");
+    EXPECT_EQ(o.at("gpu_device").as_string(), "0,1");
+    EXPECT_EQ(o.at("slots").as_int64(), 4);
+    EXPECT_EQ(o.at("ready").as_bool(), true);
+    EXPECT_EQ(o.at("pid").as_int64(), 4242);
+    EXPECT_EQ(o.at("api_key_env").as_string(), "TINY_API_KEY");
+}
+
+TEST(handoff_json, reads_the_original_provisioner_shape) {
+    const auto parsed = parse_handoff(R"({
+        "engine": "llamacpp", "engine_version": "b1234", "provisioning_mode": "source",
+        "url": "http://127.0.0.1:8080", "pool_id": "pool-0", "replica_id": "r0",
+        "model": {"path": "/models/qwen.gguf"}, "flags": ["--parallel", "1"]})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->pool_id, "pool-0");
+    EXPECT_EQ(parsed->endpoint, "http://127.0.0.1:8080");
+    EXPECT_EQ(parsed->engine, "llamacpp");
+    EXPECT_EQ(parsed->engine_version, "b1234");
+    EXPECT_EQ(parsed->replica_id, "r0");
+    EXPECT_EQ(parsed->model_path, "/models/qwen.gguf");
+    EXPECT_EQ(parsed->model, "");
+    EXPECT_EQ(parsed->slots, 1);  // absent: one sequence
+    EXPECT_TRUE(parsed->ready);   // absent: written once ready
+}
+
+TEST(handoff_json, reads_alternative_spellings_and_numbers) {
+    const auto parsed = parse_handoff(
+        R"({"pool_id":"a","http_endpoint":"http://localhost:1","device_mask":0,"replica_id":3,
+            "slots":8,"ready":false})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->endpoint, "http://localhost:1");
+    EXPECT_EQ(parsed->gpu_device, "0");
+    EXPECT_EQ(parsed->replica_id, "3");
+    EXPECT_EQ(parsed->slots, 8);
+    EXPECT_FALSE(parsed->ready);
+
+    const auto device = parse_handoff(R"({"pool_id":"a","url":"http://h:1","device":"cpu"})");
+    ASSERT_TRUE(device) << device.error();
+    EXPECT_EQ(device->gpu_device, "cpu");
+}
+
+TEST(handoff_json, endpoint_wins_over_url) {
+    const auto parsed =
+        parse_handoff(R"({"pool_id":"a","endpoint":"http://h:1","url":"http://other:2"})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->endpoint, "http://h:1");
+}
+
+TEST(handoff_json, ignores_unknown_keys_and_nulls) {
+    const auto parsed = parse_handoff(
+        R"({"pool_id":"a","endpoint":"http://h:1","future":{"x":[1,2]},"pid":null,"model":null})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_FALSE(parsed->pid.has_value());
+    EXPECT_EQ(parsed->model, "");
+}
+
+TEST(handoff_json, accepts_common_endpoint_forms) {
+    for (const std::string url : {"http://127.0.0.1:8080", "https://api.example.com/v1",
+                                  "http://[::1]:8080", "HTTP://LocalHost", "http://h:65535/"}) {
+        const auto parsed = parse_handoff(R"({"pool_id":"a","endpoint":")" + url + R"("})");
+        EXPECT_TRUE(parsed) << url << ": " << parsed.error();
+    }
+}
+
+struct malformed_case {
+    std::string json;
+    std::string message;  // a part of the expected error
+};
+
+void PrintTo(const malformed_case& c, std::ostream* os) { *os << c.json; }
+
+class handoff_malformed : public testing::TestWithParam<malformed_case> {};
+
+TEST_P(handoff_malformed, gives_a_message_naming_the_problem) {
+    const auto parsed = parse_handoff(GetParam().json);
+    ASSERT_FALSE(parsed) << GetParam().json;
+    EXPECT_NE(parsed.error().find(GetParam().message), std::string::npos)
+        << "error: " << parsed.error();
+    EXPECT_EQ(parsed.error().find('\n'), std::string::npos);
+}
+
+#define EP R"("endpoint":"http://127.0.0.1:1")"
+INSTANTIATE_TEST_SUITE_P(
+    cases, handoff_malformed,
+    testing::Values(
+        malformed_case{"", "invalid JSON"}, malformed_case{"{\"pool_id\": ", "invalid JSON"},
+        malformed_case{"not json", "invalid JSON"},
+        malformed_case{"[1,2]", "must be a JSON object (got an array)"},
+        malformed_case{"{" EP "}", "pool_id: required"},
+        malformed_case{R"({"pool_id":null,)" EP "}", "pool_id: required"},
+        malformed_case{R"({"pool_id":7,)" EP "}", "pool_id: must be a string (got an integer)"},
+        malformed_case{R"({"pool_id":"../etc",)" EP "}", "pool_id: must be 1-64"},
+        malformed_case{R"({"pool_id":".hidden",)" EP "}", "not starting with '.'"},
+        malformed_case{R"({"pool_id":""})", "pool_id: must be 1-64"},
+        malformed_case{R"({"pool_id":"a"})", "endpoint: required"},
+        malformed_case{R"({"pool_id":"a","endpoint":"ftp://h:1"})",
+                       "endpoint: must be an http:// or https:// URL"},
+        malformed_case{R"({"pool_id":"a","endpoint":"127.0.0.1:8080"})", "must be an http://"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://"})", "endpoint: has no host"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://:80"})", "has no host"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://h:0"})", "port outside 1-65535"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://h:99999"})", "port outside"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://h:8x"})", "malformed port"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://u:pw@h:1"})", "user info"},
+        malformed_case{R"({"pool_id":"a","endpoint":"http://h 1"})", "spaces"},
+        malformed_case{R"({"pool_id":"a","url":5})", "url: must be a string (got an integer)"},
+        malformed_case{R"({"pool_id":"a","url":"gopher://h"})", "url: must be an http://"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"slots":0})", "slots: must be at least 1"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"slots":-3})", "slots: must be at least 1"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"slots":"4"})",
+                       "slots: must be an integer (got a string)"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"slots":2.5})",
+                       "slots: must be an integer (got a number)"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"ready":"yes"})",
+                       "ready: must be true or false (got a string)"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"ready":1})", "ready: must be true or false"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"engine":3})", "engine: must be a string"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"gpu_device":[0]})",
+                       "gpu_device: must be a string or an integer (got an array)"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"model":5})",
+                       "model: must be a string or an object"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"model":{"path":1}})",
+                       "model.path: must be a string"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"pid":"12"})", "pid: must be an integer"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"pid":0})", "pid: must be a positive"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"written_at":false})",
+                       "written_at: must be a string"},
+        malformed_case{R"({"pool_id":"a",)" EP R"(,"api_key_env":"sk-secret-123"})",
+                       "api_key_env: must name an environment variable"}));
+#undef EP
+
+TEST(handoff_json, api_key_env_error_does_not_echo_the_value) {
+    const auto parsed =
+        parse_handoff(R"({"pool_id":"a","endpoint":"http://h:1","api_key_env":"sk-secret-123"})");
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().find("sk-secret"), std::string::npos) << parsed.error();
+}
+
+TEST(handoff_file, read_prefixes_errors_with_the_path) {
+    temp_dir dir;
+    const auto path = dir.path() / "bad.json";
+    write_text(path, R"({"pool_id":"a"})");
+    const auto parsed = read_handoff_file(path);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().rfind(path.string() + ": endpoint: required", 0), 0u)
+        << parsed.error();
+
+    const auto missing = read_handoff_file(dir.path() / "missing.json");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().find("missing.json"), std::string::npos) << missing.error();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic write
+
+TEST(handoff_file, write_creates_pool_file_and_nothing_else) {
+    temp_dir dir;
+    handoff h = full_handoff();
+    h.written_at.clear();
+    const auto written = write_handoff_atomic(dir.path(), h);
+    ASSERT_TRUE(written) << written.error();
+    EXPECT_EQ(list_dir(dir.path()), std::set<std::string>{"tiny.json"});
+    const auto back = read_handoff_file(dir.path() / "tiny.json");
+    ASSERT_TRUE(back) << back.error();
+    // written_at is filled in at write time, in RFC 3339 UTC.
+    ASSERT_EQ(back->written_at.size(), 20u) << back->written_at;
+    EXPECT_EQ(back->written_at[10], 'T');
+    EXPECT_EQ(back->written_at.back(), 'Z');
+    handoff expected_back = h;
+    expected_back.written_at = back->written_at;
+    EXPECT_EQ(*back, expected_back);
+}
+
+TEST(handoff_file, write_keeps_a_given_written_at_and_creates_the_directory) {
+    temp_dir dir;
+    const auto sub = dir.path() / "run" / "engines";
+    ASSERT_TRUE(write_handoff_atomic(sub, full_handoff()));
+    const auto back = read_handoff_file(handoff_path(sub, "tiny"));
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(*back, full_handoff());
+}
+
+TEST(handoff_file, write_replaces_the_previous_file) {
+    temp_dir dir;
+    ASSERT_TRUE(write_handoff_atomic(dir.path(), minimal_handoff("p")));
+    handoff h = minimal_handoff("p");
+    h.slots = 9;
+    ASSERT_TRUE(write_handoff_atomic(dir.path(), h));
+    EXPECT_EQ(list_dir(dir.path()), std::set<std::string>{"p.json"});
+    EXPECT_EQ(read_handoff_file(dir.path() / "p.json")->slots, 9);
+}
+
+TEST(handoff_file, write_refuses_a_handoff_the_reader_would_reject) {
+    temp_dir dir;
+    handoff h = minimal_handoff();
+    h.endpoint = "127.0.0.1:80";
+    auto written = write_handoff_atomic(dir.path(), h);
+    ASSERT_FALSE(written);
+    EXPECT_NE(written.error().find("endpoint"), std::string::npos) << written.error();
+
+    h = minimal_handoff("../escape");
+    written = write_handoff_atomic(dir.path(), h);
+    ASSERT_FALSE(written);
+    EXPECT_NE(written.error().find("pool_id"), std::string::npos) << written.error();
+
+    h = minimal_handoff();
+    h.slots = 0;
+    EXPECT_FALSE(write_handoff_atomic(dir.path(), h));
+    EXPECT_TRUE(list_dir(dir.path()).empty());
+    EXPECT_FALSE(fs::exists(dir.path().parent_path() / "escape.json"));
+}
+
+TEST(handoff_file, failed_write_leaves_no_partial_file_and_no_temporary) {
+    temp_dir dir;
+    // A directory where the file should go makes the final rename fail after the temporary
+    // file was fully written.
+    fs::create_directories(dir.path() / "p1.json" / "inside");
+    const auto written = write_handoff_atomic(dir.path(), minimal_handoff("p1"));
+    ASSERT_FALSE(written);
+    EXPECT_NE(written.error().find("rename failed"), std::string::npos) << written.error();
+    EXPECT_EQ(list_dir(dir.path()), std::set<std::string>{"p1.json"});
+    EXPECT_TRUE(fs::is_directory(dir.path() / "p1.json" / "inside"));
+}
+
+TEST(handoff_file, readers_never_see_a_partial_file) {
+    temp_dir dir;
+    handoff small = minimal_handoff("race");
+    handoff large = minimal_handoff("race");
+    large.model = std::string(3000, 'm');  // several writes' worth if it were not atomic
+    ASSERT_TRUE(write_handoff_atomic(dir.path(), small));
+
+    const auto path = dir.path() / "race.json";
+    std::atomic<bool> done{false};
+    std::atomic<int> reads{0};
+    std::atomic<int> bad{0};
+    std::string first_bad;
+    std::thread reader([&] {
+        while (!done.load()) {
+            const auto parsed = read_handoff_file(path);
+            ++reads;
+            if (!parsed || (parsed->model != small.model && parsed->model != large.model)) {
+                if (bad.fetch_add(1) == 0) first_bad = parsed ? parsed->model : parsed.error();
+            }
+        }
+    });
+    for (int i = 0; i < 300; ++i) {
+        const auto written = write_handoff_atomic(dir.path(), i % 2 ? small : large);
+        EXPECT_TRUE(written) << written.error();
+        if (!written) break;
+    }
+    // The reader gets at least one look after the last write.
+    const int reads_before = reads.load();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (reads.load() < reads_before + 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+    }
+    done = true;
+    reader.join();
+    EXPECT_EQ(bad.load(), 0) << first_bad;
+    EXPECT_GT(reads.load(), 0);
+    EXPECT_EQ(list_dir(dir.path()), std::set<std::string>{"race.json"});
+}
+
+TEST(handoff_file, remove_deletes_and_tolerates_a_missing_file) {
+    temp_dir dir;
+    ASSERT_TRUE(write_handoff_atomic(dir.path(), minimal_handoff("gone")));
+    ASSERT_TRUE(remove_handoff(dir.path(), "gone"));
+    EXPECT_FALSE(fs::exists(dir.path() / "gone.json"));
+    EXPECT_TRUE(remove_handoff(dir.path(), "gone"));
+    EXPECT_FALSE(remove_handoff(dir.path(), "../gone"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watcher
+
+// Records what the watcher reports and drives the io_context until a condition holds.
+struct watch_log {
+    std::vector<std::string> changes;  // file names, in order
+    std::vector<std::string> removals;
+
+    int changes_of(const std::string& name) const {
+        return static_cast<int>(std::count(changes.begin(), changes.end(), name));
+    }
+    int removals_of(const std::string& name) const {
+        return static_cast<int>(std::count(removals.begin(), removals.end(), name));
+    }
+};
+
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
+               std::chrono::milliseconds limit = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        if (io.stopped()) io.restart();
+        io.run_one_for(20ms);
+    }
+    return true;
+}
+
+// Runs the loop for a while, to see that nothing more arrives.
+void run_for(boost::asio::io_context& io, std::chrono::milliseconds d) {
+    if (io.stopped()) io.restart();
+    io.run_for(d);
+}
+
+struct watch_mode {
+    const char* name;
+    bool use_inotify;
+    std::chrono::milliseconds interval;
+};
+
+void PrintTo(const watch_mode& m, std::ostream* os) { *os << m.name; }
+
+// inotify_only: scans so rare that only inotify (and the initial scan) can see a change.
+// polling: inotify disabled, as where the kernel has none. both: inotify plus safety scans.
+const watch_mode inotify_only{"inotify_only", true, std::chrono::hours(1)};
+const watch_mode polling{"polling", false, 30ms};
+const watch_mode both{"inotify_and_scans", true, 30ms};
+
+class handoff_watcher_test : public testing::TestWithParam<watch_mode> {
+  protected:
+    std::unique_ptr<handoff_watcher> make_watcher() {
+        return std::make_unique<handoff_watcher>(
+            io_,
+            handoff_watcher::options{.dir = dir_.path(),
+                                     .watch_interval = GetParam().interval,
+                                     .use_inotify = GetParam().use_inotify},
+            [this](const fs::path& p) { log_.changes.push_back(p.filename().string()); },
+            [this](const fs::path& p) { log_.removals.push_back(p.filename().string()); });
+    }
+    // Long enough for a scan to run when there are scans, and for inotify to deliver.
+    std::chrono::milliseconds settle() const {
+        return std::min<std::chrono::milliseconds>(GetParam().interval * 4, 200ms);
+    }
+
+    temp_dir dir_;
+    boost::asio::io_context io_;
+    watch_log log_;
+};
+
+TEST_P(handoff_watcher_test, uses_inotify_only_when_allowed) {
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    if (!GetParam().use_inotify) {
+        EXPECT_FALSE(w->using_inotify());
+    } else {
+        // Linux CI has inotify; a kernel without it would fall back to polling.
+        EXPECT_TRUE(w->using_inotify());
+    }
+}
+
+TEST_P(handoff_watcher_test, reports_files_present_at_start) {
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("a")));
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("b")));
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    EXPECT_TRUE(log_.changes.empty()) << "callbacks run on the io thread, not inside start()";
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes.size() == 2; }));
+    EXPECT_EQ(log_.changes, (std::vector<std::string>{"a.json", "b.json"}));
+    run_for(io_, settle());
+    EXPECT_EQ(log_.changes.size(), 2u);
+}
+
+TEST_P(handoff_watcher_test, reports_a_new_file_once) {
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    run_for(io_, 20ms);
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("new")));
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("new.json") == 1; }));
+    run_for(io_, settle());
+    EXPECT_EQ(log_.changes_of("new.json"), 1);
+    EXPECT_TRUE(log_.removals.empty());
+}
+
+TEST_P(handoff_watcher_test, reports_a_file_written_in_place) {
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    run_for(io_, 20ms);
+    write_text(dir_.path() / "outside.json", to_json(minimal_handoff("outside")));
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("outside.json") >= 1; }));
+    run_for(io_, settle());
+    // inotify reports the closed file once; a scan may also catch it empty, between open and
+    // write, and then report the full file as a second change.
+    EXPECT_LE(log_.changes_of("outside.json"), GetParam().interval > 1min ? 1 : 2);
+    const auto last = read_handoff_file(dir_.path() / "outside.json");
+    EXPECT_TRUE(last) << last.error();
+}
+
+TEST_P(handoff_watcher_test, reports_a_changed_file) {
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("c")));
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("c.json") == 1; }));
+    handoff changed = minimal_handoff("c");
+    changed.slots = 7;
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), changed));
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("c.json") == 2; }));
+    run_for(io_, settle());
+    EXPECT_EQ(log_.changes_of("c.json"), 2);
+    EXPECT_TRUE(log_.removals.empty());
+}
+
+TEST_P(handoff_watcher_test, reports_a_removed_file) {
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("r")));
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("r.json") == 1; }));
+    ASSERT_TRUE(remove_handoff(dir_.path(), "r"));
+    ASSERT_TRUE(run_until(io_, [&] { return log_.removals_of("r.json") == 1; }));
+    run_for(io_, settle());
+    EXPECT_EQ(log_.removals_of("r.json"), 1);
+    EXPECT_EQ(log_.changes_of("r.json"), 1);
+}
+
+TEST_P(handoff_watcher_test, reports_a_file_renamed_away_as_removed) {
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("m")));
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("m.json") == 1; }));
+    fs::rename(dir_.path() / "m.json", dir_.path() / "m.json.done");
+    ASSERT_TRUE(run_until(io_, [&] { return log_.removals_of("m.json") == 1; }));
+    run_for(io_, settle());
+    EXPECT_EQ(log_.changes_of("m.json.done"), 0);
+}
+
+TEST_P(handoff_watcher_test, ignores_temporary_and_other_files) {
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    run_for(io_, 20ms);
+    const std::string text = to_json(minimal_handoff("x"));
+    write_text(dir_.path() / ".x.json", text);
+    write_text(dir_.path() / "x.json.tmp", text);
+    write_text(dir_.path() / "x.tmp", text);
+    write_text(dir_.path() / "notes.txt", text);
+    write_text(dir_.path() / ".json", text);
+    fs::create_directories(dir_.path() / "dir.json");
+    // Written last: once it is seen, the files before it have had their chance.
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("x")));
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("x.json") == 1; }));
+    run_for(io_, settle());
+    EXPECT_EQ(log_.changes, std::vector<std::string>{"x.json"});
+    fs::remove(dir_.path() / ".x.json");
+    fs::remove(dir_.path() / "x.json.tmp");
+    run_for(io_, settle());
+    EXPECT_TRUE(log_.removals.empty());
+}
+
+TEST_P(handoff_watcher_test, nothing_fires_after_stop) {
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("late")));
+    // The initial scan is queued, inotify may have an event ready: all must be dropped.
+    w->stop();
+    EXPECT_FALSE(w->running());
+    run_for(io_, settle());
+    ASSERT_TRUE(remove_handoff(dir_.path(), "late"));
+    run_for(io_, settle());
+    EXPECT_TRUE(log_.changes.empty());
+    EXPECT_TRUE(log_.removals.empty());
+}
+
+TEST_P(handoff_watcher_test, stop_from_a_callback_ends_reporting_at_once) {
+    for (const char* id : {"a", "b", "c"}) {
+        ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff(id)));
+    }
+    std::unique_ptr<handoff_watcher> w;
+    int calls = 0;
+    w = std::make_unique<handoff_watcher>(
+        io_,
+        handoff_watcher::options{.dir = dir_.path(),
+                                 .watch_interval = GetParam().interval,
+                                 .use_inotify = GetParam().use_inotify},
+        [&](const fs::path&) {
+            ++calls;
+            w->stop();
+        },
+        [&](const fs::path&) { ++calls; });
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(run_until(io_, [&] { return calls >= 1; }));
+    run_for(io_, settle());
+    EXPECT_EQ(calls, 1);
+}
+
+TEST_P(handoff_watcher_test, destroyed_watcher_leaves_queued_handlers_harmless) {
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("d")));
+    w.reset();
+    run_for(io_, settle());
+    EXPECT_TRUE(log_.changes.empty());
+}
+
+TEST_P(handoff_watcher_test, restart_reports_existing_files_again) {
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("s")));
+    auto w = make_watcher();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("s.json") == 1; }));
+    w->stop();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("s.json") == 2; }));
+    ASSERT_TRUE(write_handoff_atomic(dir_.path(), minimal_handoff("t")));
+    ASSERT_TRUE(run_until(io_, [&] { return log_.changes_of("t.json") == 1; }));
+}
+
+TEST_P(handoff_watcher_test, start_fails_on_a_missing_directory) {
+    handoff_watcher w(
+        io_, {.dir = dir_.path() / "absent", .watch_interval = 30ms, .use_inotify = true},
+        [](const fs::path&) {}, [](const fs::path&) {});
+    const auto started = w.start();
+    ASSERT_FALSE(started);
+    EXPECT_NE(started.error().find("absent"), std::string::npos) << started.error();
+    EXPECT_FALSE(w.running());
+}
+
+INSTANTIATE_TEST_SUITE_P(modes, handoff_watcher_test, testing::Values(inotify_only, polling, both),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(handoff_watcher_scan, reports_files_when_the_directory_is_removed_and_recreated) {
+    temp_dir dir;
+    const auto sub = dir.path() / "runtime";
+    fs::create_directories(sub);
+    ASSERT_TRUE(write_handoff_atomic(sub, minimal_handoff("v")));
+    boost::asio::io_context io;
+    watch_log log;
+    handoff_watcher w(
+        io, {.dir = sub, .watch_interval = 30ms, .use_inotify = true},
+        [&](const fs::path& p) { log.changes.push_back(p.filename().string()); },
+        [&](const fs::path& p) { log.removals.push_back(p.filename().string()); });
+    ASSERT_TRUE(w.start());
+    ASSERT_TRUE(run_until(io, [&] { return log.changes_of("v.json") == 1; }));
+    fs::remove_all(sub);
+    ASSERT_TRUE(run_until(io, [&] { return log.removals_of("v.json") == 1; }));
+    // The inotify watch died with the directory; scans carry on and a new watch follows.
+    fs::create_directories(sub);
+    ASSERT_TRUE(write_handoff_atomic(sub, minimal_handoff("w")));
+    ASSERT_TRUE(run_until(io, [&] { return log.changes_of("w.json") == 1; }));
+    ASSERT_TRUE(run_until(io, [&] { return w.using_inotify(); }));
+}
+
+TEST(handoff_watcher_names, accepts_only_visible_json_files) {
+    EXPECT_TRUE(handoff_watcher::is_handoff_name("pool.json"));
+    EXPECT_TRUE(handoff_watcher::is_handoff_name("a.b.json"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name(".pool.json"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name(".pool.json.1.2.tmp"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name("pool.json.tmp"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name("pool.tmp"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name(".json"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name("pool.jsonx"));
+    EXPECT_FALSE(handoff_watcher::is_handoff_name(""));
+}
+
+}  // namespace
+}  // namespace llorch::pool
