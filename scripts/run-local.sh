@@ -1,27 +1,55 @@
 #!/usr/bin/env bash
-# The main job: a local llama-orch on the generated tiny model (HOME profile), then a sample
-# request whose tokens stream to the terminal. Stops everything it started on exit or Ctrl-C.
+# The main job: llama-orch's HOME profile on the generated tiny model — orchestratord running the
+# pool in-process on the real llama-server — then a sample request whose tokens stream to the
+# terminal. On a terminal it keeps running until Ctrl-C so you can try more; otherwise it stops.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=build/bin
-model="$("$bin/llorch" model make-tiny | tail -n 1)"
-engine="$("$bin/llorch" engine path)"
 port="${LLORCH_RUN_PORT:-8080}"
-rundir="${XDG_RUNTIME_DIR:-/tmp}/llama-orch-run-$$"
+cache="${LLORCH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llama-orch}"
+model="$("$bin/llorch" model make-tiny | tail -n 1)"
+rundir="$cache/run"
 mkdir -p "$rundir"
+cat >"$rundir/pools.toml" <<TOML
+# Written by scripts/run-local.sh: one CPU pool of the generated tiny model.
+[[pools]]
+id = "tiny"
+engine = "llamacpp"
+model = "$model"
+device = "cpu"
+slots = 4
+ctx = 1024
+threads = 1
+max_tokens_default = 32
+TOML
 
-echo "==> starting llama-server on the tiny model ($model) at 127.0.0.1:$port"
-"$engine" -m "$model" --host 127.0.0.1 --port "$port" -t 1 -c 2048 -np 2 >"$rundir/engine.log" 2>&1 &
+if curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+  echo "port $port is already in use (another llama-orch?); set LLORCH_RUN_PORT to use another" >&2
+  exit 1
+fi
+echo "==> starting orchestratord (HOME profile) on 127.0.0.1:$port with pool 'tiny' ($model)"
+"$bin/orchestratord" --config "$rundir/pools.toml" --addr "127.0.0.1:$port" \
+  --runtime-dir "$rundir/runtime" >"$rundir/orchestratord.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$rundir"' EXIT
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { cat "$rundir/engine.log"; exit 1; }
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 600); do
+  curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
+  if ! kill -0 $pid 2>/dev/null; then
+    echo "orchestratord stopped; its log ($rundir/orchestratord.log):" >&2
+    tail -n 20 "$rundir/orchestratord.log" >&2
+    exit 1
+  fi
   sleep 0.1
 done
-echo "==> streaming a completion (random weights: the text is gibberish, the tokens are real)"
-curl -sN "http://127.0.0.1:$port/completion" -H 'Content-Type: application/json' \
-  -d '{"prompt":"Once upon a time","n_predict":32,"stream":true}' |
-  sed -un 's/^data: .*"content":"\([^"]*\)".*/\1/p' | tr -d '\n'
+"$bin/llorch" status --url "http://127.0.0.1:$port"
+echo "==> llorch submit \"Once upon a time\" (random weights: gibberish text, real tokens)"
+"$bin/llorch" submit --url "http://127.0.0.1:$port" --max-tokens 32 "Once upon a time"
 echo
-echo "==> done. Next: 'make test' runs the test suite; README.md shows the daemons."
+echo "==> llama-orch runs at http://127.0.0.1:$port (log: $rundir/orchestratord.log). Try next:"
+echo "    build/bin/llorch submit --url http://127.0.0.1:$port \"Tell me a story\""
+echo "    curl -s http://127.0.0.1:$port/v2/tasks -d '{\"model\":\"tiny\",\"prompt\":\"Hi\"}'"
+echo "    make test    (the whole test suite)"
+if [[ -t 0 && "${LLORCH_RUN_KEEP:-1}" == 1 ]]; then
+  echo "Press Ctrl-C to stop."
+  wait $pid
+fi

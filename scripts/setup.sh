@@ -8,13 +8,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 preset="${1:-release}"
 say() { echo "==> $*" >&2; }
 
-packages=(g++ cmake ninja-build ccache git pkg-config npm
+packages=(g++ cmake ninja-build ccache git pkg-config
           libboost1.81-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
           libgtest-dev libgmock-dev libbenchmark-dev openssl curl procps iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the engine's source; Node.js builds that bundle npm (e.g. nodesource's) conflict
+# with Debian's npm package, so only the command's absence counts.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
   sudo=""

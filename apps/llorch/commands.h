@@ -9,5 +9,7 @@ namespace llorch::cli {
 void add_engine_commands(CLI::App& app);
 // `llorch model make-tiny`: generate the tiny GGUF model.
 void add_model_commands(CLI::App& app);
+// `llorch submit`, `llorch status`: talk to a running orchestratord.
+void add_client_commands(CLI::App& app);
 
 }  // namespace llorch::cli

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     llorch::cli::add_engine_commands(app);
     llorch::cli::add_model_commands(app);
+    llorch::cli::add_client_commands(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

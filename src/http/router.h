@@ -12,6 +12,7 @@ namespace llorch::http {
 
 struct route_options {
     bool public_route = false;  // reachable without a token (/health, /metrics)
+    bool service_route = false; // node-to-control-plane calls: checked against service tokens
 };
 
 class router {

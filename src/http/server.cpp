@@ -136,7 +136,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                 "no such endpoint: " + req.method + " " + req.path),
                 req.correlation_id);
         }
-        if (!m.opts.public_route && !opts.tokens.empty()) {
+        const token_set& required =
+            m.opts.service_route && !opts.service_tokens.empty() ? opts.service_tokens : opts.tokens;
+        if (!m.opts.public_route && !required.empty()) {
             auto auth = req.header("Authorization");
             if (!auth) {
                 co_return response::from_error(
@@ -146,7 +148,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                     req.correlation_id);
             }
             auto tok = bearer_token(*auth);
-            auto id = tok ? opts.tokens.verify(*tok) : std::nullopt;
+            auto id = tok ? required.verify(*tok) : std::nullopt;
             if (!id) {
                 log->warn("rejected request {} {} from {}: bad token", req.method, req.path,
                           req.remote_address);

@@ -23,6 +23,7 @@ struct server_options {
     std::string address = "127.0.0.1";
     uint16_t port = 0;              // 0: any free port (see server::port())
     token_set tokens;               // empty: no auth (only allowed on loopback; see check_bind)
+    token_set service_tokens;       // for service routes; empty: `tokens` apply there too
     size_t body_limit = 1 << 20;    // 413 beyond
     size_t header_limit = 16 << 10; // 431-ish (answered 413) beyond
     std::chrono::milliseconds read_timeout{30'000};   // whole request, once it started
