@@ -7,13 +7,19 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
 #include "gpu/system_gpu_inventory.h"
 #include "http/listen.h"
 #include "http/server.h"
 #include "orchestrator/client_api.h"
+#include "orchestrator/cloud_backend.h"
+#include "orchestrator/node_api.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
@@ -31,6 +37,8 @@ int main(int argc, char** argv) {
     long long grace_ms = 2000, retention_ms = 300000, stall_ms = 30000, drain_ms = 30000,
               ready_ms = 180000, health_ms = 2000;
     bool cloud = false;
+    long long node_timeout_ms = 30000, stale_check_secs = 5, breaker_cooldown_ms = 5000;
+    int breaker_failures = 3;
 
     CLI::App app{"orchestratord — llama-orch control plane: queues client requests, places them "
                  "on GPU pools and streams the tokens back.\nWith [[pools]] in --config it runs "
@@ -66,6 +74,15 @@ int main(int argc, char** argv) {
         ->envname("ORCHESTRATORD_READY_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 36000000LL));
     app.add_option("--health-interval-ms", health_ms, "local engine liveness probe interval")
         ->envname("ORCHESTRATORD_HEALTH_INTERVAL_MS")->capture_default_str()->check(CLI::Range(50LL, 3600000LL));
+    app.add_option("--node-timeout-ms", node_timeout_ms,
+                   "CLOUD: a node silent for max(this, 3 x its heartbeat interval) goes offline")
+        ->envname("ORCHESTRATORD_NODE_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 86400000LL));
+    app.add_option("--stale-check-interval-secs", stale_check_secs, "CLOUD: how often node liveness is checked")
+        ->envname("ORCHESTRATORD_STALE_CHECK_INTERVAL_SECS")->capture_default_str()->check(CLI::Range(1LL, 3600LL));
+    app.add_option("--breaker-failures", breaker_failures, "CLOUD: consecutive node failures that open its circuit breaker")
+        ->envname("ORCHESTRATORD_BREAKER_FAILURES")->capture_default_str()->check(CLI::Range(1, 1000));
+    app.add_option("--breaker-cooldown-ms", breaker_cooldown_ms, "CLOUD: open breaker's cool-down before a trial request")
+        ->envname("ORCHESTRATORD_BREAKER_COOLDOWN_MS")->capture_default_str()->check(CLI::Range(10LL, 3600000LL));
     app.add_option("--log-format", log_format, "text or json")->envname("LLORCH_LOG_FORMAT")
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("LLORCH_LOG_LEVEL")
@@ -83,11 +100,12 @@ int main(int argc, char** argv) {
         std::cerr << "orchestratord: " << m << "\n";
         return 2;
     };
-    if (cloud)
-        return die("ORCHESTRATORD_CLOUD_PROFILE: the CLOUD profile (remote nodes) is not available "
-                   "in this version; run the HOME profile with --config");
-    if (config_file.empty())
-        return die("ORCHESTRATORD_CONFIG: give --config FILE with [[pools]] tables (see README.md)");
+    if (!cloud && config_file.empty())
+        return die("ORCHESTRATORD_CONFIG: give --config FILE with [[pools]] tables (HOME profile), "
+                   "or set ORCHESTRATORD_CLOUD_PROFILE=true for a control plane of remote nodes");
+    if (cloud && !config_file.empty())
+        return die("ORCHESTRATORD_CONFIG: the CLOUD profile has no local pools; pools live on the "
+                   "nodes (pool-managerd --config)");
 
     auto listen = llorch::http::parse_listen_address(addr);
     if (!listen) return die("ORCHESTRATORD_ADDR: " + listen.error());
@@ -95,48 +113,107 @@ int main(int argc, char** argv) {
     if (!tokens) return die(tokens.error());
     if (auto why = llorch::http::check_bind(listen->first, *tokens, "LLORCH_API_TOKEN"); !why.empty())
         return die(why);
-    auto pools = llorch::pool::load_pools_file(config_file);
-    if (!pools) return die(pools.error().message);
+    auto service_tokens = llorch::http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+    if (!service_tokens) return die(service_tokens.error());
     auto placement_strategy = llorch::placement::parse_strategy(strategy);
     if (!placement_strategy) return die("ORCHESTRATORD_PLACEMENT_STRATEGY: unknown strategy '" + strategy + "'");
+    std::vector<llorch::pool::pool_config> pool_configs;
+    if (!cloud) {
+        auto pools = llorch::pool::load_pools_file(config_file);
+        if (!pools) return die(pools.error().message);
+        pool_configs = std::move(*pools);
+    }
 
     asio::io_context io(1);
-    llorch::pool::manager_options mo;
-    mo.runtime_dir = runtime_dir;
-    mo.stall_timeout = std::chrono::milliseconds(stall_ms);
-    mo.ready_timeout = std::chrono::milliseconds(ready_ms);
-    mo.health_interval = std::chrono::milliseconds(health_ms);
-    llorch::pool::pool_manager manager(io, mo, std::move(*pools),
-                                       std::make_shared<llorch::gpu::system_gpu_inventory>());
     llorch::placement::placement_config pc;
     pc.strategy = *placement_strategy;
     llorch::placement::placement_index index(pc);
-    llorch::orchestrator::local_backend backend(manager, index);
     llorch::orchestrator::service_options so;
     so.admission.capacity = capacity;
     so.admission.policy = *llorch::admission::parse_full_policy(policy);
     so.disconnect_grace = std::chrono::milliseconds(grace_ms);
     so.retention = std::chrono::milliseconds(retention_ms);
-    llorch::orchestrator::task_service tasks(io, so, index, backend);
-    manager.on_capacity_change([&](const std::string&) {
-        backend.sync();
-        tasks.wake();
-    });
-    backend.sync();
+
+    // HOME: the pools run in this process.
+    std::unique_ptr<llorch::pool::pool_manager> manager;
+    std::unique_ptr<llorch::orchestrator::local_backend> local;
+    // CLOUD: nodes register; tasks go to them over HTTP.
+    std::unique_ptr<llorch::registry::node_registry> registry;
+    std::unique_ptr<llorch::orchestrator::cloud_backend> remote;
+    llorch::orchestrator::pool_backend* backend = nullptr;
+    if (!cloud) {
+        llorch::pool::manager_options mo;
+        mo.runtime_dir = runtime_dir;
+        mo.stall_timeout = std::chrono::milliseconds(stall_ms);
+        mo.ready_timeout = std::chrono::milliseconds(ready_ms);
+        mo.health_interval = std::chrono::milliseconds(health_ms);
+        manager = std::make_unique<llorch::pool::pool_manager>(
+            io, mo, std::move(pool_configs), std::make_shared<llorch::gpu::system_gpu_inventory>());
+        local = std::make_unique<llorch::orchestrator::local_backend>(*manager, index);
+        backend = local.get();
+    } else {
+        llorch::registry::registry_config rc;
+        rc.node_timeout = std::chrono::milliseconds(node_timeout_ms);
+        rc.stale_check_interval = std::chrono::seconds(stale_check_secs);
+        rc.control_plane_version = LLORCH_VERSION;
+        registry = std::make_unique<llorch::registry::node_registry>(rc, index, std::chrono::steady_clock::now());
+        llorch::orchestrator::cloud_options co;
+        auto list = llorch::http::token_set::parse_list(
+            std::getenv("LLORCH_SERVICE_TOKEN") ? std::getenv("LLORCH_SERVICE_TOKEN")
+            : std::getenv("LLORCH_API_TOKEN")   ? std::getenv("LLORCH_API_TOKEN")
+                                                : "");
+        if (!list.empty()) co.service_token = list.front();
+        co.stall_timeout = std::chrono::milliseconds(stall_ms);
+        co.breaker.failure_threshold = static_cast<uint32_t>(breaker_failures);
+        co.breaker.cool_down = std::chrono::milliseconds(breaker_cooldown_ms);
+        remote = std::make_unique<llorch::orchestrator::cloud_backend>(io, co, *registry, index);
+        backend = remote.get();
+    }
+    llorch::orchestrator::task_service tasks(io, so, index, *backend);
+    if (manager) {
+        manager->on_capacity_change([&](const std::string&) {
+            local->sync();
+            tasks.wake();
+        });
+        local->sync();
+    }
 
     llorch::http::router routes;
-    llorch::orchestrator::add_client_routes(routes, tasks, {.profile = "home", .local_pools = &manager});
+    llorch::orchestrator::add_client_routes(
+        routes, tasks, {.profile = cloud ? "cloud" : "home", .local_pools = manager.get()});
+    if (cloud)
+        llorch::orchestrator::add_node_routes(routes, {registry.get(), &index, remote.get(), &tasks});
     llorch::http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;
     hso.port = listen->second;
     hso.tokens = *tokens;
+    hso.service_tokens = *service_tokens;
     llorch::http::server server(io, hso, std::move(routes));
     if (auto r = server.start(); !r) return die("ORCHESTRATORD_ADDR: " + r.error());
-    manager.start();
+    if (manager) manager->start();
     tasks.start();
-    log->info("listening on {}:{} (HOME profile, {} pools, {} auth)", listen->first, server.port(),
-              manager.list().size(), tokens->empty() ? "no" : "token");
+    if (cloud) {
+        // The stale checker: nodes silent past their timeout go offline and their streams end.
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                asio::steady_timer t(io);
+                for (;;) {
+                    t.expires_after(std::chrono::seconds(stale_check_secs));
+                    boost::system::error_code ec;
+                    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                    if (ec) co_return;
+                    for (const auto& node : registry->check_stale(std::chrono::steady_clock::now())) {
+                        log->warn("node_id={} offline: no heartbeat within its timeout", node);
+                        tasks.fail_node(node, "no heartbeat within its timeout");
+                    }
+                }
+            },
+            asio::detached);
+    }
+    log->info("listening on {}:{} ({} profile, {} auth)", listen->first, server.port(),
+              cloud ? "CLOUD" : "HOME", tokens->empty() ? "no" : "token");
     std::cout << "orchestratord listening on " << listen->first << ":" << server.port() << std::endl;
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -148,7 +225,7 @@ int main(int argc, char** argv) {
             [&]() -> asio::awaitable<void> {
                 co_await tasks.stop(std::chrono::milliseconds(drain_ms));
                 server.stop();
-                co_await manager.stop(std::chrono::milliseconds(1000));
+                if (manager) co_await manager->stop(std::chrono::milliseconds(1000));
             },
             [&](std::exception_ptr) { io.stop(); });
     });

@@ -1,16 +1,10 @@
 #include "orchestrator/local_backend.h"
 
+#include "pool/pool_names.h"
+
 namespace llorch::orchestrator {
 
-std::vector<std::string> model_names(const pool::pool_snapshot& s) {
-    std::vector<std::string> out{s.name};
-    for (const auto& a : s.aliases) out.push_back(a);
-    if (!s.model.empty() && s.model != s.name) {
-        out.push_back(s.model);
-        out.push_back("file:" + s.model);
-    }
-    return out;
-}
+using pool::model_names;
 
 local_backend::local_backend(pool::pool_manager& m, placement::placement_index& index)
     : m_(m), index_(index) {

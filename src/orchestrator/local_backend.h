@@ -23,7 +23,4 @@ private:
     placement::placement_index& index_;
 };
 
-// Every name a pool answers to: its name, aliases, model path and `file:<path>`.
-std::vector<std::string> model_names(const pool::pool_snapshot& s);
-
 }  // namespace llorch::orchestrator

@@ -1,0 +1,277 @@
+#include "orchestrator/cloud_backend.h"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+
+#include "common/log.h"
+#include "http/client.h"
+#include "http/sse.h"
+
+namespace llorch::orchestrator {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+std::shared_ptr<spdlog::logger> log() {
+    static auto l = common::logger("cloud");
+    return l;
+}
+
+api::error node_error(api::error_code c, std::string m, bool retriable) {
+    auto e = api::make_error(c, std::move(m));
+    e.retriable = retriable;
+    return e;
+}
+
+// A generation relayed from a node's SSE stream. Events of another attempt (a replaced stream
+// of the same task) are dropped, so a node coming back can never duplicate tokens.
+class remote_stream final : public pool::infer_stream {
+public:
+    remote_stream(cloud_backend& b, std::unique_ptr<http::response_stream> s, std::string node_id,
+                  std::string pool_id, std::string model, int attempt,
+                  std::chrono::milliseconds stall)
+        : b_(b), s_(std::move(s)), node_id_(std::move(node_id)), pool_id_(std::move(pool_id)),
+          model_(std::move(model)), attempt_(attempt), stall_(stall) {}
+
+    boost::asio::awaitable<std::optional<engines::engine_event>> next() override {
+        for (;;) {
+            if (!pending_.empty()) {
+                auto ev = std::move(pending_.front());
+                pending_.erase(pending_.begin());
+                if (ev.type != engines::engine_event::kind::token) done_ = true;
+                co_return ev;
+            }
+            if (done_ || cancelled_) co_return std::nullopt;
+            auto piece = co_await s_->read_some(stall_);
+            if (cancelled_) co_return std::nullopt;
+            engines::engine_event ev;
+            ev.type = engines::engine_event::kind::error;
+            if (!piece) {
+                if (piece.error().code == http::client_errc::timeout) {
+                    ev.finish_reason = "DECODE_TIMEOUT";
+                    ev.message = "node " + node_id_ + " sent nothing for " +
+                                 std::to_string(stall_.count()) + " ms";
+                } else {
+                    ev.finish_reason = "WORKER_RESET";
+                    ev.message = "lost node " + node_id_ + ": " + piece.error().message;
+                    b_.node_unreachable(node_id_, ev.message);
+                }
+                pending_.push_back(std::move(ev));
+                continue;
+            }
+            if (piece->empty()) {
+                ev.finish_reason = "WORKER_RESET";
+                ev.message = "node " + node_id_ + " ended the stream without finishing";
+                pending_.push_back(std::move(ev));
+                continue;
+            }
+            events_.clear();
+            parser_.feed(*piece, events_);
+            for (const auto& e : events_) decode(e);
+        }
+    }
+
+    void cancel() override {
+        cancelled_ = true;
+        s_->abort();
+    }
+    const std::string& pool_id() const override { return pool_id_; }
+    const std::string& model_name() const override { return model_; }
+
+private:
+    void decode(const http::sse_event& e) {
+        boost::system::error_code ec;
+        auto v = json::parse(e.data, ec);
+        if (ec || !v.is_object()) return;
+        const auto& o = v.get_object();
+        if (auto* a = o.if_contains("attempt"); a && a->is_int64() && a->get_int64() != attempt_) return;
+        engines::engine_event ev;
+        if (e.event == "token") {
+            auto* t = o.if_contains("t");
+            if (!t || !t->is_string() || t->get_string().empty()) return;
+            ev.text = t->get_string();
+        } else if (e.event == "end") {
+            ev.type = engines::engine_event::kind::end;
+            if (auto* n = o.if_contains("tokens_out"); n && n->is_int64()) ev.tokens_out = static_cast<int>(n->get_int64());
+            if (auto* d = o.if_contains("decode_ms"); d && d->is_int64()) ev.decode_ms = d->get_int64();
+            if (auto* f = o.if_contains("finish_reason"); f && f->is_string()) ev.finish_reason = f->get_string();
+        } else if (e.event == "error") {
+            ev.type = engines::engine_event::kind::error;
+            if (auto* c = o.if_contains("code"); c && c->is_string()) ev.finish_reason = c->get_string();
+            if (auto* m = o.if_contains("message"); m && m->is_string()) ev.message = m->get_string();
+        } else {
+            return;  // started, metrics: the control plane writes its own
+        }
+        pending_.push_back(std::move(ev));
+    }
+
+    cloud_backend& b_;
+    std::unique_ptr<http::response_stream> s_;
+    std::string node_id_, pool_id_, model_;
+    int attempt_;
+    std::chrono::milliseconds stall_;
+    http::sse_parser parser_;
+    std::vector<http::sse_event> events_;
+    std::vector<engines::engine_event> pending_;
+    bool done_ = false;
+    bool cancelled_ = false;
+};
+}  // namespace
+
+cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
+                             registry::node_registry& reg, placement::placement_index& index)
+    : io_(io), opts_(std::move(opts)), reg_(reg), index_(index) {
+    http::client_options co;
+    co.connect_timeout = opts_.connect_timeout;
+    client_ = std::make_unique<http::client>(io, co);
+}
+
+cloud_backend::~cloud_backend() = default;
+
+dispatch::circuit_breaker& cloud_backend::breaker(const std::string& node_id) {
+    auto it = breakers_.find(node_id);
+    if (it == breakers_.end()) {
+        it = breakers_
+                 .emplace(node_id, std::make_unique<dispatch::circuit_breaker>(
+                                       opts_.breaker, [] { return std::chrono::steady_clock::now(); }))
+                 .first;
+    }
+    return *it->second;
+}
+
+void cloud_backend::breaker_result(const std::string& node_id, bool ok) {
+    auto& b = breaker(node_id);
+    auto t = ok ? b.record_success() : b.record_failure();
+    if (t == dispatch::breaker_transition::opened) {
+        log()->warn("node_id={} circuit breaker opened; out of placement for {} ms", node_id,
+                    opts_.breaker.cool_down.count());
+        index_.set_node_breaker_open(node_id, true);
+        // After the cool-down the node may take one trial request again (half-open).
+        auto timer = std::make_shared<boost::asio::steady_timer>(io_, opts_.breaker.cool_down);
+        timer->async_wait([this, timer, node_id](boost::system::error_code ec) {
+            if (!ec) index_.set_node_breaker_open(node_id, false);
+        });
+    } else if (t == dispatch::breaker_transition::closed) {
+        log()->info("node_id={} circuit breaker closed", node_id);
+        index_.set_node_breaker_open(node_id, false);
+    }
+}
+
+void cloud_backend::node_unreachable(const std::string& node_id, const std::string& why) {
+    if (reg_.mark_offline(node_id)) log()->warn("node_id={} offline: {}", node_id, why);
+    if (auto* n = reg_.find(node_id)) {
+        if (auto u = http::parse_url(n->address)) client_->drop_idle(u->host, u->port);
+    }
+}
+
+boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> cloud_backend::open(
+    placement::placement_decision where, engines::generation_request g) {
+    http::client_request r;
+    r.method = "POST";
+    r.url = where.node_address + "/v2/pools/" + where.pool_id + "/infer";
+    r.body = engines::to_json(g);
+    r.timeout = opts_.request_timeout;
+    r.headers.add("Accept", "text/event-stream");
+    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    auto s = co_await client_->open(std::move(r));
+    const auto& node = where.node_id;
+    if (!s) {
+        const auto& e = s.error();
+        if (e.code == http::client_errc::timeout) {
+            breaker_result(node, false);
+            co_return fail(node_error(api::error_code::node_unavailable,
+                                      "node " + node + " did not answer in time", true));
+        }
+        node_unreachable(node, e.message);
+        co_return fail(node_error(api::error_code::node_unavailable,
+                                  "node " + node + " is unreachable: " + e.message, true));
+    }
+    int status = (*s)->status();
+    if (status == 200) {
+        breaker_result(node, true);
+        std::string model = g.task_id;
+        co_return std::unique_ptr<pool::infer_stream>(std::make_unique<remote_stream>(
+            *this, std::move(*s), node, where.pool_id, where.pool_id, g.attempt, opts_.stall_timeout));
+    }
+    std::string body;
+    for (int i = 0; i < 8; ++i) {
+        auto piece = co_await (*s)->read_some(2s);
+        if (!piece || piece->empty()) break;
+        body += *piece;
+    }
+    std::string msg = body.substr(0, 300);
+    std::optional<api::error_code> code;
+    {
+        boost::system::error_code ec;
+        auto v = json::parse(body, ec);
+        if (!ec && v.is_object()) {
+            if (auto* c = v.get_object().if_contains("code"); c && c->is_string())
+                code = api::error_code_from_string(c->get_string());
+            if (auto* m = v.get_object().if_contains("message"); m && m->is_string())
+                msg = m->get_string();
+        }
+    }
+    if (status == 503 && code == api::error_code::pool_unavailable) {
+        // Backpressure: the pool is full right now. Place elsewhere or wait; no breaker failure.
+        co_return fail(node_error(api::error_code::pool_unavailable, msg, true));
+    }
+    if (status == 401 || status == 403) {
+        log()->error("node_id={} refuses our service token ({}): check LLORCH_SERVICE_TOKEN on "
+                     "both sides; node out of placement until it registers again",
+                     node, status);
+        reg_.mark_failed(node);
+        co_return fail(node_error(api::error_code::node_unavailable,
+                                  "node " + node + " refused the service token", true));
+    }
+    if (status >= 500) breaker_result(node, false);
+    bool retriable = status >= 500 || status == 404;
+    co_return fail(node_error(code.value_or(api::error_code::upstream_failed),
+                              "node " + node + " answered " + std::to_string(status) + ": " + msg,
+                              retriable));
+}
+
+void cloud_backend::set_pool_limits(const std::string& node_id, const std::string& pool_id,
+                                    std::vector<std::string> models, model_limits l) {
+    limits_[node_id + "/" + pool_id] = {std::move(models), l};
+}
+
+void cloud_backend::forget_node(const std::string& node_id) {
+    auto prefix = node_id + "/";
+    for (auto it = limits_.begin(); it != limits_.end();) {
+        if (it->first.starts_with(prefix)) it = limits_.erase(it);
+        else ++it;
+    }
+}
+
+std::optional<model_limits> cloud_backend::limits(const std::string& model) const {
+    std::optional<model_limits> out;
+    for (const auto& [key, p] : limits_) {
+        if (std::find(p.models.begin(), p.models.end(), model) == p.models.end()) continue;
+        if (!out) {
+            out = p.limits;
+        } else {
+            out->max_tokens_cap = std::max(out->max_tokens_cap, p.limits.max_tokens_cap);
+            out->ctx = std::min(out->ctx, p.limits.ctx);
+        }
+    }
+    return out;
+}
+
+boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> cloud_backend::forward(
+    std::string node_id, std::string method, std::string path, std::string body) {
+    auto* n = reg_.find(node_id);
+    if (!n) co_return fail(node_error(api::error_code::not_found, "no node '" + node_id + "'", false));
+    http::client_request r;
+    r.method = method;
+    r.url = n->address + path;
+    r.body = std::move(body);
+    r.timeout = 300s;  // a reload waits for the new engine to be ready
+    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    auto res = co_await client_->send(std::move(r));
+    if (!res)
+        co_return fail(node_error(api::error_code::node_unavailable,
+                                  "node " + node_id + " is unreachable: " + res.error().message, true));
+    co_return std::make_pair(res->status, std::move(res->body));
+}
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,73 @@
+#pragma once
+// The CLOUD profile's backend: tasks run on remote nodes through their
+// POST /v2/pools/{id}/infer, with the service token, over pooled keep-alive connections.
+// Node failures feed the registry (connection refused or reset: offline at once) and a per-node
+// circuit breaker (timeouts, 5xx), mirrored into the placement index. POOL_UNAVAILABLE from a
+// node is backpressure, never a breaker failure; 401/403 is a configuration error.
+// Thread: the control plane's io thread.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "dispatch/circuit_breaker.h"
+#include "orchestrator/pool_backend.h"
+#include "placement/placement_index.h"
+#include "registry/node_registry.h"
+
+namespace llorch::http {
+class client;
+}
+
+namespace llorch::orchestrator {
+
+struct cloud_options {
+    std::string service_token;                    // sent to nodes; empty: none
+    std::chrono::milliseconds connect_timeout{1'000};
+    std::chrono::milliseconds request_timeout{10'000};  // node's response head
+    std::chrono::milliseconds stall_timeout{30'000};    // silence mid-stream
+    dispatch::circuit_breaker_config breaker;
+};
+
+class cloud_backend final : public pool_backend {
+public:
+    cloud_backend(boost::asio::io_context& io, cloud_options opts, registry::node_registry& reg,
+                  placement::placement_index& index);
+    ~cloud_backend() override;
+
+    boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+        placement::placement_decision where, engines::generation_request g) override;
+    std::optional<model_limits> limits(const std::string& model) const override;
+
+    // What a node reported of its pools beyond what placement needs (limits per pool).
+    void set_pool_limits(const std::string& node_id, const std::string& pool_id,
+                         std::vector<std::string> models, model_limits l);
+    void forget_node(const std::string& node_id);
+    // A stream to the node broke or never connected: out of placement at once.
+    void node_unreachable(const std::string& node_id, const std::string& why);
+    // Forwards an operator call (drain, reload) to the node that owns a pool.
+    boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> forward(
+        std::string node_id, std::string method, std::string path, std::string body);
+
+    http::client& client() { return *client_; }
+
+private:
+    dispatch::circuit_breaker& breaker(const std::string& node_id);
+    void breaker_result(const std::string& node_id, bool ok);
+
+    boost::asio::io_context& io_;
+    cloud_options opts_;
+    registry::node_registry& reg_;
+    placement::placement_index& index_;
+    std::unique_ptr<http::client> client_;
+    std::map<std::string, std::unique_ptr<dispatch::circuit_breaker>, std::less<>> breakers_;
+    struct pool_limits {
+        std::vector<std::string> models;
+        model_limits limits;
+    };
+    std::map<std::string, pool_limits> limits_;  // "node/pool"
+};
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,190 @@
+#include "pool/node_agent.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "common/log.h"
+#include "http/client.h"
+#include "pool/pool_names.h"
+#include "pool/worker_api.h"
+
+namespace llorch::pool {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+std::shared_ptr<spdlog::logger> log() {
+    static auto l = common::logger("node-agent");
+    return l;
+}
+
+uint64_t ram_total_bytes() {
+    std::ifstream f("/proc/meminfo");
+    std::string key;
+    uint64_t kb = 0;
+    while (f >> key >> kb) {
+        if (key == "MemTotal:") return kb * 1024;
+        f.ignore(256, '\n');
+    }
+    return 0;
+}
+}  // namespace
+
+node_agent::node_agent(asio::io_context& io, node_agent_options opts, pool_manager& pools)
+    : io_(io), opts_(std::move(opts)), pools_(pools), client_(std::make_unique<http::client>(io)),
+      timer_(io) {
+    while (!opts_.orchestratord_url.empty() && opts_.orchestratord_url.back() == '/')
+        opts_.orchestratord_url.pop_back();
+}
+
+node_agent::~node_agent() = default;
+
+void node_agent::start() {
+    pools_.on_capacity_change([this](const std::string&) {
+        // Only state changes are news: orchestratord counts slots itself.
+        bool changed = false;
+        for (const auto& s : pools_.list()) {
+            auto it = last_states_.find(s.id);
+            if (it == last_states_.end() || it->second != s.state) changed = true;
+        }
+        if (changed) poke();
+    });
+    asio::co_spawn(io_, run(), asio::detached);
+}
+
+void node_agent::poke() {
+    poked_ = true;
+    timer_.cancel();
+}
+
+std::string node_agent::pools_json() const {
+    json::array a;
+    for (const auto& s : pools_.list()) {
+        auto o = to_json(s);
+        json::array models;
+        for (const auto& m : model_names(s)) models.push_back(json::value(m));
+        o["models"] = std::move(models);
+        a.push_back(std::move(o));
+    }
+    return json::serialize(a);
+}
+
+asio::awaitable<bool> node_agent::register_once() {
+    json::object caps{{"cpu_cores", std::max(1u, std::thread::hardware_concurrency())},
+                      {"ram_total_bytes", ram_total_bytes()}};
+    json::array gpus, models;
+    for (const auto& s : pools_.list()) {
+        for (const auto& g : s.gpus)
+            gpus.push_back(json::object{{"device_id", g.index}, {"name", g.name},
+                                        {"vram_total_bytes", g.memory_total_bytes},
+                                        {"compute_capability", g.compute_capability}});
+        models.push_back(json::value(s.name));
+    }
+    caps["gpus"] = std::move(gpus);
+    json::object body{{"node_id", opts_.node_id},
+                      {"machine_id", opts_.machine_id},
+                      {"address", opts_.address},
+                      {"version", LLORCH_VERSION},
+                      {"heartbeat_interval_ms", opts_.heartbeat_interval.count()},
+                      {"capabilities", caps},
+                      {"models_available", models},
+                      {"pools", json::parse(pools_json())}};
+    http::client_request r;
+    r.method = "POST";
+    r.url = opts_.orchestratord_url + "/v2/nodes/register";
+    r.body = json::serialize(body);
+    r.timeout = 5s;
+    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    auto res = co_await client_->send(std::move(r));
+    if (!res) {
+        log()->warn("cannot register with {}: {}", opts_.orchestratord_url, res.error().message);
+        co_return false;
+    }
+    if (res->status != 200) {
+        log()->error("orchestratord refused the registration ({}): {}", res->status, res->body);
+        co_return false;
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(res->body, ec);
+    if (!ec && v.is_object())
+        if (auto* e = v.get_object().if_contains("epoch"); e && e->is_number())
+            epoch_ = e->to_number<uint64_t>();
+    for (const auto& s : pools_.list()) last_states_[s.id] = s.state;
+    log()->info("node_id={} registered with {} (epoch {})", opts_.node_id, opts_.orchestratord_url, epoch_);
+    co_return true;
+}
+
+// 0: ok; 404/409: register again; -1: unreachable.
+asio::awaitable<int> node_agent::heartbeat_once() {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    for (const auto& s : pools_.list()) last_states_[s.id] = s.state;
+    http::client_request r;
+    r.method = "POST";
+    r.url = opts_.orchestratord_url + "/v2/nodes/" + opts_.node_id + "/heartbeat";
+    r.body = "{\"timestamp\":" + std::to_string(now) + ",\"epoch\":" + std::to_string(epoch_) +
+             ",\"pools\":" + pools_json() + "}";
+    r.timeout = 5s;
+    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    auto res = co_await client_->send(std::move(r));
+    if (!res) {
+        log()->warn("heartbeat to {} failed: {}", opts_.orchestratord_url, res.error().message);
+        co_return -1;
+    }
+    if (res->status == 200) co_return 0;
+    co_return res->status;
+}
+
+asio::awaitable<void> node_agent::run() {
+    auto backoff = 200ms;
+    while (!stopping_) {
+        if (epoch_ == 0) {
+            if (!co_await register_once()) {
+                timer_.expires_after(backoff);
+                backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+                boost::system::error_code ec;
+                co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                continue;
+            }
+            backoff = 200ms;
+        }
+        if (!poked_) {
+            timer_.expires_after(opts_.heartbeat_interval);
+            boost::system::error_code ec;
+            co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        poked_ = false;
+        if (stopping_) break;
+        int r = co_await heartbeat_once();
+        if (r == 404 || r == 409 || r == 410) {
+            log()->info("orchestratord does not know this registration ({}); registering again", r);
+            epoch_ = 0;
+        }
+    }
+}
+
+asio::awaitable<void> node_agent::stop() {
+    stopping_ = true;
+    timer_.cancel();
+    if (epoch_ == 0) co_return;
+    http::client_request r;
+    r.method = "DELETE";
+    r.url = opts_.orchestratord_url + "/v2/nodes/" + opts_.node_id;
+    r.timeout = 2s;
+    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    auto res = co_await client_->send(std::move(r));
+    if (res && res->status == 204) log()->info("node_id={} deregistered", opts_.node_id);
+    epoch_ = 0;
+}
+
+}  // namespace llorch::pool
