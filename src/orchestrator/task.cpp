@@ -38,9 +38,9 @@ task_reader::task_reader(std::shared_ptr<task> t, std::optional<long long> last_
     ++t_->readers;
     t_->ever_read = true;
     if (t_->grace_timer) t_->grace_timer->cancel();
-    if (last_event_id) {
+    if (last_event_id && *last_event_id >= 0) {
         // Resume right after the token the client saw last; an id the log does not hold
-        // replays from the start.
+        // replays from the start. Non-token frames carry index -1, so a negative id matches none.
         const auto& f = t_->frames();
         for (size_t i = 0; i < f.size(); ++i) {
             if (f[i].token_index == *last_event_id) {
