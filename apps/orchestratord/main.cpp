@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     bool cloud = false;
     long long node_timeout_ms = 30000, stale_check_secs = 5, breaker_cooldown_ms = 5000;
     int breaker_failures = 3;
+    std::string tls_cert, tls_key, tls_ca, tls_client_cert, tls_client_key;
 
     CLI::App app{"orchestratord — llama-orch control plane: queues client requests, places them "
                  "on GPU pools and streams the tokens back.\nWith [[pools]] in --config it runs "
@@ -83,6 +84,15 @@ int main(int argc, char** argv) {
         ->envname("ORCHESTRATORD_BREAKER_FAILURES")->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--breaker-cooldown-ms", breaker_cooldown_ms, "CLOUD: open breaker's cool-down before a trial request")
         ->envname("ORCHESTRATORD_BREAKER_COOLDOWN_MS")->capture_default_str()->check(CLI::Range(10LL, 3600000LL));
+    app.add_option("--tls-cert", tls_cert, "serve HTTPS with this PEM certificate (with --tls-key)")
+        ->envname("ORCHESTRATORD_TLS_CERT");
+    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->envname("ORCHESTRATORD_TLS_KEY");
+    app.add_option("--tls-ca", tls_ca, "CLOUD: CA that nodes' https certificates must chain to")
+        ->envname("ORCHESTRATORD_TLS_CA");
+    app.add_option("--tls-client-cert", tls_client_cert, "CLOUD: our certificate for nodes that require mutual TLS")
+        ->envname("ORCHESTRATORD_TLS_CLIENT_CERT");
+    app.add_option("--tls-client-key", tls_client_key, "CLOUD: private key of --tls-client-cert")
+        ->envname("ORCHESTRATORD_TLS_CLIENT_KEY");
     app.add_option("--log-format", log_format, "text or json")->envname("LLORCH_LOG_FORMAT")
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("LLORCH_LOG_LEVEL")
@@ -117,6 +127,21 @@ int main(int argc, char** argv) {
     if (!service_tokens) return die(service_tokens.error());
     auto placement_strategy = llorch::placement::parse_strategy(strategy);
     if (!placement_strategy) return die("ORCHESTRATORD_PLACEMENT_STRATEGY: unknown strategy '" + strategy + "'");
+    llorch::http::tls_context server_tls, client_tls;
+    if (tls_cert.empty() != tls_key.empty())
+        return die("ORCHESTRATORD_TLS_CERT and ORCHESTRATORD_TLS_KEY go together; set both or neither");
+    if (!tls_cert.empty()) {
+        auto t = llorch::http::make_server_tls(tls_cert, tls_key);
+        if (!t) return die("ORCHESTRATORD_TLS_CERT: " + t.error());
+        server_tls = *t;
+    }
+    if (tls_client_cert.empty() != tls_client_key.empty())
+        return die("ORCHESTRATORD_TLS_CLIENT_CERT and ORCHESTRATORD_TLS_CLIENT_KEY go together");
+    if (!tls_ca.empty() || !tls_client_cert.empty()) {
+        auto t = llorch::http::make_client_tls(tls_ca, tls_client_cert, tls_client_key);
+        if (!t) return die("ORCHESTRATORD_TLS_CA: " + t.error());
+        client_tls = *t;
+    }
     std::vector<llorch::pool::pool_config> pool_configs;
     if (!cloud) {
         auto pools = llorch::pool::load_pools_file(config_file);
@@ -166,6 +191,7 @@ int main(int argc, char** argv) {
         co.stall_timeout = std::chrono::milliseconds(stall_ms);
         co.breaker.failure_threshold = static_cast<uint32_t>(breaker_failures);
         co.breaker.cool_down = std::chrono::milliseconds(breaker_cooldown_ms);
+        co.tls = client_tls;
         remote = std::make_unique<llorch::orchestrator::cloud_backend>(io, co, *registry, index);
         backend = remote.get();
     }
@@ -189,6 +215,7 @@ int main(int argc, char** argv) {
     hso.port = listen->second;
     hso.tokens = *tokens;
     hso.service_tokens = *service_tokens;
+    hso.tls = server_tls;
     llorch::http::server server(io, hso, std::move(routes));
     if (auto r = server.start(); !r) return die("ORCHESTRATORD_ADDR: " + r.error());
     if (manager) manager->start();
@@ -212,8 +239,8 @@ int main(int argc, char** argv) {
             },
             asio::detached);
     }
-    log->info("listening on {}:{} ({} profile, {} auth)", listen->first, server.port(),
-              cloud ? "CLOUD" : "HOME", tokens->empty() ? "no" : "token");
+    log->info("listening on {}:{} ({} profile, {} auth, {})", listen->first, server.port(),
+              cloud ? "CLOUD" : "HOME", tokens->empty() ? "no" : "token", server_tls ? "https" : "http");
     std::cout << "orchestratord listening on " << listen->first << ":" << server.port() << std::endl;
 
     asio::signal_set signals(io, SIGINT, SIGTERM);

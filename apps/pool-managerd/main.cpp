@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     bool cloud = false;
     std::string orchestratord_url, public_address;
     double heartbeat_secs = 10;
+    std::string tls_cert, tls_key, tls_ca;
 
     CLI::App app{
         "pool-managerd — llama-orch worker daemon: runs and supervises the inference "
@@ -125,6 +126,14 @@ int main(int argc, char** argv) {
         ->envname("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS")
         ->capture_default_str()
         ->check(CLI::Range(0.01, 3600.0));
+    app.add_option("--tls-cert", tls_cert, "serve HTTPS with this PEM certificate (with --tls-key)")
+        ->envname("POOL_MANAGERD_TLS_CERT");
+    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
+        ->envname("POOL_MANAGERD_TLS_KEY");
+    app.add_option("--tls-ca", tls_ca,
+                   "CA for mutual TLS: callers must present a certificate it signed; also verifies "
+                   "orchestratord's https certificate in the CLOUD profile")
+        ->envname("POOL_MANAGERD_TLS_CA");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -167,6 +176,22 @@ int main(int argc, char** argv) {
     if (cloud && !llorch::http::parse_url(public_address))
         return die("POOL_MANAGERD_ADDRESS: '" + public_address + "' is not an http:// URL");
 
+    llorch::http::tls_context server_tls, client_tls;
+    if (tls_cert.empty() != tls_key.empty())
+        return die("POOL_MANAGERD_TLS_CERT and POOL_MANAGERD_TLS_KEY go together; set both or neither");
+    if (!tls_ca.empty() && tls_cert.empty())
+        return die("POOL_MANAGERD_TLS_CA: mutual TLS needs POOL_MANAGERD_TLS_CERT/KEY too");
+    if (!tls_cert.empty()) {
+        auto t = llorch::http::make_server_tls(tls_cert, tls_key, tls_ca);
+        if (!t) return die("POOL_MANAGERD_TLS_CERT: " + t.error());
+        server_tls = *t;
+    }
+    if (!tls_ca.empty() || orchestratord_url.starts_with("https://")) {
+        auto t = llorch::http::make_client_tls(tls_ca);
+        if (!t) return die("POOL_MANAGERD_TLS_CA: " + t.error());
+        client_tls = *t;
+    }
+
     asio::io_context io(1);
     llorch::pool::manager_options mo;
     mo.runtime_dir = runtime_dir;
@@ -191,6 +216,7 @@ int main(int argc, char** argv) {
     so.address = listen->first;
     so.port = listen->second;
     so.tokens = *tokens;
+    so.tls = server_tls;
     llorch::http::server server(io, so, std::move(routes));
     if (auto r = server.start(); !r) return die("POOL_MANAGERD_ADDR: " + r.error());
     manager.start();
@@ -210,6 +236,7 @@ int main(int argc, char** argv) {
                                                   : "");
             !list.empty())
             ao.service_token = list.front();
+        ao.tls = client_tls;
         agent = std::make_unique<llorch::pool::node_agent>(io, ao, manager);
         agent->start();
     }

@@ -8,6 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/asio/ssl.hpp>
 
 namespace llorch::http {
 namespace beast = boost::beast;
@@ -32,7 +34,9 @@ expected<url_parts, std::string> parse_url(std::string_view url) {
     auto sep = url.find("://");
     if (sep == std::string_view::npos) return fail(std::string("URL has no scheme: '" + std::string(url) + "'"));
     p.scheme = std::string(url.substr(0, sep));
-    if (p.scheme != "http") return fail(std::string("unsupported URL scheme '" + p.scheme + "' (use http://)"));
+    if (p.scheme != "http" && p.scheme != "https")
+        return fail(std::string("unsupported URL scheme '" + p.scheme + "' (use http:// or https://)"));
+    if (p.scheme == "https") p.port = 443;
     auto rest = url.substr(sep + 3);
     auto slash = rest.find('/');
     auto hostport = rest.substr(0, slash);
@@ -63,21 +67,55 @@ expected<url_parts, std::string> parse_url(std::string_view url) {
     return p;
 }
 
+// One keep-alive connection, plain or TLS, behind one interface so the pool and the response
+// reader need not know which.
+struct connection {
+    virtual ~connection() = default;
+    virtual beast::tcp_stream& lowest() = 0;
+    virtual asio::awaitable<void> write(bhttp::request<bhttp::string_body>& req,
+                                        boost::system::error_code& ec) = 0;
+    virtual asio::awaitable<void> read_header(beast::flat_buffer& b,
+                                              bhttp::response_parser<bhttp::buffer_body>& p,
+                                              boost::system::error_code& ec) = 0;
+    virtual asio::awaitable<void> read_some(beast::flat_buffer& b,
+                                            bhttp::response_parser<bhttp::buffer_body>& p,
+                                            boost::system::error_code& ec) = 0;
+};
+
+template <class Stream>
+struct connection_of final : connection {
+    explicit connection_of(Stream s) : stream(std::move(s)) {}
+    beast::tcp_stream& lowest() override { return beast::get_lowest_layer(stream); }
+    asio::awaitable<void> write(bhttp::request<bhttp::string_body>& req,
+                                boost::system::error_code& ec) override {
+        co_await bhttp::async_write(stream, req, asio::redirect_error(use_awaitable, ec));
+    }
+    asio::awaitable<void> read_header(beast::flat_buffer& b, bhttp::response_parser<bhttp::buffer_body>& p,
+                                      boost::system::error_code& ec) override {
+        co_await bhttp::async_read_header(stream, b, p, asio::redirect_error(use_awaitable, ec));
+    }
+    asio::awaitable<void> read_some(beast::flat_buffer& b, bhttp::response_parser<bhttp::buffer_body>& p,
+                                    boost::system::error_code& ec) override {
+        co_await bhttp::async_read_some(stream, b, p, asio::redirect_error(use_awaitable, ec));
+    }
+    Stream stream;
+};
+
 struct client::pool {
-    std::map<std::string, std::vector<beast::tcp_stream>, std::less<>> idle;
+    std::map<std::string, std::vector<std::unique_ptr<connection>>, std::less<>> idle;
     size_t max_idle_per_host;
     size_t total_idle() const {
         size_t n = 0;
         for (const auto& [k, v] : idle) n += v.size();
         return n;
     }
-    void put(const std::string& key, beast::tcp_stream s) {
+    void put(const std::string& key, std::unique_ptr<connection> s) {
         auto& v = idle[key];
         if (v.size() < max_idle_per_host) v.push_back(std::move(s));
     }
-    std::optional<beast::tcp_stream> take(const std::string& key) {
+    std::unique_ptr<connection> take(const std::string& key) {
         auto it = idle.find(key);
-        if (it == idle.end() || it->second.empty()) return std::nullopt;
+        if (it == idle.end() || it->second.empty()) return nullptr;
         auto s = std::move(it->second.back());
         it->second.pop_back();
         return s;
@@ -85,7 +123,9 @@ struct client::pool {
 };
 
 namespace {
-std::string key_of(const url_parts& u) { return u.host + ":" + std::to_string(u.port); }
+std::string key_of(const url_parts& u) {
+    return u.scheme + "://" + u.host + ":" + std::to_string(u.port);
+}
 
 failure<client_error> make_err(client_errc c, std::string m, bool started = false) {
     return fail(client_error{c, std::move(m), started});
@@ -112,9 +152,11 @@ void fill_request(bhttp::request<Body>& req, const client_request& r, const url_
     }
 }
 
-// Connects a fresh stream to host:port within the timeout.
-asio::awaitable<expected<beast::tcp_stream, client_error>> connect_fresh(
-    asio::io_context& io, const url_parts& u, std::chrono::milliseconds timeout) {
+// Connects to host:port within the timeout; for https also the TLS handshake, verifying the
+// server's certificate and name.
+asio::awaitable<expected<std::unique_ptr<connection>, client_error>> connect_fresh(
+    asio::io_context& io, const url_parts& u, std::chrono::milliseconds timeout,
+    const tls_context& tls) {
     beast::tcp_stream s(io);
     boost::system::error_code ec;
     std::vector<tcp::endpoint> eps;
@@ -138,7 +180,25 @@ asio::awaitable<expected<beast::tcp_stream, client_error>> connect_fresh(
                                      ": " + ec.message());
     }
     s.socket().set_option(tcp::no_delay(true), ec);
-    co_return std::move(s);
+    if (u.scheme != "https") {
+        s.expires_never();
+        co_return std::unique_ptr<connection>(
+            std::make_unique<connection_of<beast::tcp_stream>>(std::move(s)));
+    }
+    if (!tls)
+        co_return make_err(client_errc::connect_failed,
+                           "https://" + u.host + " needs TLS settings (a CA to verify it)");
+    beast::ssl_stream<beast::tcp_stream> ts(std::move(s), *tls);
+    SSL_set_tlsext_host_name(ts.native_handle(), u.host.c_str());
+    ts.set_verify_callback(asio::ssl::host_name_verification(u.host));
+    co_await ts.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+        co_return make_err(client_errc::connect_failed,
+                           "TLS with " + u.host + ":" + std::to_string(u.port) + " failed: " + ec.message());
+    }
+    beast::get_lowest_layer(ts).expires_never();
+    co_return std::unique_ptr<connection>(
+        std::make_unique<connection_of<beast::ssl_stream<beast::tcp_stream>>>(std::move(ts)));
 }
 
 header_list copy_headers(const bhttp::response_header<>& h) {
@@ -149,7 +209,7 @@ header_list copy_headers(const bhttp::response_header<>& h) {
 }  // namespace
 
 struct response_stream::impl {
-    beast::tcp_stream stream;
+    std::unique_ptr<connection> conn;
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::buffer_body> parser;
     std::weak_ptr<client::pool> pool;
@@ -159,15 +219,16 @@ struct response_stream::impl {
     bool finished = false;
     char buf[16384];
 
-    explicit impl(beast::tcp_stream s) : stream(std::move(s)) {}
+    explicit impl(std::unique_ptr<connection> c) : conn(std::move(c)) {}
+    beast::tcp_stream& lowest() { return conn->lowest(); }
 
     void finish() {
         if (finished) return;
         finished = true;
         if (!broken && parser.is_done() && parser.keep_alive()) {
             if (auto p = pool.lock()) {
-                stream.expires_never();
-                p->put(key, std::move(stream));
+                lowest().expires_never();
+                p->put(key, std::move(conn));
             }
         }
     }
@@ -179,7 +240,7 @@ response_stream::~response_stream() {
     if (!impl_->finished) {
         impl_->broken = true;
         boost::system::error_code ec;
-        impl_->stream.socket().close(ec);
+        impl_->lowest().socket().close(ec);
     }
 }
 int response_stream::status() const { return static_cast<int>(impl_->parser.get().result_int()); }
@@ -188,8 +249,8 @@ const header_list& response_stream::headers() const { return impl_->headers; }
 void response_stream::abort() {
     impl_->broken = true;
     boost::system::error_code ec;
-    impl_->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    impl_->stream.socket().close(ec);
+    impl_->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    impl_->lowest().socket().close(ec);
 }
 
 asio::awaitable<expected<std::string, client_error>> response_stream::read_some(
@@ -205,9 +266,8 @@ asio::awaitable<expected<std::string, client_error>> response_stream::read_some(
         body.data = s.buf;
         body.size = sizeof(s.buf);
         boost::system::error_code ec;
-        s.stream.expires_after(idle_timeout);
-        co_await bhttp::async_read_some(s.stream, s.buffer, s.parser,
-                                        asio::redirect_error(use_awaitable, ec));
+        s.lowest().expires_after(idle_timeout);
+        co_await s.conn->read_some(s.buffer, s.parser, ec);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
             s.broken = true;
@@ -231,8 +291,8 @@ client::~client() = default;
 size_t client::idle_connections() const { return pool_->total_idle(); }
 
 void client::drop_idle(std::string_view host, uint16_t port) {
-    auto key = std::string(host) + ":" + std::to_string(port);
-    pool_->idle.erase(key);
+    auto suffix = "://" + std::string(host) + ":" + std::to_string(port);
+    std::erase_if(pool_->idle, [&](const auto& kv) { return kv.first.ends_with(suffix); });
 }
 
 asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> client::open(
@@ -247,29 +307,25 @@ asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> client
 
     for (int attempt = 0; attempt < 2; ++attempt) {
         bool reused = false;
-        std::optional<beast::tcp_stream> s;
+        std::unique_ptr<connection> s;
         if (attempt == 0) {
-            if (auto idle = pool_->take(key)) {
-                s.emplace(std::move(*idle));
-                reused = true;
-            }
+            s = pool_->take(key);
+            reused = s != nullptr;
         }
         if (!s) {
-            auto fresh = co_await connect_fresh(io_, *u, std::min(r.timeout, opts_.connect_timeout));
+            auto fresh = co_await connect_fresh(io_, *u, std::min(r.timeout, opts_.connect_timeout),
+                                                opts_.tls);
             if (!fresh) co_return fail(fresh.error());
-            s.emplace(std::move(*fresh));
+            s = std::move(*fresh);
         }
-        auto st = std::make_unique<response_stream::impl>(std::move(*s));
+        auto st = std::make_unique<response_stream::impl>(std::move(s));
         st->pool = pool_;
         st->key = key;
         st->parser.body_limit(boost::none);
         boost::system::error_code ec;
-        st->stream.expires_after(r.timeout);
-        co_await bhttp::async_write(st->stream, req, asio::redirect_error(use_awaitable, ec));
-        if (!ec) {
-            co_await bhttp::async_read_header(st->stream, st->buffer, st->parser,
-                                              asio::redirect_error(use_awaitable, ec));
-        }
+        st->lowest().expires_after(r.timeout);
+        co_await st->conn->write(req, ec);
+        if (!ec) co_await st->conn->read_header(st->buffer, st->parser, ec);
         if (ec) {
             st->broken = true;
             bool nothing_back = !st->parser.got_some();

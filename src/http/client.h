@@ -16,11 +16,12 @@
 #include "common/expected.h"
 
 #include "http/message.h"
+#include "http/tls.h"
 
 namespace llorch::http {
 
 struct url_parts {
-    std::string scheme;  // "http"
+    std::string scheme;  // "http" or "https"
     std::string host;
     uint16_t port = 80;
     std::string target;  // path and query, "/" at least
@@ -63,6 +64,7 @@ struct client_options {
     size_t max_idle_per_host = 256;
     size_t body_limit = 64u << 20;
     std::string user_agent = "llama-orch";
+    tls_context tls;  // for https:// URLs (make_client_tls); a client certificate there is mTLS
 };
 
 class client;

@@ -10,6 +10,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "common/log.h"
 #include "http/ids.h"
@@ -118,7 +120,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
                 continue;
             }
             sock.set_option(tcp::no_delay(true), ec);
-            asio::co_spawn(io, session(beast::tcp_stream(std::move(sock))), asio::detached);
+            if (opts.tls)
+                asio::co_spawn(io, tls_session(std::move(sock)), asio::detached);
+            else
+                asio::co_spawn(io, session(beast::tcp_stream(std::move(sock))), asio::detached);
         }
     }
 
@@ -181,14 +186,31 @@ struct server::impl : std::enable_shared_from_this<impl> {
         for (const auto& [k, v] : r.headers.items()) h.insert(k, v);
     }
 
-    asio::awaitable<void> session(beast::tcp_stream stream) {
+    asio::awaitable<void> tls_session(tcp::socket sock) {
+        auto self = shared_from_this();
+        beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), *opts.tls);
+        beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+        boost::system::error_code ec;
+        co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                        asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            log->debug("TLS handshake failed: {}", ec.message());
+            beast::get_lowest_layer(stream).close();
+            co_return;
+        }
+        co_await session(std::move(stream));
+    }
+
+    template <class Stream>
+    asio::awaitable<void> session(Stream stream) {
         auto self = shared_from_this();
         ++connections;
         beast::flat_buffer buffer;
         boost::system::error_code ec;
         std::string remote;
+        auto& lowest = beast::get_lowest_layer(stream);
         {
-            auto ep = stream.socket().remote_endpoint(ec);
+            auto ep = lowest.socket().remote_endpoint(ec);
             if (!ec) remote = ep.address().to_string();
         }
         bool first = true;
@@ -196,7 +218,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.body_limit(opts.body_limit);
             parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
-            stream.expires_after(first ? opts.read_timeout : opts.idle_timeout);
+            lowest.expires_after(first ? opts.read_timeout : opts.idle_timeout);
             first = false;
             co_await bhttp::async_read(stream, buffer, parser,
                                        asio::redirect_error(use_awaitable, ec));
@@ -238,7 +260,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             unsigned version = msg.version();
             std::string corr = req.correlation_id;
 
-            stream.expires_never();
+            lowest.expires_never();
             response res = co_await dispatch(std::move(req));
             if (stopping) keep_alive = false;
             bool ok;
@@ -250,12 +272,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
             if (!ok || !keep_alive) break;
         }
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream.close();
+        lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+        lowest.close();
         --connections;
     }
 
-    asio::awaitable<bool> write_simple(beast::tcp_stream& stream, response r, std::string corr,
+    template <class Stream>
+    asio::awaitable<bool> write_simple(Stream& stream, response r, std::string corr,
                                        unsigned version, bool keep_alive) {
         bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
         fill_headers(out.base(), r, corr, opts.name);
@@ -263,17 +286,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
         out.body() = std::move(r.body);
         out.prepare_payload();
         boost::system::error_code ec;
-        stream.expires_after(opts.write_timeout);
+        beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
         co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
-        stream.expires_never();
+        beast::get_lowest_layer(stream).expires_never();
         co_return !ec;
     }
 
-    // Streams a body: headers first, then one chunk per pulled frame batch. A parallel wait on the
-    // socket notices a client that goes away even while nothing is being written.
-    asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, response r, std::string corr,
+    // Streams a body: headers first, then one chunk per pulled frame batch. A parallel read on
+    // the connection notices a client that goes away even while nothing is being written.
+    template <class Stream>
+    asio::awaitable<bool> write_streamed(Stream& stream, response r, std::string corr,
                                          unsigned version) {
         auto src = r.stream;
+        auto& lowest = beast::get_lowest_layer(stream);
         bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), version};
         fill_headers(head.base(), r, corr, opts.name);
         head.set(bhttp::field::cache_control, "no-cache");
@@ -282,24 +307,34 @@ struct server::impl : std::enable_shared_from_this<impl> {
         head.keep_alive(false);
         bhttp::response_serializer<bhttp::empty_body> sr{head};
         boost::system::error_code ec;
-        stream.expires_after(opts.write_timeout);
+        lowest.expires_after(opts.write_timeout);
         co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
         if (ec) {
             src->on_disconnect();
             co_return false;
         }
-        auto gone = std::make_shared<bool>(false);
-        stream.socket().async_wait(tcp::socket::wait_read,
-                                   [gone, src, &stream](boost::system::error_code wec) {
-                                       if (*gone) return;
-                                       if (wec == asio::error::operation_aborted) return;
-                                       boost::system::error_code aec;
-                                       // Readable with nothing to read: the peer closed.
-                                       if (wec || stream.socket().available(aec) == 0 || aec) {
-                                           *gone = true;
-                                           src->on_disconnect();
-                                       }
-                                   });
+        lowest.expires_never();
+        // The client sends nothing more on a stream: a completed read means it closed (or broke).
+        // The read is awaited before returning, so it never outlives the stream it reads from.
+        struct probe_state {
+            bool gone = false;
+            bool done = false;
+            char byte = 0;
+            std::optional<asio::steady_timer> waiter;
+        };
+        auto probe = std::make_shared<probe_state>();
+        bool& gone_flag = probe->gone;
+        auto* gone = &gone_flag;
+        stream.async_read_some(asio::buffer(&probe->byte, 1),
+                               [probe, src](boost::system::error_code rec, std::size_t n) {
+                                   probe->done = true;
+                                   if (probe->waiter) probe->waiter->cancel();
+                                   if (probe->gone) return;
+                                   if (rec || n == 0) {
+                                       probe->gone = true;
+                                       src->on_disconnect();
+                                   }
+                               });
         bool clean = true;
         for (;;) {
             auto chunk = co_await src->next(opts.keepalive_interval);
@@ -309,9 +344,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
             if (!chunk) break;
             if (chunk->empty()) *chunk = ": keep-alive\n\n";
-            stream.expires_after(opts.write_timeout);
+            lowest.expires_after(opts.write_timeout);
             co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*chunk)),
                                        asio::redirect_error(use_awaitable, ec));
+            lowest.expires_never();
             if (ec) {
                 if (!*gone) {
                     *gone = true;
@@ -322,13 +358,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
         }
         if (clean) {
-            stream.expires_after(opts.write_timeout);
+            lowest.expires_after(opts.write_timeout);
             co_await asio::async_write(stream, bhttp::make_chunk_last(),
                                        asio::redirect_error(use_awaitable, ec));
         }
         *gone = true;
-        stream.socket().cancel(ec);
-        stream.expires_never();
+        lowest.socket().cancel(ec);
+        if (!probe->done) {
+            probe->waiter.emplace(io, std::chrono::seconds(1));
+            co_await probe->waiter->async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        lowest.expires_never();
         co_return false;
     }
 };

@@ -15,6 +15,7 @@
 
 #include "http/auth.h"
 #include "http/router.h"
+#include "http/tls.h"
 
 namespace llorch::http {
 
@@ -30,6 +31,7 @@ struct server_options {
     std::chrono::milliseconds idle_timeout{75'000};   // between keep-alive requests
     std::chrono::milliseconds write_timeout{30'000};  // one write; a reader stuck longer is cut
     std::chrono::milliseconds keepalive_interval{15'000};  // SSE comment when a stream is quiet
+    tls_context tls;  // set: HTTPS only (see make_server_tls; a client CA there means mutual TLS)
     // When set, a request whose handler sees shutting down is refused; checked by handlers.
 };
 

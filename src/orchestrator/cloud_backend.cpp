@@ -123,6 +123,7 @@ cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
     : io_(io), opts_(std::move(opts)), reg_(reg), index_(index) {
     http::client_options co;
     co.connect_timeout = opts_.connect_timeout;
+    co.tls = opts_.tls;
     client_ = std::make_unique<http::client>(io, co);
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "dispatch/circuit_breaker.h"
+#include "http/tls.h"
 #include "orchestrator/pool_backend.h"
 #include "placement/placement_index.h"
 #include "registry/node_registry.h"
@@ -29,6 +30,7 @@ struct cloud_options {
     std::chrono::milliseconds request_timeout{10'000};  // node's response head
     std::chrono::milliseconds stall_timeout{30'000};    // silence mid-stream
     dispatch::circuit_breaker_config breaker;
+    http::tls_context tls;  // for nodes with https:// addresses
 };
 
 class cloud_backend final : public pool_backend {

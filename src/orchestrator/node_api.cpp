@@ -148,7 +148,7 @@ void add_node_routes(http::router& routes, cloud_context c) {
         if (reg.node_id.empty() || reg.address.empty())
             co_return err(invalid("node_id and address (the node's URL) are required"), q);
         if (!http::parse_url(reg.address))
-            co_return err(invalid("address: '" + reg.address + "' is not an http:// URL"), q);
+            co_return err(invalid("address: '" + reg.address + "' is not an http(s):// URL"), q);
         auto pools = parse_pools(*o, *c.backend, reg.node_id);
         if (!pools) co_return err(pools.error(), q);
         reg.pools = std::move(*pools);

@@ -40,7 +40,8 @@ uint64_t ram_total_bytes() {
 }  // namespace
 
 node_agent::node_agent(asio::io_context& io, node_agent_options opts, pool_manager& pools)
-    : io_(io), opts_(std::move(opts)), pools_(pools), client_(std::make_unique<http::client>(io)),
+    : io_(io), opts_(std::move(opts)), pools_(pools),
+      client_(std::make_unique<http::client>(io, http::client_options{.tls = opts_.tls})),
       timer_(io) {
     while (!opts_.orchestratord_url.empty() && opts_.orchestratord_url.back() == '/')
         opts_.orchestratord_url.pop_back();

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "http/tls.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::http {
@@ -29,6 +30,7 @@ struct node_agent_options {
     std::string address;            // this node's URL as orchestratord reaches it
     std::chrono::milliseconds heartbeat_interval{10'000};
     std::string service_token;      // sent to orchestratord; empty: none
+    http::tls_context tls;          // for an https:// orchestratord
 };
 
 class node_agent {
