@@ -18,6 +18,7 @@
 #include "http/listen.h"
 #include "http/server.h"
 #include "orchestrator/client_api.h"
+#include "orchestrator/compat_api.h"
 #include "orchestrator/cloud_backend.h"
 #include "orchestrator/node_api.h"
 #include "orchestrator/local_backend.h"
@@ -207,6 +208,7 @@ int main(int argc, char** argv) {
     llorch::http::router routes;
     llorch::orchestrator::add_client_routes(
         routes, tasks, {.profile = cloud ? "cloud" : "home", .local_pools = manager.get()});
+    llorch::orchestrator::add_compat_routes(routes, tasks, index);
     if (cloud)
         llorch::orchestrator::add_node_routes(routes, {registry.get(), &index, remote.get(), &tasks});
     llorch::http::server_options hso;
