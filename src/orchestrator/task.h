@@ -42,6 +42,9 @@ struct task {
     std::chrono::system_clock::time_point created_wall{};
     std::string node_id, pool_id;
     int attempts = 0;
+    // Pools an earlier attempt failed on before its first token: avoided while another pool can
+    // run the task, tried again (up to the attempt bound) when none can.
+    std::vector<std::string> retry_avoid;
     long long tokens = 0;      // token events sent
     long long tokens_out = 0;  // the engine's count, from its end event
     std::optional<api::error> error;

@@ -243,8 +243,15 @@ bool task_service::try_dispatch(const std::shared_ptr<task>& t) {
     placement::placement_request req;
     req.model = t->spec.model;
     req.overrides = t->spec.placement;
+    for (const auto& p : t->retry_avoid) req.overrides.avoid_pools.push_back(p);
     if (auto* s = session(t->spec.session_id)) req.session_pool = s->pool;
     auto d = index_.place(req);
+    if (!d && d.error() == placement::placement_errc::all_avoided && !t->retry_avoid.empty()) {
+        // Only the pools that failed it serve the model: try them again rather than giving up
+        // with an avoid-list error the client never asked for.
+        req.overrides = t->spec.placement;
+        d = index_.place(req);
+    }
     if (!d) {
         switch (d.error()) {
             case placement::placement_errc::no_capacity: return false;
@@ -443,8 +450,7 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
         if (retry && !t->finished()) {
             --running_;
             t->state = task_state::queued;
-            t->spec.placement.avoid_pools.push_back(d.node_id.empty() ? d.pool_id
-                                                                      : d.node_id + "/" + d.pool_id);
+            t->retry_avoid.push_back(d.node_id.empty() ? d.pool_id : d.node_id + "/" + d.pool_id);
             asio::steady_timer backoff(io_, opts_.retry_base * (1 << std::min(t->attempts, 6)));
             boost::system::error_code ec;
             co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
