@@ -110,7 +110,11 @@ asio::awaitable<int> submit(asio::io_context& io, submit_args a) {
             if (e.event == "token") {
                 std::cout << v.at("t").as_string().c_str() << std::flush;
             } else if (e.event == "started") {
-                std::cerr << "[task " << id << " on pool " << v.at("pool_id").as_string().c_str()
+                std::string node = v.contains("node_id") && v.at("node_id").is_string()
+                                       ? std::string(v.at("node_id").as_string())
+                                       : std::string();
+                std::cerr << "[task " << id << " on pool "
+                          << (node.empty() ? "" : node + "/") << v.at("pool_id").as_string().c_str()
                           << "]\n";
             } else if (e.event == "end") {
                 auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
