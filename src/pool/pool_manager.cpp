@@ -2,11 +2,12 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +18,8 @@
 #include "common/subprocess.h"
 #include "http/client.h"
 #include "http/ids.h"
+#include "pool/handoff.h"
+#include "pool/handoff_watcher.h"
 
 namespace llorch::pool {
 namespace fs = std::filesystem;
@@ -27,9 +30,12 @@ namespace {
 
 engines::engine_kind_id adapter_kind(engine_kind k) {
     switch (k) {
-        case engine_kind::openai: return engines::engine_kind_id::openai;
-        case engine_kind::ollama: return engines::engine_kind_id::ollama;
-        default: return engines::engine_kind_id::llamacpp;
+        case engine_kind::openai:
+            return engines::engine_kind_id::openai;
+        case engine_kind::ollama:
+            return engines::engine_kind_id::ollama;
+        default:
+            return engines::engine_kind_id::llamacpp;
     }
 }
 
@@ -87,6 +93,9 @@ struct replica {
     bool stopped = false;
     std::string model_name;
     std::string model;
+    long external_pid = 0;  // an adopted engine's pid, as its handoff file says
+    int engine_busy = -1;   // busy slots the engine itself reported at the last probe; -1 unknown
+    bool slot_mismatch = false;
 };
 
 struct pool_entry {
@@ -102,6 +111,11 @@ struct pool_entry {
     std::unique_ptr<restart_policy> policy;
     std::vector<gpu::gpu_info> gpus;
     uint64_t infer_total = 0, infer_rejected = 0, health_ok = 0, health_fail = 0;
+    uint64_t slot_mismatches = 0;
+    fs::path adopted_from;  // the handoff file an adopted pool came from
+
+    // Whether this manager runs the pool's engine processes (an adopted engine runs elsewhere).
+    bool runs_engine() const { return is_managed(cfg.engine) && !adopted; }
 
     int in_flight() const {
         int n = 0;
@@ -133,9 +147,19 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
     std::function<void(const std::string&)> capacity_cb;
     bool stopping = false;
     gpu::discovery_result last_discovery;
+    std::unique_ptr<handoff_watcher> watcher;
+    // (pool_id, outcome) -> handoff files processed; pool_id is the file's stem when unreadable.
+    std::map<std::pair<std::string, std::string>, uint64_t> handoff_outcomes;
+    // Files this manager deleted itself (auto-delete), so their removal releases no pool.
+    std::set<fs::path> self_deleted;
+    // Bumped on every change or removal of a file: a pending adoption of an older version ends.
+    std::map<fs::path, uint64_t> handoff_versions;
+    uint64_t next_seed = 0x51ed270b27aa5f1bull;
 
     impl(asio::io_context& io_, manager_options o, std::shared_ptr<gpu::gpu_inventory> g)
-        : io(io_), opts(std::move(o)), gpus(std::move(g)),
+        : io(io_),
+          opts(std::move(o)),
+          gpus(std::move(g)),
           client(std::make_unique<http::client>(io_)) {}
 
     void notify(const std::string& id) {
@@ -153,7 +177,42 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
                   why.empty() ? "" : ": ", why);
         p.state = to;
         if (to == pool_state::failed) p.last_error = why;
+        if (to == pool_state::ready)
+            write_own_handoff(p);
+        else
+            remove_own_handoff(p);
         notify(p.cfg.id);
+    }
+
+    // `<runtime_dir>/<pool_id>.json` for a ready pool this manager runs. Never holds the engine's
+    // API key: the file is for finding the engine, and all traffic goes through this daemon.
+    void write_own_handoff(pool_entry& p) {
+        if (p.adopted || p.state != pool_state::ready) return;
+        auto r = std::find_if(p.replicas.begin(), p.replicas.end(),
+                              [](const auto& x) { return x->ready && !x->retired; });
+        if (r == p.replicas.end()) return;
+        handoff h;
+        h.pool_id = p.cfg.id;
+        h.engine = std::string(to_string(p.cfg.engine));
+        h.endpoint = (*r)->base_url;
+        for (int g : p.cfg.gpus)
+            h.gpu_device += (h.gpu_device.empty() ? "" : ",") + std::to_string(g);
+        if (h.gpu_device.empty()) h.gpu_device = "cpu";
+        h.slots = p.slots_total();
+        h.ready = true;
+        h.model = p.cfg.name;
+        h.model_path = (*r)->model;
+        if ((*r)->proc.pid() > 0) h.pid = static_cast<int>((*r)->proc.pid());
+        if (p.cfg.engine == engine_kind::llamacpp) h.engine_version = LLORCH_ENGINE_SOURCE_VERSION;
+        h.replica_id = "r" + std::to_string((*r)->index);
+        if (auto w = write_handoff_atomic(opts.runtime_dir, h); !w)
+            log->warn("pool_id={} cannot write its handoff file: {}", p.cfg.id, w.error());
+    }
+
+    void remove_own_handoff(pool_entry& p) {
+        if (p.adopted) return;
+        if (auto w = remove_handoff(opts.runtime_dir, p.cfg.id); !w)
+            log->warn("pool_id={} cannot remove its handoff file: {}", p.cfg.id, w.error());
     }
 
     fs::path engine_binary(const pool_config& c) const {
@@ -164,10 +223,20 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
 
     std::vector<std::string> engine_argv(const pool_config& c, const replica& r,
                                          const fs::path& engine, const std::string& model) const {
-        std::vector<std::string> a{engine.string(), "-m", model, "--host", "127.0.0.1",
-                                   "--port", std::to_string(r.port), "-np", std::to_string(r.slots),
-                                   "-c", std::to_string(static_cast<long long>(c.ctx) * r.slots),
-                                   "--api-key", r.api_key, "--no-webui"};
+        std::vector<std::string> a{engine.string(),
+                                   "-m",
+                                   model,
+                                   "--host",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(r.port),
+                                   "-np",
+                                   std::to_string(r.slots),
+                                   "-c",
+                                   std::to_string(static_cast<long long>(c.ctx) * r.slots),
+                                   "--api-key",
+                                   r.api_key,
+                                   "--no-webui"};
         if (c.threads > 0) {
             a.push_back("-t");
             a.push_back(std::to_string(c.threads));
@@ -183,14 +252,16 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
     // Checks what must hold before an engine can start; the error says what to do.
     std::string provision_check(pool_entry& p, const std::string& model) {
         const auto& c = p.cfg;
-        if (!is_managed(c.engine)) return {};
+        if (!p.runs_engine()) return {};
         if (engine_binary(c).empty())
             return "llama-server is not built: run `make run` or scripts/build-engine.sh, or set "
                    "LLORCH_ENGINE / engine_path";
-        if (!fs::exists(engine_binary(c))) return "engine not found at " + engine_binary(c).string();
+        if (!fs::exists(engine_binary(c)))
+            return "engine not found at " + engine_binary(c).string();
         if (!fs::exists(model))
             return "model file not found: " + model +
-                   (model.ends_with("tiny.gguf") ? " (create it with `llorch model make-tiny`)" : "");
+                   (model.ends_with("tiny.gguf") ? " (create it with `llorch model make-tiny`)"
+                                                 : "");
         if (!c.gpus.empty()) {
             last_discovery = gpus ? gpus->discover() : gpu::discovery_result{};
             if (last_discovery.gpus.empty())
@@ -213,7 +284,8 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
             uint64_t weights = fs::file_size(model, ec);
             uint64_t kv = static_cast<uint64_t>(c.ctx) * static_cast<uint64_t>(c.slots) * 64 * 1024;
             if (!ec && weights + kv > free_bytes)
-                return "POOL_UNAVAILABLE: model needs about " + std::to_string((weights + kv) >> 20) +
+                return "POOL_UNAVAILABLE: model needs about " +
+                       std::to_string((weights + kv) >> 20) +
                        " MiB of VRAM (weights + KV cache) but the pool's GPUs have " +
                        std::to_string(free_bytes >> 20) + " MiB free";
         }
@@ -238,7 +310,7 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
         r->slots = std::max(1, c.slots / std::max(1, c.replicas));
         r->model = model;
         r->model_name = c.name;
-        if (!is_managed(c.engine)) {
+        if (!p.runs_engine()) {
             r->base_url = c.endpoint;
             while (!r->base_url.empty() && r->base_url.back() == '/') r->base_url.pop_back();
             r->slots = c.slots;
@@ -249,8 +321,9 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
         r->base_url = "http://127.0.0.1:" + std::to_string(r->port);
         std::error_code ec;
         fs::create_directories(opts.runtime_dir / "logs", ec);
-        r->log = opts.runtime_dir / "logs" /
-                 (c.id + "-" + std::to_string(index) + (gen ? "-g" + std::to_string(gen) : "") + ".log");
+        r->log =
+            opts.runtime_dir / "logs" /
+            (c.id + "-" + std::to_string(index) + (gen ? "-g" + std::to_string(gen) : "") + ".log");
         rotate_log(r->log, opts.log_rotate_bytes);
         common::spawn_options so;
         so.argv = engine_argv(c, *r, engine_binary(c), model);
@@ -273,7 +346,7 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
         const auto& a = engines::adapter_for(adapter_kind(p.cfg.engine));
         auto deadline = std::chrono::steady_clock::now() + opts.ready_timeout;
         while (std::chrono::steady_clock::now() < deadline) {
-            if (is_managed(p.cfg.engine) && !r->proc.running()) {
+            if (p.runs_engine() && !r->proc.running()) {
                 auto st = r->proc.status();
                 co_return "engine " + (st ? common::subprocess::describe(*st) : "ended") +
                     " while starting; last log lines: " + tail_lines(r->log, 5);
@@ -300,7 +373,7 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
             co_return;
         }
         set_state(*p, pool_state::starting);
-        for (int i = 0; i < (is_managed(p->cfg.engine) ? p->cfg.replicas : 1); ++i) {
+        for (int i = 0; i < (p->runs_engine() ? p->cfg.replicas : 1); ++i) {
             auto r = spawn_replica(*p, i, p->cfg.model, p->generation);
             if (!r) {
                 set_state(*p, pool_state::failed, r.error());
@@ -308,8 +381,7 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
             }
             p->replicas.push_back(*r);
         }
-        for (auto& r : p->replicas)
-            asio::co_spawn(io, supervise(p, r), asio::detached);
+        for (auto& r : p->replicas) asio::co_spawn(io, supervise(p, r), asio::detached);
     }
 
     // Keeps one replica alive: readiness, liveness probes, restart with backoff, crash loop.
@@ -321,7 +393,10 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
             if (r->stopped || stopping) co_return;
             if (why.empty()) {
                 r->ready = true;
-                if (p->state == pool_state::starting) set_state(*p, pool_state::ready);
+                if (p->state == pool_state::starting)
+                    set_state(*p, pool_state::ready);
+                else
+                    write_own_handoff(*p);  // a restarted replica: new pid and port
                 notify(p->cfg.id);
                 int failures = 0;
                 auto next_probe = std::chrono::steady_clock::now() + opts.health_interval;
@@ -329,7 +404,7 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
                 while (!r->stopped) {
                     co_await sleep_for(100ms);
                     if (r->stopped) co_return;
-                    if (is_managed(p->cfg.engine) && !r->proc.running()) {
+                    if (p->runs_engine() && !r->proc.running()) {
                         auto st = r->proc.status();
                         why = "engine " + (st ? common::subprocess::describe(*st) : "ended") +
                               "; last log lines: " + tail_lines(r->log, 5);
@@ -340,6 +415,8 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
                         if (co_await probe(*r, a)) {
                             failures = 0;
                             ++p->health_ok;
+                            if (p->cfg.engine == engine_kind::llamacpp && !r->stopped)
+                                co_await check_engine_slots(*p, *r);
                         } else {
                             ++p->health_fail;
                             if (++failures >= opts.health_failures_before_restart) {
@@ -348,23 +425,24 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
                                 break;
                             }
                         }
-                        if (is_managed(p->cfg.engine)) rotate_log(r->log, opts.log_rotate_bytes);
+                        if (p->runs_engine()) rotate_log(r->log, opts.log_rotate_bytes);
                     }
                 }
                 if (r->stopped) co_return;
             }
             // The replica is down: restart it, or give the pool up after a crash loop.
             r->ready = false;
-            if (is_managed(p->cfg.engine)) r->proc.stop(500ms);
+            if (p->runs_engine()) r->proc.stop(500ms);
             notify(p->cfg.id);
             log->warn("pool_id={} replica={} down: {}", p->cfg.id, r->index, why);
             p->last_error = why;
             if (r->retired) co_return;
-            if (!is_managed(p->cfg.engine)) {
+            if (!p->runs_engine()) {
                 // An engine run elsewhere: keep probing until it answers again.
                 bool any_ready = std::any_of(p->replicas.begin(), p->replicas.end(),
                                              [](const auto& x) { return x->ready; });
-                if (!any_ready && p->state == pool_state::ready) set_state(*p, pool_state::starting, why);
+                if (!any_ready && p->state == pool_state::ready)
+                    set_state(*p, pool_state::starting, why);
                 co_await sleep_for(opts.health_interval);
                 continue;
             }
@@ -377,7 +455,8 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
             ++p->restarts;
             bool any_ready = std::any_of(p->replicas.begin(), p->replicas.end(),
                                          [](const auto& x) { return x->ready; });
-            if (!any_ready && p->state == pool_state::ready) set_state(*p, pool_state::starting, why);
+            if (!any_ready && p->state == pool_state::ready)
+                set_state(*p, pool_state::starting, why);
             co_await sleep_for(d.delay);
             if (r->stopped || stopping || p->stopping) co_return;
             common::spawn_options so;
@@ -394,12 +473,197 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
         }
     }
 
-    asio::awaitable<void> drain_pool(std::shared_ptr<pool_entry> p, std::chrono::milliseconds deadline) {
+    // Cross-checks the slot count with the engine's own (llama-server: GET /slots). The count that
+    // admission uses stays pool-managerd's: the engine's lags a cancel and leads a new request by
+    // a few milliseconds, but an engine busier than our count for longer means slots leak.
+    asio::awaitable<void> check_engine_slots(pool_entry& p, replica& r) {
+        http::client_request q;
+        q.url = r.base_url + "/slots";
+        q.timeout = 2s;
+        if (!r.api_key.empty()) q.headers.add("Authorization", "Bearer " + r.api_key);
+        auto res = co_await client->send(std::move(q));
+        if (!res || res->status != 200) {  // started with --no-slots, or an older server
+            r.engine_busy = -1;
+            co_return;
+        }
+        boost::system::error_code ec;
+        auto v = boost::json::parse(res->body, ec);
+        if (ec || !v.is_array()) {
+            r.engine_busy = -1;
+            co_return;
+        }
+        int busy = 0;
+        for (const auto& slot : v.get_array()) {
+            const auto* o = slot.if_object();
+            const auto* processing = o ? o->if_contains("is_processing") : nullptr;
+            if (processing && processing->is_bool() && processing->get_bool()) ++busy;
+        }
+        r.engine_busy = busy;
+        if (busy > r.in_flight) {
+            ++p.slot_mismatches;
+            if (!r.slot_mismatch)
+                log->warn(
+                    "pool_id={} replica={} engine reports {} busy slots but pool-managerd "
+                    "counts {} in flight",
+                    p.cfg.id, r.index, busy, r.in_flight);
+            r.slot_mismatch = true;
+        } else if (r.slot_mismatch) {
+            log->info("pool_id={} replica={} engine's busy slots agree again ({} <= {})", p.cfg.id,
+                      r.index, busy, r.in_flight);
+            r.slot_mismatch = false;
+        }
+    }
+
+    // ---- handoff files of engines started outside this manager --------------------------------
+
+    void count_handoff(const std::string& pool_id, const char* outcome) {
+        ++handoff_outcomes[{pool_id, outcome}];
+    }
+
+    void start_watcher() {
+        if (!opts.watch_handoffs || watcher) return;
+        std::weak_ptr<impl> w = weak_from_this();
+        handoff_watcher::options wo;
+        wo.dir = opts.runtime_dir;
+        wo.watch_interval = opts.watch_interval;
+        watcher = std::make_unique<handoff_watcher>(
+            io, wo,
+            [w](const fs::path& f) {
+                if (auto self = w.lock()) self->on_handoff_change(f);
+            },
+            [w](const fs::path& f) {
+                if (auto self = w.lock()) self->on_handoff_removed(f);
+            });
+        if (auto r = watcher->start(); !r) {
+            log->warn("not watching {} for handoff files: {}", opts.runtime_dir.string(),
+                      r.error());
+            watcher.reset();
+        }
+    }
+
+    void on_handoff_change(const fs::path& file) {
+        auto version = ++handoff_versions[file];
+        auto parsed = read_handoff_file(file);
+        if (!parsed) {
+            count_handoff(file.stem().string(), "malformed");
+            log->warn("handoff file skipped: {}", parsed.error());
+            return;
+        }
+        const auto& h = *parsed;
+        if (auto it = pools.find(h.pool_id); it != pools.end() && !it->second->adopted) {
+            // This manager's own file, or another file claiming one of its pool ids.
+            if (file != handoff_path(opts.runtime_dir, h.pool_id)) {
+                count_handoff(h.pool_id, "conflict");
+                log->warn("handoff file {} names pool {}, which this node runs itself; skipped",
+                          file.string(), h.pool_id);
+            }
+            return;
+        }
+        if (!h.ready) {
+            count_handoff(h.pool_id, "not_ready");
+            log->info("handoff file {}: pool {} is not ready yet", file.string(), h.pool_id);
+            return;
+        }
+        auto kind =
+            h.engine.empty() ? std::optional(engine_kind::llamacpp) : parse_engine_kind(h.engine);
+        if (!kind || *kind == engine_kind::sim) {
+            count_handoff(h.pool_id, "malformed");
+            log->warn("handoff file {}: engine \"{}\" cannot be adopted", file.string(), h.engine);
+            return;
+        }
+        asio::co_spawn(io, adopt(file, h, *kind, version), asio::detached);
+    }
+
+    // Adopts the engine a handoff file announces, once its health endpoint answers. Retries every
+    // watch interval while the file stays as it is (the engine may still be loading).
+    asio::awaitable<void> adopt(fs::path file, handoff h, engine_kind kind, uint64_t version) {
+        auto self = shared_from_this();
+        auto r = std::make_shared<replica>();
+        r->base_url = h.endpoint;
+        while (!r->base_url.empty() && r->base_url.back() == '/') r->base_url.pop_back();
+        if (!h.api_key_env.empty())
+            if (const char* key = std::getenv(h.api_key_env.c_str())) r->api_key = key;
+        r->slots = std::max(1, h.slots);
+        r->external_pid = h.pid.value_or(0);
+        const auto& a = engines::adapter_for(adapter_kind(kind));
+        bool reported = false;
+        for (;;) {
+            if (stopping || handoff_versions[file] != version) co_return;
+            if (co_await probe(*r, a)) break;
+            if (stopping || handoff_versions[file] != version) co_return;
+            if (!reported) {
+                count_handoff(h.pool_id, "unreachable");
+                log->warn("handoff file {}: {} does not answer {}; retrying every {} ms",
+                          file.string(), r->base_url, a.health_path(), opts.watch_interval.count());
+                reported = true;
+            }
+            co_await sleep_for(opts.watch_interval);
+        }
+        auto it = pools.find(h.pool_id);
+        if (it != pools.end() && !it->second->adopted) co_return;  // became ours meanwhile
+        if (it != pools.end()) release_adopted(it->second, "its handoff file changed");
+        auto p = std::make_shared<pool_entry>();
+        p->adopted = true;
+        p->adopted_from = file;
+        p->policy = std::make_unique<restart_policy>(opts.restart, next_seed++);
+        auto& c = p->cfg;
+        c.id = h.pool_id;
+        c.engine = kind;
+        c.name = !h.model.empty() ? h.model : h.pool_id;
+        c.model = !h.model_path.empty() ? h.model_path : c.name;
+        c.endpoint = r->base_url;
+        c.slots = r->slots;
+        c.device = "cpu";
+        if (!h.gpu_device.empty() && h.gpu_device != "cpu") {
+            c.device = "gpu:" + h.gpu_device;
+            c.gpus = parse_device(c.device).value_or(std::vector<int>{});
+        }
+        r->model = c.model;
+        r->model_name = c.name;
+        p->replicas.push_back(r);
+        pools[c.id] = p;
+        set_state(*p, pool_state::provisioning);
+        set_state(*p, pool_state::starting);
+        log->info("pool_id={} adopted from {}: {} engine at {}, {} slots", c.id, file.string(),
+                  to_string(kind), r->base_url, r->slots);
+        count_handoff(c.id, "adopted");
+        asio::co_spawn(io, supervise(p, r), asio::detached);
+        if (opts.auto_delete_handoff) {
+            std::error_code ec;
+            self_deleted.insert(file);
+            if (!fs::remove(file, ec)) self_deleted.erase(file);
+            if (ec) log->warn("cannot delete handoff file {}: {}", file.string(), ec.message());
+        }
+    }
+
+    void on_handoff_removed(const fs::path& file) {
+        ++handoff_versions[file];
+        if (self_deleted.erase(file)) return;
+        for (auto& [id, p] : pools)
+            if (p->adopted && p->adopted_from == file) {
+                release_adopted(p, "its handoff file was removed");
+                return;
+            }
+    }
+
+    // Forgets an adopted pool; streams in flight keep their replica until they end.
+    void release_adopted(std::shared_ptr<pool_entry> p, const std::string& why) {
+        log->info("pool_id={} released: {}", p->cfg.id, why);
+        set_state(*p, pool_state::draining);
+        for (auto& r : p->replicas) stop_replica(*r);
+        set_state(*p, pool_state::offline);
+        pools.erase(p->cfg.id);
+        notify(p->cfg.id);
+    }
+
+    asio::awaitable<void> drain_pool(std::shared_ptr<pool_entry> p,
+                                     std::chrono::milliseconds deadline) {
         auto self = shared_from_this();
         if (p->state != pool_state::draining) set_state(*p, pool_state::draining);
         p->stopping = true;
         auto end = std::chrono::steady_clock::now() + deadline;
-        while (p->in_flight() > 0 && std::chrono::steady_clock::now() < end) co_await sleep_for(20ms);
+        while (p->in_flight() > 0 && std::chrono::steady_clock::now() < end)
+            co_await sleep_for(20ms);
         for (auto& r : p->replicas) stop_replica(*r);
         set_state(*p, pool_state::offline);
     }
@@ -409,19 +673,20 @@ namespace {
 
 // A generation on one replica: opens the engine stream lazily and decodes it.
 class replica_stream : public infer_stream {
-public:
+  public:
     replica_stream(std::shared_ptr<pool_manager::impl> m, std::shared_ptr<pool_entry> p,
                    std::shared_ptr<replica> r, engines::generation_request g)
-        : m_(std::move(m)), p_(std::move(p)), r_(std::move(r)), g_(std::move(g)),
+        : m_(std::move(m)),
+          p_(std::move(p)),
+          r_(std::move(r)),
+          g_(std::move(g)),
           adapter_(engines::adapter_for(adapter_kind(p_->cfg.engine))),
           decoder_(adapter_.decoder(g_)) {
         ++r_->in_flight;
     }
     ~replica_stream() override {
         if (stream_) stream_->abort();
-        --r_->in_flight;
-        if (r_->retired && r_->in_flight == 0) r_->proc.stop(2s);
-        m_->notify(p_->cfg.id);
+        release_slot();
     }
 
     asio::awaitable<std::optional<engines::engine_event>> next() override {
@@ -429,7 +694,12 @@ public:
             if (!pending_.empty()) {
                 auto ev = std::move(pending_.front());
                 pending_.erase(pending_.begin());
-                if (ev.type != engines::engine_event::kind::token) done_ = true;
+                if (ev.type != engines::engine_event::kind::token) {
+                    // The slot frees with the terminal event, before the caller relays it: a
+                    // client that sends its next request on seeing `end` finds the slot free.
+                    done_ = true;
+                    release_slot();
+                }
                 co_return ev;
             }
             if (done_ || cancelled_) co_return std::nullopt;
@@ -480,10 +750,18 @@ public:
         cancelled_ = true;
         if (stream_) stream_->abort();
     }
+
+    void release_slot() {
+        if (released_) return;
+        released_ = true;
+        --r_->in_flight;
+        if (r_->retired && r_->in_flight == 0) r_->proc.stop(2s);
+        m_->notify(p_->cfg.id);
+    }
     const std::string& pool_id() const override { return p_->cfg.id; }
     const std::string& model_name() const override { return r_->model_name; }
 
-private:
+  private:
     engines::engine_event failure_event(const http::client_error& e) {
         engines::engine_event ev;
         ev.type = engines::engine_event::kind::error;
@@ -510,6 +788,7 @@ private:
     std::vector<engines::engine_event> pending_;
     bool done_ = false;
     bool cancelled_ = false;
+    bool released_ = false;
 };
 
 }  // namespace
@@ -527,13 +806,19 @@ pool_manager::pool_manager(asio::io_context& io, manager_options opts,
 }
 
 pool_manager::~pool_manager() {
-    for (auto& [id, p] : impl_->pools)
+    if (impl_->watcher) impl_->watcher->stop();
+    for (auto& [id, p] : impl_->pools) {
         for (auto& r : p->replicas) impl_->stop_replica(*r);
+        impl_->remove_own_handoff(*p);
+    }
 }
 
 void pool_manager::start() {
     std::error_code ec;
     fs::create_directories(impl_->opts.runtime_dir, ec);
+    // A file left by a previous run that was killed names an engine that is gone.
+    for (auto& [id, p] : impl_->pools) impl_->remove_own_handoff(*p);
+    impl_->start_watcher();
     for (auto& [id, p] : impl_->pools)
         asio::co_spawn(impl_->io, impl_->run_pool(p), asio::detached);
 }
@@ -541,7 +826,11 @@ void pool_manager::start() {
 asio::awaitable<void> pool_manager::stop(std::chrono::milliseconds deadline) {
     auto self = impl_;
     self->stopping = true;
-    for (auto& [id, p] : self->pools) {
+    if (self->watcher) self->watcher->stop();
+    // A copy: adopted pools may leave the table while a drain waits.
+    std::vector<std::shared_ptr<pool_entry>> all;
+    for (auto& [id, p] : self->pools) all.push_back(p);
+    for (auto& p : all) {
         if (p->state == pool_state::offline || p->state == pool_state::uninitialized) continue;
         if (p->state == pool_state::failed) {
             for (auto& r : p->replicas) self->stop_replica(*r);
@@ -555,7 +844,8 @@ expected<std::unique_ptr<infer_stream>, api::error> pool_manager::begin_infer(
     const std::string& pool_id, engines::generation_request g) {
     auto it = impl_->pools.find(pool_id);
     if (it == impl_->pools.end()) {
-        auto e = api::make_error(api::error_code::not_found, "no pool '" + pool_id + "' on this node");
+        auto e =
+            api::make_error(api::error_code::not_found, "no pool '" + pool_id + "' on this node");
         e.status = 404;
         return fail(e);
     }
@@ -616,8 +906,13 @@ pool_snapshot snapshot_of(const pool_entry& p) {
         if (r->retired) continue;
         ++s.replicas;
         s.model = r->model;
-        if (r->proc.pid() > 0) s.pids.push_back(r->proc.pid());
+        if (r->proc.pid() > 0)
+            s.pids.push_back(r->proc.pid());
+        else if (r->external_pid > 0)
+            s.pids.push_back(r->external_pid);
         s.endpoints.push_back(r->base_url);
+        if (r->engine_busy >= 0)
+            s.engine_slots_busy = std::max(0, s.engine_slots_busy) + r->engine_busy;
     }
     s.gpus = p.gpus;
     for (const auto& g : p.gpus) {
@@ -642,7 +937,8 @@ std::optional<pool_snapshot> pool_manager::status(const std::string& id) const {
 
 bool pool_manager::has_pool(const std::string& id) const { return impl_->pools.count(id) > 0; }
 
-expected<void, api::error> pool_manager::drain(const std::string& id, std::chrono::milliseconds deadline) {
+expected<void, api::error> pool_manager::drain(const std::string& id,
+                                               std::chrono::milliseconds deadline) {
     auto it = impl_->pools.find(id);
     if (it == impl_->pools.end()) {
         auto e = api::make_error(api::error_code::not_found, "no pool '" + id + "' on this node");
@@ -668,9 +964,10 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
     if (p->reloading)
         co_return fail(api::make_error(api::error_code::conflict,
                                        "a reload of pool '" + id + "' is already running"));
-    if (!is_managed(p->cfg.engine))
-        co_return fail(api::make_error(api::error_code::invalid_params,
-                                       "pool '" + id + "' runs outside llama-orch; reload it there"));
+    if (!p->runs_engine())
+        co_return fail(
+            api::make_error(api::error_code::invalid_params,
+                            "pool '" + id + "' runs outside llama-orch; reload it there"));
     if (p->state != pool_state::ready)
         co_return fail(api::make_error(api::error_code::pool_unready,
                                        "pool '" + id + "' is " + std::string(to_string(p->state)) +
@@ -686,8 +983,10 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
     std::string why;
     for (int i = 0; i < p->cfg.replicas && why.empty(); ++i) {
         auto r = self->spawn_replica(*p, i, new_model, gen);
-        if (!r) why = r.error();
-        else fresh.push_back(*r);
+        if (!r)
+            why = r.error();
+        else
+            fresh.push_back(*r);
     }
     for (auto& r : fresh) {
         if (!why.empty()) break;
@@ -708,14 +1007,17 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
     for (auto& r : old) {
         r->retired = true;
         r->ready = false;
-        if (r->in_flight == 0) self->stop_replica(*r);
-        else r->stopped = true;  // its supervisor ends; the last stream stops the process
+        if (r->in_flight == 0)
+            self->stop_replica(*r);
+        else
+            r->stopped = true;  // its supervisor ends; the last stream stops the process
         p->replicas.push_back(r);
     }
     for (auto& r : fresh) {
         r->ready = true;
         asio::co_spawn(self->io, self->supervise(p, r), asio::detached);
     }
+    self->write_own_handoff(*p);
     // Drop retired replicas that are already stopped.
     std::erase_if(p->replicas, [](const auto& r) { return r->retired && r->in_flight == 0; });
     self->log->info("pool_id={} reloaded to {} (generation {})", id, new_model, gen);
@@ -753,6 +1055,32 @@ std::string pool_manager::render_metrics() const {
         out += "pool_health_checks_total{pool_id=\"" + id + "\",outcome=\"fail\"} " +
                std::to_string(p->health_fail) + "\n";
     }
+    out += "# TYPE pool_engine_slots_busy gauge\n# TYPE pool_slot_mismatch_total counter\n";
+    for (const auto& [id, p] : impl_->pools) {
+        auto s = snapshot_of(*p);
+        if (s.engine_slots_busy >= 0)
+            out += "pool_engine_slots_busy{pool_id=\"" + id + "\"} " +
+                   std::to_string(s.engine_slots_busy) + "\n";
+        out += "pool_slot_mismatch_total{pool_id=\"" + id + "\"} " +
+               std::to_string(p->slot_mismatches) + "\n";
+    }
+    // Ids of malformed files come from file names, so they are escaped like any label value.
+    auto label = [](const std::string& v) {
+        std::string e;
+        for (char c : v) {
+            if (c == '\\' || c == '"') e += '\\';
+            if (c == '\n') {
+                e += "\\n";
+                continue;
+            }
+            e += c;
+        }
+        return e;
+    };
+    out += "# TYPE pool_handoff_files_processed_total counter\n";
+    for (const auto& [key, n] : impl_->handoff_outcomes)
+        out += "pool_handoff_files_processed_total{pool_id=\"" + label(key.first) +
+               "\",outcome=\"" + key.second + "\"} " + std::to_string(n) + "\n";
     return out;
 }
 

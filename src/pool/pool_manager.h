@@ -41,9 +41,13 @@ struct manager_options {
     int health_failures_before_restart = 3;
     std::chrono::milliseconds ready_timeout{180'000};  // engine start → /health ok
     std::chrono::milliseconds stall_timeout{30'000};   // no byte from the engine → DECODE_TIMEOUT
-    std::chrono::milliseconds request_timeout{30'000}; // engine's response head
-    std::chrono::milliseconds watch_interval{1'000};   // handoff dir polling
+    std::chrono::milliseconds request_timeout{30'000};  // engine's response head
+    std::chrono::milliseconds watch_interval{1'000};    // handoff dir polling and safety scans
     std::chrono::milliseconds gpu_discovery_interval{10'000};
+    // Handoff files in runtime_dir: this manager writes `<pool_id>.json` for each of its ready
+    // pools, and (watch_handoffs) adopts as a ready pool the engine a file for any other pool id
+    // announces, once that engine answers its health check. auto_delete_handoff removes adopted
+    // files once processed, never the manager's own.
     bool auto_delete_handoff = false;
     bool watch_handoffs = true;
     restart_policy_config restart;
@@ -54,11 +58,11 @@ struct manager_options {
 // What the API shows of a pool (GET /v2/pools/{id}/status) and heartbeats report.
 struct pool_snapshot {
     std::string id;
-    std::string name;                  // model name requests use
+    std::string name;  // model name requests use
     std::vector<std::string> aliases;
-    std::string model;                 // model file or remote model id
-    std::string engine;                // "llamacpp", ...
-    std::string device;                // "cpu", "gpu:0"
+    std::string model;   // model file or remote model id
+    std::string engine;  // "llamacpp", ...
+    std::string device;  // "cpu", "gpu:0"
     pool_state state = pool_state::uninitialized;
     std::string last_error;
     int restarts = 0;
@@ -71,17 +75,18 @@ struct pool_snapshot {
     int replicas = 0;
     std::vector<long> pids;
     std::vector<std::string> endpoints;
-    bool adopted = false;              // found through a handoff file, not started here
+    bool adopted = false;  // found through a handoff file, not started here
     bool reloading = false;
     uint64_t vram_total_bytes = 0;
     uint64_t vram_free_bytes = 0;
     std::vector<gpu::gpu_info> gpus;
-    long long generation = 0;          // increases on every successful reload
+    long long generation = 0;    // increases on every successful reload
+    int engine_slots_busy = -1;  // the engines' own count at the last probe; -1 unknown
 };
 
 // One generation running on an engine replica. Holds the replica's slot until destroyed.
 class infer_stream {
-public:
+  public:
     virtual ~infer_stream() = default;
     // The next decoded event; std::nullopt after the end or error event.
     virtual asio::awaitable<std::optional<engines::engine_event>> next() = 0;
@@ -92,7 +97,7 @@ public:
 };
 
 class pool_manager {
-public:
+  public:
     pool_manager(asio::io_context& io, manager_options opts, std::vector<pool_config> pools,
                  std::shared_ptr<gpu::gpu_inventory> gpus);
     ~pool_manager();
@@ -107,15 +112,16 @@ public:
 
     // Takes a slot on the replica with the most free slots, or says why not:
     // POOL_UNAVAILABLE (no free slot, with retry_after_ms), POOL_UNREADY, NOT_FOUND.
-    expected<std::unique_ptr<infer_stream>, api::error> begin_infer(
-        const std::string& pool_id, engines::generation_request g);
+    expected<std::unique_ptr<infer_stream>, api::error> begin_infer(const std::string& pool_id,
+                                                                    engines::generation_request g);
 
     std::vector<pool_snapshot> list() const;
     std::optional<pool_snapshot> status(const std::string& pool_id) const;
     bool has_pool(const std::string& pool_id) const;
 
     // Stops taking requests; in-flight ones finish up to `deadline`, then the engines stop.
-    expected<void, api::error> drain(const std::string& pool_id, std::chrono::milliseconds deadline);
+    expected<void, api::error> drain(const std::string& pool_id,
+                                     std::chrono::milliseconds deadline);
     // Starts engines on `new_model_ref` (a GGUF path); the old ones serve until the new ones are
     // ready, then retire. CONFLICT while another reload of the pool runs; on failure the old
     // engines stay and the error says why.
@@ -125,12 +131,14 @@ public:
     // Called whenever a slot frees or a pool's readiness changes (the HOME dispatcher waits on it).
     void on_capacity_change(std::function<void(const std::string& pool_id)> cb);
 
-    // Prometheus text for this manager's pools.
+    // Prometheus text for this manager's pools, and handoff files processed
+    // (pool_handoff_files_processed_total{pool_id,outcome}: adopted, malformed, unreachable,
+    // not_ready, conflict).
     std::string render_metrics() const;
 
     struct impl;
 
-private:
+  private:
     std::shared_ptr<impl> impl_;
 };
 

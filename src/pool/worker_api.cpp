@@ -37,6 +37,11 @@ boost::json::object to_json(const pool_snapshot& s) {
     for (auto p : s.pids) pids.push_back(p);
     o["pids"] = pids;
     o["pid"] = s.pids.empty() ? json::value(nullptr) : json::value(s.pids.front());
+    json::array endpoints;
+    for (const auto& e : s.endpoints) endpoints.push_back(json::value(e));
+    o["endpoints"] = std::move(endpoints);
+    o["engine_slots_busy"] =
+        s.engine_slots_busy < 0 ? json::value(nullptr) : json::value(s.engine_slots_busy);
     o["adopted"] = s.adopted;
     o["reloading"] = s.reloading;
     o["generation"] = s.generation;
@@ -59,9 +64,12 @@ namespace {
 // Streams one generation as SSE: started, token*, then end or error. The engine is read only as
 // fast as the client takes the frames, so a slow client holds no growing buffer here.
 class infer_sse final : public http::body_stream {
-public:
-    infer_sse(std::unique_ptr<infer_stream> s, std::string task_id, int attempt, std::string node_id)
-        : s_(std::move(s)), task_id_(std::move(task_id)), attempt_(attempt),
+  public:
+    infer_sse(std::unique_ptr<infer_stream> s, std::string task_id, int attempt,
+              std::string node_id)
+        : s_(std::move(s)),
+          task_id_(std::move(task_id)),
+          attempt_(attempt),
           node_id_(std::move(node_id)) {}
 
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds) override {
@@ -69,8 +77,11 @@ public:
         std::string out;
         if (!started_) {
             started_ = true;
-            json::object o{{"task_id", task_id_}, {"attempt", attempt_}, {"pool_id", s_->pool_id()},
-                           {"model", s_->model_name()}, {"node_id", node_id_}};
+            json::object o{{"task_id", task_id_},
+                           {"attempt", attempt_},
+                           {"pool_id", s_->pool_id()},
+                           {"model", s_->model_name()},
+                           {"node_id", node_id_}};
             http::append_sse(out, "started", json::serialize(o));
             co_return out;
         }
@@ -83,7 +94,8 @@ public:
             case engines::engine_event::kind::token: {
                 std::string d = "{\"t\":\"";
                 api::append_json_escaped(d, ev->text);
-                d += "\",\"i\":" + std::to_string(i_) + ",\"attempt\":" + std::to_string(attempt_) + "}";
+                d += "\",\"i\":" + std::to_string(i_) + ",\"attempt\":" + std::to_string(attempt_) +
+                     "}";
                 http::append_sse(out, "token", d, i_);
                 ++i_;
                 break;
@@ -99,13 +111,11 @@ public:
                 break;
             }
             case engines::engine_event::kind::error: {
-                auto code = ev->finish_reason.empty() ? std::string("UPSTREAM_FAILED") : ev->finish_reason;
-                json::object o{{"code", code},
-                               {"message", ev->message},
-                               {"engine", "llamacpp"},
-                               {"retriable", true},
-                               {"task_id", task_id_},
-                               {"attempt", attempt_}};
+                auto code =
+                    ev->finish_reason.empty() ? std::string("UPSTREAM_FAILED") : ev->finish_reason;
+                json::object o{{"code", code},         {"message", ev->message},
+                               {"engine", "llamacpp"}, {"retriable", true},
+                               {"task_id", task_id_},  {"attempt", attempt_}};
                 http::append_sse(out, "error", json::serialize(o));
                 done_ = true;
                 break;
@@ -116,7 +126,7 @@ public:
 
     void on_disconnect() override { s_->cancel(); }
 
-private:
+  private:
     std::unique_ptr<infer_stream> s_;
     std::string task_id_;
     int attempt_;
@@ -135,9 +145,9 @@ std::optional<json::object> body_object(const request& q, api::error& err) {
     boost::system::error_code ec;
     auto v = json::parse(q.body, ec);
     if (ec || !v.is_object()) {
-        err = api::make_error(api::error_code::invalid_params,
-                              "the request body is not a JSON object" +
-                                  (ec ? ": " + ec.message() : std::string()));
+        err = api::make_error(
+            api::error_code::invalid_params,
+            "the request body is not a JSON object" + (ec ? ": " + ec.message() : std::string()));
         return std::nullopt;
     }
     return std::move(v.get_object());
@@ -147,11 +157,15 @@ std::optional<json::object> body_object(const request& q, api::error& err) {
 
 void add_worker_routes(http::router& routes, pool_manager& m, worker_api_options opts) {
     auto* mp = &m;
-    routes.add("GET", "/health", [mp, opts](request) -> asio::awaitable<response> {
-        json::object o{{"status", "ok"}, {"node_id", opts.node_id}, {"version", opts.version},
-                       {"pools", mp->list().size()}};
-        co_return response::json(200, json::serialize(o));
-    }, {.public_route = true});
+    routes.add("GET", "/health",
+               [mp, opts](request) -> asio::awaitable<response> {
+                   json::object o{{"status", "ok"},
+                                  {"node_id", opts.node_id},
+                                  {"version", opts.version},
+                                  {"pools", mp->list().size()}};
+                   co_return response::json(200, json::serialize(o));
+               },
+               {.public_route = true});
     routes.add("GET", "/ready", [mp](request q) -> asio::awaitable<response> {
         json::array not_ready;
         for (const auto& s : mp->list())
@@ -160,9 +174,11 @@ void add_worker_routes(http::router& routes, pool_manager& m, worker_api_options
         (void)q;
         co_return response::json(not_ready.empty() ? 200 : 503, json::serialize(o));
     });
-    routes.add("GET", "/metrics", [mp](request) -> asio::awaitable<response> {
-        co_return response::text(200, mp->render_metrics(), "text/plain; version=0.0.4");
-    }, {.public_route = true});
+    routes.add("GET", "/metrics",
+               [mp](request) -> asio::awaitable<response> {
+                   co_return response::text(200, mp->render_metrics(), "text/plain; version=0.0.4");
+               },
+               {.public_route = true});
     routes.add("GET", "/v2/pools", [mp](request) -> asio::awaitable<response> {
         json::array a;
         for (const auto& s : mp->list()) a.push_back(to_json(s));
@@ -190,8 +206,8 @@ void add_worker_routes(http::router& routes, pool_manager& m, worker_api_options
                        {"metrics", json::object{{"slots_total", s->slots_total},
                                                 {"slots_free", s->slots_free},
                                                 {"restarts", s->restarts}}},
-                       {"last_error", s->last_error.empty() ? json::value(nullptr)
-                                                            : json::value(s->last_error)}};
+                       {"last_error",
+                        s->last_error.empty() ? json::value(nullptr) : json::value(s->last_error)}};
         co_return response::json(200, json::serialize(o));
     });
     routes.add("POST", "/v2/pools/{id}/drain", [mp](request q) -> asio::awaitable<response> {
