@@ -231,8 +231,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                    " bytes"
                              : "request headers larger than " +
                                    std::to_string(opts.header_limit) + " bytes");
-                    co_await write_simple(stream, response::from_error(e, new_correlation_id()),
-                                          new_correlation_id(), 11, false);
+                    // With the body over the limit the headers were read: echo the client's id.
+                    std::string cid;
+                    if (body && parser.is_header_done()) {
+                        auto h = parser.get().find("X-Correlation-Id");
+                        if (h != parser.get().end() && !h->value().empty() && h->value().size() <= 128)
+                            cid = std::string(h->value());
+                    }
+                    if (cid.empty()) cid = new_correlation_id();
+                    co_await write_simple(stream, response::from_error(e, cid), cid, 11, false);
                 } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
                            ec != beast::error::timeout && ec != asio::error::connection_reset &&
                            ec != asio::error::operation_aborted) {
