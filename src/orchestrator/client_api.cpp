@@ -61,6 +61,10 @@ asio::awaitable<response> submit(task_service& s, request q) {
     if (!body) co_return err(body.error(), q);
     auto spec = parse_task_spec(*body);
     if (!spec) co_return err(spec.error(), q);
+    if (!s.find(spec->task_id)) {
+        auto fits = co_await s.check_prompt(*spec);
+        if (!fits) co_return err(fits.error(), q);
+    }
     auto a = s.submit(std::move(*spec));
     if (!a) co_return err(a.error(), q);
     const auto& id = a->t->spec.task_id;

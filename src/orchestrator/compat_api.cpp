@@ -193,6 +193,8 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
     if (!spec) co_return error(spec.error());
     // Every compatible request belongs to its connection: the task ends when the client leaves.
     spec->cancel_on_disconnect = true;
+    auto fits = co_await s.check_prompt(*spec);
+    if (!fits) co_return error(fits.error());
     auto a = s.submit(std::move(*spec));
     if (!a) co_return error(a.error());
     compat_ctx c{d, (d == dialect::openai_chat ? "chatcmpl-" : "cmpl-") + a->t->spec.task_id,

@@ -31,6 +31,18 @@ boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>
     co_return m_.begin_infer(where.pool_id, std::move(g));
 }
 
+boost::asio::awaitable<std::optional<int>> local_backend::count_tokens(std::string model,
+                                                                      std::string text) {
+    for (const auto& s : m_.list()) {
+        auto names = model_names(s);
+        if (s.state != pool::pool_state::ready ||
+            std::find(names.begin(), names.end(), model) == names.end())
+            continue;
+        co_return co_await m_.count_tokens(s.id, std::move(text));
+    }
+    co_return std::nullopt;
+}
+
 std::optional<model_limits> local_backend::limits(const std::string& model) const {
     std::optional<model_limits> out;
     for (const auto& s : m_.list()) {

@@ -17,6 +17,7 @@ public:
     boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
         placement::placement_decision where, engines::generation_request g) override;
     std::optional<model_limits> limits(const std::string& model) const override;
+    boost::asio::awaitable<std::optional<int>> count_tokens(std::string model, std::string text) override;
 
 private:
     pool::pool_manager& m_;

@@ -32,6 +32,12 @@ public:
         placement::placement_decision where, engines::generation_request g) = 0;
     // Limits of the pools serving `model`; nullopt when none does.
     virtual std::optional<model_limits> limits(const std::string& model) const = 0;
+    // The token count of `text` for `model`, when the backend can ask an engine; nullopt else.
+    virtual boost::asio::awaitable<std::optional<int>> count_tokens(std::string model, std::string text) {
+        (void)model;
+        (void)text;
+        co_return std::nullopt;
+    }
 };
 
 }  // namespace llorch::orchestrator

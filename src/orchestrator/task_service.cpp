@@ -153,6 +153,24 @@ expected<admission_info, api::error> task_service::submit(task_spec spec) {
     return admission_info{t, pos, predicted_start_ms(pos), false};
 }
 
+asio::awaitable<expected<void, api::error>> task_service::check_prompt(const task_spec& spec) {
+    auto limits = backend_.limits(spec.model);
+    if (!limits || limits->ctx <= 0) co_return expected<void, api::error>{};
+    const auto& g = spec.generation;
+    std::string text = g.prompt.value_or("");
+    for (const auto& m : g.messages) text += m.content + "\n";
+    // A token is at least one byte, plus the start token.
+    if (text.size() + 1 <= static_cast<size_t>(limits->ctx)) co_return expected<void, api::error>{};
+    auto n = co_await backend_.count_tokens(spec.model, text);
+    if (n && *n > limits->ctx) {
+        co_return fail(api::make_error(
+            api::error_code::invalid_params,
+            "prompt: " + std::to_string(*n) + " tokens, longer than the context of model '" +
+                spec.model + "' (" + std::to_string(limits->ctx) + " tokens per request)"));
+    }
+    co_return expected<void, api::error>{};
+}
+
 std::shared_ptr<task> task_service::find(const std::string& id) const {
     auto it = tasks_.find(id);
     return it == tasks_.end() ? nullptr : it->second;

@@ -62,6 +62,10 @@ public:
     bool admitting() const { return !stopping_; }
 
     expected<admission_info, api::error> submit(task_spec spec);
+    // INVALID_PARAMS when the prompt is longer than the context of the model's pools. Prompts
+    // that surely fit (fewer bytes than context tokens) cost nothing; longer ones are counted
+    // by an engine's tokenizer where the backend has one.
+    asio::awaitable<expected<void, api::error>> check_prompt(const task_spec& spec);
     std::shared_ptr<task> find(const std::string& id) const;
     // Idempotent; a queued task leaves the queue, a running one stops in the engine.
     expected<void, api::error> cancel(const std::string& id);

@@ -729,6 +729,11 @@ class replica_stream : public infer_stream {
                     ev.type = engines::engine_event::kind::error;
                     ev.message = "engine answered " + std::to_string(stream_->status()) + ": " +
                                  body.substr(0, 300);
+                    // A 4xx is about the request (e.g. a prompt over the context): no other pool
+                    // would take it either.
+                    int st = stream_->status();
+                    if (st >= 400 && st < 500 && st != 401 && st != 403 && st != 429)
+                        ev.finish_reason = "INVALID_PARAMS";
                     pending_.push_back(std::move(ev));
                     continue;
                 }
@@ -1024,6 +1029,33 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
     done();
     self->notify(id);
     co_return snapshot_of(*p);
+}
+
+asio::awaitable<std::optional<int>> pool_manager::count_tokens(std::string pool_id,
+                                                              std::string text) {
+    auto self = impl_;
+    auto it = self->pools.find(pool_id);
+    if (it == self->pools.end()) co_return std::nullopt;
+    auto p = it->second;
+    if (!is_managed(p->cfg.engine) || p->cfg.engine == engine_kind::sim) co_return std::nullopt;
+    std::shared_ptr<replica> r;
+    for (auto& x : p->replicas)
+        if (x->ready && !x->retired) r = x;
+    if (!r) co_return std::nullopt;
+    http::client_request q;
+    q.method = "POST";
+    q.url = r->base_url + "/tokenize";
+    q.body = boost::json::serialize(boost::json::object{{"content", text}, {"add_special", true}});
+    q.timeout = 5s;
+    if (!r->api_key.empty()) q.headers.add("Authorization", "Bearer " + r->api_key);
+    auto res = co_await self->client->send(std::move(q));
+    if (!res || res->status != 200) co_return std::nullopt;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(res->body, ec);
+    if (ec || !v.is_object()) co_return std::nullopt;
+    auto* t = v.get_object().if_contains("tokens");
+    if (!t || !t->is_array()) co_return std::nullopt;
+    co_return static_cast<int>(t->get_array().size());
 }
 
 void pool_manager::on_capacity_change(std::function<void(const std::string&)> cb) {

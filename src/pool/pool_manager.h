@@ -136,6 +136,10 @@ class pool_manager {
     // not_ready, conflict).
     std::string render_metrics() const;
 
+    // The engine's token count of `text` on a ready replica of the pool (llama-server's
+    // /tokenize); nullopt when the pool cannot say (not ready, another engine kind, an error).
+    asio::awaitable<std::optional<int>> count_tokens(std::string pool_id, std::string text);
+
     struct impl;
 
   private:

@@ -114,7 +114,7 @@ class infer_sse final : public http::body_stream {
                 auto code =
                     ev->finish_reason.empty() ? std::string("UPSTREAM_FAILED") : ev->finish_reason;
                 json::object o{{"code", code},         {"message", ev->message},
-                               {"engine", "llamacpp"}, {"retriable", true},
+                               {"engine", "llamacpp"}, {"retriable", code != "INVALID_PARAMS"},
                                {"task_id", task_id_},  {"attempt", attempt_}};
                 http::append_sse(out, "error", json::serialize(o));
                 done_ = true;
