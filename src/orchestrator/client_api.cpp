@@ -100,7 +100,8 @@ asio::awaitable<response> events(task_service& s, request q) {
     }
     response r;
     r.content_type = "text/event-stream";
-    r.stream = s.open_events(t, last);
+    auto verbose = q.query_param("verbose");
+    r.stream = s.open_events(t, last, verbose && (*verbose == "true" || *verbose == "1"));
     co_return r;
 }
 

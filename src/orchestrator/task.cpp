@@ -18,9 +18,9 @@ std::string_view to_string(task_state s) {
     return "unknown";
 }
 
-void task::append(std::string text, long long token_index) {
-    bytes_ += text.size();
-    frames_.push_back({std::move(text), token_index});
+void task::append(std::string text, long long token_index, std::string verbose_text) {
+    bytes_ += text.size() + verbose_text.size();
+    frames_.push_back({std::move(text), token_index, std::move(verbose_text)});
     notify();
 }
 
@@ -33,8 +33,8 @@ void task::remove_waiter(asio::steady_timer* t) {
 }
 
 task_reader::task_reader(std::shared_ptr<task> t, std::optional<long long> last_event_id,
-                         std::function<void(task&)> on_gone)
-    : t_(std::move(t)), timer_(t_->io()), on_gone_(std::move(on_gone)) {
+                         std::function<void(task&)> on_gone, bool verbose)
+    : t_(std::move(t)), verbose_(verbose), timer_(t_->io()), on_gone_(std::move(on_gone)) {
     ++t_->readers;
     t_->ever_read = true;
     if (t_->grace_timer) t_->grace_timer->cancel();
@@ -74,7 +74,10 @@ asio::awaitable<std::optional<std::string>> task_reader::next(std::chrono::milli
         if (cursor_ < f.size()) {
             // Everything available goes out as one chunk: fewer writes when a reader is behind.
             std::string out;
-            while (cursor_ < f.size() && out.size() < 64 * 1024) out += f[cursor_++].text;
+            while (cursor_ < f.size() && out.size() < 64 * 1024) {
+                const auto& fr = f[cursor_++];
+                out += verbose_ && !fr.verbose_text.empty() ? fr.verbose_text : fr.text;
+            }
             co_return out;
         }
         if (t_->finished()) co_return std::nullopt;

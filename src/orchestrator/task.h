@@ -65,10 +65,11 @@ struct task {
     struct frame {
         std::string text;
         long long token_index;
+        std::string verbose_text;  // what ?verbose=true readers get instead, when not empty
     };
     const std::vector<frame>& frames() const { return frames_; }
     size_t bytes() const { return bytes_; }
-    void append(std::string text, long long token_index = -1);
+    void append(std::string text, long long token_index = -1, std::string verbose_text = {});
     // Wakes every reader waiting for a frame.
     void notify();
     // A reader's wait for the next frame (used by task_reader).
@@ -88,7 +89,7 @@ private:
 class task_reader final : public http::body_stream {
 public:
     task_reader(std::shared_ptr<task> t, std::optional<long long> last_event_id,
-                std::function<void(task&)> on_gone);
+                std::function<void(task&)> on_gone, bool verbose = false);
     ~task_reader() override;
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override;
     void on_disconnect() override;
@@ -99,6 +100,7 @@ private:
     size_t cursor_ = 0;
     bool left_ = false;
     bool disconnected_ = false;
+    bool verbose_ = false;
     asio::steady_timer timer_;
     std::function<void(task&)> on_gone_;
 };

@@ -243,8 +243,10 @@ void task_service::on_reader_gone(task& t) {
 }
 
 std::shared_ptr<http::body_stream> task_service::open_events(const std::shared_ptr<task>& t,
-                                                             std::optional<long long> last_event_id) {
-    return std::make_shared<task_reader>(t, last_event_id, [this](task& x) { on_reader_gone(x); });
+                                                             std::optional<long long> last_event_id,
+                                                             bool verbose) {
+    return std::make_shared<task_reader>(
+        t, last_event_id, [this](task& x) { on_reader_gone(x); }, verbose);
 }
 
 const session_info* task_service::session(const std::string& id) const {
@@ -411,9 +413,14 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
             json::object m{{"queue_wait_ms", ms_between(t->created, t->started)},
                            {"attempt", t->attempts - 1},
                            {"queue_depth", queue_.size()}};
-            std::string mf;
+            std::string mf, vf;
             http::append_sse(mf, "metrics", json::serialize(m));
-            t->append(std::move(mf));
+            m["message"] = "started on pool " + (d.node_id.empty() ? "" : d.node_id + "/") +
+                           d.pool_id + " after " + std::to_string(ms_between(t->created, t->started)) +
+                           " ms in the queue (attempt " + std::to_string(t->attempts) + ", " +
+                           std::to_string(queue_.size()) + " tasks still queued)";
+            http::append_sse(vf, "metrics", json::serialize(m));
+            t->append(std::move(mf), -1, std::move(vf));
         }
         for (;;) {
             auto ev = co_await stream->next();
@@ -435,6 +442,19 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
                                {"decode_ms", ev->decode_ms >= 0 ? ev->decode_ms
                                                                 : ms_between(t->started, clock::now())},
                                {"finish_reason", ev->finish_reason}};
+                // A closing metrics frame: throughput of the generation as the client saw it.
+                auto gen_ms = std::max<long long>(1, ms_between(t->started, clock::now()));
+                json::object m{{"tokens", t->tokens},
+                               {"generation_ms", gen_ms},
+                               {"ttft_ms", t->tokens > 0 ? ms_between(t->started, t->first_token) : 0}};
+                std::string mf, vf;
+                http::append_sse(mf, "metrics", json::serialize(m));
+                m["message"] = std::to_string(t->tokens) + " tokens in " + std::to_string(gen_ms) +
+                               " ms (" + std::to_string(t->tokens * 1000 / gen_ms) +
+                               " tokens/s), first token after " +
+                               std::to_string(m["ttft_ms"].as_int64()) + " ms";
+                http::append_sse(vf, "metrics", json::serialize(m));
+                t->append(std::move(mf), -1, std::move(vf));
                 std::string f;
                 http::append_sse(f, "end", json::serialize(o));
                 t->append(std::move(f));

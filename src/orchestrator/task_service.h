@@ -71,7 +71,8 @@ public:
     expected<void, api::error> cancel(const std::string& id);
     std::optional<size_t> queue_position(const std::string& id) const;
     std::shared_ptr<http::body_stream> open_events(const std::shared_ptr<task>& t,
-                                                   std::optional<long long> last_event_id);
+                                                   std::optional<long long> last_event_id,
+                                                   bool verbose = false);
 
     const session_info* session(const std::string& id) const;
     bool drop_session(const std::string& id);

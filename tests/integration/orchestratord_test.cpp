@@ -394,6 +394,27 @@ TEST_F(orchestratord_home, streams_a_task_end_to_end_started_then_consecutive_to
     EXPECT_EQ(int_of(t, "tokens_out"), 24);
 }
 
+TEST_F(orchestratord_home, verbose_readers_get_human_readable_metrics_and_others_do_not) {
+    auto id = d_->submit_id(task_body("tiny", 6));
+    auto plain = d_->events(id);
+    auto verbose = sse_call("GET", d_->url("/v2/tasks/" + id + "/events?verbose=true"));
+    ASSERT_TRUE(well_formed_stream(plain, 6));
+    ASSERT_TRUE(well_formed_stream(verbose, 6));
+    ASSERT_EQ(plain.events.size(), verbose.events.size());
+    int metrics = 0;
+    for (size_t i = 0; i < plain.events.size(); ++i) {
+        ASSERT_EQ(plain.events[i].event, verbose.events[i].event);
+        if (plain.events[i].event != "metrics") {
+            EXPECT_EQ(plain.events[i].data, verbose.events[i].data);
+            continue;
+        }
+        ++metrics;
+        EXPECT_FALSE(object_of(plain.events[i].data).contains("message"));
+        EXPECT_FALSE(str_of(object_of(verbose.events[i].data), "message").empty());
+    }
+    EXPECT_GE(metrics, 2) << "one metrics frame at the start, one at the end";
+}
+
 TEST_F(orchestratord_home, thirty_two_concurrent_streams_on_four_slots_all_complete_in_order) {
     constexpr int n = 32, max_tokens = 48;
     std::vector<sse_result> results(n);
