@@ -214,6 +214,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             if (!ec) remote = ep.address().to_string();
         }
         bool first = true;
+        bool linger = false;
         for (;;) {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.body_limit(opts.body_limit);
@@ -240,6 +241,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                     }
                     if (cid.empty()) cid = new_correlation_id();
                     co_await write_simple(stream, response::from_error(e, cid), cid, 11, false);
+                    linger = true;
                 } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
                            ec != beast::error::timeout && ec != asio::error::connection_reset &&
                            ec != asio::error::operation_aborted) {
@@ -280,6 +282,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
             if (!ok || !keep_alive) break;
         }
         lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (linger) {
+            // The client may still be sending the body we refused: read and drop it for a
+            // moment, so that closing does not reset the connection before it reads our answer.
+            char scratch[16384];
+            lowest.expires_after(std::chrono::seconds(2));
+            size_t dropped = 0;
+            while (dropped < (64u << 20)) {
+                size_t n = co_await lowest.async_read_some(asio::buffer(scratch),
+                                                           asio::redirect_error(use_awaitable, ec));
+                if (ec) break;
+                dropped += n;
+            }
+        }
         lowest.close();
         --connections;
     }
