@@ -1,4 +1,5 @@
 #include "pool/pool_manager.h"
+#include "pool/vram_estimate.h"
 
 #include <fstream>
 #include <random>
@@ -279,15 +280,16 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
                 p.gpus.push_back(*it);
                 free_bytes += it->memory_free_bytes;
             }
-            // VRAM policy: weights plus a KV-cache estimate must fit the pool's free VRAM.
-            std::error_code ec;
-            uint64_t weights = fs::file_size(model, ec);
-            uint64_t kv = static_cast<uint64_t>(c.ctx) * static_cast<uint64_t>(c.slots) * 64 * 1024;
-            if (!ec && weights + kv > free_bytes)
-                return "POOL_UNAVAILABLE: model needs about " +
-                       std::to_string((weights + kv) >> 20) +
-                       " MiB of VRAM (weights + KV cache) but the pool's GPUs have " +
-                       std::to_string(free_bytes >> 20) + " MiB free";
+            // VRAM policy: weights plus the KV cache of every slot must fit the GPUs' free VRAM.
+            auto need = estimate_vram(model, c.ctx, c.slots);
+            if (!need) return "POOL_UNAVAILABLE: " + need.error();
+            if (need->total() > free_bytes)
+                return "POOL_UNAVAILABLE: the pool needs about " + std::to_string(need->total() >> 20) +
+                       " MiB of VRAM (weights " + std::to_string(need->weights_bytes >> 20) +
+                       " MiB, KV cache " + std::to_string(need->kv_bytes >> 20) +
+                       " MiB for " + std::to_string(c.slots) + " x " + std::to_string(c.ctx) +
+                       " tokens) but its GPUs have " + std::to_string(free_bytes >> 20) +
+                       " MiB free; lower slots or ctx, or use a bigger GPU";
         }
         return {};
     }
