@@ -10,7 +10,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
@@ -148,6 +150,8 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
     std::function<void(const std::string&)> capacity_cb;
     bool stopping = false;
     gpu::discovery_result last_discovery;
+    // NVML and nvidia-smi block: discovery runs here, and its result is posted back.
+    asio::thread_pool blocking{1};
     std::unique_ptr<handoff_watcher> watcher;
     // (pool_id, outcome) -> handoff files processed; pool_id is the file's stem when unreadable.
     std::map<std::pair<std::string, std::string>, uint64_t> handoff_outcomes;
@@ -813,6 +817,7 @@ pool_manager::pool_manager(asio::io_context& io, manager_options opts,
 }
 
 pool_manager::~pool_manager() {
+    impl_->stopping = true;
     if (impl_->watcher) impl_->watcher->stop();
     for (auto& [id, p] : impl_->pools) {
         for (auto& r : p->replicas) impl_->stop_replica(*r);
@@ -820,9 +825,33 @@ pool_manager::~pool_manager() {
     }
 }
 
+// Refreshes the GPU figures of GPU pools (free VRAM in status and heartbeats) every
+// gpu_discovery_interval, off the io thread.
+asio::awaitable<void> gpu_refresh_loop(std::shared_ptr<pool_manager::impl> self) {
+    auto io_exec = co_await asio::this_coro::executor;
+    asio::steady_timer t(io_exec);
+    while (!self->stopping) {
+        t.expires_after(self->opts.gpu_discovery_interval);
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (self->stopping || !self->gpus) co_return;
+        co_await asio::post(self->blocking.get_executor(), use_awaitable);
+        auto found = self->gpus->discover();
+        co_await asio::post(io_exec, use_awaitable);
+        self->last_discovery = std::move(found);
+        for (auto& [id, p] : self->pools)
+            for (auto& g : p->gpus)
+                for (const auto& fresh : self->last_discovery.gpus)
+                    if (fresh.index == g.index) g = fresh;
+    }
+}
+
 void pool_manager::start() {
     std::error_code ec;
     fs::create_directories(impl_->opts.runtime_dir, ec);
+    bool any_gpu = false;
+    for (auto& [id, p] : impl_->pools) any_gpu |= !p->cfg.gpus.empty();
+    if (any_gpu) asio::co_spawn(impl_->io, gpu_refresh_loop(impl_), asio::detached);
     // A file left by a previous run that was killed names an engine that is gone.
     for (auto& [id, p] : impl_->pools) impl_->remove_own_handoff(*p);
     impl_->start_watcher();
