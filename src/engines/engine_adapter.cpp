@@ -9,18 +9,6 @@ namespace json = boost::json;
 
 namespace {
 
-void add_sampling(json::object& o, const generation_request& g) {
-    if (g.temperature) o["temperature"] = *g.temperature;
-    if (g.top_p) o["top_p"] = *g.top_p;
-    if (g.top_k) o["top_k"] = *g.top_k;
-    if (g.seed) o["seed"] = *g.seed;
-    if (!g.stop.empty()) {
-        json::array a;
-        for (const auto& s : g.stop) a.push_back(json::value(s));
-        o["stop"] = std::move(a);
-    }
-}
-
 json::array messages_json(const generation_request& g) {
     json::array a;
     for (const auto& m : g.messages) a.push_back(json::object{{"role", m.role}, {"content", m.content}});

@@ -109,15 +109,7 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
     return g;
 }
 
-std::string to_json(const generation_request& g) {
-    json::object o;
-    if (g.prompt) o["prompt"] = *g.prompt;
-    if (!g.messages.empty()) {
-        json::array a;
-        for (const auto& m : g.messages) a.push_back(json::object{{"role", m.role}, {"content", m.content}});
-        o["messages"] = std::move(a);
-    }
-    if (g.max_tokens > 0) o["max_tokens"] = g.max_tokens;
+void add_sampling(json::object& o, const generation_request& g) {
     if (g.temperature) o["temperature"] = *g.temperature;
     if (g.top_p) o["top_p"] = *g.top_p;
     if (g.top_k) o["top_k"] = *g.top_k;
@@ -127,6 +119,18 @@ std::string to_json(const generation_request& g) {
         for (const auto& s : g.stop) a.push_back(json::value(s));
         o["stop"] = std::move(a);
     }
+}
+
+std::string to_json(const generation_request& g) {
+    json::object o;
+    if (g.prompt) o["prompt"] = *g.prompt;
+    if (!g.messages.empty()) {
+        json::array a;
+        for (const auto& m : g.messages) a.push_back(json::object{{"role", m.role}, {"content", m.content}});
+        o["messages"] = std::move(a);
+    }
+    if (g.max_tokens > 0) o["max_tokens"] = g.max_tokens;
+    add_sampling(o, g);
     if (g.ignore_eos) o["ignore_eos"] = true;
     if (!g.task_id.empty()) o["task_id"] = g.task_id;
     o["attempt"] = g.attempt;

@@ -38,6 +38,9 @@ struct generation_request {
 expected<generation_request, api::error> parse_generation(const boost::json::object& o);
 // The same fields back as JSON (what orchestratord sends to a node).
 std::string to_json(const generation_request& g);
+// Adds the sampling fields that are set (temperature, top_p, top_k, seed, stop) to `o`; the
+// names are the same in llama-orch's, llama.cpp's, OpenAI's and Ollama's requests.
+void add_sampling(boost::json::object& o, const generation_request& g);
 
 // Whether `s` is valid UTF-8.
 bool valid_utf8(std::string_view s);
