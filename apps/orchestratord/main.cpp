@@ -223,7 +223,9 @@ int main(int argc, char** argv) {
     if (manager) manager->start();
     tasks.start();
     if (cloud) {
-        // The stale checker: nodes silent past their timeout go offline and their streams end.
+        // The stale checker: nodes silent past their timeout go offline and every connection to
+        // them ends, as if it broke: the dispatcher retries what had not reached its client yet
+        // and ends the other streams with a retriable error.
         asio::co_spawn(
             io,
             [&]() -> asio::awaitable<void> {
@@ -235,7 +237,8 @@ int main(int argc, char** argv) {
                     if (ec) co_return;
                     for (const auto& node : registry->check_stale(std::chrono::steady_clock::now())) {
                         log->warn("node_id={} offline: no heartbeat within its timeout", node);
-                        tasks.fail_node(node, "no heartbeat within its timeout");
+                        remote->node_offline(node, "no heartbeat within its timeout");
+                        tasks.wake();
                     }
                 }
             },

@@ -1,6 +1,10 @@
 #include "orchestrator/cloud_backend.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "common/log.h"
@@ -23,15 +27,36 @@ api::error node_error(api::error_code c, std::string m, bool retriable) {
     return e;
 }
 
+}  // namespace
+
 // A generation relayed from a node's SSE stream. Events of another attempt (a replaced stream
-// of the same task) are dropped, so a node coming back can never duplicate tokens.
+// of the same task) are dropped, so a node coming back can never duplicate tokens. Listed in
+// its backend while it lives, so that a node going offline ends it.
 class remote_stream final : public pool::infer_stream {
 public:
     remote_stream(cloud_backend& b, std::unique_ptr<http::response_stream> s, std::string node_id,
                   std::string pool_id, std::string model, int attempt,
                   std::chrono::milliseconds stall)
         : b_(b), s_(std::move(s)), node_id_(std::move(node_id)), pool_id_(std::move(pool_id)),
-          model_(std::move(model)), attempt_(attempt), stall_(stall) {}
+          model_(std::move(model)), attempt_(attempt), stall_(stall) {
+        b_.streams_.emplace(node_id_, this);
+    }
+    ~remote_stream() override {
+        auto [first, last] = b_.streams_.equal_range(node_id_);
+        for (auto it = first; it != last; ++it) {
+            if (it->second == this) {
+                b_.streams_.erase(it);
+                break;
+            }
+        }
+    }
+
+    // The node went offline: the stream ends with an error at the next read.
+    void abort_by_node(const std::string& why) {
+        if (!lost_.empty() || cancelled_ || done_) return;
+        lost_ = why;
+        s_->abort();
+    }
 
     boost::asio::awaitable<std::optional<engines::engine_event>> next() override {
         for (;;) {
@@ -47,7 +72,10 @@ public:
             engines::engine_event ev;
             ev.type = engines::engine_event::kind::error;
             if (!piece) {
-                if (piece.error().code == http::client_errc::timeout) {
+                if (!lost_.empty()) {
+                    ev.finish_reason = "WORKER_RESET";
+                    ev.message = "node " + node_id_ + " went offline: " + lost_;
+                } else if (piece.error().code == http::client_errc::timeout) {
                     ev.finish_reason = "DECODE_TIMEOUT";
                     ev.message = "node " + node_id_ + " sent nothing for " +
                                  std::to_string(stall_.count()) + " ms";
@@ -113,9 +141,30 @@ private:
     http::sse_parser parser_;
     std::vector<http::sse_event> events_;
     std::vector<engines::engine_event> pending_;
+    std::string lost_;  // why the node was declared offline under this stream
     bool done_ = false;
     bool cancelled_ = false;
 };
+
+// A request to a node that waits for the response head. The client's open runs in a coroutine
+// of its own and reports here; whichever comes first, its result or node_offline, wakes the
+// waiting cloud_backend::open.
+struct pending_open {
+    explicit pending_open(boost::asio::io_context& io)
+        : wake(io, std::chrono::steady_clock::time_point::max()) {}
+    boost::asio::steady_timer wake;
+    std::optional<expected<std::unique_ptr<http::response_stream>, http::client_error>> result;
+    std::string aborted;  // why node_offline ended the wait; empty: it did not
+};
+
+namespace {
+boost::asio::awaitable<void> run_open(http::client* c, http::client_request r,
+                                      std::shared_ptr<pending_open> p) {
+    auto res = co_await c->open(std::move(r));
+    if (!p->aborted.empty()) co_return;  // nobody waits: a stream it opened closes here
+    p->result.emplace(std::move(res));
+    p->wake.cancel();
+}
 }  // namespace
 
 cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
@@ -165,6 +214,24 @@ void cloud_backend::node_unreachable(const std::string& node_id, const std::stri
     }
 }
 
+void cloud_backend::node_offline(const std::string& node_id, const std::string& why) {
+    auto [first_open, last_open] = opening_.equal_range(node_id);
+    for (auto it = first_open; it != last_open; ++it) {
+        auto& p = *it->second;
+        if (p.result || !p.aborted.empty()) continue;
+        p.aborted = why;
+        p.wake.cancel();
+    }
+    std::vector<remote_stream*> hit;
+    auto [first, last] = streams_.equal_range(node_id);
+    for (auto it = first; it != last; ++it) hit.push_back(it->second);
+    for (auto* s : hit) s->abort_by_node(why);
+    if (!hit.empty()) log()->warn("node_id={} offline: ending its {} streams", node_id, hit.size());
+    if (auto* n = reg_.find(node_id)) {
+        if (auto u = http::parse_url(n->address)) client_->drop_idle(u->host, u->port);
+    }
+}
+
 boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> cloud_backend::open(
     placement::placement_decision where, engines::generation_request g) {
     http::client_request r;
@@ -174,8 +241,23 @@ boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>
     r.timeout = opts_.request_timeout;
     r.headers.add("Accept", "text/event-stream");
     if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
-    auto s = co_await client_->open(std::move(r));
     const auto& node = where.node_id;
+    auto waiting = std::make_shared<pending_open>(io_);
+    auto listed = opening_.emplace(node, waiting);
+    boost::asio::co_spawn(io_, run_open(client_.get(), std::move(r), waiting),
+                          boost::asio::detached);
+    if (!waiting->result && waiting->aborted.empty()) {
+        boost::system::error_code ec;
+        co_await waiting->wake.async_wait(
+            boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+    opening_.erase(listed);
+    if (!waiting->result) {
+        co_return fail(node_error(
+            api::error_code::node_unavailable,
+            "node " + node + " went offline before it answered: " + waiting->aborted, true));
+    }
+    auto s = std::move(*waiting->result);
     if (!s) {
         const auto& e = s.error();
         if (e.code == http::client_errc::timeout) {

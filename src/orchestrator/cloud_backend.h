@@ -24,6 +24,9 @@ class client;
 
 namespace llorch::orchestrator {
 
+class remote_stream;
+struct pending_open;
+
 struct cloud_options {
     std::string service_token;                    // sent to nodes; empty: none
     std::chrono::milliseconds connect_timeout{1'000};
@@ -49,6 +52,11 @@ public:
     void forget_node(const std::string& node_id);
     // A stream to the node broke or never connected: out of placement at once.
     void node_unreachable(const std::string& node_id, const std::string& why);
+    // The node went offline (no heartbeat within its timeout): every connection to it ends now.
+    // Streams end with a WORKER_RESET error and requests still waiting for the node's answer
+    // fail with a retriable NODE_UNAVAILABLE, so the dispatcher's rules apply as for a broken
+    // connection: retried elsewhere before the first token, a terminal error after it.
+    void node_offline(const std::string& node_id, const std::string& why);
     // Forwards an operator call (drain, reload) to the node that owns a pool.
     boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> forward(
         std::string node_id, std::string method, std::string path, std::string body);
@@ -70,6 +78,12 @@ private:
         model_limits limits;
     };
     std::map<std::string, pool_limits> limits_;  // "node/pool"
+    // What is in flight to each node, so that node_offline can end it. Entries remove
+    // themselves when they end.
+    std::multimap<std::string, remote_stream*> streams_;
+    std::multimap<std::string, std::shared_ptr<pending_open>> opening_;
+
+    friend class remote_stream;
 };
 
 }  // namespace llorch::orchestrator
