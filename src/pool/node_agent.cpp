@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "common/log.h"
+#include "http/auth.h"
 #include "http/client.h"
 #include "pool/pool_names.h"
 #include "pool/worker_api.h"
@@ -36,6 +38,27 @@ uint64_t ram_total_bytes() {
         f.ignore(256, '\n');
     }
     return 0;
+}
+
+// Why orchestratord refused a call, in words an operator can act on. A 401/403 is a token
+// mismatch, so it names the settings on both sides and this node's token by its fingerprint only.
+std::string refusal(int status, const std::string& body, const std::string& token) {
+    std::string code, message = body.substr(0, 300);
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (!ec && v.is_object()) {
+        if (auto* c = v.get_object().if_contains("code"); c && c->is_string())
+            code = c->get_string();
+        if (auto* m = v.get_object().if_contains("message"); m && m->is_string())
+            message = m->get_string();
+    }
+    auto out = std::to_string(status) + (code.empty() ? "" : " " + code) + ": " + message;
+    if (status != 401 && status != 403) return out;
+    out += token.empty() ? "; this node sends no service token"
+                         : "; this node sends token:" + http::token_set::fingerprint(token);
+    return out +
+           ". Set LLORCH_SERVICE_TOKEN (or LLORCH_API_TOKEN) on this node to one of the "
+           "tokens in orchestratord's LLORCH_SERVICE_TOKEN";
 }
 }  // namespace
 
@@ -111,9 +134,11 @@ asio::awaitable<bool> node_agent::register_once() {
         co_return false;
     }
     if (res->status != 200) {
-        log()->error("orchestratord refused the registration ({}): {}", res->status, res->body);
+        log()->error("orchestratord refused the registration: {}",
+                     refusal(res->status, res->body, opts_.service_token));
         co_return false;
     }
+    auth_refused_ = false;
     boost::system::error_code ec;
     auto v = json::parse(res->body, ec);
     if (!ec && v.is_object())
@@ -142,7 +167,14 @@ asio::awaitable<int> node_agent::heartbeat_once() {
         log()->warn("heartbeat to {} failed: {}", opts_.orchestratord_url, res.error().message);
         co_return -1;
     }
-    if (res->status == 200) co_return 0;
+    if (res->status == 200) {
+        auth_refused_ = false;
+        co_return 0;
+    }
+    // Once per refusal, not at every beat: the node stays out until the tokens match again.
+    if ((res->status == 401 || res->status == 403) && !std::exchange(auth_refused_, true))
+        log()->error("orchestratord refused a heartbeat: {}",
+                     refusal(res->status, res->body, opts_.service_token));
     co_return res->status;
 }
 

@@ -58,6 +58,7 @@ private:
     uint64_t epoch_ = 0;
     bool stopping_ = false;
     bool poked_ = false;
+    bool auth_refused_ = false;  // the last call was refused for its token (logged once)
     std::map<std::string, pool_state> last_states_;
 };
 
