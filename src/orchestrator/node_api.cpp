@@ -43,9 +43,22 @@ std::string str_or(const json::object& o, const char* k) {
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// The pools of a registration or heartbeat: what the registry takes, and each pool's request
+// limits, which the backend takes only once the registry accepted the message (a heartbeat of an
+// unknown or replaced registration must not bring back the limits of pools that are gone).
+struct parsed_pools {
+    std::vector<registry::pool_report> reports;
+    std::vector<model_limits> limits;  // one per report
+
+    void apply_limits(cloud_backend& b, const std::string& node_id) const {
+        for (size_t i = 0; i < reports.size(); ++i)
+            b.set_pool_limits(node_id, reports[i].pool_id, reports[i].state.models, limits[i]);
+    }
+};
+
 // One pool of a registration or heartbeat.
-expected<registry::pool_report, api::error> parse_pool(const json::value& v, cloud_backend& b,
-                                                       const std::string& node_id) {
+expected<std::pair<registry::pool_report, model_limits>, api::error> parse_pool(
+    const json::value& v) {
     auto* o = v.if_object();
     if (!o) return fail(invalid("pools: each pool must be an object"));
     registry::pool_report r;
@@ -73,23 +86,22 @@ expected<registry::pool_report, api::error> parse_pool(const json::value& v, clo
     l.ctx = static_cast<int>(int_or(*o, "ctx", 0));
     l.max_tokens_default = static_cast<int>(int_or(*o, "max_tokens_default", 256));
     l.max_tokens_cap = static_cast<int>(int_or(*o, "max_tokens_cap", 4096));
-    b.set_pool_limits(node_id, r.pool_id, st.models, l);
-    return r;
+    return std::make_pair(std::move(r), l);
 }
 
-expected<std::vector<registry::pool_report>, api::error> parse_pools(const json::object& o,
-                                                                     cloud_backend& b,
-                                                                     const std::string& node_id) {
-    std::vector<registry::pool_report> out;
+expected<parsed_pools, api::error> parse_pools(const json::object& o) {
+    parsed_pools out;
     auto* p = o.if_contains("pools");
     if (!p) return out;
     if (!p->is_array()) return fail(invalid("pools: must be an array"));
     for (const auto& v : p->get_array()) {
-        auto r = parse_pool(v, b, node_id);
+        auto r = parse_pool(v);
         if (!r) return fail(r.error());
-        for (const auto& x : out)
-            if (x.pool_id == r->pool_id) return fail(invalid("pools: pool_id '" + r->pool_id + "' twice"));
-        out.push_back(std::move(*r));
+        const auto& id = r->first.pool_id;
+        for (const auto& x : out.reports)
+            if (x.pool_id == id) return fail(invalid("pools: pool_id '" + id + "' twice"));
+        out.reports.push_back(std::move(r->first));
+        out.limits.push_back(r->second);
     }
     return out;
 }
@@ -149,15 +161,18 @@ void add_node_routes(http::router& routes, cloud_context c) {
             co_return err(invalid("node_id and address (the node's URL) are required"), q);
         if (!http::parse_url(reg.address))
             co_return err(invalid("address: '" + reg.address + "' is not an http(s):// URL"), q);
-        auto pools = parse_pools(*o, *c.backend, reg.node_id);
+        auto pools = parse_pools(*o);
         if (!pools) co_return err(pools.error(), q);
-        reg.pools = std::move(*pools);
+        reg.pools = pools->reports;
         auto epoch = c.reg->register_node(reg, std::chrono::steady_clock::now());
         if (!epoch) {
             auto e = invalid(epoch.error().message);
             e.status = 409;
             co_return err(e, q);
         }
+        // A registration replaces the node's pools, limits included.
+        c.backend->forget_node(reg.node_id);
+        pools->apply_limits(*c.backend, reg.node_id);
         log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
                     reg.address, *epoch, reg.pools.size(), reg.version);
         c.tasks->wake();
@@ -168,12 +183,13 @@ void add_node_routes(http::router& routes, cloud_context c) {
     routes.add("POST", "/v2/nodes/{id}/heartbeat", [c](request q) -> asio::awaitable<response> {
         auto o = body_object(q);
         if (!o) co_return err(o.error(), q);
-        auto pools = parse_pools(*o, *c.backend, q.params[0]);
+        auto pools = parse_pools(*o);
         if (!pools) co_return err(pools.error(), q);
         std::optional<uint64_t> epoch;
         if (auto* e = o->if_contains("epoch"); e && (e->is_int64() || e->is_uint64()))
             epoch = e->is_uint64() ? e->get_uint64() : static_cast<uint64_t>(e->get_int64());
-        auto r = c.reg->heartbeat(q.params[0], std::move(*pools), std::chrono::steady_clock::now(), epoch);
+        auto r =
+            c.reg->heartbeat(q.params[0], pools->reports, std::chrono::steady_clock::now(), epoch);
         switch (r.status) {
             case registry::heartbeat_status::unknown_node: {
                 auto e = api::make_error(api::error_code::not_found,
@@ -187,6 +203,7 @@ void add_node_routes(http::router& routes, cloud_context c) {
             }
             case registry::heartbeat_status::accepted: break;
         }
+        pools->apply_limits(*c.backend, q.params[0]);
         c.tasks->wake();
         co_return response::json(200, json::serialize(json::object{{"next_heartbeat_ms", r.next_heartbeat.count()}}));
     }, service);

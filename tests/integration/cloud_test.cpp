@@ -941,5 +941,34 @@ TEST(cloud, incompatible_node_version_is_refused_with_the_versions_that_fit) {
     EXPECT_NE(cp.node_state("near-node"), "absent");
 }
 
+TEST(cloud, a_late_heartbeat_of_a_deregistered_node_brings_nothing_back) {
+    control_plane cp;
+    node_process a("node-a", pool_toml("p", models().alpha, 1), cp.base());
+    ASSERT_EQ(cp.wait_cluster({"node-a"}), "");
+    auto own = str_of(object_of(cp.call("GET", "/v2/meta/version").body), "version");
+    // A node with a tiny context for the same model registers, deregisters, and then a heartbeat
+    // it had in flight arrives.
+    const std::string ghost_pools =
+        R"([{"pool_id":"g","models":["alpha"],"ready":false,"slots_total":1,"ctx":64}])";
+    auto r = cp.call("POST", "/v2/nodes/register",
+                     R"({"node_id":"ghost","address":"http://127.0.0.1:9","version":")" + own +
+                         R"(","heartbeat_interval_ms":60000,"pools":)" + ghost_pools + "}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(cp.call("DELETE", "/v2/nodes/ghost").status, 204);
+    r = cp.call("POST", "/v2/nodes/ghost/heartbeat", R"({"pools":)" + ghost_pools + "}");
+    EXPECT_EQ(r.status, 404) << "an unknown node is told to register again: " << r.body;
+    EXPECT_EQ(cp.node_state("ghost"), "absent");
+    for (const auto& p : cp.pools()) EXPECT_NE(str_of(p.as_object(), "node_id"), "ghost");
+
+    // Nor do its pool's limits come back: a prompt far over 64 tokens, well within node-a's
+    // context, runs.
+    std::string prompt;
+    while (prompt.size() < 2000) prompt += "Once upon a time there was a tiny model. ";
+    auto t = cp.run_task(R"({"model":"alpha","prompt":")" + prompt +
+                         R"(","max_tokens":4,"temperature":0,"ignore_eos":true})");
+    EXPECT_TRUE(completed(t));
+    EXPECT_EQ(node_of(t), "node-a");
+}
+
 }  // namespace
 }  // namespace llorch::test
