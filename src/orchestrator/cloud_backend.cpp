@@ -272,9 +272,12 @@ boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>
     int status = (*s)->status();
     if (status == 200) {
         breaker_result(node, true);
-        std::string model = g.task_id;
+        std::string model;  // the pool's model name, as the node reported it
+        if (const auto* e = index_.find(where.pool); e && !e->state.models.empty())
+            model = e->state.models.front();
         co_return std::unique_ptr<pool::infer_stream>(std::make_unique<remote_stream>(
-            *this, std::move(*s), node, where.pool_id, where.pool_id, g.attempt, opts_.stall_timeout));
+            *this, std::move(*s), node, where.pool_id, std::move(model), g.attempt,
+            opts_.stall_timeout));
     }
     std::string body;
     for (int i = 0; i < 8; ++i) {
