@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "http/client.h"
+#include "http/listen.h"
 #include "http/sse.h"
 
 namespace llorch::cli {
@@ -24,11 +25,8 @@ std::string default_url() {
 }
 
 void add_auth(http::client_request& r) {
-    if (const char* t = std::getenv("LLORCH_API_TOKEN")) {
-        std::string first = t;
-        first = first.substr(0, first.find(','));
-        if (!first.empty()) r.headers.add("Authorization", "Bearer " + first);
-    }
+    auto token = http::outgoing_token_from_env({"LLORCH_API_TOKEN"});
+    if (!token.empty()) r.headers.add("Authorization", "Bearer " + token);
 }
 
 template <class T>

@@ -184,16 +184,9 @@ int main(int argc, char** argv) {
         rc.control_plane_version = LLORCH_VERSION;
         registry = std::make_unique<llorch::registry::node_registry>(rc, index, std::chrono::steady_clock::now());
         llorch::orchestrator::cloud_options co;
-        // The token sent to nodes comes from the variable the service routes take theirs from
-        // (an empty LLORCH_SERVICE_TOKEN counts as unset there, so it must here too); during a
-        // rotation the first of the list.
-        for (const char* name : {"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"}) {
-            const char* v = std::getenv(name);
-            if (!v || !*v) continue;
-            auto list = llorch::http::token_set::parse_list(v);
-            if (!list.empty()) co.service_token = list.front();
-            break;
-        }
+        // The token sent to nodes comes from the variable the service routes take theirs from.
+        co.service_token =
+            llorch::http::outgoing_token_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
         co.stall_timeout = std::chrono::milliseconds(stall_ms);
         co.breaker.failure_threshold = static_cast<uint32_t>(breaker_failures);
         co.breaker.cool_down = std::chrono::milliseconds(breaker_cooldown_ms);

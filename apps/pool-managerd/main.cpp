@@ -230,12 +230,8 @@ int main(int argc, char** argv) {
             std::chrono::milliseconds(static_cast<long long>(heartbeat_secs * 1000));
         std::ifstream mid("/etc/machine-id");
         std::getline(mid, ao.machine_id);
-        if (auto list = llorch::http::token_set::parse_list(
-                std::getenv("LLORCH_SERVICE_TOKEN")  ? std::getenv("LLORCH_SERVICE_TOKEN")
-                : std::getenv("LLORCH_API_TOKEN") ? std::getenv("LLORCH_API_TOKEN")
-                                                  : "");
-            !list.empty())
-            ao.service_token = list.front();
+        ao.service_token =
+            llorch::http::outgoing_token_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
         ao.tls = client_tls;
         agent = std::make_unique<llorch::pool::node_agent>(io, ao, manager);
         agent->start();

@@ -35,4 +35,14 @@ expected<token_set, std::string> tokens_from_env(const std::vector<std::string>&
     return token_set{};
 }
 
+std::string outgoing_token_from_env(const std::vector<std::string>& env_names) {
+    for (const auto& name : env_names) {
+        const char* v = std::getenv(name.c_str());
+        if (!v || !*v) continue;
+        auto list = token_set::parse_list(v);
+        return list.empty() ? std::string() : list.front();
+    }
+    return {};
+}
+
 }  // namespace llorch::http

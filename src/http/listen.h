@@ -18,4 +18,8 @@ expected<std::pair<std::string, uint16_t>, std::string> parse_listen_address(con
 // least 16 characters. The error names the variable.
 expected<token_set, std::string> tokens_from_env(const std::vector<std::string>& env_names);
 
+// The token to send to a peer: the first of the list in the first of `env_names` that is set and
+// not empty (the same rule tokens_from_env applies, so both sides agree); empty when none is.
+std::string outgoing_token_from_env(const std::vector<std::string>& env_names);
+
 }  // namespace llorch::http

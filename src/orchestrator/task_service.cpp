@@ -213,22 +213,6 @@ expected<void, api::error> task_service::cancel(const std::string& id) {
     return {};
 }
 
-void task_service::fail_node(const std::string& node_id, const std::string& why) {
-    std::vector<std::shared_ptr<task>> hit;
-    for (const auto& [id, t] : tasks_)
-        if (t->state == task_state::running && t->node_id == node_id) hit.push_back(t);
-    for (const auto& t : hit) {
-        auto* up = t->upstream;
-        auto e = api::make_error(api::error_code::upstream_failed,
-                                 "node " + node_id + " failed during the task: " + why);
-        e.retriable = true;
-        finish(*t, task_state::failed, e);
-        if (up) up->cancel();
-    }
-    if (!hit.empty()) log()->warn("node_id={} ended {} running tasks: {}", node_id, hit.size(), why);
-    wake();
-}
-
 void task_service::on_reader_gone(task& t) {
     if (t.readers > 0 || t.finished() || !t.spec.cancel_on_disconnect) return;
     if (!t.grace_timer) t.grace_timer = std::make_unique<asio::steady_timer>(io_);

@@ -79,8 +79,6 @@ public:
 
     // A pool's capacity or readiness changed: try to dispatch.
     void wake();
-    // A node went silent or away: its running tasks end now with UPSTREAM_FAILED (retriable).
-    void fail_node(const std::string& node_id, const std::string& why);
 
     size_t queue_depth() const { return queue_.size(); }
     size_t running() const { return running_; }
