@@ -27,42 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
-using header_pairs = std::vector<std::pair<std::string, std::string>>;
 
-// Keeps the caller's tokens away from daemons meant to run without auth on loopback.
-const header_pairs no_tokens{{"LLORCH_API_TOKEN", ""}, {"LLORCH_SERVICE_TOKEN", ""}};
 constexpr double heartbeat_secs = 0.5;
 constexpr long long heartbeat_ms = 500;
-
-long long ms_since(steady::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t).count();
-}
-
-// kill(pid, 0), except that a zombie counts as gone: it runs no code and holds no port or slot.
-bool process_alive(long pid) {
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(f, stat);
-    auto paren = stat.rfind(')');
-    return !(paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
-}
-
-json::object object_of(const std::string& data) {
-    boost::system::error_code ec;
-    auto v = json::parse(data, ec);
-    return !ec && v.is_object() ? v.as_object() : json::object{};
-}
-
-std::string str_of(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-long long int_of(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    return v && v->is_number() ? v->to_number<long long>() : -1;
-}
 
 header_pairs bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 

@@ -24,25 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
-using header_pairs = std::vector<std::pair<std::string, std::string>>;
 
-// Keeps the caller's tokens away from a daemon meant to run without auth on loopback.
-const header_pairs no_tokens{{"LLORCH_API_TOKEN", ""}, {"LLORCH_SERVICE_TOKEN", ""}};
 const std::string prompt = "Once upon a time";
-
-long long ms_since(steady::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t).count();
-}
-
-// kill(pid, 0), except that a zombie counts as gone: it runs no code and holds no port or slot.
-bool process_alive(long pid) {
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(f, stat);
-    auto paren = stat.rfind(')');
-    return !(paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
-}
 
 std::string pool_toml(const std::string& id, int slots, int ctx, const std::string& extra = {}) {
     return "[[pools]]\nid = \"" + id + "\"\nengine = \"llamacpp\"\nmodel = \"" +
@@ -56,26 +39,6 @@ std::string task_body(const std::string& model, int max_tokens, const std::strin
     return R"({"model":")" + model + R"(","prompt":")" + prompt + R"(","max_tokens":)" +
            std::to_string(max_tokens) + R"(,"temperature":0,"seed":7,"ignore_eos":true)" + extra +
            "}";
-}
-
-json::object object_of(const std::string& data) {
-    auto v = parse_json(data);
-    return v.is_object() ? v.as_object() : json::object{};
-}
-
-std::string str_of(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-long long int_of(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    return v && v->is_number() ? v->to_number<long long>() : -1;
-}
-
-long long token_count(const sse_result& r) {
-    return std::count_if(r.events.begin(), r.events.end(),
-                         [](const auto& e) { return e.event == "token"; });
 }
 
 long long started_count(const sse_result& r) {
@@ -171,32 +134,6 @@ bool same_events(const std::vector<http::sse_event>& a, const std::vector<http::
         if (a[k].event != b[k].event || a[k].data != b[k].data || a[k].id != b[k].id) return false;
     return true;
 }
-
-// The value of one Prometheus sample, or -1 when the line is not there.
-double metric_value(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-    return -1;
-}
-
-// Joins a thread on scope exit, after letting it go (so a failed assertion never hangs the test
-// on a stream it holds, and never leaves a joinable std::thread behind).
-class joined_thread {
-  public:
-    joined_thread(std::atomic<bool>& release, std::function<void()> body)
-        : release_(release), t_(std::move(body)) {}
-    ~joined_thread() { join(); }
-    void join() {
-        release_ = true;
-        if (t_.joinable()) t_.join();
-    }
-
-  private:
-    std::atomic<bool>& release_;
-    std::thread t_;
-};
 
 // One orchestratord with its own config, runtime dir, port and log. Stopped (SIGTERM, then
 // SIGKILL) when destroyed; its engines die with it.

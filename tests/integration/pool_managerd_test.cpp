@@ -23,25 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
-using header_pairs = std::vector<std::pair<std::string, std::string>>;
 
-// Environment that keeps the caller's tokens away from daemons meant to run without auth.
-const header_pairs no_tokens{{"LLORCH_SERVICE_TOKEN", ""}, {"LLORCH_API_TOKEN", ""}};
-
-long long ms_since(steady::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t).count();
-}
-
-// kill(pid, 0), except that a zombie no reaper has collected yet counts as gone: it runs no code
-// and holds no port, slot or memory.
-bool process_alive(long pid) {
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(f, stat);
-    auto paren = stat.rfind(')');
-    return !(paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
-}
 
 // The engine's command line, NUL-separated arguments joined by spaces.
 std::string cmdline_of(long pid) {
@@ -101,37 +83,6 @@ std::string infer_body(int max_tokens, bool ignore_eos = true) {
     if (next_i == 0) return ::testing::AssertionFailure() << "no token event";
     return ::testing::AssertionSuccess();
 }
-
-long long token_count(const sse_result& r) {
-    return std::count_if(r.events.begin(), r.events.end(),
-                         [](const auto& e) { return e.event == "token"; });
-}
-
-// The value of one Prometheus sample, or -1 when the line is not there.
-double metric_value(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-    return -1;
-}
-
-// Joins a thread on scope exit, after letting it go (so a failed assertion never hangs the test
-// on a stream it holds, and never leaves a joinable std::thread behind).
-class joined_thread {
-  public:
-    joined_thread(std::atomic<bool>& release, std::function<void()> body)
-        : release_(release), t_(std::move(body)) {}
-    ~joined_thread() { join(); }
-    void join() {
-        release_ = true;
-        if (t_.joinable()) t_.join();
-    }
-
-  private:
-    std::atomic<bool>& release_;
-    std::thread t_;
-};
 
 // One pool-managerd process with its own config, runtime dir, port and log. Stopped (SIGTERM,
 // then SIGKILL) when destroyed; its engines die with it.

@@ -1,9 +1,11 @@
 #include "support/test_support.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -171,6 +173,51 @@ boost::json::value parse_json(const std::string& s) {
     auto v = boost::json::parse(s, ec);
     if (ec) throw std::runtime_error("not JSON: " + s.substr(0, 200));
     return v;
+}
+
+const header_pairs no_tokens{{"LLORCH_API_TOKEN", ""}, {"LLORCH_SERVICE_TOKEN", ""}};
+
+long long ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+        .count();
+}
+
+bool process_alive(long pid) {
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(f, stat);
+    auto paren = stat.rfind(')');
+    return !(paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+}
+
+boost::json::object object_of(const std::string& data) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(data, ec);
+    return !ec && v.is_object() ? v.as_object() : boost::json::object{};
+}
+
+std::string str_of(const boost::json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+long long int_of(const boost::json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return v && v->is_number() ? v->to_number<long long>() : -1;
+}
+
+long long token_count(const sse_result& r) {
+    return std::count_if(r.events.begin(), r.events.end(),
+                         [](const auto& e) { return e.event == "token"; });
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    return -1;
 }
 
 }  // namespace llorch::test

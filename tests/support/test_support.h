@@ -2,11 +2,13 @@
 // What the integration tests share: free loopback ports, the tiny model, the built binaries,
 // running a coroutine to completion with a deadline, waiting on a condition, and SSE reading.
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -78,5 +80,40 @@ common::subprocess start_process(const std::vector<std::string>& argv,
 
 std::string read_file(const std::filesystem::path& p);
 boost::json::value parse_json(const std::string& s);
+
+// Header or environment pairs.
+using header_pairs = std::vector<std::pair<std::string, std::string>>;
+// Keeps the caller's tokens away from a daemon meant to run without auth on loopback.
+extern const header_pairs no_tokens;
+
+long long ms_since(std::chrono::steady_clock::time_point t);
+// kill(pid, 0), except that a zombie counts as gone: it runs no code and holds no port or slot.
+bool process_alive(long pid);
+
+// Lenient JSON readers for assertions: an empty object, "" or -1 when the value is not there.
+boost::json::object object_of(const std::string& data);
+std::string str_of(const boost::json::object& o, const char* key);
+long long int_of(const boost::json::object& o, const char* key);
+
+long long token_count(const sse_result& r);
+// The value of one Prometheus sample, or -1 when the line is not there.
+double metric_value(const std::string& text, const std::string& series);
+
+// Joins a thread on scope exit, after letting it go (so a failed assertion never hangs the test
+// on a stream it holds, and never leaves a joinable std::thread behind).
+class joined_thread {
+public:
+    joined_thread(std::atomic<bool>& release, std::function<void()> body)
+        : release_(release), t_(std::move(body)) {}
+    ~joined_thread() { join(); }
+    void join() {
+        release_ = true;
+        if (t_.joinable()) t_.join();
+    }
+
+private:
+    std::atomic<bool>& release_;
+    std::thread t_;
+};
 
 }  // namespace llorch::test
