@@ -50,7 +50,13 @@ bench_parse_args() {
 
 BENCH_PIDS=()
 bench_cleanup() {
-  local p
+  local rc=$? p f
+  if ((rc != 0)) && [[ -n "${WORK:-}" ]]; then
+    for f in "$WORK"/*.log "$WORK"/*/error.log; do
+      [[ -s "$f" ]] || continue
+      echo "--- last lines of $f" >&2; tail -n 5 "$f" >&2
+    done
+  fi
   for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${BENCH_PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -62,7 +68,8 @@ bench_cleanup() {
 # Starts a command in the background, logs to $WORK/<name>.log, remembers its pid in $LAST_PID.
 bench_start() {
   local name="$1"; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
+  : >"$WORK/$name.log"
+  "$@" >>"$WORK/$name.log" 2>&1 &
   LAST_PID=$!
   BENCH_PIDS+=("$LAST_PID")
 }
@@ -76,9 +83,11 @@ bench_stop() {
 
 # A loopback port nothing listens on (another process may still take it; good enough here).
 free_port() {
-  local p
+  local p lo
+  # Below the ephemeral range: an outgoing connection's local port is invisible to a connect test.
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   while :; do
-    p=$(( 20000 + RANDOM % 20000 ))
+    p=$(( 10000 + RANDOM % (lo > 12000 ? lo - 10000 : 2000) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
 }
@@ -111,7 +120,7 @@ cpu_seconds() {
 
 # Resident and peak resident memory of a process, in MB: "RSS HWM".
 rss_mb() {
-  awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "%.1f %.1f", r / 1024, h / 1024 }' "/proc/$1/status"
+  awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "%.1f %.1f\n", r / 1024, h / 1024 }' "/proc/$1/status"
 }
 
 # The pids of a process and its direct children (nginx master + workers).
@@ -207,7 +216,7 @@ haproxy_start() {
   mkdir -p "$dir"
   {
     echo "global"
-    echo "  maxconn 40000"
+    echo "  maxconn 9000"
     echo "defaults"
     echo "  mode http"
     echo "  timeout connect 3s"
@@ -230,11 +239,29 @@ haproxy_start() {
 # orchestratord on a HOME config: orch_start NAME CONFIG → ORCH_PORT, ORCH_PID
 orch_start() {
   local name="$1" cfg="$2"
-  ORCH_PORT=$(free_port)
-  bench_start "$name" "$ORCH" --config "$cfg" --addr "127.0.0.1:$ORCH_PORT" \
-    --runtime-dir "$WORK/rt-$name" --log-level warn --health-interval-ms 200
+  bench_start "$name" "$ORCH" --config "$cfg" --addr "127.0.0.1:0" \
+    --runtime-dir "$WORK/rt-$name" --log-level warn
   ORCH_PID=$LAST_PID
+  local i
+  ORCH_PORT=""
+  for ((i = 0; i < 300; i++)); do
+    ORCH_PORT=$(sed -n 's/^orchestratord listening on [0-9.]*:\([0-9]*\)$/\1/p' "$WORK/$name.log" 2>/dev/null || true)
+    [[ -n "$ORCH_PORT" ]] && break
+    kill -0 "$ORCH_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n "$ORCH_PORT" ]] || { echo "orchestratord did not start" >&2; tail -20 "$WORK/$name.log" >&2; return 1; }
   wait_http "http://127.0.0.1:$ORCH_PORT/ready" 120 || { tail -20 "$WORK/$name.log" >&2; return 1; }
+}
+
+# Waits until orchestratord on PORT reports COUNT ready pools.
+wait_pools_ready() {  # PORT COUNT
+  local i
+  for ((i = 0; i < 600; i++)); do
+    [[ $(curl -fsS "http://127.0.0.1:$1/v2/pools" 2>/dev/null | jq '[.pools[] | select(.ready)] | length' 2>/dev/null || echo 0) -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  echo "pools not ready on :$1" >&2; return 1
 }
 
 # Median of numbers on stdin.
