@@ -1,4 +1,5 @@
 #include "pool/pool_manager.h"
+#include "pool/sim_engine_args.h"
 #include "pool/vram_estimate.h"
 
 #include <fstream>
@@ -222,6 +223,12 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
 
     fs::path engine_binary(const pool_config& c) const {
         if (!c.engine_path.empty()) return c.engine_path;
+        if (c.engine == engine_kind::sim) {
+            // The simulator ships with llama-orch: next to this daemon's own binary.
+            std::error_code ec;
+            auto self_exe = fs::read_symlink("/proc/self/exe", ec);
+            return ec ? fs::path("llorch-sim") : self_exe.parent_path() / "llorch-sim";
+        }
         auto e = common::find_engine();
         return e ? *e : fs::path();
     }
@@ -263,7 +270,8 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
                    "LLORCH_ENGINE / engine_path";
         if (!fs::exists(engine_binary(c)))
             return "engine not found at " + engine_binary(c).string();
-        if (!fs::exists(model))
+        // A simulated engine serves a model by name only.
+        if (c.engine != engine_kind::sim && !fs::exists(model))
             return "model file not found: " + model +
                    (model.ends_with("tiny.gguf") ? " (create it with `llorch model make-tiny`)"
                                                  : "");
@@ -333,6 +341,7 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
         rotate_log(r->log, opts.log_rotate_bytes);
         common::spawn_options so;
         so.argv = engine_argv(c, *r, engine_binary(c), model);
+        if (c.engine == engine_kind::sim) so.argv = sim_engine_argv(so.argv);
         so.log_file = r->log;
         if (!c.gpus.empty()) {
             std::string v;
