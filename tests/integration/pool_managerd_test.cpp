@@ -634,6 +634,38 @@ TEST(pool_managerd, sigkilled_daemon_leaves_no_engine_running) {
     EXPECT_TRUE(gone) << "engine " << engine << " outlived its pool-managerd";
 }
 
+TEST(pool_managerd, a_stalled_engine_ends_the_stream_with_decode_timeout) {
+    engine_or_skip();
+    // Health probes far apart, so the supervisor does not restart the stopped engine first.
+    daemon_process d("stall", pool_toml("st", tiny_model(), 1, 4096),
+                     {"--stall-timeout-ms", "500", "--health-interval-ms", "60000"});
+    ASSERT_TRUE(d.wait_healthy()) << d.log_text();
+    ASSERT_TRUE(d.wait_state("st", "ready")) << d.log_text();
+    long engine = d.pid_of("st");
+    ASSERT_GT(engine, 0);
+    bool stopped = false;
+    steady::time_point stopped_at;
+    auto r = d.infer("st", R"({"prompt":"Hi","max_tokens":4000,"ignore_eos":true})",
+                     [&](const http::sse_event& e) {
+                         if (e.event == "token" && !stopped) {
+                             // The engine freezes mid-generation: no byte comes any more.
+                             stopped = ::kill(static_cast<pid_t>(engine), SIGSTOP) == 0;
+                             stopped_at = steady::now();
+                         }
+                         return true;
+                     });
+    ::kill(static_cast<pid_t>(engine), SIGCONT);
+    ASSERT_TRUE(stopped);
+    ASSERT_FALSE(r.events.empty());
+    EXPECT_EQ(r.events.back().event, "error") << r.events.back().data;
+    auto o = object_of(r.events.back().data);
+    EXPECT_EQ(str_of(o, "code"), "DECODE_TIMEOUT") << r.events.back().data;
+    auto waited = ms_since(stopped_at);
+    std::cout << "[ measure  ] stream ended " << waited << " ms after the engine stalled\n";
+    EXPECT_GE(waited, 400) << "ended before the stall timeout";
+    EXPECT_LT(waited, 10'000);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Configurations that must not start: exit 2 and one line that names the key.
 
