@@ -834,6 +834,25 @@ TEST_F(orchestratord_home, correlation_id_is_echoed_or_generated_on_every_respon
 
 std::string one_slot_toml() { return pool_toml("one", 1, 4096); }
 
+TEST(orchestratord_admission, a_task_for_a_pool_still_starting_waits_and_one_past_its_deadline_fails) {
+    // An engine that takes two seconds to start: tasks arrive while its pool is `starting`.
+    auto dir = temp_dir("slow-engine");
+    auto script = dir / "slow-llama-server";
+    std::ofstream(script) << "#!/bin/sh\nsleep 2\nexec " << engine_or_skip().string() << " \"$@\"\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    orchestratord_process d("slow", pool_toml("slow", 1, 512, "engine_path = \"" + script.string() + "\""));
+    ASSERT_TRUE(wait_http_ok(d.url("/health"), 30s));
+    ASSERT_NE(d.wait_ready(1ms), "") << "the pool must still be starting for this test";
+    auto patient = d.submit_id(task_body("tiny", 4));
+    auto hasty = d.submit_id(task_body("tiny", 4, R"(,"deadline_ms":300)"));
+    ASSERT_FALSE(patient.empty());
+    ASSERT_FALSE(hasty.empty());
+    auto h = d.events(hasty);
+    EXPECT_TRUE(ends_with_error(h, "DEADLINE_UNMET"));
+    auto p = d.events(patient);
+    EXPECT_TRUE(well_formed_stream(p, 4)) << "the waiting task runs once the pool is ready";
+}
+
 TEST(orchestratord_admission, a_full_queue_rejects_with_429_retry_after_and_backoff) {
     engine_or_skip();
     orchestratord_process d("reject", one_slot_toml(),
