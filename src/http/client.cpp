@@ -3,13 +3,15 @@
 #include <map>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/asio/ssl.hpp>
 
 namespace llorch::http {
 namespace beast = boost::beast;
@@ -19,12 +21,18 @@ using asio::use_awaitable;
 
 std::string_view to_string(client_errc c) {
     switch (c) {
-        case client_errc::bad_url: return "bad_url";
-        case client_errc::connect_failed: return "connect_failed";
-        case client_errc::timeout: return "timeout";
-        case client_errc::reset: return "reset";
-        case client_errc::protocol: return "protocol";
-        case client_errc::cancelled: return "cancelled";
+        case client_errc::bad_url:
+            return "bad_url";
+        case client_errc::connect_failed:
+            return "connect_failed";
+        case client_errc::timeout:
+            return "timeout";
+        case client_errc::reset:
+            return "reset";
+        case client_errc::protocol:
+            return "protocol";
+        case client_errc::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }
@@ -32,10 +40,12 @@ std::string_view to_string(client_errc c) {
 expected<url_parts, std::string> parse_url(std::string_view url) {
     url_parts p;
     auto sep = url.find("://");
-    if (sep == std::string_view::npos) return fail(std::string("URL has no scheme: '" + std::string(url) + "'"));
+    if (sep == std::string_view::npos)
+        return fail(std::string("URL has no scheme: '" + std::string(url) + "'"));
     p.scheme = std::string(url.substr(0, sep));
     if (p.scheme != "http" && p.scheme != "https")
-        return fail(std::string("unsupported URL scheme '" + p.scheme + "' (use http:// or https://)"));
+        return fail(
+            std::string("unsupported URL scheme '" + p.scheme + "' (use http:// or https://)"));
     if (p.scheme == "https") p.port = 443;
     auto rest = url.substr(sep + 3);
     auto slash = rest.find('/');
@@ -45,7 +55,8 @@ expected<url_parts, std::string> parse_url(std::string_view url) {
     std::string_view host = hostport, port;
     if (hostport.front() == '[') {
         auto close = hostport.find(']');
-        if (close == std::string_view::npos) return fail(std::string("bad IPv6 host in '" + std::string(url) + "'"));
+        if (close == std::string_view::npos)
+            return fail(std::string("bad IPv6 host in '" + std::string(url) + "'"));
         host = hostport.substr(1, close - 1);
         if (close + 1 < hostport.size() && hostport[close + 1] == ':')
             port = hostport.substr(close + 2);
@@ -57,7 +68,8 @@ expected<url_parts, std::string> parse_url(std::string_view url) {
     if (!port.empty()) {
         unsigned v = 0;
         for (char c : port) {
-            if (c < '0' || c > '9') return fail(std::string("bad port in URL '" + std::string(url) + "'"));
+            if (c < '0' || c > '9')
+                return fail(std::string("bad port in URL '" + std::string(url) + "'"));
             v = v * 10 + static_cast<unsigned>(c - '0');
             if (v > 65535) return fail(std::string("bad port in URL '" + std::string(url) + "'"));
         }
@@ -90,11 +102,13 @@ struct connection_of final : connection {
                                 boost::system::error_code& ec) override {
         co_await bhttp::async_write(stream, req, asio::redirect_error(use_awaitable, ec));
     }
-    asio::awaitable<void> read_header(beast::flat_buffer& b, bhttp::response_parser<bhttp::buffer_body>& p,
+    asio::awaitable<void> read_header(beast::flat_buffer& b,
+                                      bhttp::response_parser<bhttp::buffer_body>& p,
                                       boost::system::error_code& ec) override {
         co_await bhttp::async_read_header(stream, b, p, asio::redirect_error(use_awaitable, ec));
     }
-    asio::awaitable<void> read_some(beast::flat_buffer& b, bhttp::response_parser<bhttp::buffer_body>& p,
+    asio::awaitable<void> read_some(beast::flat_buffer& b,
+                                    bhttp::response_parser<bhttp::buffer_body>& p,
                                     boost::system::error_code& ec) override {
         co_await bhttp::async_read_some(stream, b, p, asio::redirect_error(use_awaitable, ec));
     }
@@ -175,7 +189,8 @@ asio::awaitable<expected<std::unique_ptr<connection>, client_error>> connect_fre
     s.expires_after(timeout);
     co_await s.async_connect(eps, asio::redirect_error(use_awaitable, ec));
     if (ec) {
-        auto code = ec == beast::error::timeout ? client_errc::timeout : client_errc::connect_failed;
+        auto code =
+            ec == beast::error::timeout ? client_errc::timeout : client_errc::connect_failed;
         co_return make_err(code, "cannot connect to " + u.host + ":" + std::to_string(u.port) +
                                      ": " + ec.message());
     }
@@ -191,10 +206,12 @@ asio::awaitable<expected<std::unique_ptr<connection>, client_error>> connect_fre
     beast::ssl_stream<beast::tcp_stream> ts(std::move(s), *tls);
     SSL_set_tlsext_host_name(ts.native_handle(), u.host.c_str());
     ts.set_verify_callback(asio::ssl::host_name_verification(u.host));
-    co_await ts.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+    co_await ts.async_handshake(asio::ssl::stream_base::client,
+                                asio::redirect_error(use_awaitable, ec));
     if (ec) {
-        co_return make_err(client_errc::connect_failed,
-                           "TLS with " + u.host + ":" + std::to_string(u.port) + " failed: " + ec.message());
+        co_return make_err(
+            client_errc::connect_failed,
+            "TLS with " + u.host + ":" + std::to_string(u.port) + " failed: " + ec.message());
     }
     beast::get_lowest_layer(ts).expires_never();
     co_return std::unique_ptr<connection>(
@@ -217,7 +234,10 @@ struct response_stream::impl {
     header_list headers;
     bool broken = false;
     bool finished = false;
-    char buf[16384];
+    // The body is handed out piece by piece through this; the parser's own buffer (`buffer`,
+    // 512 bytes and up) bounds a read anyway, and with thousands of streams held a bigger
+    // array is memory for nothing.
+    char buf[4096];
 
     explicit impl(std::unique_ptr<connection> c) : conn(std::move(c)) {}
     beast::tcp_stream& lowest() { return conn->lowest(); }
@@ -248,6 +268,7 @@ const header_list& response_stream::headers() const { return impl_->headers; }
 
 void response_stream::abort() {
     impl_->broken = true;
+    if (!impl_->conn || impl_->finished) return;  // already back in the pool, or closed
     boost::system::error_code ec;
     impl_->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     impl_->lowest().socket().close(ec);
@@ -280,6 +301,26 @@ asio::awaitable<expected<std::string, client_error>> response_stream::read_some(
         size_t n = sizeof(s.buf) - s.parser.get().body().size;
         if (n > 0) co_return std::string(s.buf, n);
     }
+}
+
+namespace {
+asio::awaitable<void> read_to_end(std::unique_ptr<response_stream> s,
+                                  std::chrono::milliseconds timeout, size_t limit) {
+    size_t got = 0;
+    for (;;) {
+        auto piece = co_await s->read_some(timeout);
+        if (!piece || piece->empty()) break;
+        got += piece->size();
+        if (got > limit) break;  // the destructor closes the connection
+    }
+}
+}  // namespace
+
+void response_stream::finish_in_background(std::unique_ptr<response_stream> s,
+                                           std::chrono::milliseconds timeout, size_t limit) {
+    if (!s || !s->impl_ || s->impl_->finished || s->impl_->broken || !s->impl_->conn) return;
+    auto ex = s->impl_->lowest().get_executor();
+    asio::co_spawn(ex, read_to_end(std::move(s), timeout, limit), asio::detached);
 }
 
 client::client(asio::io_context& io, client_options opts)
@@ -339,8 +380,7 @@ asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> client
     co_return make_err(client_errc::reset, "connection closed before the response");
 }
 
-asio::awaitable<expected<client_response, client_error>> client::send(
-    client_request r) {
+asio::awaitable<expected<client_response, client_error>> client::send(client_request r) {
     auto deadline = std::chrono::steady_clock::now() + r.timeout;
     auto timeout = r.timeout;
     auto st = co_await open(std::move(r));
@@ -351,7 +391,8 @@ asio::awaitable<expected<client_response, client_error>> client::send(
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) co_return make_err(client_errc::timeout, "response body timed out", true);
+        if (left.count() <= 0)
+            co_return make_err(client_errc::timeout, "response body timed out", true);
         auto piece = co_await (*st)->read_some(std::min(left, timeout));
         if (!piece) co_return fail(piece.error());
         if (piece->empty()) break;

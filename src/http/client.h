@@ -32,8 +32,8 @@ enum class client_errc {
     bad_url,
     connect_failed,  // refused, unreachable, no route: the peer is not there
     timeout,
-    reset,           // the connection broke after the request was sent
-    protocol,        // not HTTP, or a body over the limit
+    reset,     // the connection broke after the request was sent
+    protocol,  // not HTTP, or a body over the limit
     cancelled,
 };
 std::string_view to_string(client_errc c);
@@ -50,7 +50,8 @@ struct client_request {
     header_list headers;
     std::string body;
     std::string content_type = "application/json";
-    std::chrono::milliseconds timeout{30'000};  // connect + send + response head (+ body for send())
+    std::chrono::milliseconds timeout{
+        30'000};  // connect + send + response head (+ body for send())
 };
 
 struct client_response {
@@ -72,7 +73,7 @@ class client;
 // A response whose body is read piece by piece. Destroying it before the end closes the
 // connection (the peer sees the client go away); reading to the end returns it to the pool.
 class response_stream {
-public:
+  public:
     ~response_stream();
     int status() const;
     const header_list& headers() const;
@@ -81,16 +82,22 @@ public:
         std::chrono::milliseconds idle_timeout);
     // Closes the connection at once; a pending read_some completes with `cancelled`.
     void abort();
+    // Reads what is left of the body in a coroutine of its own on the stream's executor (each
+    // read within `timeout`, at most `limit` bytes), so that the connection goes back to the
+    // pool instead of being closed. For a generation that ended: the rest of the body is
+    // usually just the last chunk, already on its way.
+    static void finish_in_background(std::unique_ptr<response_stream> s,
+                                     std::chrono::milliseconds timeout, size_t limit = 64 * 1024);
 
     struct impl;
     explicit response_stream(std::unique_ptr<impl> p);
 
-private:
+  private:
     std::unique_ptr<impl> impl_;
 };
 
 class client {
-public:
+  public:
     explicit client(asio::io_context& io, client_options opts = {});
     ~client();
     client(const client&) = delete;
@@ -108,7 +115,7 @@ public:
 
     struct pool;
 
-private:
+  private:
     asio::io_context& io_;
     client_options opts_;
     std::shared_ptr<pool> pool_;

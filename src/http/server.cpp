@@ -6,12 +6,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/asio/ssl.hpp>
 
 #include "common/log.h"
 #include "http/ids.h"
@@ -103,14 +103,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<spdlog::logger> log;
 
     impl(asio::io_context& io_, server_options o, router r)
-        : io(io_), opts(std::move(o)), routes(std::move(r)), acceptor(io_),
+        : io(io_),
+          opts(std::move(o)),
+          routes(std::move(r)),
+          acceptor(io_),
           log(common::logger(opts.name)) {}
 
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();
         while (!stopping) {
             boost::system::error_code ec;
-            tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+            tcp::socket sock =
+                co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (ec == asio::error::operation_aborted || stopping) break;
                 // Out of descriptors and the like: say so, back off briefly, keep serving.
@@ -141,8 +145,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                 "no such endpoint: " + req.method + " " + req.path),
                 req.correlation_id);
         }
-        const token_set& required =
-            m.opts.service_route && !opts.service_tokens.empty() ? opts.service_tokens : opts.tokens;
+        const token_set& required = m.opts.service_route && !opts.service_tokens.empty()
+                                        ? opts.service_tokens
+                                        : opts.tokens;
         if (!m.opts.public_route && !required.empty()) {
             auto auth = req.header("Authorization");
             if (!auth) {
@@ -226,17 +231,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
             if (ec) {
                 if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
                     bool body = ec == bhttp::error::body_limit;
-                    auto e = api::make_error(
-                        api::error_code::payload_too_large,
-                        body ? "request body larger than " + std::to_string(opts.body_limit) +
-                                   " bytes"
-                             : "request headers larger than " +
-                                   std::to_string(opts.header_limit) + " bytes");
+                    auto e =
+                        api::make_error(api::error_code::payload_too_large,
+                                        body ? "request body larger than " +
+                                                   std::to_string(opts.body_limit) + " bytes"
+                                             : "request headers larger than " +
+                                                   std::to_string(opts.header_limit) + " bytes");
                     // With the body over the limit the headers were read: echo the client's id.
                     std::string cid;
                     if (body && parser.is_header_done()) {
                         auto h = parser.get().find("X-Correlation-Id");
-                        if (h != parser.get().end() && !h->value().empty() && h->value().size() <= 128)
+                        if (h != parser.get().end() && !h->value().empty() &&
+                            h->value().size() <= 128)
                             cid = std::string(h->value());
                     }
                     if (cid.empty()) cid = new_correlation_id();
@@ -259,12 +265,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
             auto qpos = req.target.find('?');
             req.path = req.target.substr(0, qpos);
             if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
-            for (const auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+            for (const auto& f : msg)
+                req.headers.add(std::string(f.name_string()), std::string(f.value()));
             req.body = std::move(msg.body());
             req.remote_address = remote;
             auto cid = req.header("X-Correlation-Id");
             req.correlation_id = cid && !cid->empty() && cid->size() <= 128 ? std::string(*cid)
-                                                                             : new_correlation_id();
+                                                                            : new_correlation_id();
             bool keep_alive = msg.keep_alive();
             unsigned version = msg.version();
             std::string corr = req.correlation_id;
@@ -274,8 +281,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
             if (stopping) keep_alive = false;
             bool ok;
             if (res.stream) {
-                ok = co_await write_streamed(stream, std::move(res), corr, version);
-                keep_alive = false;
+                ok = co_await write_streamed(stream, buffer, std::move(res), corr, version,
+                                             keep_alive && version >= 11);
             } else {
                 ok = co_await write_simple(stream, std::move(res), corr, version, keep_alive);
             }
@@ -314,11 +321,56 @@ struct server::impl : std::enable_shared_from_this<impl> {
         co_return !ec;
     }
 
-    // Streams a body: headers first, then one chunk per pulled frame batch. A parallel read on
-    // the connection notices a client that goes away even while nothing is being written.
+    // What the disconnect probe of a streamed response knows; shared with its read handler.
+    struct probe_state {
+        bool gone = false;    // the client went away (or a write failed): on_disconnect was called
+        bool closed = false;  // the connection cannot carry another request
+        bool done = true;     // no read pending
+        bool stop = false;    // the stream is over: the probe's read is being cancelled
+        std::optional<asio::steady_timer> waiter;
+        void wake() {
+            done = true;
+            if (waiter) waiter->cancel();
+        }
+    };
+
+    // The client sends nothing on a stream but, at most, its next request: a read that completes
+    // with an error or end of file means it went away. Bytes that do arrive stay in the session's
+    // buffer for the next request, and the probe keeps watching.
     template <class Stream>
-    asio::awaitable<bool> write_streamed(Stream& stream, response r, std::string corr,
-                                         unsigned version) {
+    static void start_probe(Stream& stream, beast::flat_buffer& buffer,
+                            std::shared_ptr<probe_state> probe, std::shared_ptr<body_stream> src) {
+        probe->done = false;
+        stream.async_read_some(
+            buffer.prepare(512),
+            [&stream, &buffer, probe, src](boost::system::error_code rec, std::size_t n) {
+                buffer.commit(n);
+                if (rec || n == 0) {
+                    if (!(probe->stop && rec == asio::error::operation_aborted))
+                        probe->closed = true;
+                    if (!probe->stop && !probe->gone) {
+                        probe->gone = true;
+                        src->on_disconnect();
+                    }
+                    probe->wake();
+                    return;
+                }
+                // A pipelined request past what one would send: stop reading, it waits.
+                if (probe->stop || buffer.size() >= 64 * 1024) {
+                    probe->wake();
+                    return;
+                }
+                start_probe(stream, buffer, std::move(probe), std::move(src));
+            });
+    }
+
+    // Streams a body, one chunk per pulled frame batch; the head goes with the first chunk. A
+    // parallel read (the probe) notices a client that goes away even while nothing is written.
+    // Returns whether the connection can serve another request: `keep_alive` and the stream
+    // ended cleanly.
+    template <class Stream>
+    asio::awaitable<bool> write_streamed(Stream& stream, beast::flat_buffer& buffer, response r,
+                                         std::string corr, unsigned version, bool keep_alive) {
         auto src = r.stream;
         auto& lowest = beast::get_lowest_layer(stream);
         bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), version};
@@ -326,41 +378,42 @@ struct server::impl : std::enable_shared_from_this<impl> {
         head.set(bhttp::field::cache_control, "no-cache");
         head.set("X-Accel-Buffering", "no");
         head.chunked(true);
-        head.keep_alive(false);
-        bhttp::response_serializer<bhttp::empty_body> sr{head};
+        head.keep_alive(keep_alive);
         boost::system::error_code ec;
-        lowest.expires_after(opts.write_timeout);
-        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+
+        // A frame that is ready (or nearly) leaves in the head's write; a quiet stream gets its
+        // head alone after a moment.
+        static constexpr std::chrono::milliseconds first_frame_wait{20};
+        auto chunk = co_await src->next(std::min(opts.keepalive_interval, first_frame_wait));
+        {
+            bhttp::fields::writer hw{head.base(), head.version(), head.result_int()};
+            lowest.expires_after(opts.write_timeout);
+            if (!chunk) {
+                co_await asio::async_write(stream,
+                                           beast::buffers_cat(hw.get(), bhttp::make_chunk_last()),
+                                           asio::redirect_error(use_awaitable, ec));
+            } else if (chunk->empty()) {
+                co_await asio::async_write(stream, hw.get(),
+                                           asio::redirect_error(use_awaitable, ec));
+            } else {
+                co_await asio::async_write(
+                    stream, beast::buffers_cat(hw.get(), bhttp::make_chunk(asio::buffer(*chunk))),
+                    asio::redirect_error(use_awaitable, ec));
+            }
+            lowest.expires_never();
+        }
         if (ec) {
             src->on_disconnect();
             co_return false;
         }
-        lowest.expires_never();
-        // The client sends nothing more on a stream: a completed read means it closed (or broke).
-        // The read is awaited before returning, so it never outlives the stream it reads from.
-        struct probe_state {
-            bool gone = false;
-            bool done = false;
-            char byte = 0;
-            std::optional<asio::steady_timer> waiter;
-        };
+        if (!chunk) co_return keep_alive && !stopping;
+
         auto probe = std::make_shared<probe_state>();
-        bool& gone_flag = probe->gone;
-        auto* gone = &gone_flag;
-        stream.async_read_some(asio::buffer(&probe->byte, 1),
-                               [probe, src](boost::system::error_code rec, std::size_t n) {
-                                   probe->done = true;
-                                   if (probe->waiter) probe->waiter->cancel();
-                                   if (probe->gone) return;
-                                   if (rec || n == 0) {
-                                       probe->gone = true;
-                                       src->on_disconnect();
-                                   }
-                               });
+        start_probe(stream, buffer, probe, src);
         bool clean = true;
         for (;;) {
-            auto chunk = co_await src->next(opts.keepalive_interval);
-            if (*gone) {
+            chunk = co_await src->next(opts.keepalive_interval);
+            if (probe->gone) {
                 clean = false;
                 break;
             }
@@ -371,8 +424,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                        asio::redirect_error(use_awaitable, ec));
             lowest.expires_never();
             if (ec) {
-                if (!*gone) {
-                    *gone = true;
+                if (!probe->gone) {
+                    probe->gone = true;
                     src->on_disconnect();
                 }
                 clean = false;
@@ -383,15 +436,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
             lowest.expires_after(opts.write_timeout);
             co_await asio::async_write(stream, bhttp::make_chunk_last(),
                                        asio::redirect_error(use_awaitable, ec));
+            lowest.expires_never();
+            if (ec) clean = false;
         }
-        *gone = true;
-        lowest.socket().cancel(ec);
-        if (!probe->done) {
+        // The probe reads into the session's buffer: it must be over before the session reads
+        // the next request or goes away. A cancelled read loses no data.
+        probe->stop = true;
+        if (!probe->done) lowest.socket().cancel(ec);
+        while (!probe->done) {
             probe->waiter.emplace(io, std::chrono::seconds(1));
             co_await probe->waiter->async_wait(asio::redirect_error(use_awaitable, ec));
+            // A TLS read between two records may not see the cancel: closing ends it for sure.
+            if (!probe->done) {
+                clean = false;
+                lowest.socket().close(ec);
+            }
         }
-        lowest.expires_never();
-        co_return false;
+        probe->waiter.reset();
+        co_return clean&& keep_alive && !probe->closed && !stopping;
     }
 };
 
@@ -402,9 +464,8 @@ server::~server() { stop(); }
 
 expected<void, std::string> server::start() {
     boost::system::error_code ec;
-    auto addr = asio::ip::make_address(impl_->opts.address == "localhost" ? "127.0.0.1"
-                                                                          : impl_->opts.address,
-                                       ec);
+    auto addr = asio::ip::make_address(
+        impl_->opts.address == "localhost" ? "127.0.0.1" : impl_->opts.address, ec);
     if (ec) return fail("invalid listen address '" + impl_->opts.address + "': " + ec.message());
     tcp::endpoint ep(addr, impl_->opts.port);
     auto& a = impl_->acceptor;

@@ -172,6 +172,19 @@ void add_client_routes(http::router& routes, task_service& s, client_api_options
     }, {.public_route = true});
 
     if (auto* mp = opts.local_pools) {
+        routes.add("GET", "/v2/catalog/models", [mp](request) -> asio::awaitable<response> {
+            co_return response::json(200, json::serialize(pool::catalog_json(mp->list())));
+        });
+        routes.add("GET", "/v2/catalog/availability", [mp](request) -> asio::awaitable<response> {
+            json::object models;
+            for (const auto& p : mp->list()) {
+                auto& entry = models[p.name];
+                if (!entry.is_array()) entry = json::array{};
+                entry.as_array().push_back(json::object{{"node_id", ""}, {"pool_id", p.id},
+                                                        {"ready", p.state == pool::pool_state::ready}});
+            }
+            co_return response::json(200, json::serialize(json::object{{"models", models}}));
+        });
         routes.add("GET", "/v2/pools", [mp](request) -> asio::awaitable<response> {
             json::array a;
             for (const auto& p : mp->list()) a.push_back(pool::to_json(p));

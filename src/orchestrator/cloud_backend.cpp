@@ -42,6 +42,10 @@ public:
         b_.streams_.emplace(node_id_, this);
     }
     ~remote_stream() override {
+        // After the node's `end` the rest of the body is the last chunk: read it so that the
+        // connection to the node is reused. Otherwise closing it tells the node to stop.
+        if (ended_ && !cancelled_ && lost_.empty())
+            http::response_stream::finish_in_background(std::move(s_), std::chrono::seconds(1));
         auto [first, last] = b_.streams_.equal_range(node_id_);
         for (auto it = first; it != last; ++it) {
             if (it->second == this) {
@@ -63,7 +67,10 @@ public:
             if (!pending_.empty()) {
                 auto ev = std::move(pending_.front());
                 pending_.erase(pending_.begin());
-                if (ev.type != engines::engine_event::kind::token) done_ = true;
+                if (ev.type != engines::engine_event::kind::token) {
+                    done_ = true;
+                    ended_ = ev.type == engines::engine_event::kind::end;
+                }
                 co_return ev;
             }
             if (done_ || cancelled_) co_return std::nullopt;
@@ -143,6 +150,7 @@ private:
     std::vector<engines::engine_event> pending_;
     std::string lost_;  // why the node was declared offline under this stream
     bool done_ = false;
+    bool ended_ = false;  // the terminal event was the node's `end`
     bool cancelled_ = false;
 };
 

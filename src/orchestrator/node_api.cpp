@@ -1,5 +1,7 @@
 #include "orchestrator/node_api.h"
 
+#include <map>
+
 #include <boost/json.hpp>
 
 #include "common/log.h"
@@ -230,6 +232,36 @@ void add_node_routes(http::router& routes, cloud_context c) {
             co_await c.backend->forward(node, "POST", "/v2/pools/" + p + "/drain",
                                         q.body.empty() ? std::string("{}") : q.body);
         co_return response::json(202, json::serialize(node_json(*c.reg->find(node), *c.reg)));
+    });
+    routes.add("GET", "/v2/catalog/availability", [c](request) -> asio::awaitable<response> {
+        // Which node holds which model: every name a pool answers to, with where it is served.
+        json::object models;
+        c.index->for_each_pool([&](placement::pool_ref, const placement::pool_entry& e) {
+            if (e.state.models.empty()) return;
+            auto& entry = models[e.state.models.front()];
+            if (!entry.is_array()) entry = json::array{};
+            entry.as_array().push_back(json::object{{"node_id", e.node_id},
+                                                    {"pool_id", e.pool_id},
+                                                    {"ready", e.state.ready && e.node_available}});
+        });
+        co_return response::json(200, json::serialize(json::object{{"models", models}}));
+    });
+    routes.add("GET", "/v2/catalog/models", [c](request) -> asio::awaitable<response> {
+        std::map<std::string, json::object> models;
+        c.index->for_each_pool([&](placement::pool_ref, const placement::pool_entry& e) {
+            if (e.state.models.empty()) return;
+            auto& m = models[e.state.models.front()];
+            if (m.empty()) {
+                json::array names;
+                for (const auto& n : e.state.models) names.push_back(json::value(n));
+                m = json::object{{"name", e.state.models.front()}, {"names", names},
+                                 {"engine", e.state.engine}, {"pools", json::array{}}};
+            }
+            m["pools"].as_array().push_back(json::value(e.name()));
+        });
+        json::array out;
+        for (auto& [n, m] : models) out.push_back(std::move(m));
+        co_return response::json(200, json::serialize(json::object{{"models", out}}));
     });
     routes.add("GET", "/v2/pools", [c](request) -> asio::awaitable<response> {
         json::array a;

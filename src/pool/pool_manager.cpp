@@ -700,7 +700,14 @@ class replica_stream : public infer_stream {
         ++r_->in_flight;
     }
     ~replica_stream() override {
-        if (stream_) stream_->abort();
+        if (stream_ && ended_ && !cancelled_) {
+            // The engine said `end`: what is left of its body is the last chunk. Reading it
+            // returns the connection to the client's pool, so the next request skips a connect.
+            http::response_stream::finish_in_background(std::move(stream_), 1s);
+        } else if (stream_) {
+            // Cancelled or broken: closing is what makes llama-server free the slot at once.
+            stream_->abort();
+        }
         release_slot();
     }
 
@@ -713,6 +720,7 @@ class replica_stream : public infer_stream {
                     // The slot frees with the terminal event, before the caller relays it: a
                     // client that sends its next request on seeing `end` finds the slot free.
                     done_ = true;
+                    ended_ = ev.type == engines::engine_event::kind::end;
                     release_slot();
                 }
                 co_return ev;
@@ -807,6 +815,7 @@ class replica_stream : public infer_stream {
     std::unique_ptr<http::response_stream> stream_;
     std::vector<engines::engine_event> pending_;
     bool done_ = false;
+    bool ended_ = false;  // the terminal event was `end`: the engine finished the generation
     bool cancelled_ = false;
     bool released_ = false;
 };

@@ -4,6 +4,10 @@
 
 #include "api/error.h"
 #include "http/sse.h"
+#include "pool/pool_names.h"
+
+#include <filesystem>
+#include <map>
 
 namespace llorch::pool {
 namespace json = boost::json;
@@ -57,6 +61,29 @@ boost::json::object to_json(const pool_snapshot& s) {
                                     {"compute_capability", g.compute_capability}});
     o["gpus"] = std::move(gpus);
     return o;
+}
+
+boost::json::object catalog_json(const std::vector<pool_snapshot>& pools, const std::string& prefix) {
+    std::map<std::string, json::object> models;
+    for (const auto& p : pools) {
+        auto& m = models[p.name];
+        if (m.empty()) {
+            std::error_code ec;
+            auto size = p.model.empty() ? 0 : std::filesystem::file_size(p.model, ec);
+            json::array names;
+            for (const auto& n : model_names(p)) names.push_back(json::value(n));
+            m = json::object{{"name", p.name},
+                             {"names", names},
+                             {"path", p.model},
+                             {"size_bytes", ec ? 0 : size},
+                             {"engine", p.engine},
+                             {"pools", json::array{}}};
+        }
+        m["pools"].as_array().push_back(json::value(prefix + p.id));
+    }
+    json::array out;
+    for (auto& [name, m] : models) out.push_back(std::move(m));
+    return json::object{{"models", out}};
 }
 
 namespace {
@@ -179,6 +206,9 @@ void add_worker_routes(http::router& routes, pool_manager& m, worker_api_options
                    co_return response::text(200, mp->render_metrics(), "text/plain; version=0.0.4");
                },
                {.public_route = true});
+    routes.add("GET", "/v2/catalog/models", [mp](request) -> asio::awaitable<response> {
+        co_return response::json(200, json::serialize(catalog_json(mp->list())));
+    });
     routes.add("GET", "/v2/pools", [mp](request) -> asio::awaitable<response> {
         json::array a;
         for (const auto& s : mp->list()) a.push_back(to_json(s));

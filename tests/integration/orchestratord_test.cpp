@@ -9,6 +9,7 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <regex>
 #include <set>
@@ -778,6 +779,28 @@ TEST_F(orchestratord_home, placement_pin_to_a_missing_pool_fails_unless_allow_fa
         auto ran_on = str_of(object_of(s.events.front().data), "pool_id");
         EXPECT_TRUE(ran_on == "quad" || ran_on == "duo") << ran_on;
     }
+}
+
+TEST_F(orchestratord_home, catalog_lists_each_model_with_the_pools_that_serve_it) {
+    auto r = http_call("GET", d_->url("/v2/catalog/models"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::map<std::string, std::set<std::string>> pools_of;
+    auto catalog = parse_json(r.body);
+    for (const auto& m : catalog.at("models").as_array()) {
+        auto& o = m.as_object();
+        EXPECT_GT(int_of(o, "size_bytes"), 0) << "the model file's size";
+        for (const auto& p : o.at("pools").as_array()) pools_of[str_of(o, "name")].insert(std::string(p.as_string()));
+    }
+    EXPECT_EQ(pools_of["tiny"], (std::set<std::string>{"quad"}));
+    EXPECT_EQ(pools_of["pair"], (std::set<std::string>{"duo"}));
+    EXPECT_EQ(pools_of["solo"], (std::set<std::string>{"solo"}));
+    auto a = http_call("GET", d_->url("/v2/catalog/availability"));
+    ASSERT_EQ(a.status, 200) << a.body;
+    auto availability = parse_json(a.body);
+    auto models = availability.at("models").as_object();
+    ASSERT_TRUE(models.contains("solo")) << a.body;
+    EXPECT_EQ(str_of(models.at("solo").as_array()[0].as_object(), "pool_id"), "solo");
+    EXPECT_TRUE(models.at("solo").as_array()[0].at("ready").as_bool());
 }
 
 TEST_F(orchestratord_home, placement_avoid_pools_are_honoured) {
