@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <random>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -292,7 +293,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (linger) {
             // The client may still be sending the body we refused: read and drop it for a
             // moment, so that closing does not reset the connection before it reads our answer.
-            char scratch[16384];
+            // On the heap: an array here would sit in every connection's coroutine frame.
+            std::vector<char> scratch(16384);
             lowest.expires_after(std::chrono::seconds(2));
             size_t dropped = 0;
             while (dropped < (64u << 20)) {
