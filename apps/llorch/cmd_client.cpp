@@ -34,8 +34,10 @@ T run(asio::io_context& io, asio::awaitable<T> aw) {
     std::optional<T> out;
     std::exception_ptr err;
     asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-        if (e) err = e;
-        else out.emplace(std::move(v));
+        if (e)
+            err = e;
+        else
+            out.emplace(std::move(v));
     });
     io.run();
     if (err) std::rethrow_exception(err);
@@ -46,7 +48,8 @@ std::string describe_error(const std::string& body, int status) {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
     if (!ec && v.is_object() && v.as_object().contains("code"))
-        return std::string(v.at("code").as_string()) + ": " + std::string(v.at("message").as_string());
+        return std::string(v.at("code").as_string()) + ": " +
+               std::string(v.at("message").as_string());
     return "HTTP " + std::to_string(status) + ": " + body.substr(0, 200);
 }
 
@@ -111,20 +114,21 @@ asio::awaitable<int> submit(asio::io_context& io, submit_args a) {
                 std::string node = v.contains("node_id") && v.at("node_id").is_string()
                                        ? std::string(v.at("node_id").as_string())
                                        : std::string();
-                std::cerr << "[task " << id << " on pool "
-                          << (node.empty() ? "" : node + "/") << v.at("pool_id").as_string().c_str()
-                          << "]\n";
+                std::cerr << "[task " << id << " on pool " << (node.empty() ? "" : node + "/")
+                          << v.at("pool_id").as_string().c_str() << "]\n";
             } else if (e.event == "end") {
                 auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now() - t0).count();
+                              std::chrono::steady_clock::now() - t0)
+                              .count();
                 std::cout << "\n";
                 std::cerr << "[done: " << v.at("tokens_out").to_number<long long>() << " tokens, "
                           << v.at("finish_reason").as_string().c_str() << ", " << ms << " ms]\n";
                 co_return 0;
             } else if (e.event == "error") {
                 std::cout << "\n";
-                std::cerr << "llorch: task " << id << " failed: " << v.at("code").as_string().c_str()
-                          << ": " << v.at("message").as_string().c_str() << "\n";
+                std::cerr << "llorch: task " << id
+                          << " failed: " << v.at("code").as_string().c_str() << ": "
+                          << v.at("message").as_string().c_str() << "\n";
                 co_return 1;
             }
         }
@@ -139,7 +143,8 @@ asio::awaitable<int> status(asio::io_context& io, std::string url) {
     add_auth(r);
     auto res = co_await c.send(r);
     if (!res) {
-        std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << res.error().message << "\n";
+        std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << res.error().message
+                  << "\n";
         co_return 1;
     }
     if (res->status != 200) {
@@ -169,7 +174,8 @@ asio::awaitable<int> status(asio::io_context& io, std::string url) {
             auto pos = mr->body.find(std::string("\n") + name);
             if (pos == std::string::npos) continue;
             auto end = mr->body.find('\n', pos + 1);
-            auto v = mr->body.substr(pos + 1 + std::strlen(name), end - pos - 1 - std::strlen(name));
+            auto v =
+                mr->body.substr(pos + 1 + std::strlen(name), end - pos - 1 - std::strlen(name));
             std::printf("%s%lld\n", name, static_cast<long long>(std::stod(v)));
         }
     }
@@ -181,12 +187,15 @@ asio::awaitable<int> status(asio::io_context& io, std::string url) {
 void add_client_commands(CLI::App& app) {
     auto a = std::make_shared<submit_args>();
     a->url = default_url();
-    auto* sub = app.add_subcommand("submit", "Submit a prompt and stream the tokens to the terminal");
+    auto* sub =
+        app.add_subcommand("submit", "Submit a prompt and stream the tokens to the terminal");
     sub->add_option("prompt", a->prompt, "the prompt")->required();
-    sub->add_option("--model,-m", a->model, "model name (GET /v2/pools lists them)")->capture_default_str();
+    sub->add_option("--model,-m", a->model, "model name (GET /v2/pools lists them)")
+        ->capture_default_str();
     sub->add_option("--max-tokens,-n", a->max_tokens, "tokens to generate (default: the pool's)");
     sub->add_option("--priority", a->priority, "interactive or batch")
-        ->check(CLI::IsMember({"interactive", "batch"}))->capture_default_str();
+        ->check(CLI::IsMember({"interactive", "batch"}))
+        ->capture_default_str();
     sub->add_option("--temperature", a->temperature, "sampling temperature (0: greedy)");
     sub->add_option("--seed", a->seed, "sampling seed");
     sub->add_option("--url", a->url, "orchestratord's URL (env LLORCH_URL)")->capture_default_str();

@@ -6,8 +6,8 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,10 +18,10 @@
 #include "http/listen.h"
 #include "http/server.h"
 #include "orchestrator/client_api.h"
-#include "orchestrator/compat_api.h"
 #include "orchestrator/cloud_backend.h"
-#include "orchestrator/node_api.h"
+#include "orchestrator/compat_api.h"
 #include "orchestrator/local_backend.h"
+#include "orchestrator/node_api.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
 #include "pool/pool_config.h"
@@ -42,95 +42,144 @@ int main(int argc, char** argv) {
     int breaker_failures = 3;
     std::string tls_cert, tls_key, tls_ca, tls_client_cert, tls_client_key;
 
-    CLI::App app{"orchestratord — llama-orch control plane: queues client requests, places them "
-                 "on GPU pools and streams the tokens back.\nWith [[pools]] in --config it runs "
-                 "them in-process (HOME profile). Client tokens come from the environment only: "
-                 "LLORCH_API_TOKEN (comma-separated for rotation); required on a non-loopback bind."};
+    CLI::App app{
+        "orchestratord — llama-orch control plane: queues client requests, places them "
+        "on GPU pools and streams the tokens back.\nWith [[pools]] in --config it runs "
+        "them in-process (HOME profile). Client tokens come from the environment only: "
+        "LLORCH_API_TOKEN (comma-separated for rotation); required on a non-loopback bind."};
     app.set_version_flag("--version", std::string("orchestratord ") + LLORCH_VERSION);
     app.add_option("--config", config_file, "TOML file with the [[pools]] tables (HOME profile)")
         ->envname("ORCHESTRATORD_CONFIG");
-    app.add_option("--addr", addr, "listen address HOST:PORT")->envname("ORCHESTRATORD_ADDR")
+    app.add_option("--addr", addr, "listen address HOST:PORT")
+        ->envname("ORCHESTRATORD_ADDR")
         ->capture_default_str();
-    app.add_flag("--cloud-profile", cloud, "run as the control plane of several nodes (CLOUD profile)")
+    app.add_flag("--cloud-profile", cloud,
+                 "run as the control plane of several nodes (CLOUD profile)")
         ->envname("ORCHESTRATORD_CLOUD_PROFILE");
     app.add_option("--admission-capacity", capacity, "most tasks waiting in the queue")
-        ->envname("ORCHESTRATORD_ADMISSION_CAPACITY")->capture_default_str()->check(CLI::Range(1, 10000000));
-    app.add_option("--admission-policy", policy, "when the queue is full: reject (429) or drop-lru (oldest batch task)")
-        ->envname("ORCHESTRATORD_ADMISSION_POLICY")->check(CLI::IsMember({"reject", "drop-lru"}))
+        ->envname("ORCHESTRATORD_ADMISSION_CAPACITY")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000000));
+    app.add_option("--admission-policy", policy,
+                   "when the queue is full: reject (429) or drop-lru (oldest batch task)")
+        ->envname("ORCHESTRATORD_ADMISSION_POLICY")
+        ->check(CLI::IsMember({"reject", "drop-lru"}))
         ->capture_default_str();
-    app.add_option("--placement-strategy", strategy, "round-robin, least-loaded, random, weighted or hybrid")
+    app.add_option("--placement-strategy", strategy,
+                   "round-robin, least-loaded, random, weighted or hybrid")
         ->envname("ORCHESTRATORD_PLACEMENT_STRATEGY")
         ->check(CLI::IsMember({"round-robin", "least-loaded", "random", "weighted", "hybrid"}))
         ->capture_default_str();
-    app.add_option("--disconnect-grace-ms", grace_ms, "a running task whose last reader left is cancelled after this")
-        ->envname("ORCHESTRATORD_DISCONNECT_GRACE_MS")->capture_default_str()->check(CLI::Range(0LL, 3600000LL));
-    app.add_option("--retention-ms", retention_ms, "how long a finished task's events stay readable")
-        ->envname("ORCHESTRATORD_RETENTION_MS")->capture_default_str()->check(CLI::Range(0LL, 86400000LL));
-    app.add_option("--stall-timeout-ms", stall_ms, "an engine silent this long ends the task with DECODE_TIMEOUT")
-        ->envname("ORCHESTRATORD_STALL_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 3600000LL));
-    app.add_option("--drain-deadline-ms", drain_ms, "on SIGTERM, how long running streams may finish")
-        ->envname("ORCHESTRATORD_DRAIN_DEADLINE_MS")->capture_default_str()->check(CLI::Range(0LL, 3600000LL));
+    app.add_option("--disconnect-grace-ms", grace_ms,
+                   "a running task whose last reader left is cancelled after this")
+        ->envname("ORCHESTRATORD_DISCONNECT_GRACE_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(0LL, 3600000LL));
+    app.add_option("--retention-ms", retention_ms,
+                   "how long a finished task's events stay readable")
+        ->envname("ORCHESTRATORD_RETENTION_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(0LL, 86400000LL));
+    app.add_option("--stall-timeout-ms", stall_ms,
+                   "an engine silent this long ends the task with DECODE_TIMEOUT")
+        ->envname("ORCHESTRATORD_STALL_TIMEOUT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(100LL, 3600000LL));
+    app.add_option("--drain-deadline-ms", drain_ms,
+                   "on SIGTERM, how long running streams may finish")
+        ->envname("ORCHESTRATORD_DRAIN_DEADLINE_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(0LL, 3600000LL));
     app.add_option("--runtime-dir", runtime_dir, "handoff files and engine logs of the local pools")
-        ->envname("ORCHESTRATORD_RUNTIME_DIR")->capture_default_str();
-    app.add_option("--ready-timeout-ms", ready_ms, "longest a local engine may take to become ready")
-        ->envname("ORCHESTRATORD_READY_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 36000000LL));
+        ->envname("ORCHESTRATORD_RUNTIME_DIR")
+        ->capture_default_str();
+    app.add_option("--ready-timeout-ms", ready_ms,
+                   "longest a local engine may take to become ready")
+        ->envname("ORCHESTRATORD_READY_TIMEOUT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(100LL, 36000000LL));
     app.add_option("--health-interval-ms", health_ms, "local engine liveness probe interval")
-        ->envname("ORCHESTRATORD_HEALTH_INTERVAL_MS")->capture_default_str()->check(CLI::Range(50LL, 3600000LL));
+        ->envname("ORCHESTRATORD_HEALTH_INTERVAL_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(50LL, 3600000LL));
     app.add_option("--node-timeout-ms", node_timeout_ms,
                    "CLOUD: a node silent for max(this, 3 x its heartbeat interval) goes offline")
-        ->envname("ORCHESTRATORD_NODE_TIMEOUT_MS")->capture_default_str()->check(CLI::Range(100LL, 86400000LL));
-    app.add_option("--stale-check-interval-secs", stale_check_secs, "CLOUD: how often node liveness is checked")
-        ->envname("ORCHESTRATORD_STALE_CHECK_INTERVAL_SECS")->capture_default_str()->check(CLI::Range(1LL, 3600LL));
-    app.add_option("--breaker-failures", breaker_failures, "CLOUD: consecutive node failures that open its circuit breaker")
-        ->envname("ORCHESTRATORD_BREAKER_FAILURES")->capture_default_str()->check(CLI::Range(1, 1000));
-    app.add_option("--breaker-cooldown-ms", breaker_cooldown_ms, "CLOUD: open breaker's cool-down before a trial request")
-        ->envname("ORCHESTRATORD_BREAKER_COOLDOWN_MS")->capture_default_str()->check(CLI::Range(10LL, 3600000LL));
+        ->envname("ORCHESTRATORD_NODE_TIMEOUT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(100LL, 86400000LL));
+    app.add_option("--stale-check-interval-secs", stale_check_secs,
+                   "CLOUD: how often node liveness is checked")
+        ->envname("ORCHESTRATORD_STALE_CHECK_INTERVAL_SECS")
+        ->capture_default_str()
+        ->check(CLI::Range(1LL, 3600LL));
+    app.add_option("--breaker-failures", breaker_failures,
+                   "CLOUD: consecutive node failures that open its circuit breaker")
+        ->envname("ORCHESTRATORD_BREAKER_FAILURES")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
+    app.add_option("--breaker-cooldown-ms", breaker_cooldown_ms,
+                   "CLOUD: open breaker's cool-down before a trial request")
+        ->envname("ORCHESTRATORD_BREAKER_COOLDOWN_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(10LL, 3600000LL));
     app.add_option("--tls-cert", tls_cert, "serve HTTPS with this PEM certificate (with --tls-key)")
         ->envname("ORCHESTRATORD_TLS_CERT");
-    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->envname("ORCHESTRATORD_TLS_KEY");
+    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
+        ->envname("ORCHESTRATORD_TLS_KEY");
     app.add_option("--tls-ca", tls_ca, "CLOUD: CA that nodes' https certificates must chain to")
         ->envname("ORCHESTRATORD_TLS_CA");
-    app.add_option("--tls-client-cert", tls_client_cert, "CLOUD: our certificate for nodes that require mutual TLS")
+    app.add_option("--tls-client-cert", tls_client_cert,
+                   "CLOUD: our certificate for nodes that require mutual TLS")
         ->envname("ORCHESTRATORD_TLS_CLIENT_CERT");
     app.add_option("--tls-client-key", tls_client_key, "CLOUD: private key of --tls-client-cert")
         ->envname("ORCHESTRATORD_TLS_CLIENT_KEY");
-    app.add_option("--log-format", log_format, "text or json")->envname("LLORCH_LOG_FORMAT")
-        ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->envname("LLORCH_LOG_LEVEL")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
+    app.add_option("--log-format", log_format, "text or json")
+        ->envname("LLORCH_LOG_FORMAT")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->envname("LLORCH_LOG_LEVEL")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    llorch::common::init_logging(log_format == "json" ? llorch::common::log_format::json
-                                                      : llorch::common::log_format::text,
-                                 log_level);
+    llorch::common::init_logging(
+        log_format == "json" ? llorch::common::log_format::json : llorch::common::log_format::text,
+        log_level);
     auto log = llorch::common::logger("orchestratord");
     auto die = [](const std::string& m) {
         std::cerr << "orchestratord: " << m << "\n";
         return 2;
     };
     if (!cloud && config_file.empty())
-        return die("ORCHESTRATORD_CONFIG: give --config FILE with [[pools]] tables (HOME profile), "
-                   "or set ORCHESTRATORD_CLOUD_PROFILE=true for a control plane of remote nodes");
+        return die(
+            "ORCHESTRATORD_CONFIG: give --config FILE with [[pools]] tables (HOME profile), "
+            "or set ORCHESTRATORD_CLOUD_PROFILE=true for a control plane of remote nodes");
     if (cloud && !config_file.empty())
-        return die("ORCHESTRATORD_CONFIG: the CLOUD profile has no local pools; pools live on the "
-                   "nodes (pool-managerd --config)");
+        return die(
+            "ORCHESTRATORD_CONFIG: the CLOUD profile has no local pools; pools live on the "
+            "nodes (pool-managerd --config)");
 
     auto listen = llorch::http::parse_listen_address(addr);
     if (!listen) return die("ORCHESTRATORD_ADDR: " + listen.error());
     auto tokens = llorch::http::tokens_from_env({"LLORCH_API_TOKEN"});
     if (!tokens) return die(tokens.error());
-    if (auto why = llorch::http::check_bind(listen->first, *tokens, "LLORCH_API_TOKEN"); !why.empty())
+    if (auto why = llorch::http::check_bind(listen->first, *tokens, "LLORCH_API_TOKEN");
+        !why.empty())
         return die(why);
-    auto service_tokens = llorch::http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+    auto service_tokens =
+        llorch::http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
     if (!service_tokens) return die(service_tokens.error());
     auto placement_strategy = llorch::placement::parse_strategy(strategy);
-    if (!placement_strategy) return die("ORCHESTRATORD_PLACEMENT_STRATEGY: unknown strategy '" + strategy + "'");
+    if (!placement_strategy)
+        return die("ORCHESTRATORD_PLACEMENT_STRATEGY: unknown strategy '" + strategy + "'");
     llorch::http::tls_context server_tls, client_tls;
     if (tls_cert.empty() != tls_key.empty())
-        return die("ORCHESTRATORD_TLS_CERT and ORCHESTRATORD_TLS_KEY go together; set both or neither");
+        return die(
+            "ORCHESTRATORD_TLS_CERT and ORCHESTRATORD_TLS_KEY go together; set both or neither");
     if (!tls_cert.empty()) {
         auto t = llorch::http::make_server_tls(tls_cert, tls_key);
         if (!t) return die("ORCHESTRATORD_TLS_CERT: " + t.error());
@@ -182,7 +231,8 @@ int main(int argc, char** argv) {
         rc.node_timeout = std::chrono::milliseconds(node_timeout_ms);
         rc.stale_check_interval = std::chrono::seconds(stale_check_secs);
         rc.control_plane_version = LLORCH_VERSION;
-        registry = std::make_unique<llorch::registry::node_registry>(rc, index, std::chrono::steady_clock::now());
+        registry = std::make_unique<llorch::registry::node_registry>(
+            rc, index, std::chrono::steady_clock::now());
         llorch::orchestrator::cloud_options co;
         // The token sent to nodes comes from the variable the service routes take theirs from.
         co.service_token =
@@ -208,7 +258,8 @@ int main(int argc, char** argv) {
         routes, tasks, {.profile = cloud ? "cloud" : "home", .local_pools = manager.get()});
     llorch::orchestrator::add_compat_routes(routes, tasks, index);
     if (cloud)
-        llorch::orchestrator::add_node_routes(routes, {registry.get(), &index, remote.get(), &tasks});
+        llorch::orchestrator::add_node_routes(routes,
+                                              {registry.get(), &index, remote.get(), &tasks});
     llorch::http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;
@@ -233,7 +284,8 @@ int main(int argc, char** argv) {
                     boost::system::error_code ec;
                     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                     if (ec) co_return;
-                    for (const auto& node : registry->check_stale(std::chrono::steady_clock::now())) {
+                    for (const auto& node :
+                         registry->check_stale(std::chrono::steady_clock::now())) {
                         log->warn("node_id={} offline: no heartbeat within its timeout", node);
                         remote->node_offline(node, "no heartbeat within its timeout");
                         tasks.wake();
@@ -243,8 +295,10 @@ int main(int argc, char** argv) {
             asio::detached);
     }
     log->info("listening on {}:{} ({} profile, {} auth, {})", listen->first, server.port(),
-              cloud ? "CLOUD" : "HOME", tokens->empty() ? "no" : "token", server_tls ? "https" : "http");
-    std::cout << "orchestratord listening on " << listen->first << ":" << server.port() << std::endl;
+              cloud ? "CLOUD" : "HOME", tokens->empty() ? "no" : "token",
+              server_tls ? "https" : "http");
+    std::cout << "orchestratord listening on " << listen->first << ":" << server.port()
+              << std::endl;
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {

@@ -12,12 +12,12 @@
 
 #include "common/log.h"
 #include "gpu/system_gpu_inventory.h"
+#include "http/client.h"
 #include "http/listen.h"
 #include "http/server.h"
-#include "pool/pool_config.h"
 #include "pool/node_agent.h"
+#include "pool/pool_config.h"
 #include "pool/pool_manager.h"
-#include "http/client.h"
 #include "pool/worker_api.h"
 
 namespace asio = boost::asio;
@@ -169,8 +169,9 @@ int main(int argc, char** argv) {
     if (cloud && orchestratord_url.empty())
         return die("ORCHESTRATORD_URL: the CLOUD profile needs orchestratord's URL");
     if (cloud && public_address.empty())
-        return die("POOL_MANAGERD_ADDRESS: the CLOUD profile needs this node's URL as "
-                   "orchestratord reaches it, e.g. http://10.0.0.5:9200");
+        return die(
+            "POOL_MANAGERD_ADDRESS: the CLOUD profile needs this node's URL as "
+            "orchestratord reaches it, e.g. http://10.0.0.5:9200");
     if (cloud && !llorch::http::parse_url(orchestratord_url))
         return die("ORCHESTRATORD_URL: '" + orchestratord_url + "' is not an http:// URL");
     if (cloud && !llorch::http::parse_url(public_address))
@@ -178,7 +179,8 @@ int main(int argc, char** argv) {
 
     llorch::http::tls_context server_tls, client_tls;
     if (tls_cert.empty() != tls_key.empty())
-        return die("POOL_MANAGERD_TLS_CERT and POOL_MANAGERD_TLS_KEY go together; set both or neither");
+        return die(
+            "POOL_MANAGERD_TLS_CERT and POOL_MANAGERD_TLS_KEY go together; set both or neither");
     if (!tls_ca.empty() && tls_cert.empty())
         return die("POOL_MANAGERD_TLS_CA: mutual TLS needs POOL_MANAGERD_TLS_CERT/KEY too");
     if (!tls_cert.empty()) {

@@ -20,11 +20,9 @@ failure<std::decay_t<E>> fail(E&& e) {
 
 template <class T, class E>
 class expected {
-public:
+  public:
     // Asio's co_spawn needs a default-constructible result type.
-    expected()
-        requires std::is_default_constructible_v<T>
-        : v_(std::in_place_index<0>) {}
+    expected() requires std::is_default_constructible_v<T> : v_(std::in_place_index<0>) {}
     expected(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT: implicit by design
     template <class E2>
     expected(failure<E2> f) : v_(std::in_place_index<1>, E(std::move(f.value))) {}  // NOLINT
@@ -40,13 +38,13 @@ public:
     E& error() { return std::get<1>(v_); }
     const E& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 
 template <class E>
 class expected<void, E> {
-public:
+  public:
     expected() = default;
     template <class E2>
     expected(failure<E2> f) : err_(E(std::move(f.value))), ok_(false) {}  // NOLINT
@@ -56,7 +54,7 @@ public:
     E& error() { return err_; }
     const E& error() const { return err_; }
 
-private:
+  private:
     E err_{};
     bool ok_ = true;
 };

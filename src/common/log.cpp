@@ -13,8 +13,9 @@ spdlog::level::level_enum current_level = spdlog::level::info;
 
 // %* : the message, escaped for a JSON string, so every line stays valid JSON whatever it says.
 class json_message_flag final : public spdlog::custom_flag_formatter {
-public:
-    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
         static constexpr char hex[] = "0123456789abcdef";
         for (char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
             auto c = static_cast<unsigned char>(ch);

@@ -52,7 +52,8 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
     if (!opts.log_file.empty()) {
         log_fd = ::open(opts.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (log_fd < 0)
-            return fail("cannot open log file " + opts.log_file.string() + ": " + std::strerror(errno));
+            return fail("cannot open log file " + opts.log_file.string() + ": " +
+                        std::strerror(errno));
     }
     int errpipe[2];
     if (::pipe2(errpipe, O_CLOEXEC) != 0) {

@@ -18,14 +18,14 @@
 namespace llorch::common {
 
 struct spawn_options {
-    std::vector<std::string> argv;  // argv[0] is the program path
+    std::vector<std::string> argv;                         // argv[0] is the program path
     std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing in) environ
     std::filesystem::path log_file;  // stdout+stderr appended here; empty: inherit
     bool die_with_parent = true;
 };
 
 class subprocess {
-public:
+  public:
     subprocess() = default;
     ~subprocess();
     subprocess(subprocess&& o) noexcept : pid_(std::exchange(o.pid_, -1)), status_(o.status_) {}
@@ -48,7 +48,7 @@ public:
     // Describes a waitpid status: "exited with 1", "killed by signal 9".
     static std::string describe(int status);
 
-private:
+  private:
     explicit subprocess(pid_t pid) : pid_(pid) {}
     pid_t pid_ = -1;
     std::optional<int> status_;

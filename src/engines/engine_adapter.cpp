@@ -11,7 +11,8 @@ namespace {
 
 json::array messages_json(const generation_request& g) {
     json::array a;
-    for (const auto& m : g.messages) a.push_back(json::object{{"role", m.role}, {"content", m.content}});
+    for (const auto& m : g.messages)
+        a.push_back(json::object{{"role", m.role}, {"content", m.content}});
     return a;
 }
 
@@ -28,7 +29,7 @@ long long as_int(const json::value* v, long long dflt = -1) {
 
 // SSE streams whose data lines are JSON objects, ended by a final object or `[DONE]`.
 class sse_json_decoder : public stream_decoder {
-public:
+  public:
     void feed(std::string_view bytes, std::vector<engine_event>& out) override {
         events_.clear();
         parser_.feed(bytes, events_);
@@ -54,7 +55,7 @@ public:
         }
     }
 
-protected:
+  protected:
     virtual void on_object(const json::object& o, std::vector<engine_event>& out) = 0;
     void token(std::string t, std::vector<engine_event>& out) {
         if (t.empty()) return;
@@ -87,7 +88,7 @@ protected:
     int pieces_ = 0;
     bool ended_ = false;
 
-private:
+  private:
     http::sse_parser parser_;
     std::vector<http::sse_event> events_;
 };
@@ -122,7 +123,8 @@ class openai_decoder : public sse_json_decoder {
             return;
         }
         if (auto* u = o.if_contains("usage"); u && u->is_object())
-            tokens_out_ = static_cast<int>(as_int(u->get_object().if_contains("completion_tokens")));
+            tokens_out_ =
+                static_cast<int>(as_int(u->get_object().if_contains("completion_tokens")));
         if (auto* t = o.if_contains("timings"); t && t->is_object())
             decode_ms_ = as_int(t->get_object().if_contains("predicted_ms"));
         auto* choices = o.if_contains("choices");
@@ -140,7 +142,7 @@ class openai_decoder : public sse_json_decoder {
 
 // Ollama's newline-delimited JSON stream.
 class ollama_decoder : public stream_decoder {
-public:
+  public:
     void feed(std::string_view bytes, std::vector<engine_event>& out) override {
         for (char c : bytes) {
             if (c != '\n') {
@@ -162,7 +164,7 @@ public:
         }
     }
 
-private:
+  private:
     void on_line(std::vector<engine_event>& out) {
         if (ended_ || line_.empty()) return;
         boost::system::error_code ec;
@@ -192,7 +194,8 @@ private:
             ev.tokens_out = static_cast<int>(as_int(o.if_contains("eval_count")));
             auto ns = as_int(o.if_contains("eval_duration"));
             ev.decode_ms = ns >= 0 ? ns / 1'000'000 : -1;
-            ev.finish_reason = as_string(o.if_contains("done_reason")) == "length" ? "length" : "stop";
+            ev.finish_reason =
+                as_string(o.if_contains("done_reason")) == "length" ? "length" : "stop";
             out.push_back(ev);
             ended_ = true;
         }
@@ -202,7 +205,7 @@ private:
 };
 
 class llamacpp_adapter : public engine_adapter {
-public:
+  public:
     engine_call build(const generation_request& g, const std::string& model) const override {
         json::object o;
         if (!g.messages.empty()) {
@@ -231,7 +234,7 @@ public:
 };
 
 class openai_adapter : public engine_adapter {
-public:
+  public:
     engine_call build(const generation_request& g, const std::string& model) const override {
         json::object o;
         o["model"] = model;
@@ -254,7 +257,7 @@ public:
 };
 
 class ollama_adapter : public engine_adapter {
-public:
+  public:
     engine_call build(const generation_request& g, const std::string& model) const override {
         json::object o;
         o["model"] = model;
@@ -283,9 +286,12 @@ const engine_adapter& adapter_for(engine_kind_id k) {
     static const openai_adapter openai;
     static const ollama_adapter ollama;
     switch (k) {
-        case engine_kind_id::openai: return openai;
-        case engine_kind_id::ollama: return ollama;
-        case engine_kind_id::llamacpp: break;
+        case engine_kind_id::openai:
+            return openai;
+        case engine_kind_id::ollama:
+            return ollama;
+        case engine_kind_id::llamacpp:
+            break;
     }
     return llamacpp;
 }

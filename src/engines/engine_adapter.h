@@ -16,15 +16,15 @@ enum class engine_kind_id { llamacpp, openai, ollama };
 // One decoded step of an engine's stream.
 struct engine_event {
     enum class kind { token, end, error } type = kind::token;
-    std::string text;                 // token: a non-empty chunk of text
-    int tokens_out = -1;              // end: the engine's count of generated tokens, if it said
-    long long decode_ms = -1;         // end: the engine's own decode time, if it said
-    std::string finish_reason;        // end: "stop" or "length"
-    std::string message;              // error: what the engine said
+    std::string text;           // token: a non-empty chunk of text
+    int tokens_out = -1;        // end: the engine's count of generated tokens, if it said
+    long long decode_ms = -1;   // end: the engine's own decode time, if it said
+    std::string finish_reason;  // end: "stop" or "length"
+    std::string message;        // error: what the engine said
 };
 
 class stream_decoder {
-public:
+  public:
     virtual ~stream_decoder() = default;
     // Feeds raw body bytes as they arrive; decoded events are appended to `out`.
     virtual void feed(std::string_view bytes, std::vector<engine_event>& out) = 0;
@@ -38,7 +38,7 @@ struct engine_call {
 };
 
 class engine_adapter {
-public:
+  public:
     virtual ~engine_adapter() = default;
     virtual engine_call build(const generation_request& g, const std::string& model_name) const = 0;
     virtual std::unique_ptr<stream_decoder> decoder(const generation_request& g) const = 0;

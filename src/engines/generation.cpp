@@ -81,7 +81,8 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
         g.top_p = d;
     }
     if (auto* v = o.if_contains("top_k"); v && !v->is_null()) {
-        if (!v->is_int64() || v->get_int64() < 0) return fail(bad("top_k", "must be an integer >= 0"));
+        if (!v->is_int64() || v->get_int64() < 0)
+            return fail(bad("top_k", "must be an integer >= 0"));
         g.top_k = static_cast<int>(v->get_int64());
     }
     if (auto* v = o.if_contains("seed"); v && !v->is_null()) {
@@ -93,7 +94,8 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
             g.stop.emplace_back(v->get_string());
         } else if (v->is_array()) {
             for (const auto& s : v->get_array()) {
-                if (!s.is_string()) return fail(bad("stop", "must be a string or array of strings"));
+                if (!s.is_string())
+                    return fail(bad("stop", "must be a string or array of strings"));
                 g.stop.emplace_back(s.get_string());
             }
         } else {
@@ -105,7 +107,8 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
         g.ignore_eos = v->get_bool();
     }
     if (auto* v = o.if_contains("task_id"); v && v->is_string()) g.task_id = v->get_string();
-    if (auto* v = o.if_contains("attempt"); v && v->is_int64()) g.attempt = static_cast<int>(v->get_int64());
+    if (auto* v = o.if_contains("attempt"); v && v->is_int64())
+        g.attempt = static_cast<int>(v->get_int64());
     return g;
 }
 
@@ -126,7 +129,8 @@ std::string to_json(const generation_request& g) {
     if (g.prompt) o["prompt"] = *g.prompt;
     if (!g.messages.empty()) {
         json::array a;
-        for (const auto& m : g.messages) a.push_back(json::object{{"role", m.role}, {"content", m.content}});
+        for (const auto& m : g.messages)
+            a.push_back(json::object{{"role", m.role}, {"content", m.content}});
         o["messages"] = std::move(a);
     }
     if (g.max_tokens > 0) o["max_tokens"] = g.max_tokens;

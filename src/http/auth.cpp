@@ -69,7 +69,8 @@ bool is_loopback(std::string_view address) {
     auto ip = boost::asio::ip::make_address(a, ec);
     if (ec) return false;
     if (ip.is_v6() && ip.to_v6().is_v4_mapped())
-        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6()).is_loopback();
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6())
+            .is_loopback();
     return ip.is_loopback();
 }
 
@@ -78,7 +79,8 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
     if (authorization.size() <= prefix.size()) return std::nullopt;
     for (size_t i = 0; i < prefix.size(); ++i) {
         char a = authorization[i], b = prefix[i];
-        if (std::tolower(static_cast<unsigned char>(a)) != std::tolower(static_cast<unsigned char>(b)))
+        if (std::tolower(static_cast<unsigned char>(a)) !=
+            std::tolower(static_cast<unsigned char>(b)))
             return std::nullopt;
     }
     return trim(authorization.substr(prefix.size()));

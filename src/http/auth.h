@@ -11,7 +11,7 @@
 namespace llorch::http {
 
 class token_set {
-public:
+  public:
     token_set() = default;
     explicit token_set(const std::vector<std::string>& tokens);
 
@@ -27,7 +27,7 @@ public:
     // "a, b,,c" → {"a","b","c"}: a comma-separated list (rotation keeps two tokens valid).
     static std::vector<std::string> parse_list(std::string_view comma_separated);
 
-private:
+  private:
     struct entry {
         std::array<unsigned char, 32> digest;
         std::string fp;

@@ -5,7 +5,7 @@
 
 namespace llorch::http {
 
-std::string new_correlation_id();  // UUIDv4
+std::string new_correlation_id();      // UUIDv4
 std::string random_hex(size_t bytes);  // from the OS's CSPRNG
 
 }  // namespace llorch::http

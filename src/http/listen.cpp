@@ -9,10 +9,12 @@ expected<std::pair<std::string, uint16_t>, std::string> parse_listen_address(con
     if (colon == std::string::npos)
         return fail("listen address '" + s + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
     std::string host = s.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
     if (host.empty()) host = "127.0.0.1";
     auto port_s = s.substr(colon + 1);
-    if (port_s.empty() || port_s.size() > 5 || port_s.find_first_not_of("0123456789") != std::string::npos)
+    if (port_s.empty() || port_s.size() > 5 ||
+        port_s.find_first_not_of("0123456789") != std::string::npos)
         return fail("listen address '" + s + "' has no valid port");
     auto port = std::stoul(port_s);
     if (port > 65535) return fail("listen address '" + s + "': port out of range");

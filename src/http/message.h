@@ -20,14 +20,14 @@ namespace asio = boost::asio;
 
 // Header fields in arrival order; names compare case-insensitively.
 class header_list {
-public:
+  public:
     void add(std::string name, std::string value) {
         items_.emplace_back(std::move(name), std::move(value));
     }
     std::optional<std::string_view> find(std::string_view name) const;
     const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
-private:
+  private:
     std::vector<std::pair<std::string, std::string>> items_;
 };
 
@@ -53,11 +53,12 @@ struct request {
 // A streamed response body, pulled by the connection's session: the producer never touches the
 // socket, and a client that goes away reaches it as on_disconnect(). Used on the session's thread.
 class body_stream {
-public:
+  public:
     virtual ~body_stream() = default;
     // The next chunk to send. std::nullopt ends the stream; an empty string means nothing came
     // within max_wait, and the session sends a keep-alive comment instead.
-    virtual asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) = 0;
+    virtual asio::awaitable<std::optional<std::string>> next(
+        std::chrono::milliseconds max_wait) = 0;
     // The client disconnected (or stopped reading past the write timeout); next() must return
     // std::nullopt promptly after this.
     virtual void on_disconnect() {}

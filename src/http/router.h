@@ -11,12 +11,12 @@
 namespace llorch::http {
 
 struct route_options {
-    bool public_route = false;  // reachable without a token (/health, /metrics)
-    bool service_route = false; // node-to-control-plane calls: checked against service tokens
+    bool public_route = false;   // reachable without a token (/health, /metrics)
+    bool service_route = false;  // node-to-control-plane calls: checked against service tokens
 };
 
 class router {
-public:
+  public:
     void add(std::string method, std::string pattern, handler h, route_options opts = {});
 
     struct match_result {
@@ -30,7 +30,7 @@ public:
     // Every route as "METHOD pattern", for a daemon's --help or a 404 hint.
     std::vector<std::string> describe() const;
 
-private:
+  private:
     struct route {
         std::string method;
         std::string pattern;

@@ -22,11 +22,11 @@ namespace llorch::http {
 struct server_options {
     std::string name = "llama-orch";  // logger name and Server header
     std::string address = "127.0.0.1";
-    uint16_t port = 0;              // 0: any free port (see server::port())
-    token_set tokens;               // empty: no auth (only allowed on loopback; see check_bind)
-    token_set service_tokens;       // for service routes; empty: `tokens` apply there too
-    size_t body_limit = 1 << 20;    // 413 beyond
-    size_t header_limit = 16 << 10; // 431-ish (answered 413) beyond
+    uint16_t port = 0;               // 0: any free port (see server::port())
+    token_set tokens;                // empty: no auth (only allowed on loopback; see check_bind)
+    token_set service_tokens;        // for service routes; empty: `tokens` apply there too
+    size_t body_limit = 1 << 20;     // 413 beyond
+    size_t header_limit = 16 << 10;  // 431-ish (answered 413) beyond
     std::chrono::milliseconds read_timeout{30'000};   // whole request, once it started
     std::chrono::milliseconds idle_timeout{75'000};   // between keep-alive requests
     std::chrono::milliseconds write_timeout{30'000};  // one write; a reader stuck longer is cut
@@ -36,7 +36,7 @@ struct server_options {
 };
 
 class server {
-public:
+  public:
     server(asio::io_context& io, server_options opts, router routes);
     ~server();
     server(const server&) = delete;
@@ -49,13 +49,14 @@ public:
     uint16_t port() const;
     size_t active_connections() const;
 
-private:
+  private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };
 
 // The start-up rule of DESIGN.md "Security": a non-loopback bind needs a token. Returns the
 // one-line reason to refuse, or an empty string when the bind is fine.
-std::string check_bind(std::string_view address, const token_set& tokens, std::string_view token_env);
+std::string check_bind(std::string_view address, const token_set& tokens,
+                       std::string_view token_env);
 
 }  // namespace llorch::http

@@ -52,7 +52,8 @@ void sse_parser::line(std::string_view l, std::vector<sse_event>& out) {
     if (l.front() == ':') return;  // comment (keep-alive)
     auto colon = l.find(':');
     std::string_view field = l.substr(0, colon);
-    std::string_view value = colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
+    std::string_view value =
+        colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     if (field == "data") {
         if (has_data_) cur_.data += '\n';

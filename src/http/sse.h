@@ -20,13 +20,13 @@ void append_sse(std::string& out, std::string_view event, std::string_view data,
                 std::optional<long long> id = std::nullopt);
 
 class sse_parser {
-public:
+  public:
     // Feeds a piece of the stream; complete events are appended to `out`.
     void feed(std::string_view bytes, std::vector<sse_event>& out);
     // Bytes held for an event still incomplete (a bound against a peer that never ends a line).
     size_t pending_bytes() const { return line_.size() + cur_.data.size(); }
 
-private:
+  private:
     void line(std::string_view l, std::vector<sse_event>& out);
     std::string line_;
     sse_event cur_;

@@ -29,8 +29,10 @@ expected<tls_context, std::string> make_client_tls(const std::string& ca, const 
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     boost::system::error_code ec;
-    if (!ca.empty()) ctx->load_verify_file(ca, ec);
-    else ctx->set_default_verify_paths(ec);
+    if (!ca.empty())
+        ctx->load_verify_file(ca, ec);
+    else
+        ctx->set_default_verify_paths(ec);
     if (ec) return fail("cannot load the CA " + ca + ": " + ec.message());
     ctx->set_verify_mode(ssl::verify_peer);
     if (!cert.empty()) {

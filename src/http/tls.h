@@ -22,7 +22,8 @@ expected<tls_context, std::string> make_server_tls(const std::string& cert, cons
                                                    const std::string& client_ca = {});
 // With `ca` set, servers must present a certificate it signed (else the system's store);
 // with cert/key set, we present ours (mutual TLS).
-expected<tls_context, std::string> make_client_tls(const std::string& ca, const std::string& cert = {},
+expected<tls_context, std::string> make_client_tls(const std::string& ca,
+                                                   const std::string& cert = {},
                                                    const std::string& key = {});
 
 }  // namespace llorch::http

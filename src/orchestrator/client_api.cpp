@@ -11,7 +11,9 @@ using http::response;
 
 namespace {
 
-response err(const api::error& e, const request& q) { return response::from_error(e, q.correlation_id); }
+response err(const api::error& e, const request& q) {
+    return response::from_error(e, q.correlation_id);
+}
 
 api::error not_found(const std::string& what) {
     return api::make_error(api::error_code::not_found, what);
@@ -19,14 +21,16 @@ api::error not_found(const std::string& what) {
 
 expected<json::object, api::error> parse_object(const std::string& body) {
     if (body.empty())
-        return fail(api::make_error(api::error_code::invalid_params, "the request body is empty; send a JSON object"));
+        return fail(api::make_error(api::error_code::invalid_params,
+                                    "the request body is empty; send a JSON object"));
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
     if (ec)
         return fail(api::make_error(api::error_code::invalid_params,
                                     "the request body is not valid JSON: " + ec.message()));
     if (!v.is_object())
-        return fail(api::make_error(api::error_code::invalid_params, "the request body must be a JSON object"));
+        return fail(api::make_error(api::error_code::invalid_params,
+                                    "the request body must be a JSON object"));
     return std::move(v.get_object());
 }
 
@@ -51,7 +55,8 @@ json::object task_json(const task& t, const task_service& s) {
                    {"ended_ms", ms(t.ended)}};
     if (auto p = s.queue_position(t.spec.task_id)) o["queue_position"] = *p;
     if (t.error) {
-        o["error"] = json::object{{"code", api::to_string(t.error->code)}, {"message", t.error->message}};
+        o["error"] =
+            json::object{{"code", api::to_string(t.error->code)}, {"message", t.error->message}};
     }
     return o;
 }
@@ -69,14 +74,15 @@ asio::awaitable<response> submit(task_service& s, request q) {
     if (!a) co_return err(a.error(), q);
     const auto& id = a->t->spec.task_id;
     std::string events = "/v2/tasks/" + id + "/events";
-    json::object o{{"task_id", id},
-                   {"session_id", a->t->spec.session_id},
-                   {"queue_position", a->queue_position},
-                   {"predicted_start_ms", a->predicted_start_ms},
-                   {"backoff_ms", 0},
-                   {"streams", json::object{{"sse", events}, {"sse_verbose", events + "?verbose=true"}}},
-                   {"events_url", events},
-                   {"state", to_string(a->t->state)}};
+    json::object o{
+        {"task_id", id},
+        {"session_id", a->t->spec.session_id},
+        {"queue_position", a->queue_position},
+        {"predicted_start_ms", a->predicted_start_ms},
+        {"backoff_ms", 0},
+        {"streams", json::object{{"sse", events}, {"sse_verbose", events + "?verbose=true"}}},
+        {"events_url", events},
+        {"state", to_string(a->t->state)}};
     auto r = response::json(a->existing ? 200 : 202, json::serialize(o));
     r.headers.add("Location", "/v2/tasks/" + id);
     co_return r;
@@ -87,8 +93,10 @@ asio::awaitable<response> events(task_service& s, request q) {
     if (!t) co_return err(not_found("no task '" + q.params[0] + "' (it may have expired)"), q);
     std::optional<long long> last;
     std::optional<std::string> raw;
-    if (auto h = q.header("Last-Event-ID")) raw = std::string(*h);
-    else raw = q.query_param("last_event_id");
+    if (auto h = q.header("Last-Event-ID"))
+        raw = std::string(*h);
+    else
+        raw = q.query_param("last_event_id");
     if (raw && !raw->empty()) {
         try {
             last = std::stoll(*raw);
@@ -110,7 +118,8 @@ asio::awaitable<response> events(task_service& s, request q) {
 void add_client_routes(http::router& routes, task_service& s, client_api_options opts) {
     auto* sp = &s;
     routes.add("POST", "/v2/tasks", [sp](request q) { return submit(*sp, std::move(q)); });
-    routes.add("GET", "/v2/tasks/{id}/events", [sp](request q) { return events(*sp, std::move(q)); });
+    routes.add("GET", "/v2/tasks/{id}/events",
+               [sp](request q) { return events(*sp, std::move(q)); });
     routes.add("GET", "/v2/tasks/{id}", [sp](request q) -> asio::awaitable<response> {
         auto t = sp->find(q.params[0]);
         if (!t) co_return err(not_found("no task '" + q.params[0] + "'"), q);
@@ -124,7 +133,9 @@ void add_client_routes(http::router& routes, task_service& s, client_api_options
     routes.add("GET", "/v2/sessions/{id}", [sp](request q) -> asio::awaitable<response> {
         auto* ses = sp->session(q.params[0]);
         if (!ses) co_return err(not_found("no session '" + q.params[0] + "'"), q);
-        json::object o{{"session_id", ses->id}, {"turns", ses->turns}, {"pool_id", ses->pool_id},
+        json::object o{{"session_id", ses->id},
+                       {"turns", ses->turns},
+                       {"pool_id", ses->pool_id},
                        {"node_id", ses->node_id}};
         co_return response::json(200, json::serialize(o));
     });
@@ -133,8 +144,8 @@ void add_client_routes(http::router& routes, task_service& s, client_api_options
         co_return response::no_content();
     });
     routes.add("GET", "/v2/meta/version", [](request) -> asio::awaitable<response> {
-        co_return response::json(200, json::serialize(json::object{
-                                          {"version", LLORCH_VERSION}, {"api", "v2"}}));
+        co_return response::json(
+            200, json::serialize(json::object{{"version", LLORCH_VERSION}, {"api", "v2"}}));
     });
     routes.add("GET", "/v2/meta/capabilities", [opts](request) -> asio::awaitable<response> {
         json::object o{{"api_version", "v2"},
@@ -146,30 +157,39 @@ void add_client_routes(http::router& routes, task_service& s, client_api_options
         if (opts.local_pools) {
             json::array engines;
             for (const auto& p : opts.local_pools->list())
-                engines.push_back(json::object{{"engine", p.engine}, {"model", p.name},
-                                               {"ctx_max", p.ctx}, {"max_tokens_cap", p.max_tokens_cap}});
+                engines.push_back(json::object{{"engine", p.engine},
+                                               {"model", p.name},
+                                               {"ctx_max", p.ctx},
+                                               {"max_tokens_cap", p.max_tokens_cap}});
             o["engines"] = std::move(engines);
         }
         co_return response::json(200, json::serialize(o));
     });
-    routes.add("GET", "/health", [sp](request) -> asio::awaitable<response> {
-        json::object o{{"status", sp->admitting() ? "ok" : "draining"}, {"version", LLORCH_VERSION}};
-        co_return response::json(200, json::serialize(o));
-    }, {.public_route = true});
+    routes.add("GET", "/health",
+               [sp](request) -> asio::awaitable<response> {
+                   json::object o{{"status", sp->admitting() ? "ok" : "draining"},
+                                  {"version", LLORCH_VERSION}};
+                   co_return response::json(200, json::serialize(o));
+               },
+               {.public_route = true});
     routes.add("GET", "/ready", [sp, opts](request) -> asio::awaitable<response> {
         bool ready = sp->admitting();
         if (opts.local_pools) {
             bool any = false;
-            for (const auto& p : opts.local_pools->list()) any |= p.state == pool::pool_state::ready;
+            for (const auto& p : opts.local_pools->list())
+                any |= p.state == pool::pool_state::ready;
             ready = ready && any;
         }
-        co_return response::json(ready ? 200 : 503, json::serialize(json::object{{"ready", ready}}));
+        co_return response::json(ready ? 200 : 503,
+                                 json::serialize(json::object{{"ready", ready}}));
     });
-    routes.add("GET", "/metrics", [sp, opts](request) -> asio::awaitable<response> {
-        std::string m = sp->render_metrics();
-        if (opts.local_pools) m += opts.local_pools->render_metrics();
-        co_return response::text(200, m, "text/plain; version=0.0.4");
-    }, {.public_route = true});
+    routes.add("GET", "/metrics",
+               [sp, opts](request) -> asio::awaitable<response> {
+                   std::string m = sp->render_metrics();
+                   if (opts.local_pools) m += opts.local_pools->render_metrics();
+                   co_return response::text(200, m, "text/plain; version=0.0.4");
+               },
+               {.public_route = true});
 
     if (auto* mp = opts.local_pools) {
         routes.add("GET", "/v2/catalog/models", [mp](request) -> asio::awaitable<response> {
@@ -180,8 +200,10 @@ void add_client_routes(http::router& routes, task_service& s, client_api_options
             for (const auto& p : mp->list()) {
                 auto& entry = models[p.name];
                 if (!entry.is_array()) entry = json::array{};
-                entry.as_array().push_back(json::object{{"node_id", ""}, {"pool_id", p.id},
-                                                        {"ready", p.state == pool::pool_state::ready}});
+                entry.as_array().push_back(
+                    json::object{{"node_id", ""},
+                                 {"pool_id", p.id},
+                                 {"ready", p.state == pool::pool_state::ready}});
             }
             co_return response::json(200, json::serialize(json::object{{"models", models}}));
         });
@@ -200,7 +222,8 @@ void add_client_routes(http::router& routes, task_service& s, client_api_options
             if (!q.body.empty()) {
                 auto b = parse_object(q.body);
                 if (!b) co_return err(b.error(), q);
-                if (auto* d = b->if_contains("deadline_ms"); d && d->is_int64()) deadline = d->get_int64();
+                if (auto* d = b->if_contains("deadline_ms"); d && d->is_int64())
+                    deadline = d->get_int64();
             }
             auto r = mp->drain(q.params[0], std::chrono::milliseconds(deadline));
             if (!r) co_return err(r.error(), q);

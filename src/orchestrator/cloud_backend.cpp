@@ -33,12 +33,17 @@ api::error node_error(api::error_code c, std::string m, bool retriable) {
 // of the same task) are dropped, so a node coming back can never duplicate tokens. Listed in
 // its backend while it lives, so that a node going offline ends it.
 class remote_stream final : public pool::infer_stream {
-public:
+  public:
     remote_stream(cloud_backend& b, std::unique_ptr<http::response_stream> s, std::string node_id,
                   std::string pool_id, std::string model, int attempt,
                   std::chrono::milliseconds stall)
-        : b_(b), s_(std::move(s)), node_id_(std::move(node_id)), pool_id_(std::move(pool_id)),
-          model_(std::move(model)), attempt_(attempt), stall_(stall) {
+        : b_(b),
+          s_(std::move(s)),
+          node_id_(std::move(node_id)),
+          pool_id_(std::move(pool_id)),
+          model_(std::move(model)),
+          attempt_(attempt),
+          stall_(stall) {
         b_.streams_.emplace(node_id_, this);
     }
     ~remote_stream() override {
@@ -113,13 +118,14 @@ public:
     const std::string& pool_id() const override { return pool_id_; }
     const std::string& model_name() const override { return model_; }
 
-private:
+  private:
     void decode(const http::sse_event& e) {
         boost::system::error_code ec;
         auto v = json::parse(e.data, ec);
         if (ec || !v.is_object()) return;
         const auto& o = v.get_object();
-        if (auto* a = o.if_contains("attempt"); a && a->is_int64() && a->get_int64() != attempt_) return;
+        if (auto* a = o.if_contains("attempt"); a && a->is_int64() && a->get_int64() != attempt_)
+            return;
         engines::engine_event ev;
         if (e.event == "token") {
             auto* t = o.if_contains("t");
@@ -127,13 +133,18 @@ private:
             ev.text = t->get_string();
         } else if (e.event == "end") {
             ev.type = engines::engine_event::kind::end;
-            if (auto* n = o.if_contains("tokens_out"); n && n->is_int64()) ev.tokens_out = static_cast<int>(n->get_int64());
-            if (auto* d = o.if_contains("decode_ms"); d && d->is_int64()) ev.decode_ms = d->get_int64();
-            if (auto* f = o.if_contains("finish_reason"); f && f->is_string()) ev.finish_reason = f->get_string();
+            if (auto* n = o.if_contains("tokens_out"); n && n->is_int64())
+                ev.tokens_out = static_cast<int>(n->get_int64());
+            if (auto* d = o.if_contains("decode_ms"); d && d->is_int64())
+                ev.decode_ms = d->get_int64();
+            if (auto* f = o.if_contains("finish_reason"); f && f->is_string())
+                ev.finish_reason = f->get_string();
         } else if (e.event == "error") {
             ev.type = engines::engine_event::kind::error;
-            if (auto* c = o.if_contains("code"); c && c->is_string()) ev.finish_reason = c->get_string();
-            if (auto* m = o.if_contains("message"); m && m->is_string()) ev.message = m->get_string();
+            if (auto* c = o.if_contains("code"); c && c->is_string())
+                ev.finish_reason = c->get_string();
+            if (auto* m = o.if_contains("message"); m && m->is_string())
+                ev.message = m->get_string();
         } else {
             return;  // started, metrics: the control plane writes its own
         }
@@ -190,8 +201,9 @@ dispatch::circuit_breaker& cloud_backend::breaker(const std::string& node_id) {
     auto it = breakers_.find(node_id);
     if (it == breakers_.end()) {
         it = breakers_
-                 .emplace(node_id, std::make_unique<dispatch::circuit_breaker>(
-                                       opts_.breaker, [] { return std::chrono::steady_clock::now(); }))
+                 .emplace(node_id,
+                          std::make_unique<dispatch::circuit_breaker>(
+                              opts_.breaker, [] { return std::chrono::steady_clock::now(); }))
                  .first;
     }
     return *it->second;
@@ -240,15 +252,16 @@ void cloud_backend::node_offline(const std::string& node_id, const std::string& 
     }
 }
 
-boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> cloud_backend::open(
-    placement::placement_decision where, engines::generation_request g) {
+boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>>
+cloud_backend::open(placement::placement_decision where, engines::generation_request g) {
     http::client_request r;
     r.method = "POST";
     r.url = where.node_address + "/v2/pools/" + where.pool_id + "/infer";
     r.body = engines::to_json(g);
     r.timeout = opts_.request_timeout;
     r.headers.add("Accept", "text/event-stream");
-    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    if (!opts_.service_token.empty())
+        r.headers.add("Authorization", "Bearer " + opts_.service_token);
     const auto& node = where.node_id;
     auto waiting = std::make_shared<pending_open>(io_);
     auto listed = opening_.emplace(node, waiting);
@@ -283,9 +296,9 @@ boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>
         std::string model;  // the pool's model name, as the node reported it
         if (const auto* e = index_.find(where.pool); e && !e->state.models.empty())
             model = e->state.models.front();
-        co_return std::unique_ptr<pool::infer_stream>(std::make_unique<remote_stream>(
-            *this, std::move(*s), node, where.pool_id, std::move(model), g.attempt,
-            opts_.stall_timeout));
+        co_return std::unique_ptr<pool::infer_stream>(
+            std::make_unique<remote_stream>(*this, std::move(*s), node, where.pool_id,
+                                            std::move(model), g.attempt, opts_.stall_timeout));
     }
     std::string body;
     for (int i = 0; i < 8; ++i) {
@@ -310,9 +323,10 @@ boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>
         co_return fail(node_error(api::error_code::pool_unavailable, msg, true));
     }
     if (status == 401 || status == 403) {
-        log()->error("node_id={} refuses our service token ({}): check LLORCH_SERVICE_TOKEN on "
-                     "both sides; node out of placement until it registers again",
-                     node, status);
+        log()->error(
+            "node_id={} refuses our service token ({}): check LLORCH_SERVICE_TOKEN on "
+            "both sides; node out of placement until it registers again",
+            node, status);
         reg_.mark_failed(node);
         co_return fail(node_error(api::error_code::node_unavailable,
                                   "node " + node + " refused the service token", true));
@@ -332,8 +346,10 @@ void cloud_backend::set_pool_limits(const std::string& node_id, const std::strin
 void cloud_backend::forget_node(const std::string& node_id) {
     auto prefix = node_id + "/";
     for (auto it = limits_.begin(); it != limits_.end();) {
-        if (it->first.starts_with(prefix)) it = limits_.erase(it);
-        else ++it;
+        if (it->first.starts_with(prefix))
+            it = limits_.erase(it);
+        else
+            ++it;
     }
 }
 
@@ -354,17 +370,20 @@ std::optional<model_limits> cloud_backend::limits(const std::string& model) cons
 boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> cloud_backend::forward(
     std::string node_id, std::string method, std::string path, std::string body) {
     auto* n = reg_.find(node_id);
-    if (!n) co_return fail(node_error(api::error_code::not_found, "no node '" + node_id + "'", false));
+    if (!n)
+        co_return fail(node_error(api::error_code::not_found, "no node '" + node_id + "'", false));
     http::client_request r;
     r.method = method;
     r.url = n->address + path;
     r.body = std::move(body);
     r.timeout = 300s;  // a reload waits for the new engine to be ready
-    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    if (!opts_.service_token.empty())
+        r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
     if (!res)
         co_return fail(node_error(api::error_code::node_unavailable,
-                                  "node " + node_id + " is unreachable: " + res.error().message, true));
+                                  "node " + node_id + " is unreachable: " + res.error().message,
+                                  true));
     co_return std::make_pair(res->status, std::move(res->body));
 }
 

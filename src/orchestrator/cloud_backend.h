@@ -28,7 +28,7 @@ class remote_stream;
 struct pending_open;
 
 struct cloud_options {
-    std::string service_token;                    // sent to nodes; empty: none
+    std::string service_token;  // sent to nodes; empty: none
     std::chrono::milliseconds connect_timeout{1'000};
     std::chrono::milliseconds request_timeout{10'000};  // node's response head
     std::chrono::milliseconds stall_timeout{30'000};    // silence mid-stream
@@ -37,7 +37,7 @@ struct cloud_options {
 };
 
 class cloud_backend final : public pool_backend {
-public:
+  public:
     cloud_backend(boost::asio::io_context& io, cloud_options opts, registry::node_registry& reg,
                   placement::placement_index& index);
     ~cloud_backend() override;
@@ -63,7 +63,7 @@ public:
 
     http::client& client() { return *client_; }
 
-private:
+  private:
     dispatch::circuit_breaker& breaker(const std::string& node_id);
     void breaker_result(const std::string& node_id, bool ok);
 

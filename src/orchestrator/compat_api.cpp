@@ -31,11 +31,12 @@ std::string iso_now() {
 
 // OpenAI clients expect their own error shape.
 response openai_error(const api::error& e, const request& q) {
-    json::object o{{"error", json::object{{"message", e.message},
-                                          {"type", e.http_status() == 429 ? "rate_limit_error"
-                                                   : e.http_status() >= 500 ? "server_error"
-                                                                            : "invalid_request_error"},
-                                          {"code", api::to_string(e.code)}}}};
+    json::object o{
+        {"error", json::object{{"message", e.message},
+                               {"type", e.http_status() == 429   ? "rate_limit_error"
+                                        : e.http_status() >= 500 ? "server_error"
+                                                                 : "invalid_request_error"},
+                               {"code", api::to_string(e.code)}}}};
     auto r = response::from_error(e, q.correlation_id);
     r.body = json::serialize(o);
     return r;
@@ -43,7 +44,7 @@ response openai_error(const api::error& e, const request& q) {
 
 // The task's events, one at a time, from its log (via the same reader /v2 events use).
 class event_cursor {
-public:
+  public:
     explicit event_cursor(std::shared_ptr<http::body_stream> reader) : reader_(std::move(reader)) {}
     asio::awaitable<std::optional<http::sse_event>> next() {
         for (;;) {
@@ -57,7 +58,7 @@ public:
     }
     void disconnect() { reader_->on_disconnect(); }
 
-private:
+  private:
     std::shared_ptr<http::body_stream> reader_;
     http::sse_parser parser_;
     std::vector<http::sse_event> batch_;
@@ -81,11 +82,12 @@ std::string openai_chunk(const compat_ctx& c, const std::string* text, const cha
         choice["text"] = text ? *text : "";
     }
     choice["finish_reason"] = finish ? json::value(finish) : json::value(nullptr);
-    json::object o{{"id", c.id},
-                   {"object", c.d == dialect::openai_chat ? "chat.completion.chunk" : "text_completion"},
-                   {"created", c.created},
-                   {"model", c.model},
-                   {"choices", json::array{choice}}};
+    json::object o{
+        {"id", c.id},
+        {"object", c.d == dialect::openai_chat ? "chat.completion.chunk" : "text_completion"},
+        {"created", c.created},
+        {"model", c.model},
+        {"choices", json::array{choice}}};
     std::string out;
     http::append_sse(out, "", json::serialize(o));
     return out;
@@ -94,21 +96,24 @@ std::string openai_chunk(const compat_ctx& c, const std::string* text, const cha
 std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
                         const json::object* end = nullptr) {
     json::object o{{"model", c.model}, {"created_at", iso_now()}};
-    if (c.d == dialect::ollama_chat) o["message"] = json::object{{"role", "assistant"}, {"content", text}};
-    else o["response"] = text;
+    if (c.d == dialect::ollama_chat)
+        o["message"] = json::object{{"role", "assistant"}, {"content", text}};
+    else
+        o["response"] = text;
     o["done"] = done;
     if (done && end) {
         auto reason = end->if_contains("finish_reason");
         o["done_reason"] = reason && reason->is_string() ? reason->get_string() : "stop";
         if (auto* n = end->if_contains("tokens_out")) o["eval_count"] = *n;
-        if (auto* d = end->if_contains("decode_ms"); d && d->is_int64()) o["eval_duration"] = d->get_int64() * 1'000'000;
+        if (auto* d = end->if_contains("decode_ms"); d && d->is_int64())
+            o["eval_duration"] = d->get_int64() * 1'000'000;
     }
     return json::serialize(o) + "\n";
 }
 
 // Streams a task in one of the compatible formats.
 class compat_stream final : public http::body_stream {
-public:
+  public:
     compat_stream(compat_ctx c, std::shared_ptr<http::body_stream> reader)
         : c_(std::move(c)), cur_(std::move(reader)) {}
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds) override {
@@ -137,7 +142,8 @@ public:
             }
             if (ev->event == "error") {
                 done_ = true;
-                if (ollama) co_return json::serialize(json::object{{"error", o.at("message")}}) + "\n";
+                if (ollama)
+                    co_return json::serialize(json::object{{"error", o.at("message")}}) + "\n";
                 std::string out;
                 http::append_sse(out, "", json::serialize(json::object{{"error", o}}));
                 co_return out + "data: [DONE]\n\n";
@@ -146,7 +152,7 @@ public:
     }
     void on_disconnect() override { cur_.disconnect(); }
 
-private:
+  private:
     compat_ctx c_;
     event_cursor cur_;
     bool done_ = false;
@@ -157,11 +163,14 @@ expected<json::object, api::error> to_task_body(const json::object& in, dialect 
     json::object t;
     auto* model = in.if_contains("model");
     if (!model || !model->is_string() || model->get_string().empty())
-        return fail(api::make_error(api::error_code::invalid_params, "model: name the model to run"));
+        return fail(
+            api::make_error(api::error_code::invalid_params, "model: name the model to run"));
     t["model"] = *model;
-    for (const char* k : {"messages", "prompt", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop"})
+    for (const char* k :
+         {"messages", "prompt", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop"})
         if (auto* v = in.if_contains(k)) t[k] = *v;
-    if (auto* v = in.if_contains("max_completion_tokens"); v && !t.contains("max_tokens")) t["max_tokens"] = *v;
+    if (auto* v = in.if_contains("max_completion_tokens"); v && !t.contains("max_tokens"))
+        t["max_tokens"] = *v;
     if (auto* o = in.if_contains("options"); o && o->is_object()) {
         const auto& opts = o->get_object();
         if (auto* n = opts.if_contains("num_predict"); n && n->is_int64() && n->get_int64() > 0)
@@ -185,7 +194,8 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
     boost::system::error_code ec;
     auto v = json::parse(q.body, ec);
     if (ec || !v.is_object())
-        co_return error(api::make_error(api::error_code::invalid_params, "the request body must be a JSON object"));
+        co_return error(api::make_error(api::error_code::invalid_params,
+                                        "the request body must be a JSON object"));
     const auto& in = v.get_object();
     auto body = to_task_body(in, d);
     if (!body) co_return error(body.error());
@@ -223,10 +233,13 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
             text += o.at("t").as_string();
         } else if (ev->event == "end") {
             end = o;
-            if (auto* f = o.if_contains("finish_reason"); f && f->is_string()) finish = f->get_string();
-            if (auto* n = o.if_contains("tokens_out"); n && n->is_int64()) tokens_out = n->get_int64();
+            if (auto* f = o.if_contains("finish_reason"); f && f->is_string())
+                finish = f->get_string();
+            if (auto* n = o.if_contains("tokens_out"); n && n->is_int64())
+                tokens_out = n->get_int64();
         } else if (ev->event == "error") {
-            auto code = api::error_code_from_string(o.at("code").as_string()).value_or(api::error_code::upstream_failed);
+            auto code = api::error_code_from_string(o.at("code").as_string())
+                            .value_or(api::error_code::upstream_failed);
             co_return error(api::make_error(code, std::string(o.at("message").as_string())));
         }
     }
@@ -236,8 +249,10 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
         co_return response::json(200, std::move(line));
     }
     json::object choice{{"index", 0}, {"finish_reason", finish}};
-    if (d == dialect::openai_chat) choice["message"] = json::object{{"role", "assistant"}, {"content", text}};
-    else choice["text"] = text;
+    if (d == dialect::openai_chat)
+        choice["message"] = json::object{{"role", "assistant"}, {"content", text}};
+    else
+        choice["text"] = text;
     json::object o{{"id", c.id},
                    {"object", d == dialect::openai_chat ? "chat.completion" : "text_completion"},
                    {"created", c.created},
@@ -261,20 +276,27 @@ void add_compat_routes(http::router& routes, task_service& tasks,
                        const placement::placement_index& index) {
     auto* t = &tasks;
     auto* ix = &index;
-    routes.add("POST", "/v1/chat/completions", [t](request q) { return handle(*t, std::move(q), dialect::openai_chat); });
-    routes.add("POST", "/v1/completions", [t](request q) { return handle(*t, std::move(q), dialect::openai_text); });
-    routes.add("POST", "/api/generate", [t](request q) { return handle(*t, std::move(q), dialect::ollama_generate); });
-    routes.add("POST", "/api/chat", [t](request q) { return handle(*t, std::move(q), dialect::ollama_chat); });
+    routes.add("POST", "/v1/chat/completions",
+               [t](request q) { return handle(*t, std::move(q), dialect::openai_chat); });
+    routes.add("POST", "/v1/completions",
+               [t](request q) { return handle(*t, std::move(q), dialect::openai_text); });
+    routes.add("POST", "/api/generate",
+               [t](request q) { return handle(*t, std::move(q), dialect::ollama_generate); });
+    routes.add("POST", "/api/chat",
+               [t](request q) { return handle(*t, std::move(q), dialect::ollama_chat); });
     routes.add("GET", "/v1/models", [ix](request) -> asio::awaitable<response> {
         json::array data;
         for (const auto& m : model_list(*ix))
-            data.push_back(json::object{{"id", m}, {"object", "model"}, {"owned_by", "llama-orch"}, {"created", 0}});
-        co_return response::json(200, json::serialize(json::object{{"object", "list"}, {"data", data}}));
+            data.push_back(json::object{
+                {"id", m}, {"object", "model"}, {"owned_by", "llama-orch"}, {"created", 0}});
+        co_return response::json(200,
+                                 json::serialize(json::object{{"object", "list"}, {"data", data}}));
     });
     routes.add("GET", "/api/tags", [ix](request) -> asio::awaitable<response> {
         json::array models;
         for (const auto& m : model_list(*ix))
-            models.push_back(json::object{{"name", m}, {"model", m}, {"modified_at", iso_now()}, {"size", 0}});
+            models.push_back(
+                json::object{{"name", m}, {"model", m}, {"modified_at", iso_now()}, {"size", 0}});
         co_return response::json(200, json::serialize(json::object{{"models", models}}));
     });
 }

@@ -26,13 +26,13 @@ void local_backend::sync() {
     }
 }
 
-boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> local_backend::open(
-    placement::placement_decision where, engines::generation_request g) {
+boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>>
+local_backend::open(placement::placement_decision where, engines::generation_request g) {
     co_return m_.begin_infer(where.pool_id, std::move(g));
 }
 
 boost::asio::awaitable<std::optional<int>> local_backend::count_tokens(std::string model,
-                                                                      std::string text) {
+                                                                       std::string text) {
     for (const auto& s : m_.list()) {
         auto names = model_names(s);
         if (s.state != pool::pool_state::ready ||

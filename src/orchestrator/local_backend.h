@@ -8,7 +8,7 @@
 namespace llorch::orchestrator {
 
 class local_backend final : public pool_backend {
-public:
+  public:
     local_backend(pool::pool_manager& m, placement::placement_index& index);
 
     // Re-reads every pool into the index; `changed` is called after (the dispatcher's wake-up).
@@ -17,9 +17,10 @@ public:
     boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
         placement::placement_decision where, engines::generation_request g) override;
     std::optional<model_limits> limits(const std::string& model) const override;
-    boost::asio::awaitable<std::optional<int>> count_tokens(std::string model, std::string text) override;
+    boost::asio::awaitable<std::optional<int>> count_tokens(std::string model,
+                                                            std::string text) override;
 
-private:
+  private:
     pool::pool_manager& m_;
     placement::placement_index& index_;
 };

@@ -18,8 +18,12 @@ std::shared_ptr<spdlog::logger> log() {
     return l;
 }
 
-response err(const api::error& e, const request& q) { return response::from_error(e, q.correlation_id); }
-api::error invalid(std::string m) { return api::make_error(api::error_code::invalid_params, std::move(m)); }
+response err(const api::error& e, const request& q) {
+    return response::from_error(e, q.correlation_id);
+}
+api::error invalid(std::string m) {
+    return api::make_error(api::error_code::invalid_params, std::move(m));
+}
 
 expected<json::object, api::error> body_object(const request& q) {
     boost::system::error_code ec;
@@ -138,8 +142,11 @@ std::optional<std::pair<std::string, std::string>> owner(const placement::placem
 
 asio::awaitable<response> forward_pool(cloud_context c, request q, std::string suffix) {
     auto o = owner(*c.index, q.params[0]);
-    if (!o) co_return err(api::make_error(api::error_code::not_found, "no pool '" + q.params[0] + "'"), q);
-    auto r = co_await c.backend->forward(o->first, q.method, "/v2/pools/" + o->second + suffix, q.body);
+    if (!o)
+        co_return err(api::make_error(api::error_code::not_found, "no pool '" + q.params[0] + "'"),
+                      q);
+    auto r =
+        co_await c.backend->forward(o->first, q.method, "/v2/pools/" + o->second + suffix, q.body);
     if (!r) co_return err(r.error(), q);
     co_return response::json(r->first, std::move(r->second));
 }
@@ -147,75 +154,92 @@ asio::awaitable<response> forward_pool(cloud_context c, request q, std::string s
 
 void add_node_routes(http::router& routes, cloud_context c) {
     const http::route_options service{.public_route = false, .service_route = true};
-    routes.add("POST", "/v2/nodes/register", [c](request q) -> asio::awaitable<response> {
-        auto o = body_object(q);
-        if (!o) co_return err(o.error(), q);
-        registry::node_registration reg;
-        reg.node_id = str_or(*o, "node_id");
-        reg.machine_id = str_or(*o, "machine_id");
-        reg.address = str_or(*o, "address");
-        reg.version = str_or(*o, "version");
-        auto interval = int_or(*o, "heartbeat_interval_ms", 10'000);
-        if (interval < 10 || interval > 3'600'000)
-            co_return err(invalid("heartbeat_interval_ms: must be between 10 and 3600000"), q);
-        reg.heartbeat_interval = std::chrono::milliseconds(interval);
-        if (reg.node_id.empty() || reg.address.empty())
-            co_return err(invalid("node_id and address (the node's URL) are required"), q);
-        if (!http::parse_url(reg.address))
-            co_return err(invalid("address: '" + reg.address + "' is not an http(s):// URL"), q);
-        auto pools = parse_pools(*o);
-        if (!pools) co_return err(pools.error(), q);
-        reg.pools = pools->reports;
-        auto epoch = c.reg->register_node(reg, std::chrono::steady_clock::now());
-        if (!epoch) {
-            auto e = invalid(epoch.error().message);
-            e.status = 409;
-            co_return err(e, q);
-        }
-        // A registration replaces the node's pools, limits included.
-        c.backend->forget_node(reg.node_id);
-        pools->apply_limits(*c.backend, reg.node_id);
-        log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
-                    reg.address, *epoch, reg.pools.size(), reg.version);
-        c.tasks->wake();
-        json::object out{{"node_id", reg.node_id}, {"epoch", *epoch},
-                         {"next_heartbeat_ms", reg.heartbeat_interval.count()}};
-        co_return response::json(200, json::serialize(out));
-    }, service);
-    routes.add("POST", "/v2/nodes/{id}/heartbeat", [c](request q) -> asio::awaitable<response> {
-        auto o = body_object(q);
-        if (!o) co_return err(o.error(), q);
-        auto pools = parse_pools(*o);
-        if (!pools) co_return err(pools.error(), q);
-        std::optional<uint64_t> epoch;
-        if (auto* e = o->if_contains("epoch"); e && (e->is_int64() || e->is_uint64()))
-            epoch = e->is_uint64() ? e->get_uint64() : static_cast<uint64_t>(e->get_int64());
-        auto r =
-            c.reg->heartbeat(q.params[0], pools->reports, std::chrono::steady_clock::now(), epoch);
-        switch (r.status) {
-            case registry::heartbeat_status::unknown_node: {
-                auto e = api::make_error(api::error_code::not_found,
-                                         "unknown node '" + q.params[0] + "': register again");
+    routes.add(
+        "POST", "/v2/nodes/register",
+        [c](request q) -> asio::awaitable<response> {
+            auto o = body_object(q);
+            if (!o) co_return err(o.error(), q);
+            registry::node_registration reg;
+            reg.node_id = str_or(*o, "node_id");
+            reg.machine_id = str_or(*o, "machine_id");
+            reg.address = str_or(*o, "address");
+            reg.version = str_or(*o, "version");
+            auto interval = int_or(*o, "heartbeat_interval_ms", 10'000);
+            if (interval < 10 || interval > 3'600'000)
+                co_return err(invalid("heartbeat_interval_ms: must be between 10 and 3600000"), q);
+            reg.heartbeat_interval = std::chrono::milliseconds(interval);
+            if (reg.node_id.empty() || reg.address.empty())
+                co_return err(invalid("node_id and address (the node's URL) are required"), q);
+            if (!http::parse_url(reg.address))
+                co_return err(invalid("address: '" + reg.address + "' is not an http(s):// URL"),
+                              q);
+            auto pools = parse_pools(*o);
+            if (!pools) co_return err(pools.error(), q);
+            reg.pools = pools->reports;
+            auto epoch = c.reg->register_node(reg, std::chrono::steady_clock::now());
+            if (!epoch) {
+                auto e = invalid(epoch.error().message);
+                e.status = 409;
                 co_return err(e, q);
             }
-            case registry::heartbeat_status::stale_epoch: {
-                auto e = api::make_error(api::error_code::conflict,
-                                         "heartbeat from an older registration of '" + q.params[0] + "'");
-                co_return err(e, q);
+            // A registration replaces the node's pools, limits included.
+            c.backend->forget_node(reg.node_id);
+            pools->apply_limits(*c.backend, reg.node_id);
+            log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})",
+                        reg.node_id, reg.address, *epoch, reg.pools.size(), reg.version);
+            c.tasks->wake();
+            json::object out{{"node_id", reg.node_id},
+                             {"epoch", *epoch},
+                             {"next_heartbeat_ms", reg.heartbeat_interval.count()}};
+            co_return response::json(200, json::serialize(out));
+        },
+        service);
+    routes.add(
+        "POST", "/v2/nodes/{id}/heartbeat",
+        [c](request q) -> asio::awaitable<response> {
+            auto o = body_object(q);
+            if (!o) co_return err(o.error(), q);
+            auto pools = parse_pools(*o);
+            if (!pools) co_return err(pools.error(), q);
+            std::optional<uint64_t> epoch;
+            if (auto* e = o->if_contains("epoch"); e && (e->is_int64() || e->is_uint64()))
+                epoch = e->is_uint64() ? e->get_uint64() : static_cast<uint64_t>(e->get_int64());
+            auto r = c.reg->heartbeat(q.params[0], pools->reports, std::chrono::steady_clock::now(),
+                                      epoch);
+            switch (r.status) {
+                case registry::heartbeat_status::unknown_node: {
+                    auto e = api::make_error(api::error_code::not_found,
+                                             "unknown node '" + q.params[0] + "': register again");
+                    co_return err(e, q);
+                }
+                case registry::heartbeat_status::stale_epoch: {
+                    auto e = api::make_error(
+                        api::error_code::conflict,
+                        "heartbeat from an older registration of '" + q.params[0] + "'");
+                    co_return err(e, q);
+                }
+                case registry::heartbeat_status::accepted:
+                    break;
             }
-            case registry::heartbeat_status::accepted: break;
-        }
-        pools->apply_limits(*c.backend, q.params[0]);
-        c.tasks->wake();
-        co_return response::json(200, json::serialize(json::object{{"next_heartbeat_ms", r.next_heartbeat.count()}}));
-    }, service);
-    routes.add("DELETE", "/v2/nodes/{id}", [c](request q) -> asio::awaitable<response> {
-        if (!c.reg->deregister(q.params[0]))
-            co_return err(api::make_error(api::error_code::not_found, "no node '" + q.params[0] + "'"), q);
-        c.backend->forget_node(q.params[0]);
-        log()->info("node_id={} deregistered", q.params[0]);
-        co_return response::no_content();
-    }, service);
+            pools->apply_limits(*c.backend, q.params[0]);
+            c.tasks->wake();
+            co_return response::json(
+                200,
+                json::serialize(json::object{{"next_heartbeat_ms", r.next_heartbeat.count()}}));
+        },
+        service);
+    routes.add(
+        "DELETE", "/v2/nodes/{id}",
+        [c](request q) -> asio::awaitable<response> {
+            if (!c.reg->deregister(q.params[0]))
+                co_return err(
+                    api::make_error(api::error_code::not_found, "no node '" + q.params[0] + "'"),
+                    q);
+            c.backend->forget_node(q.params[0]);
+            log()->info("node_id={} deregistered", q.params[0]);
+            co_return response::no_content();
+        },
+        service);
     routes.add("GET", "/v2/nodes", [c](request) -> asio::awaitable<response> {
         json::array a;
         for (const auto& [id, n] : c.reg->nodes()) a.push_back(node_json(n, *c.reg));
@@ -223,7 +247,9 @@ void add_node_routes(http::router& routes, cloud_context c) {
     });
     routes.add("POST", "/v2/nodes/{id}/drain", [c](request q) -> asio::awaitable<response> {
         auto* n = c.reg->find(q.params[0]);
-        if (!n) co_return err(api::make_error(api::error_code::not_found, "no node '" + q.params[0] + "'"), q);
+        if (!n)
+            co_return err(
+                api::make_error(api::error_code::not_found, "no node '" + q.params[0] + "'"), q);
         c.reg->drain(q.params[0]);
         std::vector<std::string> pools;
         for (const auto& p : n->pools) pools.push_back(p.pool_id);
@@ -254,8 +280,10 @@ void add_node_routes(http::router& routes, cloud_context c) {
             if (m.empty()) {
                 json::array names;
                 for (const auto& n : e.state.models) names.push_back(json::value(n));
-                m = json::object{{"name", e.state.models.front()}, {"names", names},
-                                 {"engine", e.state.engine}, {"pools", json::array{}}};
+                m = json::object{{"name", e.state.models.front()},
+                                 {"names", names},
+                                 {"engine", e.state.engine},
+                                 {"pools", json::array{}}};
             }
             m["pools"].as_array().push_back(json::value(e.name()));
         });
@@ -276,7 +304,9 @@ void add_node_routes(http::router& routes, cloud_context c) {
                                      {"name", e.state.models.empty() ? "" : e.state.models.front()},
                                      {"models", models},
                                      {"engine", e.state.engine},
-                                     {"state", e.state.draining ? "draining" : e.state.ready ? "ready" : "not-ready"},
+                                     {"state", e.state.draining ? "draining"
+                                               : e.state.ready  ? "ready"
+                                                                : "not-ready"},
                                      {"ready", e.state.ready},
                                      {"draining", e.state.draining},
                                      {"slots_total", e.state.slots_total},
@@ -287,10 +317,14 @@ void add_node_routes(http::router& routes, cloud_context c) {
         });
         co_return response::json(200, json::serialize(json::object{{"pools", a}}));
     });
-    routes.add("GET", "/v2/pools/{id}/status", [c](request q) { return forward_pool(c, std::move(q), "/status"); });
-    routes.add("GET", "/v2/pools/{id}/health", [c](request q) { return forward_pool(c, std::move(q), "/health"); });
-    routes.add("POST", "/v2/pools/{id}/drain", [c](request q) { return forward_pool(c, std::move(q), "/drain"); });
-    routes.add("POST", "/v2/pools/{id}/reload", [c](request q) { return forward_pool(c, std::move(q), "/reload"); });
+    routes.add("GET", "/v2/pools/{id}/status",
+               [c](request q) { return forward_pool(c, std::move(q), "/status"); });
+    routes.add("GET", "/v2/pools/{id}/health",
+               [c](request q) { return forward_pool(c, std::move(q), "/health"); });
+    routes.add("POST", "/v2/pools/{id}/drain",
+               [c](request q) { return forward_pool(c, std::move(q), "/drain"); });
+    routes.add("POST", "/v2/pools/{id}/reload",
+               [c](request q) { return forward_pool(c, std::move(q), "/reload"); });
 }
 
 }  // namespace llorch::orchestrator

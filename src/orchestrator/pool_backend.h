@@ -24,7 +24,7 @@ struct model_limits {
 };
 
 class pool_backend {
-public:
+  public:
     virtual ~pool_backend() = default;
     // Opens one generation on the placed pool. A failure says whether trying another pool may
     // help (retriable) — e.g. POOL_UNAVAILABLE when a slot was taken meanwhile.
@@ -33,7 +33,8 @@ public:
     // Limits of the pools serving `model`; nullopt when none does.
     virtual std::optional<model_limits> limits(const std::string& model) const = 0;
     // The token count of `text` for `model`, when the backend can ask an engine; nullopt else.
-    virtual boost::asio::awaitable<std::optional<int>> count_tokens(std::string model, std::string text) {
+    virtual boost::asio::awaitable<std::optional<int>> count_tokens(std::string model,
+                                                                    std::string text) {
         (void)model;
         (void)text;
         co_return std::nullopt;

@@ -9,11 +9,16 @@ namespace llorch::orchestrator {
 
 std::string_view to_string(task_state s) {
     switch (s) {
-        case task_state::queued: return "queued";
-        case task_state::running: return "running";
-        case task_state::completed: return "completed";
-        case task_state::failed: return "failed";
-        case task_state::cancelled: return "cancelled";
+        case task_state::queued:
+            return "queued";
+        case task_state::running:
+            return "running";
+        case task_state::completed:
+            return "completed";
+        case task_state::failed:
+            return "failed";
+        case task_state::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }
@@ -28,9 +33,7 @@ void task::notify() {
     for (auto* w : waiters_) w->cancel();
 }
 
-void task::remove_waiter(asio::steady_timer* t) {
-    std::erase(waiters_, t);
-}
+void task::remove_waiter(asio::steady_timer* t) { std::erase(waiters_, t); }
 
 task_reader::task_reader(std::shared_ptr<task> t, std::optional<long long> last_event_id,
                          std::function<void(task&)> on_gone, bool verbose)

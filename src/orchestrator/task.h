@@ -77,7 +77,7 @@ struct task {
     void remove_waiter(asio::steady_timer* t);
     asio::io_context& io() { return io_; }
 
-private:
+  private:
     asio::io_context& io_;
     std::vector<frame> frames_;
     size_t bytes_ = 0;
@@ -87,14 +87,14 @@ private:
 // The SSE body of GET /v2/tasks/{id}/events: replays the log from the start (or after
 // Last-Event-ID), then follows it as frames arrive; ends after the terminal frame.
 class task_reader final : public http::body_stream {
-public:
+  public:
     task_reader(std::shared_ptr<task> t, std::optional<long long> last_event_id,
                 std::function<void(task&)> on_gone, bool verbose = false);
     ~task_reader() override;
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override;
     void on_disconnect() override;
 
-private:
+  private:
     void leave();
     std::shared_ptr<task> t_;
     size_t cursor_ = 0;

@@ -28,7 +28,8 @@ long long ms_between(clock::time_point a, clock::time_point b) {
 }
 
 std::string error_frame(const api::error& e) {
-    json::object o{{"code", api::to_string(e.code)}, {"message", e.message},
+    json::object o{{"code", api::to_string(e.code)},
+                   {"message", e.message},
                    {"retriable", e.retriable.value_or(false)}};
     if (e.engine) o["engine"] = *e.engine;
     if (e.retry_after_ms) o["retry_after_ms"] = *e.retry_after_ms;
@@ -38,7 +39,8 @@ std::string error_frame(const api::error& e) {
 }
 
 api::error engine_error(const engines::engine_event& ev, const std::string& engine) {
-    auto code = api::error_code_from_string(ev.finish_reason).value_or(api::error_code::upstream_failed);
+    auto code =
+        api::error_code_from_string(ev.finish_reason).value_or(api::error_code::upstream_failed);
     auto e = api::make_error(code, ev.message.empty() ? "the engine failed" : ev.message);
     e.engine = engine;
     e.retriable = code != api::error_code::invalid_params;
@@ -54,8 +56,13 @@ double percentile(std::vector<double> v, double p) {
 
 task_service::task_service(asio::io_context& io, service_options opts,
                            placement::placement_index& index, pool_backend& backend)
-    : io_(io), opts_(std::move(opts)), index_(index), backend_(backend), queue_(opts_.admission),
-      rate_(admission::service_rate_config{}, clock::now()), wake_timer_(io) {}
+    : io_(io),
+      opts_(std::move(opts)),
+      index_(index),
+      backend_(backend),
+      queue_(opts_.admission),
+      rate_(admission::service_rate_config{}, clock::now()),
+      wake_timer_(io) {}
 
 task_service::~task_service() = default;
 
@@ -83,7 +90,8 @@ expected<admission_info, api::error> task_service::submit(task_spec spec) {
     }
     if (auto it = tasks_.find(spec.task_id); it != tasks_.end()) {
         auto pos = queue_.position(spec.task_id);
-        return admission_info{it->second, pos.value_or(0), predicted_start_ms(pos.value_or(0)), true};
+        return admission_info{it->second, pos.value_or(0), predicted_start_ms(pos.value_or(0)),
+                              true};
     }
     auto limits = backend_.limits(spec.model);
     if (!limits || !index_.serves(spec.model)) {
@@ -188,9 +196,12 @@ void task_service::finish(task& t, task_state s, std::optional<api::error> e) {
         t.error = e;
         t.append(error_frame(*e));
     }
-    if (s == task_state::cancelled) ++canceled_;
-    else if (s == task_state::failed) ++failed_;
-    else if (s == task_state::completed) ++completed_;
+    if (s == task_state::cancelled)
+        ++canceled_;
+    else if (s == task_state::failed)
+        ++failed_;
+    else if (s == task_state::completed)
+        ++completed_;
     if (t.grace_timer) t.grace_timer->cancel();
     t.notify();
 }
@@ -258,7 +269,8 @@ bool task_service::try_dispatch(const std::shared_ptr<task>& t) {
     }
     if (!d) {
         switch (d.error()) {
-            case placement::placement_errc::no_capacity: return false;
+            case placement::placement_errc::no_capacity:
+                return false;
             case placement::placement_errc::model_not_available:
                 finish(*t, task_state::failed,
                        api::make_error(api::error_code::model_not_available,
@@ -334,10 +346,13 @@ asio::awaitable<void> task_service::dispatch_loop() {
                                        "no pool could start the task before its deadline"));
                 continue;
             }
-            if (try_dispatch(t)) parked_.erase(parked_.begin() + static_cast<long>(i));
-            else ++i;
+            if (try_dispatch(t))
+                parked_.erase(parked_.begin() + static_cast<long>(i));
+            else
+                ++i;
         }
-        while (auto q = queue_.take_next([this](std::string_view m) { return index_.can_serve_now(m); })) {
+        while (auto q = queue_.take_next(
+                   [this](std::string_view m) { return index_.can_serve_now(m); })) {
             auto t = find(q->task_id);
             if (!t || t->finished()) continue;
             if (!try_dispatch(t)) parked_.push_back(t);
@@ -384,12 +399,9 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
         }
         t->upstream = stream.get();
         {
-            json::object o{{"queue_position", 0},
-                           {"predicted_start_ms", 0},
-                           {"node_id", d.node_id},
-                           {"pool_id", d.pool_id},
-                           {"task_id", t->spec.task_id},
-                           {"model", t->spec.model},
+            json::object o{{"queue_position", 0},        {"predicted_start_ms", 0},
+                           {"node_id", d.node_id},       {"pool_id", d.pool_id},
+                           {"task_id", t->spec.task_id}, {"model", t->spec.model},
                            {"attempt", t->attempts - 1}};
             std::string f;
             http::append_sse(f, "started", json::serialize(o));
@@ -400,7 +412,8 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
             std::string mf, vf;
             http::append_sse(mf, "metrics", json::serialize(m));
             m["message"] = "started on pool " + (d.node_id.empty() ? "" : d.node_id + "/") +
-                           d.pool_id + " after " + std::to_string(ms_between(t->created, t->started)) +
+                           d.pool_id + " after " +
+                           std::to_string(ms_between(t->created, t->started)) +
                            " ms in the queue (attempt " + std::to_string(t->attempts) + ", " +
                            std::to_string(queue_.size()) + " tasks still queued)";
             http::append_sse(vf, "metrics", json::serialize(m));
@@ -414,7 +427,8 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
                     t->first_token = clock::now();
                     ttft = static_cast<double>(ms_between(t->started, t->first_token));
                 }
-                std::string f = "id: " + std::to_string(t->tokens) + "\nevent: token\ndata: {\"t\":\"";
+                std::string f =
+                    "id: " + std::to_string(t->tokens) + "\nevent: token\ndata: {\"t\":\"";
                 api::append_json_escaped(f, ev->text);
                 f += "\",\"i\":" + std::to_string(t->tokens) + "}\n\n";
                 t->append(std::move(f), t->tokens);
@@ -422,15 +436,17 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
                 ++tokens_total_;
             } else if (ev->type == engines::engine_event::kind::end) {
                 t->tokens_out = ev->tokens_out >= 0 ? ev->tokens_out : t->tokens;
-                json::object o{{"tokens_out", t->tokens_out},
-                               {"decode_ms", ev->decode_ms >= 0 ? ev->decode_ms
-                                                                : ms_between(t->started, clock::now())},
-                               {"finish_reason", ev->finish_reason}};
+                json::object o{
+                    {"tokens_out", t->tokens_out},
+                    {"decode_ms",
+                     ev->decode_ms >= 0 ? ev->decode_ms : ms_between(t->started, clock::now())},
+                    {"finish_reason", ev->finish_reason}};
                 // A closing metrics frame: throughput of the generation as the client saw it.
                 auto gen_ms = std::max<long long>(1, ms_between(t->started, clock::now()));
-                json::object m{{"tokens", t->tokens},
-                               {"generation_ms", gen_ms},
-                               {"ttft_ms", t->tokens > 0 ? ms_between(t->started, t->first_token) : 0}};
+                json::object m{
+                    {"tokens", t->tokens},
+                    {"generation_ms", gen_ms},
+                    {"ttft_ms", t->tokens > 0 ? ms_between(t->started, t->first_token) : 0}};
                 std::string mf, vf;
                 http::append_sse(mf, "metrics", json::serialize(m));
                 m["message"] = std::to_string(t->tokens) + " tokens in " + std::to_string(gen_ms) +
@@ -465,9 +481,11 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
             e2e_ms_.push_back(static_cast<double>(ms_between(t->created, t->ended)));
             if (ttft) ttft_ms_.push_back(*ttft);
             if (e2e_ms_.size() > 10'000) e2e_ms_.erase(e2e_ms_.begin(), e2e_ms_.begin() + 5'000);
-            if (ttft_ms_.size() > 10'000) ttft_ms_.erase(ttft_ms_.begin(), ttft_ms_.begin() + 5'000);
-            log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done", t->spec.task_id,
-                        d.pool_id, t->tokens_out, ms_between(t->started, t->ended));
+            if (ttft_ms_.size() > 10'000)
+                ttft_ms_.erase(ttft_ms_.begin(), ttft_ms_.begin() + 5'000);
+            log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done",
+                        t->spec.task_id, d.pool_id, t->tokens_out,
+                        ms_between(t->started, t->ended));
         }
         if (retry && !t->finished()) {
             --running_;
@@ -494,7 +512,8 @@ asio::awaitable<void> task_service::housekeeping_loop() {
         auto now = clock::now();
         std::vector<std::string> old;
         for (const auto& [id, t] : tasks_)
-            if (t->finished() && t->readers == 0 && now - t->ended > opts_.retention) old.push_back(id);
+            if (t->finished() && t->readers == 0 && now - t->ended > opts_.retention)
+                old.push_back(id);
         for (const auto& id : old) tasks_.erase(id);
         if (tasks_.size() > opts_.max_retained) {
             std::vector<std::pair<clock::time_point, std::string>> done;
@@ -544,7 +563,8 @@ asio::awaitable<void> task_service::stop(std::chrono::milliseconds deadline) {
 std::string task_service::render_metrics() const {
     std::string o;
     auto c = [&](const char* name, const char* type, double v) {
-        o += std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
+        o += std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) +
+             "\n";
     };
     c("tasks_enqueued_total", "counter", static_cast<double>(enqueued_));
     c("tasks_started_total", "counter", static_cast<double>(started_));
@@ -556,12 +576,16 @@ std::string task_service::render_metrics() const {
     c("queue_depth", "gauge", static_cast<double>(queue_.size()));
     c("tasks_running", "gauge", static_cast<double>(running_));
     o += "# TYPE admission_backpressure_events_total counter\n";
-    o += "admission_backpressure_events_total{policy=\"reject\"} " + std::to_string(rejected_) + "\n";
-    o += "admission_backpressure_events_total{policy=\"drop-lru\"} " + std::to_string(dropped_lru_) + "\n";
+    o += "admission_backpressure_events_total{policy=\"reject\"} " + std::to_string(rejected_) +
+         "\n";
+    o += "admission_backpressure_events_total{policy=\"drop-lru\"} " +
+         std::to_string(dropped_lru_) + "\n";
     c("tasks_deadline_unmet_total", "counter", static_cast<double>(deadline_unmet_));
     o += "# TYPE latency_first_token_ms summary\n";
-    o += "latency_first_token_ms{quantile=\"0.5\"} " + std::to_string(percentile(ttft_ms_, 0.5)) + "\n";
-    o += "latency_first_token_ms{quantile=\"0.99\"} " + std::to_string(percentile(ttft_ms_, 0.99)) + "\n";
+    o += "latency_first_token_ms{quantile=\"0.5\"} " + std::to_string(percentile(ttft_ms_, 0.5)) +
+         "\n";
+    o += "latency_first_token_ms{quantile=\"0.99\"} " + std::to_string(percentile(ttft_ms_, 0.99)) +
+         "\n";
     o += "# TYPE latency_e2e_ms summary\n";
     o += "latency_e2e_ms{quantile=\"0.5\"} " + std::to_string(percentile(e2e_ms_, 0.5)) + "\n";
     o += "latency_e2e_ms{quantile=\"0.99\"} " + std::to_string(percentile(e2e_ms_, 0.99)) + "\n";

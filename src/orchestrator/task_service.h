@@ -30,7 +30,7 @@ struct service_options {
     std::chrono::milliseconds retention{300'000};  // finished tasks' events stay readable
     size_t max_retained = 20'000;
     std::chrono::milliseconds disconnect_grace{2'000};  // last reader gone → cancel after this
-    int max_attempts = 3;                                 // per task, before the first token
+    int max_attempts = 3;                               // per task, before the first token
     std::chrono::milliseconds retry_base{50};
     std::chrono::milliseconds session_ttl{600'000};
 };
@@ -51,7 +51,7 @@ struct session_info {
 };
 
 class task_service {
-public:
+  public:
     task_service(asio::io_context& io, service_options opts, placement::placement_index& index,
                  pool_backend& backend);
     ~task_service();
@@ -84,7 +84,7 @@ public:
     size_t running() const { return running_; }
     std::string render_metrics() const;
 
-private:
+  private:
     asio::awaitable<void> dispatch_loop();
     asio::awaitable<void> housekeeping_loop();
     asio::awaitable<void> run(std::shared_ptr<task> t, placement::placement_decision d);
@@ -108,8 +108,8 @@ private:
     bool stopped_ = false;
     size_t running_ = 0;
     // Counters for /metrics.
-    uint64_t enqueued_ = 0, started_ = 0, canceled_ = 0, rejected_ = 0, completed_ = 0,
-             failed_ = 0, tokens_total_ = 0, dropped_lru_ = 0, deadline_unmet_ = 0;
+    uint64_t enqueued_ = 0, started_ = 0, canceled_ = 0, rejected_ = 0, completed_ = 0, failed_ = 0,
+             tokens_total_ = 0, dropped_lru_ = 0, deadline_unmet_ = 0;
     std::vector<double> ttft_ms_, e2e_ms_;
 };
 

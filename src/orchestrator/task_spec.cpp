@@ -11,7 +11,8 @@ namespace {
 api::error bad(const std::string& field, const std::string& what) {
     return api::make_error(api::error_code::invalid_params, field + ": " + what);
 }
-expected<std::vector<std::string>, api::error> string_list(const json::value& v, const std::string& f) {
+expected<std::vector<std::string>, api::error> string_list(const json::value& v,
+                                                           const std::string& f) {
     std::vector<std::string> out;
     if (!v.is_array()) return fail(bad(f, "must be an array of pool ids"));
     for (const auto& x : v.get_array()) {
@@ -25,7 +26,8 @@ expected<std::vector<std::string>, api::error> string_list(const json::value& v,
 bool valid_client_id(std::string_view id) {
     if (id.empty() || id.size() > 128) return false;
     for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':'))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+              c == ':'))
             return false;
     return true;
 }
@@ -42,7 +44,8 @@ expected<task_spec, api::error> parse_task_spec(const json::object& o) {
         auto v = str(k);
         if (!v) return fail(v.error());
         if (*v && !valid_client_id(**v))
-            return fail(bad(k, "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'"));
+            return fail(
+                bad(k, "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'"));
         (std::string_view(k) == "task_id" ? t.task_id : t.session_id) = v->value_or("");
     }
     if (t.task_id.empty()) t.task_id = http::new_correlation_id();
@@ -60,14 +63,18 @@ expected<task_spec, api::error> parse_task_spec(const json::object& o) {
     auto model = str("model");
     if (!model) return fail(model.error());
     t.model = model_ref->value_or(model->value_or(""));
-    if (t.model.empty()) return fail(bad("model_ref", "name the model to run (model_ref or model)"));
-    if (auto e = str("engine"); !e) return fail(e.error());
-    else t.engine = e->value_or("");
+    if (t.model.empty())
+        return fail(bad("model_ref", "name the model to run (model_ref or model)"));
+    if (auto e = str("engine"); !e)
+        return fail(e.error());
+    else
+        t.engine = e->value_or("");
     if (auto p = str("priority"); !p) {
         return fail(p.error());
     } else if (*p) {
         auto pr = admission::parse_priority(**p);
-        if (!pr) return fail(bad("priority", "must be 'interactive' or 'batch' (got '" + **p + "')"));
+        if (!pr)
+            return fail(bad("priority", "must be 'interactive' or 'batch' (got '" + **p + "')"));
         t.priority = *pr;
     }
     if (auto d = str("determinism"); !d) {
@@ -78,14 +85,16 @@ expected<task_spec, api::error> parse_task_spec(const json::object& o) {
         t.determinism = **d;
     }
     if (auto* v = o.if_contains("deadline_ms"); v && !v->is_null()) {
-        if (!v->is_int64() && !v->is_uint64()) return fail(bad("deadline_ms", "must be an integer"));
+        if (!v->is_int64() && !v->is_uint64())
+            return fail(bad("deadline_ms", "must be an integer"));
         long long ms = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
         if (ms <= 0 || ms > 7LL * 24 * 3600 * 1000)
             return fail(bad("deadline_ms", "must be between 1 and 604800000 (ms from submission)"));
         t.deadline = std::chrono::milliseconds(ms);
     }
     for (const char* k : {"ctx", "expected_tokens"}) {
-        if (auto* v = o.if_contains(k); v && !v->is_null() && (!v->is_int64() || v->get_int64() < 0))
+        if (auto* v = o.if_contains(k);
+            v && !v->is_null() && (!v->is_int64() || v->get_int64() < 0))
             return fail(bad(k, "must be an integer >= 0"));
     }
     if (auto* v = o.if_contains("kv_hint"); v && !v->is_null() && !v->is_string())
@@ -100,10 +109,14 @@ expected<task_spec, api::error> parse_task_spec(const json::object& o) {
         if (auto* m = po->if_contains("mode"); m && !m->is_null()) {
             if (!m->is_string()) return fail(bad("placement.mode", "must be pin, prefer or auto"));
             auto s = std::string(m->get_string());
-            if (s == "pin") t.placement.mode = placement::placement_mode::pin;
-            else if (s == "prefer") t.placement.mode = placement::placement_mode::prefer;
-            else if (s == "auto") t.placement.mode = placement::placement_mode::auto_;
-            else return fail(bad("placement.mode", "must be pin, prefer or auto (got '" + s + "')"));
+            if (s == "pin")
+                t.placement.mode = placement::placement_mode::pin;
+            else if (s == "prefer")
+                t.placement.mode = placement::placement_mode::prefer;
+            else if (s == "auto")
+                t.placement.mode = placement::placement_mode::auto_;
+            else
+                return fail(bad("placement.mode", "must be pin, prefer or auto (got '" + s + "')"));
         }
         if (auto* p = po->if_contains("pin_pool_id"); p && !p->is_null()) {
             if (!p->is_string()) return fail(bad("placement.pin_pool_id", "must be a string"));

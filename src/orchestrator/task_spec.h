@@ -17,10 +17,10 @@
 namespace llorch::orchestrator {
 
 struct task_spec {
-    std::string task_id;      // client's, or generated
-    std::string session_id;   // client's, or generated
-    std::string model;        // model_ref or model
-    std::string engine;       // optional: only pools of this engine
+    std::string task_id;     // client's, or generated
+    std::string session_id;  // client's, or generated
+    std::string model;       // model_ref or model
+    std::string engine;      // optional: only pools of this engine
     admission::task_priority priority = admission::task_priority::interactive;
     std::optional<std::chrono::milliseconds> deadline;  // from submission: must start by then
     engines::generation_request generation;

@@ -63,7 +63,9 @@ std::string refusal(int status, const std::string& body, const std::string& toke
 }  // namespace
 
 node_agent::node_agent(asio::io_context& io, node_agent_options opts, pool_manager& pools)
-    : io_(io), opts_(std::move(opts)), pools_(pools),
+    : io_(io),
+      opts_(std::move(opts)),
+      pools_(pools),
       client_(std::make_unique<http::client>(io, http::client_options{.tls = opts_.tls})),
       timer_(io) {
     while (!opts_.orchestratord_url.empty() && opts_.orchestratord_url.back() == '/')
@@ -108,7 +110,8 @@ asio::awaitable<bool> node_agent::register_once() {
     json::array gpus, models;
     for (const auto& s : pools_.list()) {
         for (const auto& g : s.gpus)
-            gpus.push_back(json::object{{"device_id", g.index}, {"name", g.name},
+            gpus.push_back(json::object{{"device_id", g.index},
+                                        {"name", g.name},
                                         {"vram_total_bytes", g.memory_total_bytes},
                                         {"compute_capability", g.compute_capability}});
         models.push_back(json::value(s.name));
@@ -127,7 +130,8 @@ asio::awaitable<bool> node_agent::register_once() {
     r.url = opts_.orchestratord_url + "/v2/nodes/register";
     r.body = json::serialize(body);
     r.timeout = 5s;
-    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    if (!opts_.service_token.empty())
+        r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
     if (!res) {
         log()->warn("cannot register with {}: {}", opts_.orchestratord_url, res.error().message);
@@ -145,7 +149,8 @@ asio::awaitable<bool> node_agent::register_once() {
         if (auto* e = v.get_object().if_contains("epoch"); e && e->is_number())
             epoch_ = e->to_number<uint64_t>();
     for (const auto& s : pools_.list()) last_states_[s.id] = s.state;
-    log()->info("node_id={} registered with {} (epoch {})", opts_.node_id, opts_.orchestratord_url, epoch_);
+    log()->info("node_id={} registered with {} (epoch {})", opts_.node_id, opts_.orchestratord_url,
+                epoch_);
     co_return true;
 }
 
@@ -161,7 +166,8 @@ asio::awaitable<int> node_agent::heartbeat_once() {
     r.body = "{\"timestamp\":" + std::to_string(now) + ",\"epoch\":" + std::to_string(epoch_) +
              ",\"pools\":" + pools_json() + "}";
     r.timeout = 5s;
-    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    if (!opts_.service_token.empty())
+        r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
     if (!res) {
         log()->warn("heartbeat to {} failed: {}", opts_.orchestratord_url, res.error().message);
@@ -214,7 +220,8 @@ asio::awaitable<void> node_agent::stop() {
     r.method = "DELETE";
     r.url = opts_.orchestratord_url + "/v2/nodes/" + opts_.node_id;
     r.timeout = 2s;
-    if (!opts_.service_token.empty()) r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    if (!opts_.service_token.empty())
+        r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
     if (res && res->status == 204) log()->info("node_id={} deregistered", opts_.node_id);
     epoch_ = 0;

@@ -27,14 +27,14 @@ struct node_agent_options {
     std::string orchestratord_url;  // e.g. http://10.0.0.1:8080
     std::string node_id;
     std::string machine_id;
-    std::string address;            // this node's URL as orchestratord reaches it
+    std::string address;  // this node's URL as orchestratord reaches it
     std::chrono::milliseconds heartbeat_interval{10'000};
-    std::string service_token;      // sent to orchestratord; empty: none
-    http::tls_context tls;          // for an https:// orchestratord
+    std::string service_token;  // sent to orchestratord; empty: none
+    http::tls_context tls;      // for an https:// orchestratord
 };
 
 class node_agent {
-public:
+  public:
     node_agent(asio::io_context& io, node_agent_options opts, pool_manager& pools);
     ~node_agent();
     void start();
@@ -44,7 +44,7 @@ public:
     void poke();
     bool registered() const { return epoch_ > 0; }
 
-private:
+  private:
     asio::awaitable<void> run();
     asio::awaitable<bool> register_once();
     asio::awaitable<int> heartbeat_once();

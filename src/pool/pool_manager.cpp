@@ -10,8 +10,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -296,10 +296,11 @@ struct pool_manager::impl : std::enable_shared_from_this<impl> {
             auto need = estimate_vram(model, c.ctx, c.slots);
             if (!need) return "POOL_UNAVAILABLE: " + need.error();
             if (need->total() > free_bytes)
-                return "POOL_UNAVAILABLE: the pool needs about " + std::to_string(need->total() >> 20) +
-                       " MiB of VRAM (weights " + std::to_string(need->weights_bytes >> 20) +
-                       " MiB, KV cache " + std::to_string(need->kv_bytes >> 20) +
-                       " MiB for " + std::to_string(c.slots) + " x " + std::to_string(c.ctx) +
+                return "POOL_UNAVAILABLE: the pool needs about " +
+                       std::to_string(need->total() >> 20) + " MiB of VRAM (weights " +
+                       std::to_string(need->weights_bytes >> 20) + " MiB, KV cache " +
+                       std::to_string(need->kv_bytes >> 20) + " MiB for " +
+                       std::to_string(c.slots) + " x " + std::to_string(c.ctx) +
                        " tokens) but its GPUs have " + std::to_string(free_bytes >> 20) +
                        " MiB free; lower slots or ctx, or use a bigger GPU";
         }
@@ -1081,7 +1082,7 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
 }
 
 asio::awaitable<std::optional<int>> pool_manager::count_tokens(std::string pool_id,
-                                                              std::string text) {
+                                                               std::string text) {
     auto self = impl_;
     auto it = self->pools.find(pool_id);
     if (it == self->pools.end()) co_return std::nullopt;

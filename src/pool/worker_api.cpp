@@ -63,7 +63,8 @@ boost::json::object to_json(const pool_snapshot& s) {
     return o;
 }
 
-boost::json::object catalog_json(const std::vector<pool_snapshot>& pools, const std::string& prefix) {
+boost::json::object catalog_json(const std::vector<pool_snapshot>& pools,
+                                 const std::string& prefix) {
     std::map<std::string, json::object> models;
     for (const auto& p : pools) {
         auto& m = models[p.name];
@@ -72,12 +73,9 @@ boost::json::object catalog_json(const std::vector<pool_snapshot>& pools, const 
             auto size = p.model.empty() ? 0 : std::filesystem::file_size(p.model, ec);
             json::array names;
             for (const auto& n : model_names(p)) names.push_back(json::value(n));
-            m = json::object{{"name", p.name},
-                             {"names", names},
-                             {"path", p.model},
-                             {"size_bytes", ec ? 0 : size},
-                             {"engine", p.engine},
-                             {"pools", json::array{}}};
+            m = json::object{{"name", p.name},     {"names", names},
+                             {"path", p.model},    {"size_bytes", ec ? 0 : size},
+                             {"engine", p.engine}, {"pools", json::array{}}};
         }
         m["pools"].as_array().push_back(json::value(prefix + p.id));
     }

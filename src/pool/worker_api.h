@@ -25,6 +25,7 @@ boost::json::object to_json(const pool_snapshot& s);
 
 // GET /v2/catalog/models: every model the pools serve, with the names it answers to, its file,
 // size, engine and the pools (`prefix` + pool id) that serve it.
-boost::json::object catalog_json(const std::vector<pool_snapshot>& pools, const std::string& prefix = {});
+boost::json::object catalog_json(const std::vector<pool_snapshot>& pools,
+                                 const std::string& prefix = {});
 
 }  // namespace llorch::pool

@@ -11,7 +11,7 @@ namespace {
 namespace json = boost::json;
 
 class compat : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dir_ = new std::filesystem::path(temp_dir("compat"));
         auto cfg = *dir_ / "pools.toml";
@@ -91,8 +91,9 @@ TEST_F(compat, models_and_tags_list_the_pool_model) {
 }
 
 TEST_F(compat, ollama_generate_streams_ndjson_and_ends_done) {
-    auto r = http_call("POST", base() + "/api/generate",
-                       R"({"model":"tiny","prompt":"Hi","options":{"num_predict":5},"ignore_eos":true})");
+    auto r = http_call(
+        "POST", base() + "/api/generate",
+        R"({"model":"tiny","prompt":"Hi","options":{"num_predict":5},"ignore_eos":true})");
     ASSERT_EQ(r.status, 200) << r.body;
     std::istringstream lines(r.body);
     std::string line;

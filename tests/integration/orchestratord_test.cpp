@@ -789,7 +789,8 @@ TEST_F(orchestratord_home, catalog_lists_each_model_with_the_pools_that_serve_it
     for (const auto& m : catalog.at("models").as_array()) {
         auto& o = m.as_object();
         EXPECT_GT(int_of(o, "size_bytes"), 0) << "the model file's size";
-        for (const auto& p : o.at("pools").as_array()) pools_of[str_of(o, "name")].insert(std::string(p.as_string()));
+        for (const auto& p : o.at("pools").as_array())
+            pools_of[str_of(o, "name")].insert(std::string(p.as_string()));
     }
     EXPECT_EQ(pools_of["tiny"], (std::set<std::string>{"quad"}));
     EXPECT_EQ(pools_of["pair"], (std::set<std::string>{"duo"}));
@@ -857,13 +858,16 @@ TEST_F(orchestratord_home, correlation_id_is_echoed_or_generated_on_every_respon
 
 std::string one_slot_toml() { return pool_toml("one", 1, 4096); }
 
-TEST(orchestratord_admission, a_task_for_a_pool_still_starting_waits_and_one_past_its_deadline_fails) {
+TEST(orchestratord_admission,
+     a_task_for_a_pool_still_starting_waits_and_one_past_its_deadline_fails) {
     // An engine that takes two seconds to start: tasks arrive while its pool is `starting`.
     auto dir = temp_dir("slow-engine");
     auto script = dir / "slow-llama-server";
-    std::ofstream(script) << "#!/bin/sh\nsleep 2\nexec " << engine_or_skip().string() << " \"$@\"\n";
+    std::ofstream(script) << "#!/bin/sh\nsleep 2\nexec " << engine_or_skip().string()
+                          << " \"$@\"\n";
     std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-    orchestratord_process d("slow", pool_toml("slow", 1, 512, "engine_path = \"" + script.string() + "\""));
+    orchestratord_process d("slow",
+                            pool_toml("slow", 1, 512, "engine_path = \"" + script.string() + "\""));
     ASSERT_TRUE(wait_http_ok(d.url("/health"), 30s));
     ASSERT_NE(d.wait_ready(1ms), "") << "the pool must still be starting for this test";
     auto patient = d.submit_id(task_body("tiny", 4));

@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
 
-
 // The engine's command line, NUL-separated arguments joined by spaces.
 std::string cmdline_of(long pid) {
     auto raw = read_file("/proc/" + std::to_string(pid) + "/cmdline");

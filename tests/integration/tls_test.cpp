@@ -25,17 +25,22 @@ pki make_pki() {
                       "-days 1 -subj /CN=llorch-test-ca >/dev/null 2>&1";
     for (std::string n : {"server", "client"}) {
         cmd += " && openssl req -newkey rsa:2048 -nodes -keyout " + n + ".key -out " + n +
-               ".csr -subj /CN=" + n + " >/dev/null 2>&1 && printf 'subjectAltName=IP:127.0.0.1\\n' > " +
-               n + ".ext && openssl x509 -req -in " + n + ".csr -CA ca.pem -CAkey ca.key "
-               "-CAcreateserial -out " + n + ".pem -days 1 -extfile " + n + ".ext >/dev/null 2>&1";
+               ".csr -subj /CN=" + n +
+               " >/dev/null 2>&1 && printf 'subjectAltName=IP:127.0.0.1\\n' > " + n +
+               ".ext && openssl x509 -req -in " + n +
+               ".csr -CA ca.pem -CAkey ca.key "
+               "-CAcreateserial -out " +
+               n + ".pem -days 1 -extfile " + n + ".ext >/dev/null 2>&1";
     }
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make the test certificates");
+    if (std::system(cmd.c_str()) != 0)
+        throw std::runtime_error("openssl could not make the test certificates");
     return p;
 }
 
 // One exchange over https with the given client TLS settings; status 0 when the transport failed.
-http::client_response https_call(const std::string& method, const std::string& url, const http::tls_context& tls,
-                                 const std::string& body = {}, const std::string& token = {}) {
+http::client_response https_call(const std::string& method, const std::string& url,
+                                 const http::tls_context& tls, const std::string& body = {},
+                                 const std::string& token = {}) {
     asio::io_context io;
     http::client_options o;
     o.tls = tls;
@@ -57,7 +62,7 @@ std::string pools_toml() {
 }
 
 const std::vector<std::pair<std::string, std::string>> no_tokens{{"LLORCH_API_TOKEN", ""},
-                                                                  {"LLORCH_SERVICE_TOKEN", ""}};
+                                                                 {"LLORCH_SERVICE_TOKEN", ""}};
 
 TEST(tls, pool_managerd_serves_https_and_demands_client_certificates_with_a_ca) {
     auto p = make_pki();
@@ -68,18 +73,22 @@ TEST(tls, pool_managerd_serves_https_and_demands_client_certificates_with_a_ca) 
     env.emplace_back("POOL_MANAGERD_TLS_CERT", p.cert("server"));
     env.emplace_back("POOL_MANAGERD_TLS_KEY", p.key("server"));
     env.emplace_back("POOL_MANAGERD_TLS_CA", p.ca());
-    auto node = start_process({(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
-                               "--addr", "127.0.0.1:" + std::to_string(port), "--runtime-dir", (dir / "rt").string()},
-                              dir / "node.log", env);
+    auto node = start_process(
+        {(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
+         "--addr", "127.0.0.1:" + std::to_string(port), "--runtime-dir", (dir / "rt").string()},
+        dir / "node.log", env);
     auto url = "https://127.0.0.1:" + std::to_string(port);
     auto with_cert = http::make_client_tls(p.ca(), p.cert("client"), p.key("client"));
     auto without_cert = http::make_client_tls(p.ca());
     ASSERT_TRUE(with_cert && without_cert);
-    ASSERT_TRUE(wait_until([&] { return https_call("GET", url + "/health", *with_cert).status == 200; }, 60s))
+    ASSERT_TRUE(wait_until(
+        [&] { return https_call("GET", url + "/health", *with_cert).status == 200; }, 60s))
         << read_file(dir / "node.log");
     EXPECT_EQ(https_call("GET", url + "/health", *without_cert).status, 0)
         << "a client without a certificate must not get through";
-    EXPECT_EQ(http_call("GET", "http://127.0.0.1:" + std::to_string(port) + "/health", {}, {}, 5s).status, 0)
+    EXPECT_EQ(
+        http_call("GET", "http://127.0.0.1:" + std::to_string(port) + "/health", {}, {}, 5s).status,
+        0)
         << "plain HTTP must not be served on a TLS port";
     auto untrusted = http::make_client_tls(p.cert("client"));  // a CA that did not sign the server
     ASSERT_TRUE(untrusted);
@@ -102,8 +111,9 @@ TEST(tls, cloud_profile_runs_a_task_over_https_with_mutual_tls_to_the_node) {
         {"ORCHESTRATORD_TLS_CA", p.ca()},
         {"ORCHESTRATORD_TLS_CLIENT_CERT", p.cert("client")},
         {"ORCHESTRATORD_TLS_CLIENT_KEY", p.key("client")}};
-    auto orch = start_process({(bin_dir() / "orchestratord").string(), "--addr", "127.0.0.1:" + std::to_string(oport)},
-                              dir / "orch.log", oenv);
+    auto orch = start_process(
+        {(bin_dir() / "orchestratord").string(), "--addr", "127.0.0.1:" + std::to_string(oport)},
+        dir / "orch.log", oenv);
     auto ourl = "https://127.0.0.1:" + std::to_string(oport);
     auto nurl = "https://127.0.0.1:" + std::to_string(nport);
     auto nenv = std::vector<std::pair<std::string, std::string>>{
@@ -117,9 +127,10 @@ TEST(tls, cloud_profile_runs_a_task_over_https_with_mutual_tls_to_the_node) {
         {"POOL_MANAGERD_TLS_CERT", p.cert("server")},
         {"POOL_MANAGERD_TLS_KEY", p.key("server")},
         {"POOL_MANAGERD_TLS_CA", p.ca()}};
-    auto node = start_process({(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
-                               "--addr", "127.0.0.1:" + std::to_string(nport), "--runtime-dir", (dir / "rt").string()},
-                              dir / "node.log", nenv);
+    auto node = start_process(
+        {(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
+         "--addr", "127.0.0.1:" + std::to_string(nport), "--runtime-dir", (dir / "rt").string()},
+        dir / "node.log", nenv);
     auto client_tls = http::make_client_tls(p.ca());
     ASSERT_TRUE(client_tls);
     ASSERT_TRUE(wait_until(
@@ -129,8 +140,9 @@ TEST(tls, cloud_profile_runs_a_task_over_https_with_mutual_tls_to_the_node) {
         },
         60s))
         << read_file(dir / "orch.log") << read_file(dir / "node.log");
-    auto sub = https_call("POST", ourl + "/v2/tasks", *client_tls,
-                          R"({"model":"tiny","prompt":"Hi","max_tokens":5,"ignore_eos":true})", token);
+    auto sub =
+        https_call("POST", ourl + "/v2/tasks", *client_tls,
+                   R"({"model":"tiny","prompt":"Hi","max_tokens":5,"ignore_eos":true})", token);
     ASSERT_EQ(sub.status, 202) << sub.body;
     auto id = std::string(parse_json(sub.body).at("task_id").as_string());
     ASSERT_TRUE(wait_until(

@@ -178,7 +178,8 @@ boost::json::value parse_json(const std::string& s) {
 const header_pairs no_tokens{{"LLORCH_API_TOKEN", ""}, {"LLORCH_SERVICE_TOKEN", ""}};
 
 long long ms_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t)
         .count();
 }
 

@@ -39,8 +39,10 @@ T run(asio::io_context& io, asio::awaitable<T> aw, std::chrono::milliseconds tim
     std::optional<T> out;
     std::exception_ptr err;
     asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-        if (e) err = e;
-        else out.emplace(std::move(v));
+        if (e)
+            err = e;
+        else
+            out.emplace(std::move(v));
     });
     io.restart();
     io.run_for(timeout);
@@ -53,10 +55,10 @@ T run(asio::io_context& io, asio::awaitable<T> aw, std::chrono::milliseconds tim
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline = 30s);
 
 // A one-shot HTTP exchange on a private io_context (for tests that are not coroutines).
-http::client_response http_call(const std::string& method, const std::string& url,
-                                const std::string& body = {},
-                                const std::vector<std::pair<std::string, std::string>>& headers = {},
-                                std::chrono::milliseconds timeout = 30s);
+http::client_response http_call(
+    const std::string& method, const std::string& url, const std::string& body = {},
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    std::chrono::milliseconds timeout = 30s);
 
 // Streams a request and returns every SSE event; `on_event` may return false to stop early.
 struct sse_result {
@@ -102,7 +104,7 @@ double metric_value(const std::string& text, const std::string& series);
 // Joins a thread on scope exit, after letting it go (so a failed assertion never hangs the test
 // on a stream it holds, and never leaves a joinable std::thread behind).
 class joined_thread {
-public:
+  public:
     joined_thread(std::atomic<bool>& release, std::function<void()> body)
         : release_(release), t_(std::move(body)) {}
     ~joined_thread() { join(); }
@@ -111,7 +113,7 @@ public:
         if (t_.joinable()) t_.join();
     }
 
-private:
+  private:
     std::atomic<bool>& release_;
     std::thread t_;
 };

@@ -9,7 +9,8 @@
 namespace llorch::pool {
 namespace {
 
-std::filesystem::path write_model(uint32_t layers, uint32_t embd, uint32_t heads, uint32_t kv_heads) {
+std::filesystem::path write_model(uint32_t layers, uint32_t embd, uint32_t heads,
+                                  uint32_t kv_heads) {
     auto p = std::filesystem::temp_directory_path() /
              ("vram-" + std::to_string(::getpid()) + "-" + std::to_string(layers) + "-" +
               std::to_string(kv_heads) + ".gguf");
