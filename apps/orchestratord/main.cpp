@@ -246,8 +246,8 @@ int main(int argc, char** argv) {
     }
     llorch::orchestrator::task_service tasks(io, so, index, *backend);
     if (manager) {
-        manager->on_capacity_change([&](const std::string&) {
-            local->sync();
+        manager->on_capacity_change([&](const std::string& pool_id) {
+            local->sync(pool_id);
             tasks.wake();
         });
         local->sync();

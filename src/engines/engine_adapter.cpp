@@ -39,8 +39,11 @@ class sse_json_decoder : public stream_decoder {
                 end(out);
                 continue;
             }
+            // A chunk is small: its values live in a buffer on the stack, not on the heap.
+            unsigned char storage[4096];
+            json::monotonic_resource mr(storage, sizeof storage);
             boost::system::error_code ec;
-            auto v = json::parse(e.data, ec);
+            auto v = json::parse(e.data, ec, json::storage_ptr(&mr));
             if (ec || !v.is_object()) continue;
             on_object(v.get_object(), out);
         }
@@ -167,8 +170,10 @@ class ollama_decoder : public stream_decoder {
   private:
     void on_line(std::vector<engine_event>& out) {
         if (ended_ || line_.empty()) return;
+        unsigned char storage[4096];
+        json::monotonic_resource mr(storage, sizeof storage);
         boost::system::error_code ec;
-        auto v = json::parse(line_, ec);
+        auto v = json::parse(line_, ec, json::storage_ptr(&mr));
         if (ec || !v.is_object()) return;
         const auto& o = v.get_object();
         if (auto* err = o.if_contains("error")) {

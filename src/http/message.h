@@ -62,6 +62,10 @@ class body_stream {
     // The client disconnected (or stopped reading past the write timeout); next() must return
     // std::nullopt promptly after this.
     virtual void on_disconnect() {}
+    // True once next() has returned the stream's last chunk: the session then sends it together
+    // with the chunked body's end in one write. A stream that cannot tell returns false and ends
+    // with std::nullopt as usual.
+    virtual bool ended() const { return false; }
 };
 
 struct response {

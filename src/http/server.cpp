@@ -397,6 +397,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
             } else if (chunk->empty()) {
                 co_await asio::async_write(stream, hw.get(),
                                            asio::redirect_error(use_awaitable, ec));
+            } else if (src->ended()) {
+                co_await asio::async_write(
+                    stream,
+                    beast::buffers_cat(hw.get(), bhttp::make_chunk(asio::buffer(*chunk)),
+                                       bhttp::make_chunk_last()),
+                    asio::redirect_error(use_awaitable, ec));
             } else {
                 co_await asio::async_write(
                     stream, beast::buffers_cat(hw.get(), bhttp::make_chunk(asio::buffer(*chunk))),
@@ -408,11 +414,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
             src->on_disconnect();
             co_return false;
         }
-        if (!chunk) co_return keep_alive && !stopping;
+        if (!chunk || src->ended()) co_return keep_alive && !stopping;
 
         auto probe = std::make_shared<probe_state>();
         start_probe(stream, buffer, probe, src);
         bool clean = true;
+        bool last_sent = false;  // the body's end went out with the last chunk
         for (;;) {
             chunk = co_await src->next(opts.keepalive_interval);
             if (probe->gone) {
@@ -421,9 +428,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
             if (!chunk) break;
             if (chunk->empty()) *chunk = ": keep-alive\n\n";
+            last_sent = src->ended();
             lowest.expires_after(opts.write_timeout);
-            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*chunk)),
-                                       asio::redirect_error(use_awaitable, ec));
+            if (last_sent) {
+                co_await asio::async_write(
+                    stream,
+                    beast::buffers_cat(bhttp::make_chunk(asio::buffer(*chunk)),
+                                       bhttp::make_chunk_last()),
+                    asio::redirect_error(use_awaitable, ec));
+            } else {
+                co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*chunk)),
+                                           asio::redirect_error(use_awaitable, ec));
+            }
             lowest.expires_never();
             if (ec) {
                 if (!probe->gone) {
@@ -433,8 +449,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
                 clean = false;
                 break;
             }
+            if (last_sent) break;
         }
-        if (clean) {
+        if (clean && !last_sent) {
             lowest.expires_after(opts.write_timeout);
             co_await asio::async_write(stream, bhttp::make_chunk_last(),
                                        asio::redirect_error(use_awaitable, ec));

@@ -72,25 +72,59 @@ struct compat_ctx {
     long long created = unix_now();
 };
 
-std::string openai_chunk(const compat_ctx& c, const std::string* text, const char* finish) {
-    json::object choice{{"index", 0}};
-    if (c.d == dialect::openai_chat) {
-        json::object delta;
-        if (text) delta["content"] = *text;
-        choice["delta"] = delta;
-    } else {
-        choice["text"] = text ? *text : "";
-    }
-    choice["finish_reason"] = finish ? json::value(finish) : json::value(nullptr);
-    json::object o{
-        {"id", c.id},
-        {"object", c.d == dialect::openai_chat ? "chat.completion.chunk" : "text_completion"},
-        {"created", c.created},
-        {"model", c.model},
-        {"choices", json::array{choice}}};
+// Everything of an OpenAI chunk before the choice's content, the same for every chunk of a stream.
+std::string openai_chunk_head(const compat_ctx& c) {
+    std::string h = "data: {\"id\":\"";
+    api::append_json_escaped(h, c.id);
+    h += c.d == dialect::openai_chat ? "\",\"object\":\"chat.completion.chunk\""
+                                     : "\",\"object\":\"text_completion\"";
+    h += ",\"created\":" + std::to_string(c.created) + ",\"model\":\"";
+    api::append_json_escaped(h, c.model);
+    h += "\",\"choices\":[{\"index\":0,";
+    return h;
+}
+
+// One chunk as an SSE frame. `escaped_text` is already escaped for a JSON string (the task's
+// token frames carry it so); nullptr for the closing chunk.
+std::string openai_chunk(const compat_ctx& c, const std::string& head,
+                         const std::string_view* escaped_text, const char* finish) {
     std::string out;
-    http::append_sse(out, "", json::serialize(o));
+    out.reserve(head.size() + 64 + (escaped_text ? escaped_text->size() : 0));
+    out += head;
+    if (c.d == dialect::openai_chat) {
+        out += "\"delta\":{";
+        if (escaped_text) {
+            out += "\"content\":\"";
+            out += *escaped_text;
+            out += '"';
+        }
+        out += '}';
+    } else {
+        out += "\"text\":\"";
+        if (escaped_text) out += *escaped_text;
+        out += '"';
+    }
+    out += ",\"finish_reason\":";
+    if (finish) {
+        out += '"';
+        api::append_json_escaped(out, finish);
+        out += '"';
+    } else {
+        out += "null";
+    }
+    out += "}]}\n\n";
     return out;
+}
+
+// The escaped text of a task's token frame (`{"t":"...","i":N}`, as task_service writes it),
+// or nullopt when the data has another shape.
+std::optional<std::string_view> escaped_token_text(std::string_view data) {
+    constexpr std::string_view open = "{\"t\":\"";
+    if (!data.starts_with(open)) return std::nullopt;
+    auto close = data.rfind("\",\"i\":");
+    if (close == std::string_view::npos || close < open.size() || !data.ends_with('}'))
+        return std::nullopt;
+    return data.substr(open.size(), close - open.size());
 }
 
 std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
@@ -115,30 +149,40 @@ std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
 class compat_stream final : public http::body_stream {
   public:
     compat_stream(compat_ctx c, std::shared_ptr<http::body_stream> reader)
-        : c_(std::move(c)), cur_(std::move(reader)) {}
+        : c_(std::move(c)), head_(openai_chunk_head(c_)), cur_(std::move(reader)) {}
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds) override {
         if (done_) co_return std::nullopt;
+        bool ollama = c_.d == dialect::ollama_generate || c_.d == dialect::ollama_chat;
         for (;;) {
             auto ev = co_await cur_.next();
             if (!ev) {
                 done_ = true;
                 co_return std::nullopt;
             }
+            if (!ollama && ev->event == "token") {
+                // The text is already escaped in the token frame: copied, not parsed and
+                // re-serialized.
+                if (auto t = escaped_token_text(ev->data))
+                    co_return openai_chunk(c_, head_, &*t, nullptr);
+            }
             boost::system::error_code ec;
             auto v = json::parse(ev->data, ec);
             if (ec || !v.is_object()) continue;
             const auto& o = v.get_object();
-            bool ollama = c_.d == dialect::ollama_generate || c_.d == dialect::ollama_chat;
             if (ev->event == "token") {
                 std::string t(o.at("t").as_string());
-                co_return ollama ? ollama_line(c_, t, false) : openai_chunk(c_, &t, nullptr);
+                if (ollama) co_return ollama_line(c_, t, false);
+                std::string esc;
+                api::append_json_escaped(esc, t);
+                std::string_view sv = esc;
+                co_return openai_chunk(c_, head_, &sv, nullptr);
             }
             if (ev->event == "end") {
                 done_ = true;
                 auto fr = o.if_contains("finish_reason");
                 std::string reason = fr && fr->is_string() ? std::string(fr->get_string()) : "stop";
                 if (ollama) co_return ollama_line(c_, "", true, &o);
-                co_return openai_chunk(c_, nullptr, reason.c_str()) + "data: [DONE]\n\n";
+                co_return openai_chunk(c_, head_, nullptr, reason.c_str()) + "data: [DONE]\n\n";
             }
             if (ev->event == "error") {
                 done_ = true;
@@ -151,9 +195,11 @@ class compat_stream final : public http::body_stream {
         }
     }
     void on_disconnect() override { cur_.disconnect(); }
+    bool ended() const override { return done_; }
 
   private:
     compat_ctx c_;
+    std::string head_;
     event_cursor cur_;
     bool done_ = false;
 };

@@ -12,18 +12,28 @@ local_backend::local_backend(pool::pool_manager& m, placement::placement_index& 
 }
 
 void local_backend::sync() {
-    for (const auto& s : m_.list()) {
-        placement::pool_state st;
-        st.models = model_names(s);
-        st.engine = s.engine;
-        st.ready = s.state == pool::pool_state::ready;
-        st.draining = s.state == pool::pool_state::draining;
-        st.slots_total = s.slots_total;
-        st.slots_free = s.slots_free;
-        st.vram_total_bytes = s.vram_total_bytes;
-        st.vram_free_bytes = s.vram_free_bytes;
-        index_.upsert_pool("", s.id, st);
+    for (const auto& s : m_.list()) update(s);
+}
+
+void local_backend::sync(const std::string& pool_id) {
+    if (auto s = m_.status(pool_id)) {
+        update(*s);
+    } else if (auto ref = index_.find("", pool_id)) {
+        index_.remove_pool(*ref);
     }
+}
+
+void local_backend::update(const pool::pool_snapshot& s) {
+    placement::pool_state st;
+    st.models = model_names(s);
+    st.engine = s.engine;
+    st.ready = s.state == pool::pool_state::ready;
+    st.draining = s.state == pool::pool_state::draining;
+    st.slots_total = s.slots_total;
+    st.slots_free = s.slots_free;
+    st.vram_total_bytes = s.vram_total_bytes;
+    st.vram_free_bytes = s.vram_free_bytes;
+    index_.upsert_pool("", s.id, st);
 }
 
 boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>>
@@ -44,18 +54,9 @@ boost::asio::awaitable<std::optional<int>> local_backend::count_tokens(std::stri
 }
 
 std::optional<model_limits> local_backend::limits(const std::string& model) const {
-    std::optional<model_limits> out;
-    for (const auto& s : m_.list()) {
-        auto names = model_names(s);
-        if (std::find(names.begin(), names.end(), model) == names.end()) continue;
-        if (!out) {
-            out = model_limits{s.max_tokens_default, s.max_tokens_cap, s.ctx};
-        } else {
-            out->max_tokens_cap = std::max(out->max_tokens_cap, s.max_tokens_cap);
-            out->ctx = std::min(out->ctx, s.ctx);
-        }
-    }
-    return out;
+    auto l = m_.limits_for(model);
+    if (!l) return std::nullopt;
+    return model_limits{l->max_tokens_default, l->max_tokens_cap, l->ctx};
 }
 
 }  // namespace llorch::orchestrator

@@ -11,8 +11,10 @@ class local_backend final : public pool_backend {
   public:
     local_backend(pool::pool_manager& m, placement::placement_index& index);
 
-    // Re-reads every pool into the index; `changed` is called after (the dispatcher's wake-up).
+    // Re-reads every pool into the index.
     void sync();
+    // Re-reads one pool (after the manager reported its change); a pool gone leaves the index.
+    void sync(const std::string& pool_id);
 
     boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
         placement::placement_decision where, engines::generation_request g) override;
@@ -21,6 +23,8 @@ class local_backend final : public pool_backend {
                                                             std::string text) override;
 
   private:
+    void update(const pool::pool_snapshot& s);
+
     pool::pool_manager& m_;
     placement::placement_index& index_;
 };

@@ -70,6 +70,10 @@ void task_reader::on_disconnect() {
     leave();
 }
 
+bool task_reader::ended() const {
+    return !disconnected_ && t_->finished() && cursor_ >= t_->frames().size();
+}
+
 asio::awaitable<std::optional<std::string>> task_reader::next(std::chrono::milliseconds max_wait) {
     for (;;) {
         if (disconnected_) co_return std::nullopt;

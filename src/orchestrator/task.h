@@ -93,6 +93,7 @@ class task_reader final : public http::body_stream {
     ~task_reader() override;
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override;
     void on_disconnect() override;
+    bool ended() const override;
 
   private:
     void leave();

@@ -203,6 +203,7 @@ void task_service::finish(task& t, task_state s, std::optional<api::error> e) {
     else if (s == task_state::completed)
         ++completed_;
     if (t.grace_timer) t.grace_timer->cancel();
+    if (auto it = tasks_.find(t.spec.task_id); it != tasks_.end()) ended_.push_back(it->second);
     t.notify();
 }
 
@@ -510,18 +511,21 @@ asio::awaitable<void> task_service::housekeeping_loop() {
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
         auto now = clock::now();
-        std::vector<std::string> old;
-        for (const auto& [id, t] : tasks_)
-            if (t->finished() && t->readers == 0 && now - t->ended > opts_.retention)
-                old.push_back(id);
-        for (const auto& id : old) tasks_.erase(id);
-        if (tasks_.size() > opts_.max_retained) {
-            std::vector<std::pair<clock::time_point, std::string>> done;
-            for (const auto& [id, t] : tasks_)
-                if (t->finished() && t->readers == 0) done.emplace_back(t->ended, id);
-            std::sort(done.begin(), done.end());
-            for (size_t i = 0; i < done.size() && tasks_.size() > opts_.max_retained; ++i)
-                tasks_.erase(done[i].second);
+        // Finished tasks leave in the order they ended, from the front of ended_: those past the
+        // retention, then the oldest while more than max_retained are kept. A task still being
+        // read goes to the back and is looked at again on the next sweep.
+        for (size_t n = ended_.size(); n > 0 && !ended_.empty(); --n) {
+            auto t = ended_.front().lock();
+            if (t && now - t->ended <= opts_.retention && tasks_.size() <= opts_.max_retained)
+                break;
+            ended_.pop_front();
+            if (!t) continue;
+            if (t->readers > 0) {
+                ended_.push_back(t);
+                continue;
+            }
+            if (auto it = tasks_.find(t->spec.task_id); it != tasks_.end() && it->second == t)
+                tasks_.erase(it);
         }
         std::erase_if(sessions_, [&](const auto& kv) {
             return now - kv.second.last_used > opts_.session_ttl;

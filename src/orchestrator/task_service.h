@@ -100,6 +100,7 @@ class task_service {
     admission::admission_queue queue_;
     admission::service_rate_estimator rate_;
     std::unordered_map<std::string, std::shared_ptr<task>> tasks_;
+    std::deque<std::weak_ptr<task>> ended_;  // finished tasks, in the order they ended
     std::unordered_map<std::string, session_info> sessions_;
     std::deque<std::shared_ptr<task>> parked_;  // placement said "wait" for its overrides
     asio::steady_timer wake_timer_;

@@ -978,6 +978,30 @@ pool_snapshot snapshot_of(const pool_entry& p) {
 }
 }  // namespace
 
+std::optional<pool_manager::request_limits> pool_manager::limits_for(std::string_view model) const {
+    std::optional<request_limits> out;
+    for (const auto& [id, p] : impl_->pools) {
+        // The model a pool serves is its last live replica's (a reload changes it), as in
+        // snapshot_of.
+        const std::string* path = &p->cfg.model;
+        for (const auto& r : p->replicas)
+            if (!r->retired) path = &r->model;
+        bool named = p->cfg.name == model ||
+                     std::find(p->cfg.aliases.begin(), p->cfg.aliases.end(), model) !=
+                         p->cfg.aliases.end() ||
+                     (!path->empty() && *path != p->cfg.name &&
+                      (*path == model || (model.starts_with("file:") && model.substr(5) == *path)));
+        if (!named) continue;
+        if (!out) {
+            out = request_limits{p->cfg.max_tokens_default, p->cfg.max_tokens_cap, p->cfg.ctx};
+        } else {
+            out->max_tokens_cap = std::max(out->max_tokens_cap, p->cfg.max_tokens_cap);
+            out->ctx = std::min(out->ctx, p->cfg.ctx);
+        }
+    }
+    return out;
+}
+
 std::vector<pool_snapshot> pool_manager::list() const {
     std::vector<pool_snapshot> out;
     for (const auto& [id, p] : impl_->pools) out.push_back(snapshot_of(*p));

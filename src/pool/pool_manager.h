@@ -116,6 +116,15 @@ class pool_manager {
                                                                     engines::generation_request g);
 
     std::vector<pool_snapshot> list() const;
+    // The request limits over the pools that answer to `model` (as model_names names them): the
+    // largest cap, the smallest context, the first pool's default. Copies nothing: it runs for
+    // every submitted task.
+    struct request_limits {
+        int max_tokens_default = 0;
+        int max_tokens_cap = 0;
+        int ctx = 0;
+    };
+    std::optional<request_limits> limits_for(std::string_view model) const;
     std::optional<pool_snapshot> status(const std::string& pool_id) const;
     bool has_pool(const std::string& pool_id) const;
 
