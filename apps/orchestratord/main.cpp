@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
+#include "daemon_cli.h"
 #include "gpu/system_gpu_inventory.h"
 #include "http/listen.h"
 #include "http/server.h"
@@ -29,18 +30,17 @@
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
-    std::string config_file, addr = "127.0.0.1:8080", policy = "reject", strategy = "round-robin",
-                             log_format = "text", log_level = "info";
-    std::string runtime_dir =
-        std::string(std::getenv("XDG_RUNTIME_DIR") ? std::getenv("XDG_RUNTIME_DIR") : "/tmp") +
-        "/llama-orch";
+    std::string config_file, addr = "127.0.0.1:8080", policy = "reject", strategy = "round-robin";
+    std::string runtime_dir = llorch::daemon::default_runtime_dir();
+    llorch::daemon::logging_options logging;
+    llorch::daemon::serve_tls_options https;
     size_t capacity = 1024;
     long long grace_ms = 2000, retention_ms = 300000, stall_ms = 30000, drain_ms = 30000,
               ready_ms = 180000, health_ms = 2000;
     bool cloud = false;
     long long node_timeout_ms = 30000, stale_check_secs = 5, breaker_cooldown_ms = 5000;
     int breaker_failures = 3;
-    std::string tls_cert, tls_key, tls_ca, tls_client_cert, tls_client_key;
+    std::string tls_ca, tls_client_cert, tls_client_key;
 
     CLI::App app{
         "orchestratord — llama-orch control plane: queues client requests, places them "
@@ -122,10 +122,7 @@ int main(int argc, char** argv) {
         ->envname("ORCHESTRATORD_BREAKER_COOLDOWN_MS")
         ->capture_default_str()
         ->check(CLI::Range(10LL, 3600000LL));
-    app.add_option("--tls-cert", tls_cert, "serve HTTPS with this PEM certificate (with --tls-key)")
-        ->envname("ORCHESTRATORD_TLS_CERT");
-    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
-        ->envname("ORCHESTRATORD_TLS_KEY");
+    llorch::daemon::add_serve_tls_options(app, https, "ORCHESTRATORD");
     app.add_option("--tls-ca", tls_ca, "CLOUD: CA that nodes' https certificates must chain to")
         ->envname("ORCHESTRATORD_TLS_CA");
     app.add_option("--tls-client-cert", tls_client_cert,
@@ -133,22 +130,13 @@ int main(int argc, char** argv) {
         ->envname("ORCHESTRATORD_TLS_CLIENT_CERT");
     app.add_option("--tls-client-key", tls_client_key, "CLOUD: private key of --tls-client-cert")
         ->envname("ORCHESTRATORD_TLS_CLIENT_KEY");
-    app.add_option("--log-format", log_format, "text or json")
-        ->envname("LLORCH_LOG_FORMAT")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-        ->envname("LLORCH_LOG_LEVEL")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
-        ->capture_default_str();
+    llorch::daemon::add_logging_options(app, logging);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    llorch::common::init_logging(
-        log_format == "json" ? llorch::common::log_format::json : llorch::common::log_format::text,
-        log_level);
+    llorch::daemon::start_logging(logging);
     auto log = llorch::common::logger("orchestratord");
     auto die = [](const std::string& m) {
         std::cerr << "orchestratord: " << m << "\n";
@@ -176,15 +164,10 @@ int main(int argc, char** argv) {
     auto placement_strategy = llorch::placement::parse_strategy(strategy);
     if (!placement_strategy)
         return die("ORCHESTRATORD_PLACEMENT_STRATEGY: unknown strategy '" + strategy + "'");
-    llorch::http::tls_context server_tls, client_tls;
-    if (tls_cert.empty() != tls_key.empty())
-        return die(
-            "ORCHESTRATORD_TLS_CERT and ORCHESTRATORD_TLS_KEY go together; set both or neither");
-    if (!tls_cert.empty()) {
-        auto t = llorch::http::make_server_tls(tls_cert, tls_key);
-        if (!t) return die("ORCHESTRATORD_TLS_CERT: " + t.error());
-        server_tls = *t;
-    }
+    auto served = llorch::daemon::serve_tls(https, "ORCHESTRATORD");
+    if (!served) return die(served.error());
+    auto server_tls = *served;
+    llorch::http::tls_context client_tls;
     if (tls_client_cert.empty() != tls_client_key.empty())
         return die("ORCHESTRATORD_TLS_CLIENT_CERT and ORCHESTRATORD_TLS_CLIENT_KEY go together");
     if (!tls_ca.empty() || !tls_client_cert.empty()) {

@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "common/log.h"
+#include "daemon_cli.h"
 #include "gpu/system_gpu_inventory.h"
 #include "http/client.h"
 #include "http/listen.h"
@@ -23,11 +24,10 @@
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
-    std::string config_file, addr = "127.0.0.1:9200", pools_sel, node_id, log_format = "text",
-                             log_level = "info";
-    std::string runtime_dir =
-        std::string(std::getenv("XDG_RUNTIME_DIR") ? std::getenv("XDG_RUNTIME_DIR") : "/tmp") +
-        "/llama-orch";
+    std::string config_file, addr = "127.0.0.1:9200", pools_sel, node_id;
+    std::string runtime_dir = llorch::daemon::default_runtime_dir();
+    llorch::daemon::logging_options logging;
+    llorch::daemon::serve_tls_options https;
     long long watch_ms = 1000, gpu_ms = 10000, stall_ms = 30000, health_ms = 2000, drain_ms = 30000,
               ready_ms = 180000, restart_window_ms = 60000, restart_base_ms = 500;
     int max_crashes = 5;
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     bool cloud = false;
     std::string orchestratord_url, public_address;
     double heartbeat_secs = 10;
-    std::string tls_cert, tls_key, tls_ca;
+    std::string tls_ca;
 
     CLI::App app{
         "pool-managerd — llama-orch worker daemon: runs and supervises the inference "
@@ -103,14 +103,7 @@ int main(int argc, char** argv) {
         ->envname("POOL_MANAGERD_RESTART_BACKOFF_MS")
         ->capture_default_str()
         ->check(CLI::Range(0LL, 600000LL));
-    app.add_option("--log-format", log_format, "text or json")
-        ->envname("LLORCH_LOG_FORMAT")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-        ->envname("LLORCH_LOG_LEVEL")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
-        ->capture_default_str();
+    llorch::daemon::add_logging_options(app, logging);
     app.add_flag("--cloud-profile", cloud,
                  "register with orchestratord and heartbeat to it (CLOUD profile)")
         ->envname("POOL_MANAGERD_CLOUD_PROFILE");
@@ -126,10 +119,7 @@ int main(int argc, char** argv) {
         ->envname("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS")
         ->capture_default_str()
         ->check(CLI::Range(0.01, 3600.0));
-    app.add_option("--tls-cert", tls_cert, "serve HTTPS with this PEM certificate (with --tls-key)")
-        ->envname("POOL_MANAGERD_TLS_CERT");
-    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
-        ->envname("POOL_MANAGERD_TLS_KEY");
+    llorch::daemon::add_serve_tls_options(app, https, "POOL_MANAGERD");
     app.add_option("--tls-ca", tls_ca,
                    "CA for mutual TLS: callers must present a certificate it signed; also verifies "
                    "orchestratord's https certificate in the CLOUD profile")
@@ -139,9 +129,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    llorch::common::init_logging(
-        log_format == "json" ? llorch::common::log_format::json : llorch::common::log_format::text,
-        log_level);
+    llorch::daemon::start_logging(logging);
     auto log = llorch::common::logger("pool-managerd");
     auto die = [](const std::string& m) {
         std::cerr << "pool-managerd: " << m << "\n";
@@ -177,17 +165,12 @@ int main(int argc, char** argv) {
     if (cloud && !llorch::http::parse_url(public_address))
         return die("POOL_MANAGERD_ADDRESS: '" + public_address + "' is not an http:// URL");
 
-    llorch::http::tls_context server_tls, client_tls;
-    if (tls_cert.empty() != tls_key.empty())
-        return die(
-            "POOL_MANAGERD_TLS_CERT and POOL_MANAGERD_TLS_KEY go together; set both or neither");
-    if (!tls_ca.empty() && tls_cert.empty())
+    if (!tls_ca.empty() && https.cert.empty())
         return die("POOL_MANAGERD_TLS_CA: mutual TLS needs POOL_MANAGERD_TLS_CERT/KEY too");
-    if (!tls_cert.empty()) {
-        auto t = llorch::http::make_server_tls(tls_cert, tls_key, tls_ca);
-        if (!t) return die("POOL_MANAGERD_TLS_CERT: " + t.error());
-        server_tls = *t;
-    }
+    auto served = llorch::daemon::serve_tls(https, "POOL_MANAGERD", tls_ca);
+    if (!served) return die(served.error());
+    auto server_tls = *served;
+    llorch::http::tls_context client_tls;
     if (!tls_ca.empty() || orchestratord_url.starts_with("https://")) {
         auto t = llorch::http::make_client_tls(tls_ca);
         if (!t) return die("POOL_MANAGERD_TLS_CA: " + t.error());

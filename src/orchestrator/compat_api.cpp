@@ -116,17 +116,6 @@ std::string openai_chunk(const compat_ctx& c, const std::string& head,
     return out;
 }
 
-// The escaped text of a task's token frame (`{"t":"...","i":N}`, as task_service writes it),
-// or nullopt when the data has another shape.
-std::optional<std::string_view> escaped_token_text(std::string_view data) {
-    constexpr std::string_view open = "{\"t\":\"";
-    if (!data.starts_with(open)) return std::nullopt;
-    auto close = data.rfind("\",\"i\":");
-    if (close == std::string_view::npos || close < open.size() || !data.ends_with('}'))
-        return std::nullopt;
-    return data.substr(open.size(), close - open.size());
-}
-
 std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
                         const json::object* end = nullptr) {
     json::object o{{"model", c.model}, {"created_at", iso_now()}};
@@ -162,7 +151,7 @@ class compat_stream final : public http::body_stream {
             if (!ollama && ev->event == "token") {
                 // The text is already escaped in the token frame: copied, not parsed and
                 // re-serialized.
-                if (auto t = escaped_token_text(ev->data))
+                if (auto t = token_frame_text(ev->data))
                     co_return openai_chunk(c_, head_, &*t, nullptr);
             }
             boost::system::error_code ec;

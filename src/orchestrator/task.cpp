@@ -23,6 +23,29 @@ std::string_view to_string(task_state s) {
     return "unknown";
 }
 
+std::string token_frame(std::string_view text, long long index) {
+    auto i = std::to_string(index);
+    std::string f;
+    f.reserve(text.size() + 2 * i.size() + 40);
+    f += "id: ";
+    f += i;
+    f += "\nevent: token\ndata: {\"t\":\"";
+    api::append_json_escaped(f, text);
+    f += "\",\"i\":";
+    f += i;
+    f += "}\n\n";
+    return f;
+}
+
+std::optional<std::string_view> token_frame_text(std::string_view data) {
+    constexpr std::string_view open = "{\"t\":\"";
+    if (!data.starts_with(open)) return std::nullopt;
+    auto close = data.rfind("\",\"i\":");
+    if (close == std::string_view::npos || close < open.size() || !data.ends_with('}'))
+        return std::nullopt;
+    return data.substr(open.size(), close - open.size());
+}
+
 void task::append(std::string text, long long token_index, std::string verbose_text) {
     bytes_ += text.size() + verbose_text.size();
     frames_.push_back({std::move(text), token_index, std::move(verbose_text)});

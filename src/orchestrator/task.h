@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -83,6 +84,13 @@ struct task {
     size_t bytes_ = 0;
     std::vector<asio::steady_timer*> waiters_;
 };
+
+// A token event's SSE frame in a task's log:
+//   id: N\nevent: token\ndata: {"t":"<text, JSON-escaped>","i":N}\n\n
+std::string token_frame(std::string_view text, long long index);
+// The still-escaped text of a token frame's data (`{"t":"...","i":N}`, as token_frame writes
+// it), or nullopt when the data has another shape.
+std::optional<std::string_view> token_frame_text(std::string_view data);
 
 // The SSE body of GET /v2/tasks/{id}/events: replays the log from the start (or after
 // Last-Event-ID), then follows it as frames arrive; ends after the terminal frame.

@@ -428,11 +428,7 @@ asio::awaitable<void> task_service::run(std::shared_ptr<task> t, placement::plac
                     t->first_token = clock::now();
                     ttft = static_cast<double>(ms_between(t->started, t->first_token));
                 }
-                std::string f =
-                    "id: " + std::to_string(t->tokens) + "\nevent: token\ndata: {\"t\":\"";
-                api::append_json_escaped(f, ev->text);
-                f += "\",\"i\":" + std::to_string(t->tokens) + "}\n\n";
-                t->append(std::move(f), t->tokens);
+                t->append(token_frame(ev->text, t->tokens), t->tokens);
                 ++t->tokens;
                 ++tokens_total_;
             } else if (ev->type == engines::engine_event::kind::end) {

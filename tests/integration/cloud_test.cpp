@@ -814,6 +814,33 @@ refusal start_and_wait(const std::vector<std::string>& argv, const header_pairs&
     return out;
 }
 
+TEST(cloud, both_daemons_refuse_a_certificate_without_its_key) {
+    auto dir = temp_dir("cloud-tls-half");
+    std::ofstream(dir / "pools.toml") << pool_toml("p", models().alpha, 1);
+    std::ofstream(dir / "cert.pem") << "not read: the key is missing\n";
+    auto orch_env = no_tokens;
+    orch_env.insert(orch_env.end(), {{"ORCHESTRATORD_CLOUD_PROFILE", "true"},
+                                     {"ORCHESTRATORD_TLS_CERT", (dir / "cert.pem").string()}});
+    auto r = start_and_wait({(bin_dir() / "orchestratord").string(), "--addr",
+                             "127.0.0.1:" + std::to_string(free_port())},
+                            orch_env, "orchestratord");
+    EXPECT_TRUE(r.exited_nonzero) << r.output;
+    EXPECT_NE(r.output.find("ORCHESTRATORD_TLS_CERT and ORCHESTRATORD_TLS_KEY go together"),
+              std::string::npos)
+        << r.output;
+    auto node_env = no_tokens;
+    node_env.emplace_back("POOL_MANAGERD_TLS_KEY", (dir / "cert.pem").string());
+    r = start_and_wait(
+        {(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
+         "--addr", "127.0.0.1:" + std::to_string(free_port()), "--runtime-dir",
+         (dir / "run").string()},
+        node_env, "pool-managerd");
+    EXPECT_TRUE(r.exited_nonzero) << r.output;
+    EXPECT_NE(r.output.find("POOL_MANAGERD_TLS_CERT and POOL_MANAGERD_TLS_KEY go together"),
+              std::string::npos)
+        << r.output;
+}
+
 TEST(cloud, both_daemons_refuse_a_non_loopback_bind_without_a_token) {
     auto orch_port = std::to_string(free_port()), node_port = std::to_string(free_port());
     const std::vector<std::string> orch{(bin_dir() / "orchestratord").string(), "--addr",

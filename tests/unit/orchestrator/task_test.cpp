@@ -12,10 +12,7 @@ using namespace std::chrono_literals;
 
 const std::string started = "event: started\ndata: {}\n\n";
 const std::string end_frame = "event: end\ndata: {\"tokens_out\":3}\n\n";
-std::string token(int i) {
-    return "id: " + std::to_string(i) + "\nevent: token\ndata: {\"t\":\"w" + std::to_string(i) +
-           "\",\"i\":" + std::to_string(i) + "}\n\n";
-}
+std::string token(int i) { return token_frame("w" + std::to_string(i), i); }
 
 // Runs what is ready on `io` (restarting it: a poll that ran out of work leaves it stopped).
 void poll(asio::io_context& io) {
@@ -185,6 +182,28 @@ TEST_F(task_log, a_new_reader_stops_the_disconnect_grace_timer) {
     poll(io);
     ASSERT_TRUE(called);
     EXPECT_EQ(fired, asio::error::operation_aborted);
+}
+
+TEST(token_frames, carry_the_index_as_event_id_and_the_text_escaped) {
+    EXPECT_EQ(token_frame("a\"b\n", 7),
+              "id: 7\nevent: token\ndata: {\"t\":\"a\\\"b\\n\",\"i\":7}\n\n");
+}
+
+TEST(token_frames, give_back_the_escaped_text_of_their_data) {
+    auto f = token_frame("say \"hi\",\"i\":", 12);
+    auto data = f.substr(f.find("data: ") + 6);
+    data = data.substr(0, data.find('\n'));
+    auto t = token_frame_text(data);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(*t, "say \\\"hi\\\",\\\"i\\\":");
+    EXPECT_EQ(token_frame_text("{\"t\":\"\",\"i\":0}"), std::string_view{});
+}
+
+TEST(token_frames, refuse_data_of_another_shape) {
+    EXPECT_FALSE(token_frame_text("{\"tokens_out\":3}"));
+    EXPECT_FALSE(token_frame_text("{\"t\":\"x\"}"));
+    EXPECT_FALSE(token_frame_text("{\"t\":\"x\",\"i\":1"));
+    EXPECT_FALSE(token_frame_text(""));
 }
 
 }  // namespace
