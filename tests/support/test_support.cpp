@@ -54,11 +54,33 @@ fs::path tiny_model() {
     return p;
 }
 
+namespace {
+// The scratch folders this test process made: removed when it exits with every test passed (kept
+// for a look when one failed, or with LLORCH_KEEP_TEST_DIRS set).
+struct scratch_dirs {
+    std::mutex mu;
+    std::vector<fs::path> dirs;
+    ~scratch_dirs() {
+        if (std::getenv("LLORCH_KEEP_TEST_DIRS") || !::testing::UnitTest::GetInstance()->Passed())
+            return;
+        std::error_code ec;
+        for (const auto& d : dirs) fs::remove_all(d, ec);
+    }
+};
+scratch_dirs& scratch() {
+    static scratch_dirs s;
+    return s;
+}
+}  // namespace
+
 fs::path temp_dir(const std::string& name) {
     auto base = fs::temp_directory_path() /
                 ("llorch-test-" + name + "-" + std::to_string(::getpid()) + "-" +
                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     fs::create_directories(base);
+    auto& s = scratch();
+    std::lock_guard lock(s.mu);
+    s.dirs.push_back(base);
     return base;
 }
 

@@ -30,7 +30,8 @@ std::filesystem::path bin_dir();
 std::filesystem::path engine_or_skip();
 // The default tiny model, generated on first use.
 std::filesystem::path tiny_model();
-// A fresh empty directory under the system temp dir, removed at process exit.
+// A fresh folder under the system's temp dir, removed at exit when all of this process's tests
+// passed (LLORCH_KEEP_TEST_DIRS=1 keeps it).
 std::filesystem::path temp_dir(const std::string& name);
 
 // Runs `aw` on `io` until it completes; throws when it takes longer than `timeout`.
