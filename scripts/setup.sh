@@ -9,7 +9,7 @@ preset="${1:-release}"
 say() { echo "==> $*" >&2; }
 
 packages=(g++ cmake ninja-build ccache git pkg-config
-          libboost1.81-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
+          libboost1.81-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libmimalloc-dev
           libgtest-dev libgmock-dev libbenchmark-dev openssl curl procps iproute2)
 missing=()
 for p in "${packages[@]}"; do
