@@ -39,7 +39,7 @@ expected<http::tls_context, std::string> serve_tls(const serve_tls_options& o,
                                                    const std::string& client_ca) {
     if (o.cert.empty() != o.key.empty())
         return fail(env_prefix + "_TLS_CERT and " + env_prefix +
-                          "_TLS_KEY go together; set both or neither");
+                    "_TLS_KEY go together; set both or neither");
     if (o.cert.empty()) return http::tls_context{};
     auto t = http::make_server_tls(o.cert, o.key, client_ca);
     if (!t) return fail(env_prefix + "_TLS_CERT: " + t.error());
