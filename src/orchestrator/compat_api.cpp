@@ -150,21 +150,17 @@ class compat_stream final : public http::body_stream {
             }
             if (!ollama && ev->event == "token") {
                 // The text is already escaped in the token frame: copied, not parsed and
-                // re-serialized.
+                // re-serialized. Every token frame of a task's log has that shape.
                 if (auto t = token_frame_text(ev->data))
                     co_return openai_chunk(c_, head_, &*t, nullptr);
+                continue;
             }
             boost::system::error_code ec;
             auto v = json::parse(ev->data, ec);
             if (ec || !v.is_object()) continue;
             const auto& o = v.get_object();
             if (ev->event == "token") {
-                std::string t(o.at("t").as_string());
-                if (ollama) co_return ollama_line(c_, t, false);
-                std::string esc;
-                api::append_json_escaped(esc, t);
-                std::string_view sv = esc;
-                co_return openai_chunk(c_, head_, &sv, nullptr);
+                co_return ollama_line(c_, std::string(o.at("t").as_string()), false);
             }
             if (ev->event == "end") {
                 done_ = true;

@@ -1,4 +1,5 @@
 #include "pool/pool_manager.h"
+#include "pool/pool_names.h"
 #include "pool/sim_engine_args.h"
 #include "pool/vram_estimate.h"
 
@@ -937,6 +938,14 @@ expected<std::unique_ptr<infer_stream>, api::error> pool_manager::begin_infer(
 }
 
 namespace {
+// The model a pool serves: its last live replica's (a reload changes it), else the configured one.
+const std::string& served_model(const pool_entry& p) {
+    const std::string* path = &p.cfg.model;
+    for (const auto& r : p.replicas)
+        if (!r->retired) path = &r->model;
+    return *path;
+}
+
 pool_snapshot snapshot_of(const pool_entry& p) {
     pool_snapshot s;
     s.id = p.cfg.id;
@@ -956,11 +965,10 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.adopted = p.adopted;
     s.reloading = p.reloading;
     s.generation = p.generation;
-    s.model = p.cfg.model;
+    s.model = served_model(p);
     for (const auto& r : p.replicas) {
         if (r->retired) continue;
         ++s.replicas;
-        s.model = r->model;
         if (r->proc.pid() > 0)
             s.pids.push_back(r->proc.pid());
         else if (r->external_pid > 0)
@@ -981,17 +989,7 @@ pool_snapshot snapshot_of(const pool_entry& p) {
 std::optional<pool_manager::request_limits> pool_manager::limits_for(std::string_view model) const {
     std::optional<request_limits> out;
     for (const auto& [id, p] : impl_->pools) {
-        // The model a pool serves is its last live replica's (a reload changes it), as in
-        // snapshot_of.
-        const std::string* path = &p->cfg.model;
-        for (const auto& r : p->replicas)
-            if (!r->retired) path = &r->model;
-        bool named = p->cfg.name == model ||
-                     std::find(p->cfg.aliases.begin(), p->cfg.aliases.end(), model) !=
-                         p->cfg.aliases.end() ||
-                     (!path->empty() && *path != p->cfg.name &&
-                      (*path == model || (model.starts_with("file:") && model.substr(5) == *path)));
-        if (!named) continue;
+        if (!answers_to(p->cfg.name, p->cfg.aliases, served_model(*p), model)) continue;
         if (!out) {
             out = request_limits{p->cfg.max_tokens_default, p->cfg.max_tokens_cap, p->cfg.ctx};
         } else {

@@ -3,6 +3,7 @@
 // `file:<path>`. Shared by the HOME dispatcher and a node's registration.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pool/pool_manager.h"
@@ -10,5 +11,9 @@
 namespace llorch::pool {
 
 std::vector<std::string> model_names(const pool_snapshot& s);
+// Whether `ref` is one of model_names for a pool of this name, aliases and model path; copies
+// nothing (it runs for every submitted task).
+bool answers_to(std::string_view name, const std::vector<std::string>& aliases,
+                std::string_view model_path, std::string_view ref);
 
 }  // namespace llorch::pool
