@@ -3,6 +3,7 @@
 // directory's default, and the certificate that serves HTTPS. Each daemon names its own
 // environment variables with its prefix (ORCHESTRATORD_, POOL_MANAGERD_).
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -33,5 +34,22 @@ void add_serve_tls_options(CLI::App& app, serve_tls_options& o, const std::strin
 expected<http::tls_context, std::string> serve_tls(const serve_tls_options& o,
                                                    const std::string& env_prefix,
                                                    const std::string& client_ca = {});
+
+// Parses the command line into `cfg` (the options its declare() gives, with --version) and starts
+// logging. Returns the exit code when the process should end now: 0 after --help or --version,
+// 2 for a bad command line (CLI11 has printed why).
+template <class Config>
+std::optional<int> parse_command_line(const char* name, Config& cfg, int argc, char** argv) {
+    CLI::App app{Config::description};
+    app.set_version_flag("--version", std::string(name) + " " + LLORCH_VERSION);
+    cfg.declare(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    start_logging(cfg.logging);
+    return std::nullopt;
+}
 
 }  // namespace llorch::daemon

@@ -29,7 +29,7 @@ enum class breaker_transition { none, opened, closed };
 std::string_view to_string(breaker_state s);
 
 struct circuit_breaker_config {
-    uint32_t failure_threshold = 5;  // consecutive failures that open the breaker (min 1)
+    uint32_t failure_threshold = 3;  // consecutive failures that open the breaker (min 1)
     std::chrono::milliseconds cool_down{5'000};
 };
 

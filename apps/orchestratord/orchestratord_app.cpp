@@ -1,0 +1,198 @@
+#include "orchestratord_app.h"
+
+#include <csignal>
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/log.h"
+#include "gpu/system_gpu_inventory.h"
+#include "http/io_threads.h"
+#include "http/listen.h"
+#include "http/server.h"
+#include "orchestrator/client_api.h"
+#include "orchestrator/cloud_backend.h"
+#include "orchestrator/compat_api.h"
+#include "orchestrator/local_backend.h"
+#include "orchestrator/node_api.h"
+#include "orchestrator/task_service.h"
+#include "placement/placement_config.h"
+#include "placement/placement_index.h"
+#include "pool/pool_config.h"
+#include "registry/node_registry.h"
+
+namespace llorch::daemon {
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+auto log() {
+    static auto l = common::logger("orchestratord");
+    return l;
+}
+}  // namespace
+
+orchestratord_app::orchestratord_app(orchestratord_config cfg) : cfg_(std::move(cfg)) {}
+
+orchestratord_app::~orchestratord_app() {
+    if (threads_) threads_->stop();
+}
+
+uint16_t orchestratord_app::port() const { return server_ ? server_->port() : 0; }
+
+int orchestratord_app::run() {
+    if (auto r = start(); !r) {
+        std::cerr << "orchestratord: " << r.error() << "\n";
+        return 2;
+    }
+    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log()->info("signal {}: no new tasks; running streams may finish for {} ms", sig,
+                    cfg_.drain_deadline_ms);
+        asio::co_spawn(io_, stop(), [this](std::exception_ptr) { io_.stop(); });
+    });
+    std::signal(SIGPIPE, SIG_IGN);
+    io_.run();
+    if (threads_) threads_->stop();
+    log()->info("stopped");
+    return 0;
+}
+
+expected<void, std::string> orchestratord_app::start() {
+    if (auto why = cfg_.validate(); !why.empty()) return fail(why);
+    auto listen = http::parse_listen_address(cfg_.addr);
+    if (!listen) return fail("ORCHESTRATORD_ADDR: " + listen.error());
+    auto tokens = http::tokens_from_env({"LLORCH_API_TOKEN"});
+    if (!tokens) return fail(tokens.error());
+    if (auto why = http::check_bind(listen->first, *tokens, "LLORCH_API_TOKEN"); !why.empty())
+        return fail(why);
+    auto service_tokens = http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+    if (!service_tokens) return fail(service_tokens.error());
+    auto served = serve_tls(cfg_.https, "ORCHESTRATORD");
+    if (!served) return fail(served.error());
+
+    placement::placement_config pc;
+    pc.strategy = *placement::parse_strategy(cfg_.placement_strategy);
+    index_ = std::make_unique<placement::placement_index>(pc);
+    auto backend = cfg_.cloud ? start_cloud() : start_home();
+    if (!backend) return fail(backend.error());
+
+    orchestrator::service_options so;
+    so.admission.capacity = cfg_.admission_capacity;
+    so.admission.policy = *admission::parse_full_policy(cfg_.admission_policy);
+    so.disconnect_grace = milliseconds(cfg_.disconnect_grace_ms);
+    so.retention = milliseconds(cfg_.retention_ms);
+    orchestrator::pool_backend& pools =
+        cfg_.cloud ? static_cast<orchestrator::pool_backend&>(*remote_) : *local_;
+    tasks_ = std::make_unique<orchestrator::task_service>(io_, so, *index_, pools);
+    if (manager_) {
+        manager_->on_capacity_change([this](const std::string& pool_id) {
+            local_->sync(pool_id);
+            tasks_->wake();
+        });
+        local_->sync();
+    }
+
+    http::router routes;
+    orchestrator::add_client_routes(
+        routes, *tasks_, {.profile = cfg_.cloud ? "cloud" : "home", .local_pools = manager_.get()});
+    orchestrator::add_compat_routes(routes, *tasks_, *index_);
+    if (cfg_.cloud)
+        orchestrator::add_node_routes(routes,
+                                      {registry_.get(), index_.get(), remote_.get(), tasks_.get()});
+    http::server_options hso;
+    hso.name = "orchestratord";
+    hso.address = listen->first;
+    hso.port = listen->second;
+    hso.tokens = *tokens;
+    hso.service_tokens = *service_tokens;
+    hso.tls = *served;
+    threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
+    hso.connection_executors = threads_->executors();
+    server_ = std::make_unique<http::server>(io_, hso, std::move(routes));
+    if (auto r = server_->start(); !r) return fail("ORCHESTRATORD_ADDR: " + r.error());
+    threads_->start();
+
+    if (manager_) manager_->start();
+    tasks_->start();
+    if (cfg_.cloud) background_.spawn(stale_check_loop(), "stale node check");
+    started_ = true;
+    log()->info("listening on {}:{} ({} profile, {} auth, {})", listen->first, server_->port(),
+                cfg_.cloud ? "CLOUD" : "HOME", tokens->empty() ? "no" : "token",
+                *served ? "https" : "http");
+    std::cout << "orchestratord listening on " << listen->first << ":" << server_->port()
+              << std::endl;
+    return {};
+}
+
+expected<void, std::string> orchestratord_app::start_home() {
+    auto pools = pool::load_pools_file(cfg_.config_file);
+    if (!pools) return fail(pools.error().message);
+    pool::manager_options mo;
+    mo.runtime_dir = cfg_.runtime_dir;
+    mo.stall_timeout = milliseconds(cfg_.stall_timeout_ms);
+    mo.ready_timeout = milliseconds(cfg_.ready_timeout_ms);
+    mo.health_interval = milliseconds(cfg_.health_interval_ms);
+    manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*pools),
+                                                    std::make_shared<gpu::system_gpu_inventory>());
+    local_ = std::make_unique<orchestrator::local_backend>(*manager_, *index_);
+    return {};
+}
+
+expected<void, std::string> orchestratord_app::start_cloud() {
+    http::tls_context client_tls;
+    if (!cfg_.tls_ca.empty() || !cfg_.tls_client_cert.empty()) {
+        auto t = http::make_client_tls(cfg_.tls_ca, cfg_.tls_client_cert, cfg_.tls_client_key);
+        if (!t) return fail("ORCHESTRATORD_TLS_CA: " + t.error());
+        client_tls = *t;
+    }
+    registry::registry_config rc;
+    rc.node_timeout = milliseconds(cfg_.node_timeout_ms);
+    rc.stale_check_interval = std::chrono::seconds(cfg_.stale_check_interval_secs);
+    rc.control_plane_version = LLORCH_VERSION;
+    registry_ =
+        std::make_unique<registry::node_registry>(rc, *index_, std::chrono::steady_clock::now());
+    orchestrator::cloud_options co;
+    // The token sent to nodes comes from the variable the service routes take theirs from.
+    co.service_token = http::outgoing_token_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+    co.stall_timeout = milliseconds(cfg_.stall_timeout_ms);
+    co.breaker.failure_threshold = static_cast<uint32_t>(cfg_.breaker_failures);
+    co.breaker.cool_down = milliseconds(cfg_.breaker_cooldown_ms);
+    co.tls = client_tls;
+    remote_ = std::make_unique<orchestrator::cloud_backend>(io_, co, *registry_, *index_);
+    return {};
+}
+
+// Nodes silent past their timeout go offline and every connection to them ends, as if it
+// broke: the dispatcher retries what had not reached its client yet and ends the other streams
+// with a retriable error.
+asio::awaitable<void> orchestratord_app::stale_check_loop() {
+    asio::steady_timer t(io_);
+    for (;;) {
+        t.expires_after(std::chrono::seconds(cfg_.stale_check_interval_secs));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        for (const auto& node : registry_->check_stale(std::chrono::steady_clock::now())) {
+            log()->warn("node_id={} offline: no heartbeat within its timeout", node);
+            remote_->node_offline(node, "no heartbeat within its timeout");
+            tasks_->wake();
+        }
+    }
+}
+
+asio::awaitable<void> orchestratord_app::stop() {
+    if (!started_) co_return;
+    started_ = false;
+    co_await background_.stop();
+    co_await tasks_->stop(milliseconds(cfg_.drain_deadline_ms));
+    server_->stop();
+    if (manager_) co_await manager_->stop(milliseconds(1000));
+}
+
+}  // namespace llorch::daemon

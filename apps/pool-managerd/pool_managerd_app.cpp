@@ -1,0 +1,153 @@
+#include "pool_managerd_app.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "common/log.h"
+#include "gpu/system_gpu_inventory.h"
+#include "http/client.h"
+#include "http/io_threads.h"
+#include "http/listen.h"
+#include "http/server.h"
+#include "pool/node_agent.h"
+#include "pool/pool_config.h"
+#include "pool/pool_manager.h"
+#include "pool/worker_api.h"
+
+namespace llorch::daemon {
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+auto log() {
+    static auto l = common::logger("pool-managerd");
+    return l;
+}
+
+std::string host_name() {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    return host;
+}
+}  // namespace
+
+pool_managerd_app::pool_managerd_app(pool_managerd_config cfg) : cfg_(std::move(cfg)) {}
+
+pool_managerd_app::~pool_managerd_app() {
+    if (threads_) threads_->stop();
+}
+
+uint16_t pool_managerd_app::port() const { return server_ ? server_->port() : 0; }
+
+int pool_managerd_app::run() {
+    if (auto r = start(); !r) {
+        std::cerr << "pool-managerd: " << r.error() << "\n";
+        return 2;
+    }
+    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log()->info("signal {}: draining pools (up to {} ms), then stopping", sig,
+                    cfg_.drain_deadline_ms);
+        asio::co_spawn(io_, stop(), [this](std::exception_ptr) { io_.stop(); });
+    });
+    std::signal(SIGPIPE, SIG_IGN);
+    io_.run();
+    if (threads_) threads_->stop();
+    log()->info("stopped");
+    return 0;
+}
+
+expected<void, std::string> pool_managerd_app::start() {
+    if (auto why = cfg_.validate(); !why.empty()) return fail(why);
+    auto listen = http::parse_listen_address(cfg_.addr);
+    if (!listen) return fail("POOL_MANAGERD_ADDR: " + listen.error());
+    auto tokens = http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+    if (!tokens) return fail(tokens.error());
+    if (auto why = http::check_bind(listen->first, *tokens, "LLORCH_SERVICE_TOKEN"); !why.empty())
+        return fail(why);
+    auto pools = pool::load_pools_file(cfg_.config_file);
+    // Errors of the file as a whole (unreadable, bad TOML) name the option that gave the file.
+    if (!pools)
+        return fail((pools.error().key.empty() ? "--config: " : "") + pools.error().message);
+    auto selected = pool::select_pools(std::move(*pools), cfg_.pools);
+    if (!selected) return fail(selected.error().message);
+    const std::string node_id = cfg_.node_id.empty() ? host_name() : cfg_.node_id;
+
+    auto served = serve_tls(cfg_.https, "POOL_MANAGERD", cfg_.tls_ca);
+    if (!served) return fail(served.error());
+    http::tls_context client_tls;
+    if (!cfg_.tls_ca.empty() || cfg_.orchestratord_url.starts_with("https://")) {
+        auto t = http::make_client_tls(cfg_.tls_ca);
+        if (!t) return fail("POOL_MANAGERD_TLS_CA: " + t.error());
+        client_tls = *t;
+    }
+
+    pool::manager_options mo;
+    mo.runtime_dir = cfg_.runtime_dir;
+    mo.watch_interval = milliseconds(cfg_.watch_interval_ms);
+    mo.auto_delete_handoff = cfg_.auto_delete_handoff;
+    mo.watch_handoffs = cfg_.watch_handoffs;
+    mo.gpu_discovery_interval = milliseconds(cfg_.gpu_discovery_interval_ms);
+    mo.stall_timeout = milliseconds(cfg_.stall_timeout_ms);
+    mo.health_interval = milliseconds(cfg_.health_interval_ms);
+    mo.ready_timeout = milliseconds(cfg_.ready_timeout_ms);
+    mo.restart.max_crashes = cfg_.restart_max_crashes;
+    mo.restart.window = milliseconds(cfg_.restart_window_ms);
+    mo.restart.backoff.base = milliseconds(cfg_.restart_backoff_ms);
+    mo.node_id = node_id;
+    manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*selected),
+                                                    std::make_shared<gpu::system_gpu_inventory>());
+
+    http::router routes;
+    pool::add_worker_routes(routes, *manager_, {.node_id = node_id});
+    http::server_options so;
+    so.name = "pool-managerd";
+    so.address = listen->first;
+    so.port = listen->second;
+    so.tokens = *tokens;
+    so.tls = *served;
+    threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
+    so.connection_executors = threads_->executors();
+    server_ = std::make_unique<http::server>(io_, so, std::move(routes));
+    if (auto r = server_->start(); !r) return fail("POOL_MANAGERD_ADDR: " + r.error());
+    threads_->start();
+    manager_->start();
+    if (cfg_.cloud) {
+        pool::node_agent_options ao;
+        ao.orchestratord_url = cfg_.orchestratord_url;
+        ao.node_id = node_id;
+        ao.address = cfg_.address;
+        ao.heartbeat_interval =
+            milliseconds(static_cast<long long>(cfg_.heartbeat_interval_secs * 1000));
+        std::ifstream mid("/etc/machine-id");
+        std::getline(mid, ao.machine_id);
+        ao.service_token =
+            http::outgoing_token_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
+        ao.tls = client_tls;
+        agent_ = std::make_unique<pool::node_agent>(io_, ao, *manager_);
+        agent_->start();
+    }
+    started_ = true;
+    log()->info("listening on {}:{} (node_id={}, {} auth, runtime dir {})", listen->first,
+                server_->port(), node_id, tokens->empty() ? "no" : "token", cfg_.runtime_dir);
+    std::cout << "pool-managerd listening on " << listen->first << ":" << server_->port()
+              << std::endl;
+    return {};
+}
+
+asio::awaitable<void> pool_managerd_app::stop() {
+    if (!started_) co_return;
+    started_ = false;
+    server_->stop();
+    co_await manager_->stop(milliseconds(cfg_.drain_deadline_ms));
+    if (agent_) co_await agent_->stop();
+}
+
+}  // namespace llorch::daemon
