@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <atomic>
 #include <random>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "common/log.h"
+#include "http/control_stream.h"
 #include "http/ids.h"
 
 namespace llorch::http {
@@ -99,8 +101,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     router routes;
     tcp::acceptor acceptor;
     uint16_t bound_port = 0;
-    size_t connections = 0;
-    bool stopping = false;
+    std::atomic<size_t> connections{0};
+    std::atomic<bool> stopping{false};
+    size_t next_thread = 0;  // round-robin over the control thread and connection_executors
     std::shared_ptr<spdlog::logger> log;
 
     impl(asio::io_context& io_, server_options o, router r)
@@ -113,9 +116,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();
         while (!stopping) {
+            // The connection goes to the io thread whose turn it is; its session runs there.
+            size_t turn = next_thread++ % (opts.connection_executors.size() + 1);
+            bool off_control = turn > 0;
+            auto ex = off_control ? opts.connection_executors[turn - 1]
+                                  : asio::any_io_executor(io.get_executor());
             boost::system::error_code ec;
             tcp::socket sock =
-                co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+                co_await acceptor.async_accept(ex, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (ec == asio::error::operation_aborted || stopping) break;
                 // Out of descriptors and the like: say so, back off briefly, keep serving.
@@ -126,10 +134,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
             sock.set_option(tcp::no_delay(true), ec);
             if (opts.tls)
-                asio::co_spawn(io, tls_session(std::move(sock)), asio::detached);
+                asio::co_spawn(ex, tls_session(std::move(sock), off_control), asio::detached);
             else
-                asio::co_spawn(io, session(beast::tcp_stream(std::move(sock))), asio::detached);
+                asio::co_spawn(ex, session(beast::tcp_stream(std::move(sock)), off_control),
+                               asio::detached);
         }
+    }
+
+    // The handler runs on the control thread; a connection served elsewhere waits for its
+    // answer there, and pulls a streamed body through a control_stream.
+    asio::awaitable<response> handle(request req, bool off_control) {
+        if (!off_control) co_return co_await dispatch(std::move(req));
+        auto self = shared_from_this();
+        response res = co_await asio::co_spawn(io, dispatch(std::move(req)), use_awaitable);
+        if (res.stream)
+            res.stream = std::make_shared<control_stream>(io.get_executor(), std::move(res.stream));
+        co_return res;
     }
 
     asio::awaitable<response> dispatch(request req) {
@@ -192,7 +212,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         for (const auto& [k, v] : r.headers.items()) h.insert(k, v);
     }
 
-    asio::awaitable<void> tls_session(tcp::socket sock) {
+    asio::awaitable<void> tls_session(tcp::socket sock, bool off_control) {
         auto self = shared_from_this();
         beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), *opts.tls);
         beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
@@ -204,11 +224,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
             beast::get_lowest_layer(stream).close();
             co_return;
         }
-        co_await session(std::move(stream));
+        co_await session(std::move(stream), off_control);
     }
 
     template <class Stream>
-    asio::awaitable<void> session(Stream stream) {
+    asio::awaitable<void> session(Stream stream, bool off_control) {
         auto self = shared_from_this();
         ++connections;
         beast::flat_buffer buffer;
@@ -278,7 +298,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             std::string corr = req.correlation_id;
 
             lowest.expires_never();
-            response res = co_await dispatch(std::move(req));
+            response res = co_await handle(std::move(req), off_control);
             if (stopping) keep_alive = false;
             bool ok;
             if (res.stream) {
@@ -463,7 +483,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         probe->stop = true;
         if (!probe->done) lowest.socket().cancel(ec);
         while (!probe->done) {
-            probe->waiter.emplace(io, std::chrono::seconds(1));
+            probe->waiter.emplace(stream.get_executor(), std::chrono::seconds(1));
             co_await probe->waiter->async_wait(asio::redirect_error(use_awaitable, ec));
             // A TLS read between two records may not see the cancel: closing ends it for sure.
             if (!probe->done) {
@@ -509,6 +529,6 @@ void server::stop() {
 }
 
 uint16_t server::port() const { return impl_->bound_port; }
-size_t server::active_connections() const { return impl_->connections; }
+size_t server::active_connections() const { return impl_->connections.load(); }
 
 }  // namespace llorch::http

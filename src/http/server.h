@@ -2,14 +2,17 @@
 // An HTTP/1.1 server on Boost.Beast with C++20 coroutines: one coroutine per connection (it owns
 // the stream, the buffer and the deadlines), keep-alive, request limits, bearer-token auth,
 // X-Correlation-Id, the JSON error envelope for every failure, and streamed (SSE) responses.
-// Runs on the io_context it is given; handlers run on that context too.
+// The accept loop, every handler and every streamed body run on the io_context it is given (the
+// control thread); connections may be served on other io threads (connection_executors).
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include "common/expected.h"
 
@@ -32,7 +35,10 @@ struct server_options {
     std::chrono::milliseconds write_timeout{30'000};  // one write; a reader stuck longer is cut
     std::chrono::milliseconds keepalive_interval{15'000};  // SSE comment when a stream is quiet
     tls_context tls;  // set: HTTPS only (see make_server_tls; a client CA there means mutual TLS)
-    // When set, a request whose handler sees shutting down is refused; checked by handlers.
+    // More io threads for connections (io_threads::executors()). Connections are spread over
+    // the server's own io_context and these, round-robin; handlers and streamed bodies always
+    // run on the server's own io_context (the control thread). Empty: everything runs there.
+    std::vector<asio::any_io_executor> connection_executors;
 };
 
 class server {
