@@ -30,6 +30,12 @@ auto log() {
     return l;
 }
 
+std::string own_url(const std::string& host, uint16_t port, const http::tls_context& tls) {
+    bool v6 = host.find(':') != std::string::npos;
+    return std::string(tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
+}
+
 std::string host_name() {
     char host[256] = {};
     gethostname(host, sizeof host - 1);
@@ -123,7 +129,9 @@ expected<void, std::string> pool_managerd_app::start() {
         pool::node_agent_options ao;
         ao.orchestratord_url = cfg_.orchestratord_url;
         ao.node_id = node_id;
-        ao.address = cfg_.address;
+        // Without an address of its own, the node is reached where it listens.
+        ao.address =
+            !cfg_.address.empty() ? cfg_.address : own_url(listen->first, server_->port(), *served);
         ao.heartbeat_interval =
             milliseconds(static_cast<long long>(cfg_.heartbeat_interval_secs * 1000));
         std::ifstream mid("/etc/machine-id");

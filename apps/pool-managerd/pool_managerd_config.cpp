@@ -82,7 +82,9 @@ void pool_managerd_config::declare(CLI::App& app) {
                    "CLOUD: orchestratord's URL, e.g. http://10.0.0.1:8080")
         ->envname("ORCHESTRATORD_URL");
     app.add_option("--address", address,
-                   "CLOUD: this node's URL as orchestratord reaches it, e.g. http://10.0.0.5:9200")
+                   "CLOUD: this node's URL as orchestratord reaches it, e.g. http://10.0.0.5:9200 "
+                   "(default: the host of --addr and the port bound, unless --addr is 0.0.0.0 "
+                   "or [::])")
         ->envname("POOL_MANAGERD_ADDRESS");
     app.add_option("--heartbeat-interval-secs", heartbeat_interval_secs,
                    "CLOUD: heartbeat interval (fractions allowed); orchestratord marks the node "
@@ -97,17 +99,23 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->envname("POOL_MANAGERD_TLS_CA");
 }
 
+bool pool_managerd_config::wildcard_bind() const {
+    auto listen = http::parse_listen_address(addr);
+    return listen && (listen->first == "0.0.0.0" || listen->first == "::");
+}
+
 std::string pool_managerd_config::validate() const {
     if (auto listen = http::parse_listen_address(addr); !listen)
         return "POOL_MANAGERD_ADDR: " + listen.error();
     if (cloud && orchestratord_url.empty())
         return "ORCHESTRATORD_URL: the CLOUD profile needs orchestratord's URL";
-    if (cloud && address.empty())
-        return "POOL_MANAGERD_ADDRESS: the CLOUD profile needs this node's URL as "
-               "orchestratord reaches it, e.g. http://10.0.0.5:9200";
+    if (cloud && address.empty() && wildcard_bind())
+        return "POOL_MANAGERD_ADDRESS: bound to " + addr +
+               ", the CLOUD profile needs this node's URL as orchestratord reaches it, e.g. "
+               "http://10.0.0.5:9200";
     if (cloud && !http::parse_url(orchestratord_url))
         return "ORCHESTRATORD_URL: '" + orchestratord_url + "' is not an http:// URL";
-    if (cloud && !http::parse_url(address))
+    if (cloud && !address.empty() && !http::parse_url(address))
         return "POOL_MANAGERD_ADDRESS: '" + address + "' is not an http:// URL";
     if (!tls_ca.empty() && https.cert.empty())
         return "POOL_MANAGERD_TLS_CA: mutual TLS needs POOL_MANAGERD_TLS_CERT/KEY too";

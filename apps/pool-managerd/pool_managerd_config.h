@@ -42,7 +42,7 @@ struct pool_managerd_config {
     logging_options logging;
     bool cloud = false;
     std::string orchestratord_url;
-    std::string address;  // this node's URL as orchestratord reaches it
+    std::string address;  // this node's URL as orchestratord reaches it; empty: from --addr
     double heartbeat_interval_secs =
         std::chrono::duration<double>(pool::node_agent_options{}.heartbeat_interval).count();
     serve_tls_options https;
@@ -51,6 +51,9 @@ struct pool_managerd_config {
     void declare(CLI::App& app);
     // "KEY: what is wrong and what to do"; empty when every value can be used.
     std::string validate() const;
+    // --addr names every address of the machine (0.0.0.0, [::]): it says nothing of how
+    // orchestratord reaches this node.
+    bool wildcard_bind() const;
 };
 
 }  // namespace llorch::daemon

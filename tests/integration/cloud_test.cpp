@@ -148,7 +148,7 @@ struct plane_options {
 class control_plane {
   public:
     explicit control_plane(plane_options o = {})
-        : opts_(std::move(o)), dir_(temp_dir("cloud-orch")), port_(free_port()) {
+        : opts_(std::move(o)), dir_(temp_dir("cloud-orch")) {
         start();
     }
     ~control_plane() { proc_.stop(std::chrono::milliseconds(3000)); }
@@ -163,6 +163,8 @@ class control_plane {
              "--stale-check-interval-secs", "1", "--placement-strategy", opts_.strategy,
              "--drain-deadline-ms", "1000"},
             dir_ / "orchestratord.log", env);
+        // The first start takes any free port; a restart binds the same one again.
+        if (port_ == 0) port_ = listening_port(proc_, dir_ / "orchestratord.log", "orchestratord");
     }
     // A crash: SIGKILL, reaped before returning.
     void kill9() {
@@ -269,7 +271,7 @@ class control_plane {
   private:
     plane_options opts_;
     fs::path dir_;
-    uint16_t port_;
+    uint16_t port_ = 0;
     steady::time_point started_;
     common::subprocess proc_;
 };
@@ -279,18 +281,19 @@ class node_process {
   public:
     node_process(std::string id, const std::string& toml, const std::string& orchestratord_url,
                  header_pairs env = no_tokens)
-        : id_(std::move(id)), dir_(temp_dir("cloud-" + id_)), port_(free_port()) {
+        : id_(std::move(id)), dir_(temp_dir("cloud-" + id_)) {
         std::ofstream(dir_ / "pools.toml") << toml;
         env.emplace_back("POOL_MANAGERD_CLOUD_PROFILE", "true");
         env.emplace_back("POOL_MANAGERD_NODE_ID", id_);
-        env.emplace_back("POOL_MANAGERD_ADDRESS", base());
         env.emplace_back("ORCHESTRATORD_URL", orchestratord_url);
         env.emplace_back("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS", "0.5");
-        proc_ = start_process(
-            {(bin_dir() / "pool-managerd").string(), "--config", (dir_ / "pools.toml").string(),
-             "--addr", "127.0.0.1:" + std::to_string(port_), "--runtime-dir",
-             (dir_ / "run").string(), "--drain-deadline-ms", "1000"},
-            dir_ / "pool-managerd.log", env);
+        proc_ =
+            start_process({(bin_dir() / "pool-managerd").string(), "--config",
+                           (dir_ / "pools.toml").string(), "--addr", "127.0.0.1:0", "--runtime-dir",
+                           (dir_ / "run").string(), "--drain-deadline-ms", "1000"},
+                          dir_ / "pool-managerd.log", env);
+        // Without POOL_MANAGERD_ADDRESS the node registers the address it bound.
+        port_ = listening_port(proc_, dir_ / "pool-managerd.log", "pool-managerd");
     }
     ~node_process() {
         if (proc_.pid() > 0) ::kill(proc_.pid(), SIGCONT);  // a stopped node cannot handle SIGTERM
@@ -324,7 +327,7 @@ class node_process {
   private:
     std::string id_;
     fs::path dir_;
-    uint16_t port_;
+    uint16_t port_ = 0;
     common::subprocess proc_;
 };
 
@@ -821,8 +824,7 @@ TEST(cloud, both_daemons_refuse_a_certificate_without_its_key) {
     auto orch_env = no_tokens;
     orch_env.insert(orch_env.end(), {{"ORCHESTRATORD_CLOUD_PROFILE", "true"},
                                      {"ORCHESTRATORD_TLS_CERT", (dir / "cert.pem").string()}});
-    auto r = start_and_wait({(bin_dir() / "orchestratord").string(), "--addr",
-                             "127.0.0.1:" + std::to_string(free_port())},
+    auto r = start_and_wait({(bin_dir() / "orchestratord").string(), "--addr", "127.0.0.1:0"},
                             orch_env, "orchestratord");
     EXPECT_TRUE(r.exited_nonzero) << r.output;
     EXPECT_NE(r.output.find("ORCHESTRATORD_TLS_CERT and ORCHESTRATORD_TLS_KEY go together"),
@@ -832,8 +834,7 @@ TEST(cloud, both_daemons_refuse_a_certificate_without_its_key) {
     node_env.emplace_back("POOL_MANAGERD_TLS_KEY", (dir / "cert.pem").string());
     r = start_and_wait(
         {(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
-         "--addr", "127.0.0.1:" + std::to_string(free_port()), "--runtime-dir",
-         (dir / "run").string()},
+         "--addr", "127.0.0.1:0", "--runtime-dir", (dir / "run").string()},
         node_env, "pool-managerd");
     EXPECT_TRUE(r.exited_nonzero) << r.output;
     EXPECT_NE(r.output.find("POOL_MANAGERD_TLS_CERT and POOL_MANAGERD_TLS_KEY go together"),
@@ -842,16 +843,15 @@ TEST(cloud, both_daemons_refuse_a_certificate_without_its_key) {
 }
 
 TEST(cloud, both_daemons_refuse_a_non_loopback_bind_without_a_token) {
-    auto orch_port = std::to_string(free_port()), node_port = std::to_string(free_port());
     const std::vector<std::string> orch{(bin_dir() / "orchestratord").string(), "--addr",
-                                        "0.0.0.0:" + orch_port};
+                                        "0.0.0.0:0"};
     auto node_dir = temp_dir("cloud-refusal-node");
     std::ofstream(node_dir / "pools.toml") << pool_toml("p", models().alpha, 1);
     const std::vector<std::string> node{(bin_dir() / "pool-managerd").string(),
                                         "--config",
                                         (node_dir / "pools.toml").string(),
                                         "--addr",
-                                        "0.0.0.0:" + node_port,
+                                        "0.0.0.0:0",
                                         "--runtime-dir",
                                         (node_dir / "run").string()};
     auto orch_env = no_tokens;
@@ -859,8 +859,8 @@ TEST(cloud, both_daemons_refuse_a_non_loopback_bind_without_a_token) {
     auto node_env = no_tokens;
     node_env.insert(node_env.end(), {{"POOL_MANAGERD_CLOUD_PROFILE", "true"},
                                      {"POOL_MANAGERD_NODE_ID", "node-a"},
-                                     {"POOL_MANAGERD_ADDRESS", "http://127.0.0.1:" + node_port},
-                                     {"ORCHESTRATORD_URL", "http://127.0.0.1:" + orch_port}});
+                                     {"POOL_MANAGERD_ADDRESS", "http://127.0.0.1:9"},
+                                     {"ORCHESTRATORD_URL", "http://127.0.0.1:9"}});
 
     auto r = start_and_wait(orch, orch_env, "orchestratord");
     EXPECT_TRUE(r.exited_nonzero) << r.output;
@@ -877,6 +877,8 @@ TEST(cloud, both_daemons_refuse_a_non_loopback_bind_without_a_token) {
     auto dir = temp_dir("cloud-bind");
     auto o = start_process(orch, dir / "orchestratord.log", orch_env);
     auto n = start_process(node, dir / "pool-managerd.log", node_env);
+    auto orch_port = std::to_string(listening_port(o, dir / "orchestratord.log", "orchestratord"));
+    auto node_port = std::to_string(listening_port(n, dir / "pool-managerd.log", "pool-managerd"));
     EXPECT_TRUE(wait_http_ok("http://127.0.0.1:" + orch_port + "/health", 20s))
         << read_file(dir / "orchestratord.log");
     EXPECT_TRUE(wait_http_ok("http://127.0.0.1:" + node_port + "/health", 20s))

@@ -18,11 +18,11 @@ class compat : public ::testing::Test {
         std::ofstream(cfg) << "[[pools]]\nid = \"tiny\"\nengine = \"llamacpp\"\nmodel = \""
                            << tiny_model().string()
                            << "\"\ndevice = \"cpu\"\nslots = 2\nctx = 512\nthreads = 1\n";
-        port_ = free_port();
-        proc_ = new common::subprocess(start_process(
-            {(bin_dir() / "orchestratord").string(), "--config", cfg.string(), "--addr",
-             "127.0.0.1:" + std::to_string(port_), "--runtime-dir", (*dir_ / "rt").string()},
-            *dir_ / "orchestratord.log"));
+        proc_ = new common::subprocess(
+            start_process({(bin_dir() / "orchestratord").string(), "--config", cfg.string(),
+                           "--addr", "127.0.0.1:0", "--runtime-dir", (*dir_ / "rt").string()},
+                          *dir_ / "orchestratord.log"));
+        port_ = listening_port(*proc_, *dir_ / "orchestratord.log", "orchestratord");
         ASSERT_TRUE(wait_http_ok(base() + "/ready")) << read_file(*dir_ / "orchestratord.log");
     }
     static void TearDownTestSuite() {

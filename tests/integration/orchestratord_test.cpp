@@ -142,7 +142,7 @@ class orchestratord_process {
   public:
     orchestratord_process(const std::string& name, const std::string& toml,
                           std::vector<std::string> args = {})
-        : dir_(temp_dir("orch-" + name)), port_(free_port()) {
+        : dir_(temp_dir("orch-" + name)) {
         log_ = dir_ / "daemon.log";
         auto config = dir_ / "pools.toml";
         std::ofstream(config) << toml;
@@ -150,11 +150,12 @@ class orchestratord_process {
                                       "--config",
                                       config.string(),
                                       "--addr",
-                                      "127.0.0.1:" + std::to_string(port_),
+                                      "127.0.0.1:0",
                                       "--runtime-dir",
                                       (dir_ / "run").string()};
         argv.insert(argv.end(), args.begin(), args.end());
         proc_ = start_process(argv, log_, no_tokens);
+        port_ = listening_port(proc_, log_, "orchestratord");
     }
     ~orchestratord_process() { proc_.stop(std::chrono::milliseconds(3000)); }
 
@@ -241,7 +242,7 @@ class orchestratord_process {
 
   private:
     fs::path dir_, log_;
-    uint16_t port_;
+    uint16_t port_ = 0;
     common::subprocess proc_;
 };
 

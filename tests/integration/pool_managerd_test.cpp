@@ -89,7 +89,7 @@ class daemon_process {
   public:
     daemon_process(const std::string& name, const std::string& toml,
                    std::vector<std::string> args = {}, header_pairs env = no_tokens)
-        : dir_(temp_dir("pmd-" + name)), port_(free_port()) {
+        : dir_(temp_dir("pmd-" + name)) {
         runtime_ = dir_ / "run";
         log_ = dir_ / "daemon.log";
         config_ = dir_ / "pools.toml";
@@ -98,13 +98,14 @@ class daemon_process {
                                       "--config",
                                       config_.string(),
                                       "--addr",
-                                      "127.0.0.1:" + std::to_string(port_),
+                                      "127.0.0.1:0",
                                       "--runtime-dir",
                                       runtime_.string(),
                                       "--node-id",
                                       "test-node"};
         argv.insert(argv.end(), args.begin(), args.end());
         proc_ = start_process(argv, log_, env);
+        port_ = listening_port(proc_, log_, "pool-managerd");
     }
 
     std::string url(const std::string& path) const {
@@ -143,7 +144,7 @@ class daemon_process {
 
   private:
     fs::path dir_, runtime_, log_, config_;
-    uint16_t port_;
+    uint16_t port_ = 0;
     common::subprocess proc_;
 };
 
@@ -671,10 +672,9 @@ TEST(pool_managerd, a_stalled_engine_ends_the_stream_with_decode_timeout) {
 refusal refuse_config(const std::string& toml, const header_pairs& env = no_tokens) {
     auto dir = temp_dir("pmd-badcfg");
     std::ofstream(dir / "pools.toml") << toml;
-    return run_to_exit(
-        {"--config", (dir / "pools.toml").string(), "--addr",
-         "127.0.0.1:" + std::to_string(free_port()), "--runtime-dir", (dir / "run").string()},
-        env);
+    return run_to_exit({"--config", (dir / "pools.toml").string(), "--addr", "127.0.0.1:0",
+                        "--runtime-dir", (dir / "run").string()},
+                       env);
 }
 
 void expect_one_line_naming(const refusal& r, const std::string& key) {
@@ -684,8 +684,7 @@ void expect_one_line_naming(const refusal& r, const std::string& key) {
 }
 
 TEST(pool_managerd_config, missing_config_file_exits_2_naming_it) {
-    auto r = run_to_exit({"--config", "/nonexistent/pools.toml", "--addr",
-                          "127.0.0.1:" + std::to_string(free_port())});
+    auto r = run_to_exit({"--config", "/nonexistent/pools.toml", "--addr", "127.0.0.1:0"});
     expect_one_line_naming(r, "--config");
     EXPECT_NE(r.output.find("/nonexistent/pools.toml"), std::string::npos) << r.output;
 }
@@ -717,9 +716,8 @@ TEST(pool_managerd_config, pools_selection_naming_an_unknown_pool_exits_2) {
 TEST(pool_managerd_config, non_loopback_bind_without_token_refuses_to_start) {
     auto dir = temp_dir("pmd-bind");
     std::ofstream(dir / "pools.toml") << "";
-    auto r = run_to_exit({"--config", (dir / "pools.toml").string(), "--addr",
-                          "0.0.0.0:" + std::to_string(free_port()), "--runtime-dir",
-                          (dir / "run").string()});
+    auto r = run_to_exit({"--config", (dir / "pools.toml").string(), "--addr", "0.0.0.0:0",
+                          "--runtime-dir", (dir / "run").string()});
     EXPECT_NE(r.exit_code, 0) << r.output;
     EXPECT_EQ(r.lines.size(), 1u) << r.output;
     EXPECT_NE(r.output.find("NON_LOOPBACK_WITHOUT_TOKEN"), std::string::npos) << r.output;

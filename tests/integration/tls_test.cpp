@@ -68,15 +68,16 @@ TEST(tls, pool_managerd_serves_https_and_demands_client_certificates_with_a_ca) 
     auto p = make_pki();
     auto dir = temp_dir("tls-node");
     std::ofstream(dir / "pools.toml") << pools_toml();
-    auto port = free_port();
     auto env = no_tokens;
     env.emplace_back("POOL_MANAGERD_TLS_CERT", p.cert("server"));
     env.emplace_back("POOL_MANAGERD_TLS_KEY", p.key("server"));
     env.emplace_back("POOL_MANAGERD_TLS_CA", p.ca());
     auto node = start_process(
         {(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
-         "--addr", "127.0.0.1:" + std::to_string(port), "--runtime-dir", (dir / "rt").string()},
+         "--addr", "127.0.0.1:0", "--runtime-dir", (dir / "rt").string()},
         dir / "node.log", env);
+    auto port = listening_port(node, dir / "node.log", "pool-managerd");
+    ASSERT_NE(port, 0) << read_file(dir / "node.log");
     auto url = "https://127.0.0.1:" + std::to_string(port);
     auto with_cert = http::make_client_tls(p.ca(), p.cert("client"), p.key("client"));
     auto without_cert = http::make_client_tls(p.ca());
@@ -100,7 +101,6 @@ TEST(tls, cloud_profile_runs_a_task_over_https_with_mutual_tls_to_the_node) {
     auto p = make_pki();
     auto dir = temp_dir("tls-cloud");
     std::ofstream(dir / "pools.toml") << pools_toml();
-    auto oport = free_port(), nport = free_port();
     const std::string token = "tls-test-token-0123456789";
     auto oenv = std::vector<std::pair<std::string, std::string>>{
         {"LLORCH_API_TOKEN", token},
@@ -111,17 +111,16 @@ TEST(tls, cloud_profile_runs_a_task_over_https_with_mutual_tls_to_the_node) {
         {"ORCHESTRATORD_TLS_CA", p.ca()},
         {"ORCHESTRATORD_TLS_CLIENT_CERT", p.cert("client")},
         {"ORCHESTRATORD_TLS_CLIENT_KEY", p.key("client")}};
-    auto orch = start_process(
-        {(bin_dir() / "orchestratord").string(), "--addr", "127.0.0.1:" + std::to_string(oport)},
-        dir / "orch.log", oenv);
+    auto orch = start_process({(bin_dir() / "orchestratord").string(), "--addr", "127.0.0.1:0"},
+                              dir / "orch.log", oenv);
+    auto oport = listening_port(orch, dir / "orch.log", "orchestratord");
+    ASSERT_NE(oport, 0) << read_file(dir / "orch.log");
     auto ourl = "https://127.0.0.1:" + std::to_string(oport);
-    auto nurl = "https://127.0.0.1:" + std::to_string(nport);
     auto nenv = std::vector<std::pair<std::string, std::string>>{
         {"LLORCH_API_TOKEN", token},
         {"LLORCH_SERVICE_TOKEN", ""},
         {"POOL_MANAGERD_CLOUD_PROFILE", "true"},
         {"POOL_MANAGERD_NODE_ID", "secure"},
-        {"POOL_MANAGERD_ADDRESS", nurl},
         {"ORCHESTRATORD_URL", ourl},
         {"POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS", "0.5"},
         {"POOL_MANAGERD_TLS_CERT", p.cert("server")},
@@ -129,7 +128,7 @@ TEST(tls, cloud_profile_runs_a_task_over_https_with_mutual_tls_to_the_node) {
         {"POOL_MANAGERD_TLS_CA", p.ca()}};
     auto node = start_process(
         {(bin_dir() / "pool-managerd").string(), "--config", (dir / "pools.toml").string(),
-         "--addr", "127.0.0.1:" + std::to_string(nport), "--runtime-dir", (dir / "rt").string()},
+         "--addr", "127.0.0.1:0", "--runtime-dir", (dir / "rt").string()},
         dir / "node.log", nenv);
     auto client_tls = http::make_client_tls(p.ca());
     ASSERT_TRUE(client_tls);

@@ -183,6 +183,30 @@ common::subprocess start_process(const std::vector<std::string>& argv, const fs:
     return std::move(*p);
 }
 
+uint16_t listening_port(common::subprocess& p, const fs::path& log, const std::string& daemon,
+                        std::chrono::milliseconds deadline) {
+    const std::string mark = daemon + " listening on ";
+    uint16_t port = 0;
+    wait_until(
+        [&] {
+            auto text = read_file(log);
+            auto at = text.find(mark);
+            if (at != std::string::npos) {
+                auto end = text.find('\n', at);
+                if (end != std::string::npos) {
+                    auto line = text.substr(at + mark.size(), end - at - mark.size());
+                    auto colon = line.rfind(':');
+                    if (colon != std::string::npos)
+                        port = static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+                    return true;
+                }
+            }
+            return !p.running();
+        },
+        deadline);
+    return port;
+}
+
 std::string read_file(const fs::path& p) {
     std::ifstream f(p);
     std::stringstream ss;

@@ -24,6 +24,8 @@ namespace llorch::test {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+// A loopback port free at the moment of the call, for servers that cannot bind port 0
+// themselves (llama-server); the daemons bind port 0 and say which port they got.
 uint16_t free_port();
 // build/bin (from LLORCH_BIN_DIR, set by CMake for every test).
 std::filesystem::path bin_dir();
@@ -75,6 +77,12 @@ sse_result sse_call(const std::string& method, const std::string& url, const std
 
 // Waits until GET url answers 200.
 bool wait_http_ok(const std::string& url, std::chrono::milliseconds deadline = 60s);
+
+// The port a daemon started with `--addr 127.0.0.1:0` bound: read from the line
+// "<daemon> listening on HOST:PORT" it prints once it serves. 0 when the process ends or the
+// deadline passes first.
+uint16_t listening_port(common::subprocess& p, const std::filesystem::path& log,
+                        const std::string& daemon, std::chrono::milliseconds deadline = 30s);
 
 // Starts a program with its output to `log`; stopped when the returned object goes away.
 common::subprocess start_process(const std::vector<std::string>& argv,

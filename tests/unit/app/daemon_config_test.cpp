@@ -22,29 +22,29 @@ Config parsed(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST(orchestratord_config, home_profile_without_a_pool_file_names_the_key) {
+TEST(orchestratord_settings, home_profile_without_a_pool_file_names_the_key) {
     orchestratord_config c;
     EXPECT_TRUE(c.validate().starts_with("ORCHESTRATORD_CONFIG:")) << c.validate();
     c.config_file = "pools.toml";
     EXPECT_EQ(c.validate(), "");
 }
 
-TEST(orchestratord_config, cloud_profile_with_a_pool_file_names_the_key) {
+TEST(orchestratord_settings, cloud_profile_with_a_pool_file_names_the_key) {
     auto c = parsed<orchestratord_config>({"--cloud-profile", "--config", "pools.toml"});
     EXPECT_TRUE(c.validate().starts_with("ORCHESTRATORD_CONFIG:")) << c.validate();
 }
 
-TEST(orchestratord_config, bad_listen_address_names_the_key) {
+TEST(orchestratord_settings, bad_listen_address_names_the_key) {
     auto c = parsed<orchestratord_config>({"--cloud-profile", "--addr", "nowhere"});
     EXPECT_TRUE(c.validate().starts_with("ORCHESTRATORD_ADDR:")) << c.validate();
 }
 
-TEST(orchestratord_config, client_certificate_without_its_key_names_both) {
+TEST(orchestratord_settings, client_certificate_without_its_key_names_both) {
     auto c = parsed<orchestratord_config>({"--cloud-profile", "--tls-client-cert", "c.pem"});
     EXPECT_NE(c.validate().find("ORCHESTRATORD_TLS_CLIENT_KEY"), std::string::npos);
 }
 
-TEST(orchestratord_config, out_of_range_values_are_refused_by_the_command_line) {
+TEST(orchestratord_settings, out_of_range_values_are_refused_by_the_command_line) {
     orchestratord_config cfg;
     CLI::App app{orchestratord_config::description};
     cfg.declare(app);
@@ -52,7 +52,7 @@ TEST(orchestratord_config, out_of_range_values_are_refused_by_the_command_line) 
     EXPECT_THROW(app.parse(args), CLI::ValidationError);
 }
 
-TEST(orchestratord_config, defaults_are_those_of_the_modules) {
+TEST(orchestratord_settings, defaults_are_those_of_the_modules) {
     orchestratord_config c;
     EXPECT_EQ(c.stall_timeout_ms, llorch::pool::manager_options{}.stall_timeout.count());
     EXPECT_EQ(c.disconnect_grace_ms,
@@ -61,10 +61,13 @@ TEST(orchestratord_config, defaults_are_those_of_the_modules) {
     EXPECT_EQ(c.addr, "127.0.0.1:8080");
 }
 
-TEST(pool_managerd_config, cloud_profile_needs_both_urls) {
+TEST(pool_managerd_settings, cloud_profile_needs_orchestratords_url_and_a_usable_own_url) {
     auto c = parsed<pool_managerd_config>({"--config", "p.toml", "--cloud-profile"});
     EXPECT_TRUE(c.validate().starts_with("ORCHESTRATORD_URL:")) << c.validate();
     c.orchestratord_url = "http://127.0.0.1:8080";
+    // On a named address the node is reached where it listens.
+    EXPECT_EQ(c.validate(), "");
+    c.addr = "0.0.0.0:9200";
     EXPECT_TRUE(c.validate().starts_with("POOL_MANAGERD_ADDRESS:")) << c.validate();
     c.address = "ftp://x";
     EXPECT_TRUE(c.validate().starts_with("POOL_MANAGERD_ADDRESS:")) << c.validate();
@@ -72,12 +75,12 @@ TEST(pool_managerd_config, cloud_profile_needs_both_urls) {
     EXPECT_EQ(c.validate(), "");
 }
 
-TEST(pool_managerd_config, mutual_tls_without_a_certificate_names_the_key) {
+TEST(pool_managerd_settings, mutual_tls_without_a_certificate_names_the_key) {
     auto c = parsed<pool_managerd_config>({"--config", "p.toml", "--tls-ca", "ca.pem"});
     EXPECT_TRUE(c.validate().starts_with("POOL_MANAGERD_TLS_CA:")) << c.validate();
 }
 
-TEST(pool_managerd_config, the_pool_file_is_required) {
+TEST(pool_managerd_settings, the_pool_file_is_required) {
     pool_managerd_config cfg;
     CLI::App app{pool_managerd_config::description};
     cfg.declare(app);
@@ -85,7 +88,7 @@ TEST(pool_managerd_config, the_pool_file_is_required) {
     EXPECT_THROW(app.parse(none), CLI::RequiredError);
 }
 
-TEST(pool_managerd_config, defaults_are_those_of_the_modules) {
+TEST(pool_managerd_settings, defaults_are_those_of_the_modules) {
     pool_managerd_config c;
     EXPECT_EQ(c.watch_interval_ms, llorch::pool::manager_options{}.watch_interval.count());
     EXPECT_EQ(c.restart_max_crashes, llorch::pool::restart_policy_config{}.max_crashes);
