@@ -60,7 +60,7 @@ class server {
     std::shared_ptr<impl> impl_;
 };
 
-// The start-up rule of DESIGN.md "Security": a non-loopback bind needs a token. Returns the
+// The start-up rule of the security model: a non-loopback bind needs a token. Returns the
 // one-line reason to refuse, or an empty string when the bind is fine.
 std::string check_bind(std::string_view address, const token_set& tokens,
                        std::string_view token_env);
