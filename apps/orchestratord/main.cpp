@@ -18,11 +18,9 @@
 #include "gpu/system_gpu_inventory.h"
 #include "http/listen.h"
 #include "http/server.h"
-#include "orchestrator/client_api.h"
 #include "orchestrator/cloud_backend.h"
-#include "orchestrator/compat_api.h"
 #include "orchestrator/local_backend.h"
-#include "orchestrator/node_api.h"
+#include "orchestrator/orchestratord_routes.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
 #include "pool/pool_config.h"
@@ -236,13 +234,8 @@ int main(int argc, char** argv) {
         local->sync();
     }
 
-    llorch::http::router routes;
-    llorch::orchestrator::add_client_routes(
-        routes, tasks, {.profile = cloud ? "cloud" : "home", .local_pools = manager.get()});
-    llorch::orchestrator::add_compat_routes(routes, tasks, index);
-    if (cloud)
-        llorch::orchestrator::add_node_routes(routes,
-                                              {registry.get(), &index, remote.get(), &tasks});
+    auto routes = llorch::orchestrator::orchestratord_routes(
+        {&tasks, &index, manager.get(), registry.get(), remote.get()});
     llorch::http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;
