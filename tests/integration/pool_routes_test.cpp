@@ -1,6 +1,7 @@
-// The pool routes answer the same on pool-managerd and on orchestratord's HOME profile: the same
-// pools behind both, the same requests, the same status codes, error codes and shapes. Real
-// daemons, real llama-server engines on the tiny model, only the public HTTP API.
+// The pool routes answer the same on pool-managerd, on orchestratord's HOME profile and on a CLOUD
+// orchestratord that the pool-managerd joined as a node: the same requests, the same status
+// codes, error codes and shapes. Real daemons, real llama-server engines on the tiny model, only
+// the public HTTP API.
 #include <fstream>
 #include <memory>
 #include <set>
@@ -19,25 +20,39 @@ std::string pool_toml(const std::string& id) {
            tiny_model().string() + "\"\ndevice = \"cpu\"\nslots = 1\nctx = 512\nthreads = 1\n\n";
 }
 
-// One daemon serving pools `p` (kept ready) and `d` (drained by a test).
+// One daemon: pool-managerd or HOME orchestratord serving pools `p` (kept ready) and `d`
+// (drained by a test), or a CLOUD orchestratord (no pools of its own) that the pool-managerd
+// joins as a node.
 class daemon_process {
   public:
-    daemon_process(std::string binary, std::vector<std::string> extra)
+    // `cloud_url`: for pool-managerd, the control plane to join as a node; for orchestratord,
+    // "cloud" runs it as a CLOUD control plane without pools.
+    daemon_process(std::string binary, std::vector<std::string> extra, std::string cloud_url = {})
         : name_(std::move(binary)), dir_(temp_dir("routes-" + name_)), port_(free_port()) {
-        std::ofstream(dir_ / "pools.toml") << pool_toml("p") + pool_toml("d");
-        std::vector<std::string> argv{(bin_dir() / name_).string(),
-                                      "--config",
-                                      (dir_ / "pools.toml").string(),
-                                      "--addr",
-                                      "127.0.0.1:" + std::to_string(port_),
-                                      "--runtime-dir",
+        std::vector<std::string> argv{(bin_dir() / name_).string(), "--addr",
+                                      "127.0.0.1:" + std::to_string(port_), "--runtime-dir",
                                       (dir_ / "run").string()};
+        auto env = no_tokens;
+        if (name_ == "orchestratord" && !cloud_url.empty()) {
+            env.emplace_back("ORCHESTRATORD_CLOUD_PROFILE", "true");
+            name_ += " (CLOUD)";
+        } else {
+            std::ofstream(dir_ / "pools.toml") << pool_toml("p") + pool_toml("d");
+            argv.insert(argv.end(), {"--config", (dir_ / "pools.toml").string()});
+        }
+        if (name_ == "pool-managerd" && !cloud_url.empty()) {
+            env.emplace_back("POOL_MANAGERD_CLOUD_PROFILE", "true");
+            env.emplace_back("POOL_MANAGERD_ADDRESS", base());
+            env.emplace_back("ORCHESTRATORD_URL", cloud_url);
+            env.emplace_back("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS", "0.5");
+        }
         argv.insert(argv.end(), extra.begin(), extra.end());
-        proc_ = start_process(argv, dir_ / "daemon.log", no_tokens);
+        proc_ = start_process(argv, dir_ / "daemon.log", env);
     }
     ~daemon_process() { proc_.stop(std::chrono::milliseconds(3000)); }
 
     const std::string& name() const { return name_; }
+    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
     http::client_response call(const std::string& method, const std::string& path,
                                const std::string& body = {}) const {
         return http_call(method, "http://127.0.0.1:" + std::to_string(port_) + path, body, {}, 10s);
@@ -69,10 +84,17 @@ class pool_routes : public ::testing::Test {
     static void SetUpTestSuite() {
         try {
             engine_or_skip();
+            // The CLOUD control plane first: the pool-managerd below joins it as a node, so
+            // its pools answer on all three.
+            auto cloud = std::make_unique<daemon_process>(
+                "orchestratord", std::vector<std::string>{"--stale-check-interval-secs", "1"},
+                "cloud");
             daemons_.push_back(std::make_unique<daemon_process>(
-                "pool-managerd", std::vector<std::string>{"--node-id", "routes-node"}));
+                "pool-managerd", std::vector<std::string>{"--node-id", "routes-node"},
+                cloud->base()));
             daemons_.push_back(
                 std::make_unique<daemon_process>("orchestratord", std::vector<std::string>{}));
+            daemons_.push_back(std::move(cloud));
             for (const auto& d : daemons_)
                 if (auto why = d->wait_ready(); !why.empty() && setup_error_.empty())
                     setup_error_ = why;
@@ -97,6 +119,8 @@ class pool_routes : public ::testing::Test {
         }
     }
 
+    // pool-managerd (a node of the CLOUD control plane), HOME orchestratord, CLOUD orchestratord.
+    static const daemon_process& cloud_daemon() { return *daemons_.back(); }
     static inline std::vector<std::unique_ptr<daemon_process>> daemons_;
     static inline std::string setup_error_;
 };
@@ -160,15 +184,20 @@ TEST_F(pool_routes, status_and_listing_use_the_pool_state_names_everywhere) {
         ASSERT_EQ(s.status, 200) << s.body;
         auto o = object_of(s.body);
         EXPECT_EQ(str_of(o, "state"), "ready");
-        EXPECT_EQ(str_of(o, "id"), "p");
+        EXPECT_EQ(str_of(o, "pool_id"), "p");
         std::set<std::string> keys;
         for (const auto& kv : o) keys.insert(std::string(kv.key()));
         key_sets.push_back(keys);
     }
-    EXPECT_EQ(key_sets.front(), key_sets.back()) << "the two daemons show different fields";
+    ASSERT_EQ(key_sets.size(), 3u);
+    EXPECT_EQ(key_sets[0], key_sets[1]) << "pool-managerd and HOME show different fields";
+    for (const auto& k : key_sets[0]) EXPECT_TRUE(key_sets[2].count(k)) << "CLOUD lacks " << k;
+    auto cloud = object_of(cloud_daemon().call("GET", "/v2/pools/p/status").body);
+    EXPECT_EQ(str_of(cloud, "id"), "routes-node/p");
+    EXPECT_EQ(str_of(cloud, "node_id"), "routes-node");
 }
 
-TEST_F(pool_routes, the_catalog_is_the_same_everywhere) {
+TEST_F(pool_routes, the_catalog_is_the_same_on_one_machine) {
     std::vector<std::string> catalogs;
     for (const auto& d : daemons_) {
         auto r = d->call("GET", "/v2/catalog/models");
@@ -177,11 +206,20 @@ TEST_F(pool_routes, the_catalog_is_the_same_everywhere) {
         auto a = d->call("GET", "/v2/catalog/availability");
         EXPECT_EQ(a.status, 200) << d->name() << ": " << a.body;
     }
-    EXPECT_EQ(catalogs.front(), catalogs.back());
+    EXPECT_EQ(catalogs[0], catalogs[1]);
+    auto cloud = object_of(catalogs[2]).at("models").as_array();
+    ASSERT_EQ(cloud.size(), 1u) << catalogs[2];
+    EXPECT_EQ(json::serialize(cloud[0].at("pools")), R"(["routes-node/d","routes-node/p"])");
 }
 
-TEST_F(pool_routes, a_drain_within_range_is_accepted_everywhere) {
-    expect_everywhere("POST", "/v2/pools/d/drain", R"({"deadline_ms":0})", 202, "");
+TEST_F(pool_routes, a_drain_within_range_is_accepted_and_shown_everywhere) {
+    // Drained on the node and on HOME; CLOUD then shows the node's pool by its state name.
+    for (size_t k = 0; k < 2; ++k) {
+        const auto& d = daemons_[k];
+        SCOPED_TRACE(d->name());
+        auto r = d->call("POST", "/v2/pools/d/drain", R"({"deadline_ms":0})");
+        EXPECT_EQ(r.status, 202) << r.body;
+    }
     for (const auto& d : daemons_) {
         SCOPED_TRACE(d->name());
         EXPECT_TRUE(wait_until(
