@@ -59,6 +59,13 @@ expected<std::vector<reported_pool>, api::error> parse_pools(const json::object&
     return out;
 }
 
+// A byte count the node only informs about: 0 when absent or not a count.
+uint64_t bytes_of(const json::value* v) {
+    if (!v) return 0;
+    if (v->is_uint64()) return v->get_uint64();
+    return v->is_int64() && v->get_int64() > 0 ? static_cast<uint64_t>(v->get_int64()) : 0;
+}
+
 std::string text_or_empty(const json::object& o, const char* key) {
     auto* v = o.if_contains(key);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -113,13 +120,10 @@ expected<node_registration_body, api::error> parse_registration(const json::obje
     b.heartbeat_interval = *interval;
     if (auto* c = o.if_contains("capabilities"); c && c->is_object()) {
         const auto& caps = c->get_object();
-        if (auto* n = caps.if_contains("cpu_cores"); n && n->is_int64() && n->get_int64() > 0)
+        if (auto* n = caps.if_contains("cpu_cores");
+            n && n->is_int64() && n->get_int64() > 0 && n->get_int64() < 1 << 20)
             b.cpu_cores = static_cast<unsigned>(n->get_int64());
-        if (auto* n = caps.if_contains("ram_total_bytes"); n && n->is_number())
-            b.ram_total_bytes = n->is_uint64() ? n->get_uint64()
-                                : n->is_int64() && n->get_int64() > 0
-                                    ? static_cast<uint64_t>(n->get_int64())
-                                    : 0;
+        b.ram_total_bytes = bytes_of(caps.if_contains("ram_total_bytes"));
         if (auto* g = caps.if_contains("gpus"); g && g->is_array())
             for (const auto& x : g->get_array()) {
                 if (!x.is_object()) continue;
@@ -128,11 +132,7 @@ expected<node_registration_body, api::error> parse_registration(const json::obje
                 if (auto* d = go.if_contains("device_id"); d && d->is_int64())
                     gpu.device_id = static_cast<int>(d->get_int64());
                 gpu.name = text_or_empty(go, "name");
-                if (auto* m = go.if_contains("vram_total_bytes"); m && m->is_number())
-                    gpu.vram_total_bytes = m->is_uint64() ? m->get_uint64()
-                                           : m->is_int64() && m->get_int64() > 0
-                                               ? static_cast<uint64_t>(m->get_int64())
-                                               : 0;
+                gpu.vram_total_bytes = bytes_of(go.if_contains("vram_total_bytes"));
                 gpu.compute_capability = text_or_empty(go, "compute_capability");
                 b.gpus.push_back(std::move(gpu));
             }
