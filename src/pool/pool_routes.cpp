@@ -123,14 +123,14 @@ asio::awaitable<response> availability(admin_ptr a, request) {
 
 void add_pool_routes(http::router& routes, admin_ptr a) {
     using fn = asio::awaitable<response> (*)(admin_ptr, request);
-    auto bind = [a](fn f) { return [a, f](request q) { return f(a, std::move(q)); }; };
-    routes.add("GET", "/v2/pools", bind(list));
-    routes.add("GET", "/v2/pools/{id}/status", bind(status));
-    routes.add("GET", "/v2/pools/{id}/health", bind(health));
-    routes.add("POST", "/v2/pools/{id}/drain", bind(drain));
-    routes.add("POST", "/v2/pools/{id}/reload", bind(reload));
-    routes.add("GET", "/v2/catalog/models", bind(catalog));
-    routes.add("GET", "/v2/catalog/availability", bind(availability));
+    auto on = [a](fn f) { return [a, f](request q) { return f(a, std::move(q)); }; };
+    routes.add("GET", "/v2/pools", on(list));
+    routes.add("GET", "/v2/pools/{id}/status", on(status));
+    routes.add("GET", "/v2/pools/{id}/health", on(health));
+    routes.add("POST", "/v2/pools/{id}/drain", on(drain));
+    routes.add("POST", "/v2/pools/{id}/reload", on(reload));
+    routes.add("GET", "/v2/catalog/models", on(catalog));
+    routes.add("GET", "/v2/catalog/availability", on(availability));
 }
 
 }  // namespace llorch::pool
