@@ -14,11 +14,9 @@
 #include "http/io_threads.h"
 #include "http/listen.h"
 #include "http/server.h"
-#include "orchestrator/client_api.h"
 #include "orchestrator/cloud_backend.h"
-#include "orchestrator/compat_api.h"
 #include "orchestrator/local_backend.h"
-#include "orchestrator/node_api.h"
+#include "orchestrator/orchestratord_routes.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
 #include "placement/placement_index.h"
@@ -98,13 +96,11 @@ expected<void, std::string> orchestratord_app::start() {
         local_->sync();
     }
 
-    http::router routes;
-    orchestrator::add_client_routes(
-        routes, *tasks_, {.profile = cfg_.cloud ? "cloud" : "home", .local_pools = manager_.get()});
-    orchestrator::add_compat_routes(routes, *tasks_, *index_);
-    if (cfg_.cloud)
-        orchestrator::add_node_routes(routes,
-                                      {registry_.get(), index_.get(), remote_.get(), tasks_.get()});
+    auto routes = orchestrator::orchestratord_routes({.tasks = tasks_.get(),
+                                                      .index = index_.get(),
+                                                      .local_pools = manager_.get(),
+                                                      .nodes = registry_.get(),
+                                                      .remote = remote_.get()});
     http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;

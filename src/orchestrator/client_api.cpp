@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "pool/worker_api.h"
+#include "api/json_body.h"
 
 namespace llorch::orchestrator {
 namespace json = boost::json;
@@ -17,21 +17,6 @@ response err(const api::error& e, const request& q) {
 
 api::error not_found(const std::string& what) {
     return api::make_error(api::error_code::not_found, what);
-}
-
-expected<json::object, api::error> parse_object(const std::string& body) {
-    if (body.empty())
-        return fail(api::make_error(api::error_code::invalid_params,
-                                    "the request body is empty; send a JSON object"));
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec)
-        return fail(api::make_error(api::error_code::invalid_params,
-                                    "the request body is not valid JSON: " + ec.message()));
-    if (!v.is_object())
-        return fail(api::make_error(api::error_code::invalid_params,
-                                    "the request body must be a JSON object"));
-    return std::move(v.get_object());
 }
 
 json::object task_json(const task& t, const task_service& s) {
@@ -61,8 +46,11 @@ json::object task_json(const task& t, const task_service& s) {
     return o;
 }
 
-asio::awaitable<response> submit(task_service& s, request q) {
-    auto body = parse_object(q.body);
+}  // namespace
+
+asio::awaitable<response> client_api::submit(request q) {
+    auto& s = tasks_;
+    auto body = api::parse_json_body(q.body);
     if (!body) co_return err(body.error(), q);
     auto spec = parse_task_spec(*body);
     if (!spec) co_return err(spec.error(), q);
@@ -88,7 +76,8 @@ asio::awaitable<response> submit(task_service& s, request q) {
     co_return r;
 }
 
-asio::awaitable<response> events(task_service& s, request q) {
+asio::awaitable<response> client_api::events(request q) {
+    auto& s = tasks_;
     auto t = s.find(q.params[0]);
     if (!t) co_return err(not_found("no task '" + q.params[0] + "' (it may have expired)"), q);
     std::optional<long long> last;
@@ -113,137 +102,76 @@ asio::awaitable<response> events(task_service& s, request q) {
     co_return r;
 }
 
-}  // namespace
+asio::awaitable<response> client_api::task_status(request q) {
+    auto t = tasks_.find(q.params[0]);
+    if (!t) co_return err(not_found("no task '" + q.params[0] + "'"), q);
+    co_return response::json(200, json::serialize(task_json(*t, tasks_)));
+}
 
-void add_client_routes(http::router& routes, task_service& s, client_api_options opts) {
-    auto* sp = &s;
-    routes.add("POST", "/v2/tasks", [sp](request q) { return submit(*sp, std::move(q)); });
-    routes.add("GET", "/v2/tasks/{id}/events",
-               [sp](request q) { return events(*sp, std::move(q)); });
-    routes.add("GET", "/v2/tasks/{id}", [sp](request q) -> asio::awaitable<response> {
-        auto t = sp->find(q.params[0]);
-        if (!t) co_return err(not_found("no task '" + q.params[0] + "'"), q);
-        co_return response::json(200, json::serialize(task_json(*t, *sp)));
-    });
-    routes.add("POST", "/v2/tasks/{id}/cancel", [sp](request q) -> asio::awaitable<response> {
-        auto r = sp->cancel(q.params[0]);
-        if (!r) co_return err(r.error(), q);
-        co_return response::no_content();
-    });
-    routes.add("GET", "/v2/sessions/{id}", [sp](request q) -> asio::awaitable<response> {
-        auto* ses = sp->session(q.params[0]);
-        if (!ses) co_return err(not_found("no session '" + q.params[0] + "'"), q);
-        json::object o{{"session_id", ses->id},
-                       {"turns", ses->turns},
-                       {"pool_id", ses->pool_id},
-                       {"node_id", ses->node_id}};
-        co_return response::json(200, json::serialize(o));
-    });
-    routes.add("DELETE", "/v2/sessions/{id}", [sp](request q) -> asio::awaitable<response> {
-        sp->drop_session(q.params[0]);
-        co_return response::no_content();
-    });
-    routes.add("GET", "/v2/meta/version", [](request) -> asio::awaitable<response> {
-        co_return response::json(
-            200, json::serialize(json::object{{"version", LLORCH_VERSION}, {"api", "v2"}}));
-    });
-    routes.add("GET", "/v2/meta/capabilities", [opts](request) -> asio::awaitable<response> {
-        json::object o{{"api_version", "v2"},
-                       {"profile", opts.profile},
-                       {"workloads", json::array{"completion"}},
-                       {"streaming", true},
-                       {"placement_modes", json::array{"auto", "prefer", "pin"}},
-                       {"priorities", json::array{"interactive", "batch"}}};
-        if (opts.local_pools) {
-            json::array engines;
-            for (const auto& p : opts.local_pools->list())
-                engines.push_back(json::object{{"engine", p.engine},
-                                               {"model", p.name},
-                                               {"ctx_max", p.ctx},
-                                               {"max_tokens_cap", p.max_tokens_cap}});
-            o["engines"] = std::move(engines);
-        }
-        co_return response::json(200, json::serialize(o));
-    });
-    routes.add("GET", "/health",
-               [sp](request) -> asio::awaitable<response> {
-                   json::object o{{"status", sp->admitting() ? "ok" : "draining"},
-                                  {"version", LLORCH_VERSION}};
-                   co_return response::json(200, json::serialize(o));
-               },
-               {.public_route = true});
-    routes.add("GET", "/ready", [sp, opts](request) -> asio::awaitable<response> {
-        bool ready = sp->admitting();
-        if (opts.local_pools) {
-            bool any = false;
-            for (const auto& p : opts.local_pools->list())
-                any |= p.state == pool::pool_state::ready;
-            ready = ready && any;
-        }
-        co_return response::json(ready ? 200 : 503,
-                                 json::serialize(json::object{{"ready", ready}}));
-    });
-    routes.add("GET", "/metrics",
-               [sp, opts](request) -> asio::awaitable<response> {
-                   std::string m = sp->render_metrics();
-                   if (opts.local_pools) m += opts.local_pools->render_metrics();
-                   co_return response::text(200, m, "text/plain; version=0.0.4");
-               },
-               {.public_route = true});
+asio::awaitable<response> client_api::cancel(request q) {
+    auto r = tasks_.cancel(q.params[0]);
+    if (!r) co_return err(r.error(), q);
+    co_return response::no_content();
+}
 
-    if (auto* mp = opts.local_pools) {
-        routes.add("GET", "/v2/catalog/models", [mp](request) -> asio::awaitable<response> {
-            co_return response::json(200, json::serialize(pool::catalog_json(mp->list())));
-        });
-        routes.add("GET", "/v2/catalog/availability", [mp](request) -> asio::awaitable<response> {
-            json::object models;
-            for (const auto& p : mp->list()) {
-                auto& entry = models[p.name];
-                if (!entry.is_array()) entry = json::array{};
-                entry.as_array().push_back(
-                    json::object{{"node_id", ""},
-                                 {"pool_id", p.id},
-                                 {"ready", p.state == pool::pool_state::ready}});
-            }
-            co_return response::json(200, json::serialize(json::object{{"models", models}}));
-        });
-        routes.add("GET", "/v2/pools", [mp](request) -> asio::awaitable<response> {
-            json::array a;
-            for (const auto& p : mp->list()) a.push_back(pool::to_json(p));
-            co_return response::json(200, json::serialize(json::object{{"pools", a}}));
-        });
-        routes.add("GET", "/v2/pools/{id}/status", [mp](request q) -> asio::awaitable<response> {
-            auto p = mp->status(q.params[0]);
-            if (!p) co_return err(not_found("no pool '" + q.params[0] + "'"), q);
-            co_return response::json(200, json::serialize(pool::to_json(*p)));
-        });
-        routes.add("POST", "/v2/pools/{id}/drain", [mp](request q) -> asio::awaitable<response> {
-            long long deadline = 30'000;
-            if (!q.body.empty()) {
-                auto b = parse_object(q.body);
-                if (!b) co_return err(b.error(), q);
-                if (auto* d = b->if_contains("deadline_ms"); d && d->is_int64())
-                    deadline = d->get_int64();
-            }
-            auto r = mp->drain(q.params[0], std::chrono::milliseconds(deadline));
-            if (!r) co_return err(r.error(), q);
-            co_return response::json(202, json::serialize(pool::to_json(*mp->status(q.params[0]))));
-        });
-        routes.add("POST", "/v2/pools/{id}/reload", [mp](request q) -> asio::awaitable<response> {
-            auto b = parse_object(q.body);
-            if (!b) co_return err(b.error(), q);
-            auto* ref = b->if_contains("new_model_ref");
-            if (!ref || !ref->is_string())
-                co_return err(api::make_error(api::error_code::invalid_params,
-                                              "new_model_ref: give the new model's path"),
-                              q);
-            std::string model(ref->get_string());
-            if (model.starts_with("file:")) model = model.substr(5);
-            auto r = co_await mp->reload(q.params[0], model);
-            if (!r) co_return err(r.error(), q);
-            co_return response::json(200, json::serialize(pool::to_json(*r)));
-        });
+asio::awaitable<response> client_api::session(request q) {
+    auto* ses = tasks_.session(q.params[0]);
+    if (!ses) co_return err(not_found("no session '" + q.params[0] + "'"), q);
+    json::object o{{"session_id", ses->id},
+                   {"turns", ses->turns},
+                   {"pool_id", ses->pool_id},
+                   {"node_id", ses->node_id}};
+    co_return response::json(200, json::serialize(o));
+}
+
+asio::awaitable<response> client_api::drop_session(request q) {
+    tasks_.drop_session(q.params[0]);
+    co_return response::no_content();
+}
+
+asio::awaitable<response> client_api::version(request) {
+    co_return response::json(
+        200, json::serialize(json::object{{"version", LLORCH_VERSION}, {"api", "v2"}}));
+}
+
+asio::awaitable<response> client_api::capabilities(request) {
+    json::object o{{"api_version", "v2"},
+                   {"profile", opts_.profile},
+                   {"workloads", json::array{"completion"}},
+                   {"streaming", true},
+                   {"placement_modes", json::array{"auto", "prefer", "pin"}},
+                   {"priorities", json::array{"interactive", "batch"}}};
+    if (opts_.local_pools) {
+        json::array engines;
+        for (const auto& p : opts_.local_pools->list())
+            engines.push_back(json::object{{"engine", p.engine},
+                                           {"model", p.name},
+                                           {"ctx_max", p.ctx},
+                                           {"max_tokens_cap", p.max_tokens_cap}});
+        o["engines"] = std::move(engines);
     }
+    co_return response::json(200, json::serialize(o));
+}
+
+asio::awaitable<response> client_api::health(request) {
+    json::object o{{"status", tasks_.admitting() ? "ok" : "draining"}, {"version", LLORCH_VERSION}};
+    co_return response::json(200, json::serialize(o));
+}
+
+asio::awaitable<response> client_api::ready(request) {
+    bool ready = tasks_.admitting();
+    if (opts_.local_pools) {
+        bool any = false;
+        for (const auto& p : opts_.local_pools->list()) any |= p.state == pool::pool_state::ready;
+        ready = ready && any;
+    }
+    co_return response::json(ready ? 200 : 503, json::serialize(json::object{{"ready", ready}}));
+}
+
+asio::awaitable<response> client_api::metrics(request) {
+    std::string m = tasks_.render_metrics();
+    if (opts_.local_pools) m += opts_.local_pools->render_metrics();
+    co_return response::text(200, m, "text/plain; version=0.0.4");
 }
 
 }  // namespace llorch::orchestrator

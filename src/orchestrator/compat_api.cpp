@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_body.h"
 #include "http/sse.h"
 
 namespace llorch::orchestrator {
@@ -222,12 +223,9 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
     auto error = [&](const api::error& e) {
         return ollama ? response::from_error(e, q.correlation_id) : openai_error(e, q);
     };
-    boost::system::error_code ec;
-    auto v = json::parse(q.body, ec);
-    if (ec || !v.is_object())
-        co_return error(api::make_error(api::error_code::invalid_params,
-                                        "the request body must be a JSON object"));
-    const auto& in = v.get_object();
+    auto parsed = api::parse_json_body(q.body);
+    if (!parsed) co_return error(parsed.error());
+    const auto& in = *parsed;
     auto body = to_task_body(in, d);
     if (!body) co_return error(body.error());
     auto spec = parse_task_spec(*body);
@@ -257,6 +255,7 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
     for (;;) {
         auto ev = co_await cur.next();
         if (!ev) break;
+        boost::system::error_code ec;
         auto ev_json = json::parse(ev->data, ec);
         if (ec || !ev_json.is_object()) continue;
         const auto& o = ev_json.get_object();
@@ -303,33 +302,34 @@ std::vector<std::string> model_list(const placement::placement_index& index) {
 
 }  // namespace
 
-void add_compat_routes(http::router& routes, task_service& tasks,
-                       const placement::placement_index& index) {
-    auto* t = &tasks;
-    auto* ix = &index;
-    routes.add("POST", "/v1/chat/completions",
-               [t](request q) { return handle(*t, std::move(q), dialect::openai_chat); });
-    routes.add("POST", "/v1/completions",
-               [t](request q) { return handle(*t, std::move(q), dialect::openai_text); });
-    routes.add("POST", "/api/generate",
-               [t](request q) { return handle(*t, std::move(q), dialect::ollama_generate); });
-    routes.add("POST", "/api/chat",
-               [t](request q) { return handle(*t, std::move(q), dialect::ollama_chat); });
-    routes.add("GET", "/v1/models", [ix](request) -> asio::awaitable<response> {
-        json::array data;
-        for (const auto& m : model_list(*ix))
-            data.push_back(json::object{
-                {"id", m}, {"object", "model"}, {"owned_by", "llama-orch"}, {"created", 0}});
-        co_return response::json(200,
-                                 json::serialize(json::object{{"object", "list"}, {"data", data}}));
-    });
-    routes.add("GET", "/api/tags", [ix](request) -> asio::awaitable<response> {
-        json::array models;
-        for (const auto& m : model_list(*ix))
-            models.push_back(
-                json::object{{"name", m}, {"model", m}, {"modified_at", iso_now()}, {"size", 0}});
-        co_return response::json(200, json::serialize(json::object{{"models", models}}));
-    });
+asio::awaitable<response> compat_api::chat_completions(request q) {
+    return handle(tasks_, std::move(q), dialect::openai_chat);
+}
+asio::awaitable<response> compat_api::completions(request q) {
+    return handle(tasks_, std::move(q), dialect::openai_text);
+}
+asio::awaitable<response> compat_api::generate(request q) {
+    return handle(tasks_, std::move(q), dialect::ollama_generate);
+}
+asio::awaitable<response> compat_api::chat(request q) {
+    return handle(tasks_, std::move(q), dialect::ollama_chat);
+}
+
+asio::awaitable<response> compat_api::models(request) {
+    json::array data;
+    for (const auto& m : model_list(index_))
+        data.push_back(json::object{
+            {"id", m}, {"object", "model"}, {"owned_by", "llama-orch"}, {"created", 0}});
+    co_return response::json(200,
+                             json::serialize(json::object{{"object", "list"}, {"data", data}}));
+}
+
+asio::awaitable<response> compat_api::tags(request) {
+    json::array models;
+    for (const auto& m : model_list(index_))
+        models.push_back(
+            json::object{{"name", m}, {"model", m}, {"modified_at", iso_now()}, {"size", 0}});
+    co_return response::json(200, json::serialize(json::object{{"models", models}}));
 }
 
 }  // namespace llorch::orchestrator

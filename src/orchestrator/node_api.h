@@ -1,10 +1,14 @@
 #pragma once
-// The CLOUD profile's control-plane API: node registration, heartbeats and deregistration (with
-// the service token), the node and pool listings, node drain, and pool operations forwarded to
-// the node that owns the pool.
+// The CLOUD profile's node handlers: registration, heartbeats and deregistration (routes with
+// the service token), the node listing and node drain. What nodes report of their pools feeds
+// the registry (placement), the backend (request limits) and the remote pool admin (the pool
+// routes). Owner: the route table (shared by its handlers). Thread: the control plane's io thread.
 
-#include "http/router.h"
+#include <memory>
+
+#include "http/message.h"
 #include "orchestrator/cloud_backend.h"
+#include "orchestrator/remote_pool_admin.h"
 #include "orchestrator/task_service.h"
 #include "registry/node_registry.h"
 
@@ -12,11 +16,23 @@ namespace llorch::orchestrator {
 
 struct cloud_context {
     registry::node_registry* reg;
-    placement::placement_index* index;
     cloud_backend* backend;
     task_service* tasks;
+    std::shared_ptr<remote_pool_admin> pools;
 };
 
-void add_node_routes(http::router& routes, cloud_context ctx);
+class node_api {
+  public:
+    explicit node_api(cloud_context c) : c_(std::move(c)) {}
+
+    asio::awaitable<http::response> register_node(http::request q);
+    asio::awaitable<http::response> heartbeat(http::request q);
+    asio::awaitable<http::response> deregister(http::request q);
+    asio::awaitable<http::response> list_nodes(http::request q);
+    asio::awaitable<http::response> drain_node(http::request q);
+
+  private:
+    cloud_context c_;
+};
 
 }  // namespace llorch::orchestrator

@@ -16,8 +16,7 @@
 #include "common/log.h"
 #include "http/auth.h"
 #include "http/client.h"
-#include "pool/pool_names.h"
-#include "pool/worker_api.h"
+#include "pool/node_report.h"
 
 namespace llorch::pool {
 namespace json = boost::json;
@@ -92,43 +91,31 @@ void node_agent::poke() {
     timer_.cancel();
 }
 
-std::string node_agent::pools_json() const {
-    json::array a;
-    for (const auto& s : pools_.list()) {
-        auto o = to_json(s);
-        json::array models;
-        for (const auto& m : model_names(s)) models.push_back(json::value(m));
-        o["models"] = std::move(models);
-        a.push_back(std::move(o));
-    }
-    return json::serialize(a);
+std::vector<reported_pool> node_agent::pool_reports() const {
+    std::vector<reported_pool> out;
+    for (auto& s : pools_.list()) out.push_back(report_of(std::move(s)));
+    return out;
 }
 
 asio::awaitable<bool> node_agent::register_once() {
-    json::object caps{{"cpu_cores", std::max(1u, std::thread::hardware_concurrency())},
-                      {"ram_total_bytes", ram_total_bytes()}};
-    json::array gpus, models;
-    for (const auto& s : pools_.list()) {
-        for (const auto& g : s.gpus)
-            gpus.push_back(json::object{{"device_id", g.index},
-                                        {"name", g.name},
-                                        {"vram_total_bytes", g.memory_total_bytes},
-                                        {"compute_capability", g.compute_capability}});
-        models.push_back(json::value(s.name));
+    node_registration_body body;
+    body.node_id = opts_.node_id;
+    body.machine_id = opts_.machine_id;
+    body.address = opts_.address;
+    body.version = LLORCH_VERSION;
+    body.heartbeat_interval = opts_.heartbeat_interval;
+    body.cpu_cores = std::max(1u, std::thread::hardware_concurrency());
+    body.ram_total_bytes = ram_total_bytes();
+    body.pools = pool_reports();
+    for (const auto& p : body.pools) {
+        for (const auto& g : p.pool.gpus)
+            body.gpus.push_back({g.index, g.name, g.memory_total_bytes, g.compute_capability});
+        body.models_available.push_back(p.pool.name);
     }
-    caps["gpus"] = std::move(gpus);
-    json::object body{{"node_id", opts_.node_id},
-                      {"machine_id", opts_.machine_id},
-                      {"address", opts_.address},
-                      {"version", LLORCH_VERSION},
-                      {"heartbeat_interval_ms", opts_.heartbeat_interval.count()},
-                      {"capabilities", caps},
-                      {"models_available", models},
-                      {"pools", json::parse(pools_json())}};
     http::client_request r;
     r.method = "POST";
     r.url = opts_.orchestratord_url + "/v2/nodes/register";
-    r.body = json::serialize(body);
+    r.body = json::serialize(to_json(body));
     r.timeout = 5s;
     if (!opts_.service_token.empty())
         r.headers.add("Authorization", "Bearer " + opts_.service_token);
@@ -156,15 +143,17 @@ asio::awaitable<bool> node_agent::register_once() {
 
 // 0: ok; 404/409: register again; -1: unreachable.
 asio::awaitable<int> node_agent::heartbeat_once() {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    for (const auto& s : pools_.list()) last_states_[s.id] = s.state;
+    node_heartbeat_body body;
+    body.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    body.epoch = epoch_;
+    body.pools = pool_reports();
+    for (const auto& p : body.pools) last_states_[p.pool.id] = p.pool.state;
     http::client_request r;
     r.method = "POST";
     r.url = opts_.orchestratord_url + "/v2/nodes/" + opts_.node_id + "/heartbeat";
-    r.body = "{\"timestamp\":" + std::to_string(now) + ",\"epoch\":" + std::to_string(epoch_) +
-             ",\"pools\":" + pools_json() + "}";
+    r.body = json::serialize(to_json(body));
     r.timeout = 5s;
     if (!opts_.service_token.empty())
         r.headers.add("Authorization", "Bearer " + opts_.service_token);

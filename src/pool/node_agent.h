@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "http/tls.h"
+#include "pool/node_report.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::http {
@@ -48,7 +49,7 @@ class node_agent {
     asio::awaitable<void> run();
     asio::awaitable<bool> register_once();
     asio::awaitable<int> heartbeat_once();
-    std::string pools_json() const;
+    std::vector<reported_pool> pool_reports() const;
 
     asio::io_context& io_;
     node_agent_options opts_;

@@ -1,0 +1,35 @@
+#pragma once
+// Request bodies of the JSON API: one rule for every route that takes a body, and range-checked
+// fields that arrive from the network.
+//
+// The rule: an empty body is an empty object (`POST .../drain` with no body is `{}`); any other
+// body must be valid JSON and an object, or the request is INVALID_PARAMS. A route that needs a
+// field then names the missing field, never the empty body.
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "api/error.h"
+#include "common/expected.h"
+
+namespace llorch::api {
+
+expected<boost::json::object, error> parse_json_body(std::string_view body);
+
+// A duration in milliseconds: absent (or null) → `fallback`; otherwise an integer within
+// [min, max], or INVALID_PARAMS naming `key`. Checked before any arithmetic with it.
+expected<std::chrono::milliseconds, error> duration_ms_field(const boost::json::object& o,
+                                                             std::string_view key,
+                                                             std::chrono::milliseconds fallback,
+                                                             std::chrono::milliseconds min,
+                                                             std::chrono::milliseconds max);
+
+// A non-empty string field, or INVALID_PARAMS with `hint`.
+expected<std::string_view, error> required_string_field(const boost::json::object& o,
+                                                        std::string_view key,
+                                                        std::string_view hint);
+
+}  // namespace llorch::api

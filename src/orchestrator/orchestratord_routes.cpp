@@ -1,0 +1,67 @@
+#include "orchestrator/orchestratord_routes.h"
+
+#include <memory>
+
+#include "orchestrator/client_api.h"
+#include "orchestrator/compat_api.h"
+#include "orchestrator/node_api.h"
+#include "orchestrator/remote_pool_admin.h"
+#include "pool/local_pool_admin.h"
+#include "pool/pool_routes.h"
+
+namespace llorch::orchestrator {
+namespace {
+
+// A route's handler: a member of an object the table shares with every route it serves.
+template <class api>
+http::handler on(std::shared_ptr<api> a, asio::awaitable<http::response> (api::*f)(http::request)) {
+    return [a, f](http::request q) { return ((*a).*f)(std::move(q)); };
+}
+
+}  // namespace
+
+http::router orchestratord_routes(const orchestratord_services& s) {
+    const bool cloud = s.remote != nullptr;
+    const http::route_options open{.public_route = true};
+    const http::route_options service{.public_route = false, .service_route = true};
+    auto client = std::make_shared<client_api>(
+        *s.tasks, client_api_options{cloud ? "cloud" : "home", s.local_pools});
+    auto compat = std::make_shared<compat_api>(*s.tasks, *s.index);
+    using c = client_api;
+    using o = compat_api;
+    http::router r;
+    r.add("POST", "/v2/tasks", on(client, &c::submit));
+    r.add("GET", "/v2/tasks/{id}", on(client, &c::task_status));
+    r.add("GET", "/v2/tasks/{id}/events", on(client, &c::events));
+    r.add("POST", "/v2/tasks/{id}/cancel", on(client, &c::cancel));
+    r.add("GET", "/v2/sessions/{id}", on(client, &c::session));
+    r.add("DELETE", "/v2/sessions/{id}", on(client, &c::drop_session));
+    r.add("GET", "/v2/meta/version", on(client, &c::version));
+    r.add("GET", "/v2/meta/capabilities", on(client, &c::capabilities));
+    r.add("GET", "/health", on(client, &c::health), open);
+    r.add("GET", "/ready", on(client, &c::ready));
+    r.add("GET", "/metrics", on(client, &c::metrics), open);
+    r.add("POST", "/v1/chat/completions", on(compat, &o::chat_completions));
+    r.add("POST", "/v1/completions", on(compat, &o::completions));
+    r.add("GET", "/v1/models", on(compat, &o::models));
+    r.add("POST", "/api/generate", on(compat, &o::generate));
+    r.add("POST", "/api/chat", on(compat, &o::chat));
+    r.add("GET", "/api/tags", on(compat, &o::tags));
+    if (!cloud) {
+        // /v2/pools..., /v2/catalog/...: the pools of this process.
+        pool::add_pool_routes(r, std::make_shared<pool::local_pool_admin>(*s.local_pools));
+        return r;
+    }
+    // /v2/pools..., /v2/catalog/...: every node's pools, fed by the node routes.
+    auto pools = std::make_shared<remote_pool_admin>(*s.nodes, *s.index, *s.remote);
+    pool::add_pool_routes(r, pools);
+    auto nodes = std::make_shared<node_api>(cloud_context{s.nodes, s.remote, s.tasks, pools});
+    r.add("POST", "/v2/nodes/register", on(nodes, &node_api::register_node), service);
+    r.add("POST", "/v2/nodes/{id}/heartbeat", on(nodes, &node_api::heartbeat), service);
+    r.add("DELETE", "/v2/nodes/{id}", on(nodes, &node_api::deregister), service);
+    r.add("GET", "/v2/nodes", on(nodes, &node_api::list_nodes));
+    r.add("POST", "/v2/nodes/{id}/drain", on(nodes, &node_api::drain_node));
+    return r;
+}
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,34 @@
+#pragma once
+// orchestratord's one route table, built once at start-up for its profile (the routes are listed
+// in orchestratord_routes.cpp):
+//
+//   client_api    /v2/tasks..., /v2/sessions/{id}, /v2/meta/..., /health, /ready, /metrics
+//   compat_api    /v1/chat/completions, /v1/completions, /v1/models, /api/generate, /api/chat,
+//                 /api/tags
+//   pool_routes   /v2/pools..., /v2/catalog/... over the local pools (HOME) or the nodes (CLOUD)
+//   node_api      /v2/nodes... (CLOUD only)
+//
+// Everything named in orchestratord_services outlives the router.
+
+#include <string>
+
+#include "http/router.h"
+#include "orchestrator/cloud_backend.h"
+#include "orchestrator/task_service.h"
+#include "placement/placement_index.h"
+#include "pool/pool_manager.h"
+#include "registry/node_registry.h"
+
+namespace llorch::orchestrator {
+
+struct orchestratord_services {
+    task_service* tasks = nullptr;
+    placement::placement_index* index = nullptr;
+    pool::pool_manager* local_pools = nullptr;  // HOME profile
+    registry::node_registry* nodes = nullptr;   // CLOUD profile
+    cloud_backend* remote = nullptr;            // CLOUD profile
+};
+
+http::router orchestratord_routes(const orchestratord_services& s);
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,28 @@
+#pragma once
+// The pool routes' view of this process's own pools: pool-managerd's, and orchestratord's in the
+// HOME profile. A thin adapter over pool_manager.
+// Owner: the daemon's route table (shared by its handlers). Thread: the manager's io thread.
+
+#include "pool/pool_admin.h"
+
+namespace llorch::pool {
+
+class local_pool_admin final : public pool_admin {
+  public:
+    explicit local_pool_admin(pool_manager& m) : m_(m) {}
+
+    std::vector<pool_view> list() const override;
+    asio::awaitable<expected<pool_view, api::error>> status(std::string pool) override;
+    asio::awaitable<expected<pool_view, api::error>> drain(
+        std::string pool, std::chrono::milliseconds deadline) override;
+    asio::awaitable<expected<pool_view, api::error>> reload(std::string pool,
+                                                            std::string model_ref) override;
+    bool files_here() const override { return true; }
+
+  private:
+    expected<pool_view, api::error> view_of(const std::string& pool) const;
+
+    pool_manager& m_;
+};
+
+}  // namespace llorch::pool

@@ -1,0 +1,166 @@
+#include "pool/node_report.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+
+#include "api/json_body.h"
+#include "pool/pool_names.h"
+#include "pool/pool_snapshot_json.h"
+
+namespace llorch::pool {
+namespace json = boost::json;
+
+namespace {
+
+api::error invalid(std::string m) {
+    return api::make_error(api::error_code::invalid_params, std::move(m));
+}
+
+json::array strings(const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.push_back(json::value(s));
+    return a;
+}
+
+json::array pools_json(const std::vector<reported_pool>& pools) {
+    json::array a;
+    for (const auto& p : pools) {
+        auto o = to_json(p.pool);
+        o["models"] = strings(p.models);
+        a.push_back(std::move(o));
+    }
+    return a;
+}
+
+expected<std::vector<reported_pool>, api::error> parse_pools(const json::object& o) {
+    std::vector<reported_pool> out;
+    auto* p = o.if_contains("pools");
+    if (!p || p->is_null()) return out;
+    if (!p->is_array()) return fail(invalid("pools: must be an array"));
+    for (const auto& v : p->get_array()) {
+        auto s = pool_snapshot_from_json(v);
+        if (!s) return fail(s.error());
+        for (const auto& x : out)
+            if (x.pool.id == s->id) return fail(invalid("pools: pool_id '" + s->id + "' twice"));
+        std::vector<std::string> models;
+        if (auto* m = v.get_object().if_contains("models"); m && m->is_array()) {
+            for (const auto& x : m->get_array()) {
+                if (!x.is_string()) return fail(invalid("pools: models must be strings"));
+                models.emplace_back(x.get_string());
+            }
+        }
+        // A pool answers at least to what its snapshot names, whatever the list left out.
+        for (auto& n : model_names(*s))
+            if (std::find(models.begin(), models.end(), n) == models.end())
+                models.push_back(std::move(n));
+        out.push_back(reported_pool{std::move(*s), std::move(models)});
+    }
+    return out;
+}
+
+// A byte count the node only informs about: 0 when absent or not a count.
+uint64_t bytes_of(const json::value* v) {
+    if (!v) return 0;
+    if (v->is_uint64()) return v->get_uint64();
+    return v->is_int64() && v->get_int64() > 0 ? static_cast<uint64_t>(v->get_int64()) : 0;
+}
+
+std::string text_or_empty(const json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+}  // namespace
+
+reported_pool report_of(pool_snapshot s) {
+    auto names = model_names(s);
+    return reported_pool{std::move(s), std::move(names)};
+}
+
+json::object to_json(const node_registration_body& b) {
+    json::array gpus;
+    for (const auto& g : b.gpus)
+        gpus.push_back(json::object{{"device_id", g.device_id},
+                                    {"name", g.name},
+                                    {"vram_total_bytes", g.vram_total_bytes},
+                                    {"compute_capability", g.compute_capability}});
+    return json::object{{"node_id", b.node_id},
+                        {"machine_id", b.machine_id},
+                        {"address", b.address},
+                        {"version", b.version},
+                        {"heartbeat_interval_ms", b.heartbeat_interval.count()},
+                        {"capabilities", json::object{{"gpus", std::move(gpus)},
+                                                      {"cpu_cores", b.cpu_cores},
+                                                      {"ram_total_bytes", b.ram_total_bytes}}},
+                        {"models_available", strings(b.models_available)},
+                        {"pools", pools_json(b.pools)}};
+}
+
+json::object to_json(const node_heartbeat_body& b) {
+    json::object o{{"timestamp", b.timestamp_ms}};
+    if (b.epoch) o["epoch"] = *b.epoch;
+    o["pools"] = pools_json(b.pools);
+    return o;
+}
+
+expected<node_registration_body, api::error> parse_registration(const json::object& o) {
+    node_registration_body b;
+    for (auto [key, out] :
+         {std::pair{"node_id", &b.node_id}, std::pair{"machine_id", &b.machine_id},
+          std::pair{"address", &b.address}, std::pair{"version", &b.version}}) {
+        auto* v = o.if_contains(key);
+        if (v && !v->is_null() && !v->is_string())
+            return fail(invalid(std::string(key) + ": must be a string"));
+        *out = text_or_empty(o, key);
+    }
+    auto interval = api::duration_ms_field(o, "heartbeat_interval_ms", b.heartbeat_interval,
+                                           min_heartbeat_interval, max_heartbeat_interval);
+    if (!interval) return fail(interval.error());
+    b.heartbeat_interval = *interval;
+    if (auto* c = o.if_contains("capabilities"); c && c->is_object()) {
+        const auto& caps = c->get_object();
+        if (auto* n = caps.if_contains("cpu_cores");
+            n && n->is_int64() && n->get_int64() > 0 && n->get_int64() < 1 << 20)
+            b.cpu_cores = static_cast<unsigned>(n->get_int64());
+        b.ram_total_bytes = bytes_of(caps.if_contains("ram_total_bytes"));
+        if (auto* g = caps.if_contains("gpus"); g && g->is_array())
+            for (const auto& x : g->get_array()) {
+                if (!x.is_object()) continue;
+                const auto& go = x.get_object();
+                node_gpu gpu;
+                if (auto* d = go.if_contains("device_id"); d && d->is_int64())
+                    gpu.device_id = static_cast<int>(d->get_int64());
+                gpu.name = text_or_empty(go, "name");
+                gpu.vram_total_bytes = bytes_of(go.if_contains("vram_total_bytes"));
+                gpu.compute_capability = text_or_empty(go, "compute_capability");
+                b.gpus.push_back(std::move(gpu));
+            }
+    }
+    if (auto* m = o.if_contains("models_available"); m && m->is_array())
+        for (const auto& x : m->get_array())
+            if (x.is_string()) b.models_available.emplace_back(x.get_string());
+    auto pools = parse_pools(o);
+    if (!pools) return fail(pools.error());
+    b.pools = std::move(*pools);
+    return b;
+}
+
+expected<node_heartbeat_body, api::error> parse_heartbeat(const json::object& o) {
+    node_heartbeat_body b;
+    if (auto* t = o.if_contains("timestamp"); t && t->is_int64()) b.timestamp_ms = t->get_int64();
+    if (auto* e = o.if_contains("epoch"); e && !e->is_null()) {
+        if (e->is_uint64())
+            b.epoch = e->get_uint64();
+        else if (e->is_int64() && e->get_int64() >= 0)
+            b.epoch = static_cast<uint64_t>(e->get_int64());
+        else
+            return fail(invalid("epoch: must be the registration's epoch, an integer >= 0"));
+    }
+    auto pools = parse_pools(o);
+    if (!pools) return fail(pools.error());
+    b.pools = std::move(*pools);
+    return b;
+}
+
+}  // namespace llorch::pool
