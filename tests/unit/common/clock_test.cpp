@@ -31,13 +31,23 @@ void poll(boost::asio::io_context& io) {
     io.poll();
 }
 
-TEST(manual_clock, a_wait_falls_due_only_when_time_is_advanced_past_it) {
+// A manual clock, the io_context its waits resume on, and one timer to wait with.
+class manual_clock_test : public ::testing::Test {
+  protected:
     manual_clock c;
     boost::asio::io_context io;
-    boost::asio::steady_timer t(io);
+    boost::asio::steady_timer t{io};
+
+    std::shared_ptr<wait_result> wait(clock::duration d) {
+        auto r = start_wait(io, c, t, d);
+        poll(io);
+        return r;
+    }
+};
+
+TEST_F(manual_clock_test, a_wait_falls_due_only_when_time_is_advanced_past_it) {
     auto start = c.now();
-    auto r = start_wait(io, c, t, 10s);
-    poll(io);
+    auto r = wait(10s);
     EXPECT_EQ(c.waiting(), 1u);
     EXPECT_EQ(c.next_due(), start + 10s);
     c.advance(9s);
@@ -45,17 +55,12 @@ TEST(manual_clock, a_wait_falls_due_only_when_time_is_advanced_past_it) {
     EXPECT_FALSE(r->done);
     c.advance(1s);
     poll(io);
-    EXPECT_TRUE(r->done);
-    EXPECT_TRUE(r->due);
+    EXPECT_TRUE(r->done && r->due);
     EXPECT_EQ(c.waiting(), 0u);
 }
 
-TEST(manual_clock, a_cancelled_wait_ends_early_and_says_so) {
-    manual_clock c;
-    boost::asio::io_context io;
-    boost::asio::steady_timer t(io);
-    auto r = start_wait(io, c, t, 10s);
-    poll(io);
+TEST_F(manual_clock_test, a_cancelled_wait_ends_early_and_says_so) {
+    auto r = wait(10s);
     t.cancel();
     poll(io);
     EXPECT_TRUE(r->done);
@@ -63,14 +68,9 @@ TEST(manual_clock, a_cancelled_wait_ends_early_and_says_so) {
     EXPECT_EQ(c.waiting(), 0u);
 }
 
-TEST(manual_clock, a_wait_for_a_time_already_past_returns_at_once) {
-    manual_clock c;
-    boost::asio::io_context io;
-    boost::asio::steady_timer t(io);
-    auto r = start_wait(io, c, t, 0s);
-    poll(io);
-    EXPECT_TRUE(r->done);
-    EXPECT_TRUE(r->due);
+TEST_F(manual_clock_test, a_wait_for_a_time_already_past_returns_at_once) {
+    auto r = wait(0s);
+    EXPECT_TRUE(r->done && r->due);
 }
 
 TEST(real_clock, a_short_wait_falls_due) {
