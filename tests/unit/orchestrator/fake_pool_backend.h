@@ -3,6 +3,7 @@
 // test pushes one by one, and the next open() on a pool can be made to fail. Nothing waits for
 // real time: a stream with no event waits until the test pushes one or the task cancels it.
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "orchestrator/pool_backend.h"
+#include "placement/placement_index.h"
 
 namespace llorch::orchestrator::testing {
 
@@ -82,6 +84,10 @@ class fake_pool_backend final : public pool_backend {
     std::vector<std::shared_ptr<generation>> opens;
     std::map<std::string, api::error> fail_next_open;  // pool id → the error its next open gets
     int admitted = 0;
+    // Nodes whose tasks admit() refuses, as a breaker whose trial is out does: the node leaves
+    // placement in `index`.
+    std::vector<std::string> refuse_nodes;
+    placement::placement_index* index = nullptr;
 
     boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
         placement::placement_decision where, engines::generation_request g) override {
@@ -96,7 +102,12 @@ class fake_pool_backend final : public pool_backend {
         }
         co_return std::unique_ptr<pool::infer_stream>(std::make_unique<fake_stream>(gen));
     }
-    bool admit(const placement::placement_decision&) override {
+    bool admit(const placement::placement_decision& where) override {
+        if (std::find(refuse_nodes.begin(), refuse_nodes.end(), where.node_id) !=
+            refuse_nodes.end()) {
+            if (index) index->set_node_breaker_open(where.node_id, true);
+            return false;
+        }
         ++admitted;
         return true;
     }

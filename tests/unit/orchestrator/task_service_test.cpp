@@ -23,14 +23,15 @@ class task_service_test : public ::testing::Test {
     service_options opts;
     std::unique_ptr<task_service> svc;
 
-    placement::pool_ref add_pool(const std::string& id, int slots = 1, bool ready = true) {
+    placement::pool_ref add_pool(const std::string& id, int slots = 1, bool ready = true,
+                                 const std::string& node = "") {
         placement::pool_state st;
         st.models = {"tiny"};
         st.engine = "llamacpp";
         st.ready = ready;
         st.slots_total = slots;
         st.slots_free = slots;
-        return index.upsert_pool("", id, st);
+        return index.upsert_pool(node, id, st);
     }
     void start() {
         svc = std::make_unique<task_service>(io, opts, index, backend, clock);
@@ -178,6 +179,24 @@ TEST_F(task_service_test, gives_up_after_max_attempts) {
     EXPECT_EQ(backend.opens.size(), 2u);
     EXPECT_EQ(t->state, task_state::failed);
     EXPECT_EQ(t->error->code, api::error_code::worker_reset);
+}
+
+TEST_F(task_service_test, a_task_the_backend_refuses_on_a_pool_is_placed_elsewhere) {
+    index.upsert_node("n1", "http://n1");
+    index.upsert_node("n2", "http://n2");
+    add_pool("p", 1, true, "n1");
+    add_pool("p", 1, true, "n2");
+    backend.index = &index;
+    backend.refuse_nodes = {"n1"};  // its breaker's one trial is out
+    start();
+    task_spec s;
+    s.task_id = "t1";
+    s.model = "tiny";
+    s.placement.prefer_pools = {"n1/p"};
+    auto t = submit(std::move(s));
+    ASSERT_EQ(backend.opens.size(), 1u);
+    EXPECT_EQ(backend.opens[0]->where.node_id, "n2");
+    EXPECT_EQ(t->attempts, 1) << "a refusal is no attempt";
 }
 
 TEST_F(task_service_test, a_queued_task_past_its_deadline_fails_with_deadline_unmet) {
