@@ -7,12 +7,14 @@
 //     └────────── trial succeeds ───────┼──────────────────────────────┤
 //                                       └──────── trial fails ─────────┘
 //
-// Owned by the dispatcher, one per node; single-threaded (control plane io_context thread).
-// The dispatcher mirrors transitions into the placement index: `opened` →
+// Owned by orchestrator::cloud_backend, one per node; single-threaded (the control plane's
+// thread). The backend mirrors it into the placement index: `opened` →
 // set_node_breaker_open(node, true) and a timer at half_open_at(); when it fires,
-// set_node_breaker_open(node, false) so placement may pick the node for the trial; if
-// allow_request() then says no (the trial is already out), mark it open again and place
-// elsewhere; `closed` → set_node_breaker_open(node, false).
+// set_node_breaker_open(node, false) so placement may pick the node for the trial. The
+// dispatcher asks the backend before each dispatch (pool_backend::admit), which asks
+// allow_request(): the trial takes the node out of placement again until its outcome, and a
+// refusal (the trial is out) places the task elsewhere; `closed` →
+// set_node_breaker_open(node, false).
 
 #include <chrono>
 #include <cstdint>

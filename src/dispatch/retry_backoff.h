@@ -1,15 +1,17 @@
 #pragma once
-// Bounded retries with exponential backoff and full jitter for calls to nodes: the delay before
-// retry n (1-based) is uniform in [0, min(cap, base · 2^(n-1))], and there are at most
-// max_retries of them. Full jitter keeps the retries of many failed requests from arriving in
-// lock-step. (src/pool/restart_policy has the engine-restart variant, which is unbounded.)
+// Bounded retries of a task before its first token: common::backoff (doubling from `base` to
+// `cap`, full jitter) with a bound on the number of retries. The delay before retry n (1-based)
+// is uniform in [0, min(cap, base · 2^(n-1))], and there are at most max_retries of them.
 //
-// One per dispatcher, seeded by its owner (tests pin the seed); single-threaded.
+// Owned by the task runs (orchestrator::task_runner), seeded by its owner (tests pin the seed);
+// used on the control plane's thread only.
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <random>
+
+#include "common/backoff.h"
 
 namespace llorch::dispatch {
 
@@ -31,6 +33,7 @@ class retry_backoff {
 
   private:
     retry_backoff_config config_;
+    common::backoff backoff_;
     std::mt19937_64 rng_;
 };
 

@@ -188,7 +188,12 @@ boost::asio::awaitable<void> run_open(http::client* c, http::client_request r,
 
 cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
                              registry::node_registry& reg, placement::placement_index& index)
-    : io_(io), opts_(std::move(opts)), reg_(reg), index_(index) {
+    : cloud_backend(io, std::move(opts), reg, index, common::real_clock::instance()) {}
+
+cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
+                             registry::node_registry& reg, placement::placement_index& index,
+                             common::clock& clock)
+    : io_(io), clock_(clock), opts_(std::move(opts)), reg_(reg), index_(index) {
     http::client_options co;
     co.connect_timeout = opts_.connect_timeout;
     co.tls = opts_.tls;
@@ -201,9 +206,8 @@ dispatch::circuit_breaker& cloud_backend::breaker(const std::string& node_id) {
     auto it = breakers_.find(node_id);
     if (it == breakers_.end()) {
         it = breakers_
-                 .emplace(node_id,
-                          std::make_unique<dispatch::circuit_breaker>(
-                              opts_.breaker, [] { return std::chrono::steady_clock::now(); }))
+                 .emplace(node_id, std::make_unique<dispatch::circuit_breaker>(
+                                       opts_.breaker, [this] { return clock_.now(); }))
                  .first;
     }
     return *it->second;
@@ -216,15 +220,38 @@ void cloud_backend::breaker_result(const std::string& node_id, bool ok) {
         log()->warn("node_id={} circuit breaker opened; out of placement for {} ms", node_id,
                     opts_.breaker.cool_down.count());
         index_.set_node_breaker_open(node_id, true);
-        // After the cool-down the node may take one trial request again (half-open).
-        auto timer = std::make_shared<boost::asio::steady_timer>(io_, opts_.breaker.cool_down);
-        timer->async_wait([this, timer, node_id](boost::system::error_code ec) {
-            if (!ec) index_.set_node_breaker_open(node_id, false);
-        });
+        // After the cool-down the node may take one trial request (half-open).
+        boost::asio::co_spawn(io_, readmit_at(node_id, *b.half_open_at()), boost::asio::detached);
     } else if (t == dispatch::breaker_transition::closed) {
         log()->info("node_id={} circuit breaker closed", node_id);
         index_.set_node_breaker_open(node_id, false);
     }
+}
+
+boost::asio::awaitable<void> cloud_backend::readmit_at(std::string node_id,
+                                                       std::chrono::steady_clock::time_point at) {
+    boost::asio::steady_timer timer(io_);
+    co_await clock_.wait_until(timer, at);
+    if (breaker(node_id).state() == dispatch::breaker_state::half_open)
+        index_.set_node_breaker_open(node_id, false);
+}
+
+bool cloud_backend::admit(const placement::placement_decision& where) {
+    const auto& node = where.node_id;
+    auto& b = breaker(node);
+    bool trial = b.state() == dispatch::breaker_state::half_open;
+    if (!b.allow_request()) {
+        // The trial is out: nothing more for this node until its outcome (or its give-up).
+        index_.set_node_breaker_open(node, true);
+        return false;
+    }
+    if (trial) {
+        log()->info("node_id={} circuit breaker half-open: one trial request", node);
+        index_.set_node_breaker_open(node, true);
+        boost::asio::co_spawn(io_, readmit_at(node, clock_.now() + opts_.breaker.cool_down),
+                              boost::asio::detached);
+    }
+    return true;
 }
 
 void cloud_backend::node_unreachable(const std::string& node_id, const std::string& why) {

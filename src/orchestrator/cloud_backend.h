@@ -4,6 +4,9 @@
 // Node failures feed the registry (connection refused or reset: offline at once) and a per-node
 // circuit breaker (timeouts, 5xx), mirrored into the placement index. POOL_UNAVAILABLE from a
 // node is backpressure, never a breaker failure; 401/403 is a configuration error.
+// After a breaker's cool-down exactly one trial request goes to the node (admit() takes the node
+// out of placement while the trial is out): its success closes the breaker, its failure opens it
+// for another cool-down, and a trial whose outcome never arrives is given up after one.
 // Thread: the control plane's io thread.
 
 #include <map>
@@ -12,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/clock.h"
 #include "dispatch/circuit_breaker.h"
 #include "http/tls.h"
 #include "orchestrator/pool_backend.h"
@@ -40,7 +44,12 @@ class cloud_backend final : public pool_backend {
   public:
     cloud_backend(boost::asio::io_context& io, cloud_options opts, registry::node_registry& reg,
                   placement::placement_index& index);
+    // With the clock that circuit-breaker cool-downs run on.
+    cloud_backend(boost::asio::io_context& io, cloud_options opts, registry::node_registry& reg,
+                  placement::placement_index& index, common::clock& clock);
     ~cloud_backend() override;
+
+    bool admit(const placement::placement_decision& where) override;
 
     boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
         placement::placement_decision where, engines::generation_request g) override;
@@ -66,8 +75,13 @@ class cloud_backend final : public pool_backend {
   private:
     dispatch::circuit_breaker& breaker(const std::string& node_id);
     void breaker_result(const std::string& node_id, bool ok);
+    // At `at`, placement may pick the node again if its breaker is half-open by then (its
+    // cool-down ended, or a trial whose outcome never came was given up).
+    boost::asio::awaitable<void> readmit_at(std::string node_id,
+                                            std::chrono::steady_clock::time_point at);
 
     boost::asio::io_context& io_;
+    common::clock& clock_;
     cloud_options opts_;
     registry::node_registry& reg_;
     placement::placement_index& index_;

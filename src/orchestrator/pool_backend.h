@@ -26,6 +26,14 @@ struct model_limits {
 class pool_backend {
   public:
     virtual ~pool_backend() = default;
+    // The dispatcher placed a task on `where` and opens it there next. False when the pool's
+    // node may not take it after all (its circuit breaker is half-open and its one trial request
+    // is already out): the backend has then taken the node out of placement, and the dispatcher
+    // places the task again.
+    virtual bool admit(const placement::placement_decision& where) {
+        (void)where;
+        return true;
+    }
     // Opens one generation on the placed pool. A failure says whether trying another pool may
     // help (retriable) — e.g. POOL_UNAVAILABLE when a slot was taken meanwhile.
     virtual boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(

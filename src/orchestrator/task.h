@@ -2,7 +2,7 @@
 // One task: what the client asked, where it stands, and its event log. The log keeps every SSE
 // frame (started, token, metrics, end | error) until the task ends plus a retention period, so a
 // reader may connect before the task starts, late, or again with Last-Event-ID, and several
-// readers may follow one task. Owned by task_service; used on the io thread only.
+// readers may follow one task. Owned by task_table; used on the control plane's thread only.
 //
 //   queued → running → completed
 //      │        ├────→ failed     (terminal `error` event)

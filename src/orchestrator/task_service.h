@@ -1,17 +1,21 @@
 #pragma once
-// What the client API's handlers call: admission, the dispatcher that binds queued tasks to
-// pools as slots free up (woken by events, never polling), the runs that relay a pool's stream
-// into a task's event log, cancellation, sessions, retention.
+// What the client API's handlers call: a facade over the parts of the task service.
+// - admission: submit() checks a task and pushes it into the admission queue;
+// - dispatcher: binds queued tasks to pools as slots free up (dispatcher.h);
+// - task_runner: one run per attempt, relaying a pool's stream into the task's log, retrying
+//   before the first token (task_runner.h);
+// - task_table: tasks by id, how they end, retention (task_table.h);
+// - session_table: sessions and their pool affinity (session_table.h);
+// - cancellation, the disconnect grace, graceful stop, and metrics (task_metrics.h).
 //
-// Owns: tasks, the admission queue, sessions. Uses: the placement index and a pool backend.
-// Thread: the io_context's one thread. Lifecycle: start() → ... → co_await stop(deadline).
+// Owns all of the above and the admission queue. Uses: the placement index, a pool backend and a
+// clock (real in the daemon, manual in unit tests: deadlines, grace and backoff run on it).
+// Thread: the control plane's io thread. Lifecycle: start() → ... → co_await stop(deadline).
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,8 +23,14 @@
 
 #include "admission/admission_queue.h"
 #include "admission/service_rate_estimator.h"
+#include "common/clock.h"
+#include "orchestrator/dispatcher.h"
 #include "orchestrator/pool_backend.h"
+#include "orchestrator/session_table.h"
 #include "orchestrator/task.h"
+#include "orchestrator/task_metrics.h"
+#include "orchestrator/task_runner.h"
+#include "orchestrator/task_table.h"
 #include "placement/placement_index.h"
 
 namespace llorch::orchestrator {
@@ -31,8 +41,11 @@ struct service_options {
     size_t max_retained = 20'000;
     std::chrono::milliseconds disconnect_grace{2'000};  // last reader gone → cancel after this
     int max_attempts = 3;                               // per task, before the first token
-    std::chrono::milliseconds retry_base{50};
+    std::chrono::milliseconds retry_base{50};           // backoff before a retry: full jitter,
+    std::chrono::milliseconds retry_cap{2'000};         // doubling from base up to cap
+    uint64_t retry_seed = 0x7265747279ULL;              // of that jitter (tests pin it)
     std::chrono::milliseconds session_ttl{600'000};
+    std::chrono::milliseconds sweep_interval{5'000};  // retention and session expiry
 };
 
 struct admission_info {
@@ -42,18 +55,13 @@ struct admission_info {
     bool existing = false;  // the same task_id was submitted before
 };
 
-struct session_info {
-    std::string id;
-    clock::time_point last_used{};
-    int turns = 0;
-    placement::pool_ref pool;
-    std::string pool_id, node_id;
-};
-
 class task_service {
   public:
     task_service(asio::io_context& io, service_options opts, placement::placement_index& index,
                  pool_backend& backend);
+    // With the clock that deadlines, the disconnect grace and retry backoff run on.
+    task_service(asio::io_context& io, service_options opts, placement::placement_index& index,
+                 pool_backend& backend, common::clock& clock);
     ~task_service();
 
     void start();
@@ -81,37 +89,34 @@ class task_service {
     void wake();
 
     size_t queue_depth() const { return queue_.size(); }
-    size_t running() const { return running_; }
+    size_t running() const { return runner_.running(); }
     std::string render_metrics() const;
 
   private:
-    asio::awaitable<void> dispatch_loop();
-    asio::awaitable<void> housekeeping_loop();
-    asio::awaitable<void> run(std::shared_ptr<task> t, placement::placement_decision d);
-    bool try_dispatch(const std::shared_ptr<task>& t);
-    void finish(task& t, task_state s, std::optional<api::error> e = std::nullopt);
+    expected<void, api::error> check_limits(task_spec& spec) const;
+    // The dispatcher placed `t`: it runs from now on.
+    void on_placed(std::shared_ptr<task> t, placement::placement_decision d);
     void on_reader_gone(task& t);
+    asio::awaitable<void> cancel_after_grace(std::shared_ptr<task> t);
+    asio::awaitable<void> housekeeping_loop();
+    void finish(task& t, task_state s, std::optional<api::error> e = std::nullopt);
     long long predicted_start_ms(size_t position) const;
 
     asio::io_context& io_;
+    common::clock& clock_;
     service_options opts_;
     placement::placement_index& index_;
     pool_backend& backend_;
     admission::admission_queue queue_;
     admission::service_rate_estimator rate_;
-    std::unordered_map<std::string, std::shared_ptr<task>> tasks_;
-    std::deque<std::weak_ptr<task>> ended_;  // finished tasks, in the order they ended
-    std::unordered_map<std::string, session_info> sessions_;
-    std::deque<std::shared_ptr<task>> parked_;  // placement said "wait" for its overrides
-    asio::steady_timer wake_timer_;
-    bool woken_ = false;
+    task_metrics metrics_;
+    task_table tasks_;
+    session_table sessions_;
+    dispatcher dispatcher_;
+    task_runner runner_;
+    asio::steady_timer sweep_timer_;
     bool stopping_ = false;
     bool stopped_ = false;
-    size_t running_ = 0;
-    // Counters for /metrics.
-    uint64_t enqueued_ = 0, started_ = 0, canceled_ = 0, rejected_ = 0, completed_ = 0, failed_ = 0,
-             tokens_total_ = 0, dropped_lru_ = 0, deadline_unmet_ = 0;
-    std::vector<double> ttft_ms_, e2e_ms_;
 };
 
 }  // namespace llorch::orchestrator

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "common/backoff.h"
 #include "common/log.h"
 #include "http/auth.h"
 #include "http/client.h"
@@ -174,17 +176,21 @@ asio::awaitable<int> node_agent::heartbeat_once() {
 }
 
 asio::awaitable<void> node_agent::run() {
-    auto backoff = 200ms;
+    // Jittered, so that the nodes of a cluster do not all reconnect at once when orchestratord
+    // comes back.
+    const common::backoff reconnect({.base = 200ms, .factor = 2.0, .cap = 5s});
+    std::mt19937_64 rng(std::hash<std::string>{}(opts_.node_id) ^ std::random_device{}());
+    int failures = 0;
     while (!stopping_) {
         if (epoch_ == 0) {
             if (!co_await register_once()) {
-                timer_.expires_after(backoff);
-                backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+                timer_.expires_after(reconnect.delay(failures, rng));
+                failures = std::min(failures + 1, 32);  // the cap is reached long before
                 boost::system::error_code ec;
                 co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                 continue;
             }
-            backoff = 200ms;
+            failures = 0;
         }
         if (!poked_) {
             timer_.expires_after(opts_.heartbeat_interval);

@@ -1,43 +1,21 @@
 #pragma once
 // When to restart a crashed engine, and when to stop trying. Pure: time is passed in and
 // randomness comes from a caller-seeded generator, so tests replay it exactly. One
-// restart_policy per engine process, owned by its supervisor and used on the pool's strand.
+// restart_policy per engine process, owned by its supervisor and used on the thread that runs
+// the pool manager.
 
 #include <chrono>
 #include <deque>
 #include <random>
 
+#include "common/backoff.h"
+
 namespace llorch::pool {
 
-// Exponential backoff with full jitter: the delay before restart number `attempt` (0 for the
-// first) is uniform in [0, ceiling(attempt)], where ceiling = min(cap, base * factor^attempt).
-// Full jitter spreads the restarts of engines that crashed together (a GPU reset) instead of
-// restarting them in lock-step.
-struct backoff_config {
-    std::chrono::milliseconds base{500};
-    double factor = 2.0;
-    std::chrono::milliseconds cap{30'000};
-};
-
-class exponential_backoff {
-  public:
-    using config = backoff_config;
-
-    // Out-of-range values are clamped rather than rejected: base at least 1 ms, factor at
-    // least 1, cap at least base.
-    explicit exponential_backoff(config cfg = {});
-
-    // The upper bound for this attempt; never above cap, never decreasing with attempt.
-    std::chrono::milliseconds ceiling(int attempt) const;
-
-    // A random delay in [0, ceiling(attempt)].
-    std::chrono::milliseconds delay(int attempt, std::mt19937_64& rng) const;
-
-    const config& settings() const { return config_; }
-
-  private:
-    config config_;
-};
+// The restart delay is common::backoff (exponential, full jitter): restarts of engines that
+// crashed together (a GPU reset) spread out instead of happening in lock-step.
+using backoff_config = common::backoff_config;
+using exponential_backoff = common::backoff;
 
 // Detects a crash loop: max_crashes crashes within a sliding window means restarting will not
 // help. Only the crash times inside the window are kept.

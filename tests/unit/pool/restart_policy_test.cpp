@@ -10,66 +10,6 @@ using time_point = std::chrono::steady_clock::time_point;
 
 const time_point t0 = time_point{} + 1h;
 
-TEST(exponential_backoff, ceiling_grows_by_factor_until_cap) {
-    exponential_backoff backoff({.base = 100ms, .factor = 2.0, .cap = 1000ms});
-    EXPECT_EQ(backoff.ceiling(0), 100ms);
-    EXPECT_EQ(backoff.ceiling(1), 200ms);
-    EXPECT_EQ(backoff.ceiling(2), 400ms);
-    EXPECT_EQ(backoff.ceiling(3), 800ms);
-    EXPECT_EQ(backoff.ceiling(4), 1000ms);
-    EXPECT_EQ(backoff.ceiling(1'000'000), 1000ms);
-    EXPECT_EQ(backoff.ceiling(-3), 100ms);
-}
-
-TEST(exponential_backoff, delay_stays_within_zero_and_cap) {
-    exponential_backoff backoff({.base = 50ms, .factor = 3.0, .cap = 2000ms});
-    std::mt19937_64 rng(42);
-    for (int attempt = 0; attempt < 40; ++attempt) {
-        for (int i = 0; i < 200; ++i) {
-            const auto d = backoff.delay(attempt, rng);
-            EXPECT_GE(d, 0ms);
-            EXPECT_LE(d, backoff.ceiling(attempt));
-            EXPECT_LE(d, 2000ms);
-        }
-    }
-}
-
-TEST(exponential_backoff, mean_delay_grows_with_attempt) {
-    exponential_backoff backoff({.base = 100ms, .factor = 2.0, .cap = 60'000ms});
-    std::mt19937_64 rng(7);
-    auto mean = [&](int attempt) {
-        double sum = 0;
-        constexpr int samples = 2000;
-        for (int i = 0; i < samples; ++i)
-            sum += static_cast<double>(backoff.delay(attempt, rng).count());
-        return sum / samples;
-    };
-    double previous = mean(0);
-    EXPECT_NEAR(previous, 50.0, 5.0);  // full jitter: half the ceiling on average
-    for (int attempt = 1; attempt <= 6; ++attempt) {
-        const double current = mean(attempt);
-        EXPECT_GT(current, previous * 1.5) << "attempt " << attempt;
-        previous = current;
-    }
-}
-
-TEST(exponential_backoff, is_reproducible_with_a_seed) {
-    exponential_backoff backoff;
-    std::mt19937_64 a(123);
-    std::mt19937_64 b(123);
-    for (int attempt = 0; attempt < 10; ++attempt) {
-        EXPECT_EQ(backoff.delay(attempt, a), backoff.delay(attempt, b));
-    }
-}
-
-TEST(exponential_backoff, clamps_nonsense_settings) {
-    exponential_backoff backoff({.base = 0ms, .factor = 0.5, .cap = -5ms});
-    EXPECT_EQ(backoff.settings().base, 1ms);
-    EXPECT_EQ(backoff.settings().factor, 1.0);
-    EXPECT_EQ(backoff.settings().cap, 1ms);
-    EXPECT_EQ(backoff.ceiling(10), 1ms);
-}
-
 TEST(crash_loop_detector, gives_up_on_the_kth_crash_within_the_window) {
     crash_loop_detector detector(3, 60s);
     EXPECT_FALSE(detector.record_crash(t0));

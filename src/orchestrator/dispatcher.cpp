@@ -1,0 +1,145 @@
+#include "orchestrator/dispatcher.h"
+
+namespace llorch::orchestrator {
+using namespace std::chrono_literals;
+
+dispatcher::dispatcher(asio::io_context& io, common::clock& clock,
+                       admission::admission_queue& queue, placement::placement_index& index,
+                       pool_backend& backend, task_table& tasks, const session_table& sessions,
+                       start_fn start)
+    : clock_(clock),
+      queue_(queue),
+      index_(index),
+      backend_(backend),
+      tasks_(tasks),
+      sessions_(sessions),
+      start_(std::move(start)),
+      wake_timer_(io) {}
+
+void dispatcher::wake() {
+    woken_ = true;
+    wake_timer_.cancel();
+}
+
+void dispatcher::requeue_front(std::shared_ptr<task> t) {
+    parked_.push_front(std::move(t));
+    wake();
+}
+
+void dispatcher::stop() {
+    stopped_ = true;
+    wake_timer_.cancel();
+}
+
+asio::awaitable<void> dispatcher::run() {
+    for (;;) {
+        if (!woken_) {
+            // Woken by every event that can let a task start; the timeout only bounds how late
+            // a waiting task's deadline is noticed.
+            bool idle = queue_.empty() && parked_.empty();
+            co_await clock_.wait_for(wake_timer_, idle ? 3600s : 50ms);
+        }
+        woken_ = false;
+        if (stopped_) co_return;
+        pass();
+    }
+}
+
+void dispatcher::pass() {
+    auto now = clock_.now();
+    expire(now);
+    for (size_t i = 0; i < parked_.size();) {
+        auto t = parked_[i];
+        bool done = t->finished();
+        if (!done && t->spec.deadline && now > t->created + *t->spec.deadline) {
+            tasks_.finish(*t, task_state::failed,
+                          api::make_error(api::error_code::deadline_unmet,
+                                          "no pool could start the task before its deadline"),
+                          now);
+            done = true;
+        }
+        if (done || try_dispatch(t, now))
+            parked_.erase(parked_.begin() + static_cast<long>(i));
+        else
+            ++i;
+    }
+    while (auto q =
+               queue_.take_next([this](std::string_view m) { return index_.can_serve_now(m); })) {
+        auto t = tasks_.find(q->task_id);
+        if (!t || t->finished()) continue;
+        if (!try_dispatch(t, now)) parked_.push_back(t);
+    }
+}
+
+void dispatcher::expire(clock::time_point now) {
+    for (auto& q : queue_.expire(now)) {
+        if (auto t = tasks_.find(q.task_id)) {
+            tasks_.finish(*t, task_state::failed,
+                          api::make_error(api::error_code::deadline_unmet,
+                                          "no pool could start the task before its deadline (" +
+                                              std::to_string(t->spec.deadline->count()) + " ms)"),
+                          now);
+        }
+    }
+}
+
+bool dispatcher::try_dispatch(const std::shared_ptr<task>& t, clock::time_point now) {
+    // A pool the backend refuses (its node's half-open trial is out) has left placement, so the
+    // next decision looks elsewhere; the bound only guards against a backend that never agrees.
+    for (int tries = 0; tries < 4; ++tries) {
+        auto d = place(*t, now);
+        if (!d) {
+            if (d.error() == placement::placement_errc::no_capacity) return false;
+            fail_placement(*t, d.error(), now);
+            return true;
+        }
+        if (!backend_.admit(*d)) continue;
+        index_.on_dispatch(d->pool);
+        start_(t, std::move(*d));
+        return true;
+    }
+    return false;
+}
+
+placement::placement_result<placement::placement_decision> dispatcher::place(
+    const task& t, clock::time_point now) {
+    placement::placement_request req;
+    req.model = t.spec.model;
+    req.overrides = t.spec.placement;
+    for (const auto& p : t.retry_avoid) req.overrides.avoid_pools.push_back(p);
+    if (auto* s = sessions_.find(t.spec.session_id, now)) req.session_pool = s->pool;
+    auto d = index_.place(req);
+    if (!d && d.error() == placement::placement_errc::all_avoided && !t.retry_avoid.empty()) {
+        // Only the pools that failed it serve the model: try them again rather than giving up
+        // with an avoid-list error the client never asked for.
+        req.overrides = t.spec.placement;
+        d = index_.place(req);
+    }
+    return d;
+}
+
+void dispatcher::fail_placement(task& t, placement::placement_errc why, clock::time_point now) {
+    api::error e;
+    switch (why) {
+        case placement::placement_errc::no_capacity:
+            return;  // not a failure: the task waits
+        case placement::placement_errc::model_not_available:
+            e = api::make_error(api::error_code::model_not_available,
+                                "no pool serves model '" + t.spec.model + "' any more");
+            break;
+        case placement::placement_errc::pin_unsatisfiable:
+            e = api::make_error(api::error_code::pool_unavailable,
+                                "pinned pool '" + t.spec.placement.pin_pool_id +
+                                    "' cannot run this task (unknown, draining, or serving "
+                                    "another model); set allow_fallback to run it elsewhere");
+            break;
+        case placement::placement_errc::all_avoided:
+            e = api::make_error(
+                api::error_code::pool_unavailable,
+                "every pool serving '" + t.spec.model + "' is on the task's avoid list");
+            break;
+    }
+    tasks_.finish(t, task_state::failed, std::move(e), now);
+}
+
+}  // namespace llorch::orchestrator
