@@ -187,6 +187,7 @@ asio::awaitable<void> orchestratord_app::stop() {
     started_ = false;
     co_await background_.stop();
     co_await tasks_->stop(milliseconds(cfg_.drain_deadline_ms));
+    if (remote_) co_await remote_->stop();
     server_->stop();
     if (manager_) co_await manager_->stop(milliseconds(1000));
 }

@@ -193,7 +193,12 @@ cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
 cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
                              registry::node_registry& reg, placement::placement_index& index,
                              common::clock& clock)
-    : io_(io), clock_(clock), opts_(std::move(opts)), reg_(reg), index_(index) {
+    : io_(io),
+      clock_(clock),
+      opts_(std::move(opts)),
+      reg_(reg),
+      index_(index),
+      background_(io.get_executor()) {
     http::client_options co;
     co.connect_timeout = opts_.connect_timeout;
     co.tls = opts_.tls;
@@ -221,7 +226,7 @@ void cloud_backend::breaker_result(const std::string& node_id, bool ok) {
                     opts_.breaker.cool_down.count());
         index_.set_node_breaker_open(node_id, true);
         // After the cool-down the node may take one trial request (half-open).
-        boost::asio::co_spawn(io_, readmit_at(node_id, *b.half_open_at()), boost::asio::detached);
+        background_.spawn(readmit_at(node_id, *b.half_open_at()), "breaker cool-down");
     } else if (t == dispatch::breaker_transition::closed) {
         log()->info("node_id={} circuit breaker closed", node_id);
         index_.set_node_breaker_open(node_id, false);
@@ -236,6 +241,8 @@ boost::asio::awaitable<void> cloud_backend::readmit_at(std::string node_id,
         index_.set_node_breaker_open(node_id, false);
 }
 
+boost::asio::awaitable<void> cloud_backend::stop() { co_await background_.stop(); }
+
 bool cloud_backend::admit(const placement::placement_decision& where) {
     const auto& node = where.node_id;
     auto& b = breaker(node);
@@ -248,8 +255,8 @@ bool cloud_backend::admit(const placement::placement_decision& where) {
     if (trial) {
         log()->info("node_id={} circuit breaker half-open: one trial request", node);
         index_.set_node_breaker_open(node, true);
-        boost::asio::co_spawn(io_, readmit_at(node, clock_.now() + opts_.breaker.cool_down),
-                              boost::asio::detached);
+        background_.spawn(readmit_at(node, clock_.now() + opts_.breaker.cool_down),
+                          "breaker trial give-up");
     }
     return true;
 }

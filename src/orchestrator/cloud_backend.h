@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/clock.h"
+#include "common/task_group.h"
 #include "dispatch/circuit_breaker.h"
 #include "http/tls.h"
 #include "orchestrator/pool_backend.h"
@@ -72,6 +73,9 @@ class cloud_backend final : public pool_backend {
 
     http::client& client() { return *client_; }
 
+    // Ends the breakers' cool-down timers; called once no task runs any more.
+    boost::asio::awaitable<void> stop();
+
   private:
     dispatch::circuit_breaker& breaker(const std::string& node_id);
     void breaker_result(const std::string& node_id, bool ok);
@@ -96,6 +100,7 @@ class cloud_backend final : public pool_backend {
     // themselves when they end.
     std::multimap<std::string, remote_stream*> streams_;
     std::multimap<std::string, std::shared_ptr<pending_open>> opening_;
+    common::task_group background_;  // readmit_at timers
 
     friend class remote_stream;
 };

@@ -43,13 +43,14 @@ task_service::task_service(asio::io_context& io, service_options opts,
                .retry_cap = opts_.retry_cap,
                .seed = opts_.retry_seed},
               index_, backend_, tasks_, metrics_, dispatcher_, queue_),
-      sweep_timer_(io) {}
+      sweep_timer_(io),
+      background_(io.get_executor()) {}
 
 task_service::~task_service() = default;
 
 void task_service::start() {
-    asio::co_spawn(io_, dispatcher_.run(), asio::detached);
-    asio::co_spawn(io_, housekeeping_loop(), asio::detached);
+    background_.spawn(dispatcher_.run(), "dispatcher");
+    background_.spawn(housekeeping_loop(), "retention sweep");
 }
 
 void task_service::wake() { dispatcher_.wake(); }
@@ -205,7 +206,7 @@ void task_service::on_reader_gone(task& t) {
         t.grace_timer->cancel();  // a grace already running starts over
     else
         t.grace_timer = std::make_unique<asio::steady_timer>(io_);
-    asio::co_spawn(io_, cancel_after_grace(find(t.spec.task_id)), asio::detached);
+    background_.spawn(cancel_after_grace(find(t.spec.task_id)), "disconnect grace");
 }
 
 // Holds the task for the grace period; a reader that comes back (task_reader) or the task's end
@@ -259,6 +260,7 @@ asio::awaitable<void> task_service::stop(std::chrono::milliseconds deadline) {
     stopped_ = true;
     dispatcher_.stop();
     sweep_timer_.cancel();
+    co_await background_.stop();
 }
 
 std::string task_service::render_metrics() const {

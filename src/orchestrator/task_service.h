@@ -24,6 +24,7 @@
 #include "admission/admission_queue.h"
 #include "admission/service_rate_estimator.h"
 #include "common/clock.h"
+#include "common/task_group.h"
 #include "orchestrator/dispatcher.h"
 #include "orchestrator/pool_backend.h"
 #include "orchestrator/session_table.h"
@@ -115,6 +116,8 @@ class task_service {
     dispatcher dispatcher_;
     task_runner runner_;
     asio::steady_timer sweep_timer_;
+    // The dispatcher, the retention sweep and the disconnect-grace timers; stop() awaits them.
+    common::task_group background_;
     bool stopping_ = false;
     bool stopped_ = false;
 };

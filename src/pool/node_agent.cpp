@@ -68,7 +68,8 @@ node_agent::node_agent(asio::io_context& io, node_agent_options opts, pool_manag
       opts_(std::move(opts)),
       pools_(pools),
       client_(std::make_unique<http::client>(io, http::client_options{.tls = opts_.tls})),
-      timer_(io) {
+      timer_(io),
+      background_(io.get_executor()) {
     while (!opts_.orchestratord_url.empty() && opts_.orchestratord_url.back() == '/')
         opts_.orchestratord_url.pop_back();
 }
@@ -85,7 +86,7 @@ void node_agent::start() {
         }
         if (changed) poke();
     });
-    asio::co_spawn(io_, run(), asio::detached);
+    background_.spawn(run(), "registration and heartbeats");
 }
 
 void node_agent::poke() {
@@ -210,6 +211,8 @@ asio::awaitable<void> node_agent::run() {
 asio::awaitable<void> node_agent::stop() {
     stopping_ = true;
     timer_.cancel();
+    // A heartbeat in flight is abandoned: the deregistration below says all there is to say.
+    co_await background_.stop();
     if (epoch_ == 0) co_return;
     http::client_request r;
     r.method = "DELETE";

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/task_group.h"
 #include "http/tls.h"
 #include "pool/node_report.h"
 #include "pool/pool_manager.h"
@@ -59,7 +60,8 @@ class node_agent {
     uint64_t epoch_ = 0;
     bool stopping_ = false;
     bool poked_ = false;
-    bool auth_refused_ = false;  // the last call was refused for its token (logged once)
+    bool auth_refused_ = false;      // the last call was refused for its token (logged once)
+    common::task_group background_;  // run()
     std::map<std::string, pool_state> last_states_;
 };
 
