@@ -189,6 +189,8 @@ asio::awaitable<void> orchestratord_app::stop() {
     co_await tasks_->stop(milliseconds(cfg_.drain_deadline_ms));
     if (remote_) co_await remote_->stop();
     server_->stop();
+    // Streams that ended during the drain still have their last frames to write.
+    co_await server_->wait_exchanges(milliseconds(2000));
     if (manager_) co_await manager_->stop(milliseconds(1000));
 }
 

@@ -155,6 +155,8 @@ asio::awaitable<void> pool_managerd_app::stop() {
     started_ = false;
     server_->stop();
     co_await manager_->stop(milliseconds(cfg_.drain_deadline_ms));
+    // Streams that ended during the drain still have their last frames to write.
+    co_await server_->wait_exchanges(milliseconds(2000));
     if (agent_) co_await agent_->stop();
 }
 

@@ -7,8 +7,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -104,6 +106,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::atomic<size_t> connections{0};
     std::atomic<bool> stopping{false};
     size_t next_thread = 0;  // round-robin over the control thread and connection_executors
+    // Requests being answered (read, not yet fully written). Once stopping, the last one to end
+    // wakes wait_exchanges(), whose timer lives on the control thread.
+    std::atomic<size_t> exchanges{0};
+    asio::steady_timer exchanges_waiter{io};
+
+    void exchange_done() {
+        if (--exchanges == 0 && stopping)
+            asio::post(io, [self = shared_from_this()] { self->exchanges_waiter.cancel(); });
+    }
     std::shared_ptr<spdlog::logger> log;
 
     impl(asio::io_context& io_, server_options o, router r)
@@ -298,6 +309,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             std::string corr = req.correlation_id;
 
             lowest.expires_never();
+            ++exchanges;
             response res = co_await handle(std::move(req), off_control);
             if (stopping) keep_alive = false;
             bool ok;
@@ -307,6 +319,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             } else {
                 ok = co_await write_simple(stream, std::move(res), corr, version, keep_alive);
             }
+            exchange_done();
             if (!ok || !keep_alive) break;
         }
         lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -526,6 +539,16 @@ void server::stop() {
     impl_->stopping = true;
     boost::system::error_code ec;
     impl_->acceptor.close(ec);
+}
+
+asio::awaitable<void> server::wait_exchanges(std::chrono::milliseconds bound) {
+    auto self = impl_;
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (self->exchanges > 0 && std::chrono::steady_clock::now() < deadline) {
+        self->exchanges_waiter.expires_at(deadline);
+        boost::system::error_code ec;
+        co_await self->exchanges_waiter.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
 }
 
 uint16_t server::port() const { return impl_->bound_port; }

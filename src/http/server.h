@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include "common/expected.h"
 
@@ -52,6 +53,9 @@ class server {
     expected<void, std::string> start();
     // Stops accepting; open connections finish their current exchange.
     void stop();
+    // After stop(): completes when every exchange under way has been written out (a stream's
+    // last frame included), or after `bound`. Call on the control thread.
+    asio::awaitable<void> wait_exchanges(std::chrono::milliseconds bound);
     uint16_t port() const;
     size_t active_connections() const;
 
