@@ -1,15 +1,14 @@
 #include "orchestratord_app.h"
 
-#include <csignal>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
+#include "daemon_run.h"
 #include "gpu/system_gpu_inventory.h"
 #include "http/io_threads.h"
 #include "http/listen.h"
@@ -43,22 +42,15 @@ orchestratord_app::~orchestratord_app() {
 uint16_t orchestratord_app::port() const { return server_ ? server_->port() : 0; }
 
 int orchestratord_app::run() {
-    if (auto r = start(); !r) {
-        std::cerr << "orchestratord: " << r.error() << "\n";
-        return 2;
-    }
-    asio::signal_set signals(io_, SIGINT, SIGTERM);
-    signals.async_wait([this](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        log()->info("signal {}: no new tasks; running streams may finish for {} ms", sig,
-                    cfg_.drain_deadline_ms);
-        asio::co_spawn(io_, stop(), [this](std::exception_ptr) { io_.stop(); });
-    });
-    std::signal(SIGPIPE, SIG_IGN);
-    io_.run();
-    if (threads_) threads_->stop();
-    log()->info("stopped");
-    return 0;
+    return serve_until_signal("orchestratord", io_, threads_,
+                              {.start = [this] { return start(); },
+                               .stop = [this] { return stop(); },
+                               .on_signal =
+                                   [this](int) {
+                                       return fmt::format(
+                                           "no new tasks; running streams may finish for {} ms",
+                                           cfg_.drain_deadline_ms);
+                                   }});
 }
 
 expected<void, std::string> orchestratord_app::start() {

@@ -2,14 +2,12 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <fstream>
 #include <iostream>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "common/log.h"
+#include "daemon_run.h"
 #include "gpu/system_gpu_inventory.h"
 #include "http/client.h"
 #include "http/io_threads.h"
@@ -52,22 +50,15 @@ pool_managerd_app::~pool_managerd_app() {
 uint16_t pool_managerd_app::port() const { return server_ ? server_->port() : 0; }
 
 int pool_managerd_app::run() {
-    if (auto r = start(); !r) {
-        std::cerr << "pool-managerd: " << r.error() << "\n";
-        return 2;
-    }
-    asio::signal_set signals(io_, SIGINT, SIGTERM);
-    signals.async_wait([this](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        log()->info("signal {}: draining pools (up to {} ms), then stopping", sig,
-                    cfg_.drain_deadline_ms);
-        asio::co_spawn(io_, stop(), [this](std::exception_ptr) { io_.stop(); });
-    });
-    std::signal(SIGPIPE, SIG_IGN);
-    io_.run();
-    if (threads_) threads_->stop();
-    log()->info("stopped");
-    return 0;
+    return serve_until_signal("pool-managerd", io_, threads_,
+                              {.start = [this] { return start(); },
+                               .stop = [this] { return stop(); },
+                               .on_signal =
+                                   [this](int) {
+                                       return fmt::format(
+                                           "draining pools (up to {} ms), then stopping",
+                                           cfg_.drain_deadline_ms);
+                                   }});
 }
 
 expected<void, std::string> pool_managerd_app::start() {

@@ -34,6 +34,20 @@ asio::awaitable<void> sleep_then_count(std::chrono::milliseconds d, int& ended) 
     ++ended;
 }
 
+// Runs group.stop() on `io` for up to `d`; whether it completed.
+bool stops_within(asio::io_context& io, task_group& group, std::chrono::milliseconds d) {
+    bool stopped = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await group.stop();
+            stopped = true;
+        },
+        asio::detached);
+    io.run_for(d);
+    return stopped;
+}
+
 }  // namespace
 
 TEST(task_group, stop_cancels_every_waiting_task_and_completes_when_all_ended) {
@@ -44,16 +58,7 @@ TEST(task_group, stop_cancels_every_waiting_task_and_completes_when_all_ended) {
     group.spawn(wait_forever(ended), "b");
     io.run_for(20ms);
     EXPECT_EQ(group.size(), 2u);
-    bool stopped = false;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            co_await group.stop();
-            stopped = true;
-        },
-        asio::detached);
-    io.run_for(2s);
-    EXPECT_TRUE(stopped);
+    EXPECT_TRUE(stops_within(io, group, 2s));
     EXPECT_EQ(ended, 2);
     EXPECT_EQ(group.size(), 0u);
 }
@@ -79,16 +84,7 @@ TEST(task_group, a_task_that_throws_when_cancelled_still_leaves_the_group) {
     // use_awaitable without redirect_error: the cancelled wait throws operation_aborted.
     group.spawn(sleep_then_count(1h, ended), "throws");
     io.run_for(10ms);
-    bool stopped = false;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            co_await group.stop();
-            stopped = true;
-        },
-        asio::detached);
-    io.run_for(2s);
-    EXPECT_TRUE(stopped);
+    EXPECT_TRUE(stops_within(io, group, 2s));
     EXPECT_EQ(ended, 0);
 }
 
@@ -108,14 +104,5 @@ TEST(task_group, a_task_spawned_after_stop_began_is_not_started) {
 TEST(task_group, stop_of_an_empty_group_completes_at_once) {
     asio::io_context io;
     task_group group(io.get_executor());
-    bool stopped = false;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            co_await group.stop();
-            stopped = true;
-        },
-        asio::detached);
-    io.run_for(1s);
-    EXPECT_TRUE(stopped);
+    EXPECT_TRUE(stops_within(io, group, 1s));
 }
