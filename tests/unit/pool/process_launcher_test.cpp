@@ -118,23 +118,29 @@ TEST_F(process_launcher_test, an_engine_inherits_no_descriptor_but_stdin_stdout_
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
     ASSERT_GE(sock, 0);
+    auto target = [](int fd) {
+        return fs::read_symlink("/proc/self/fd/" + std::to_string(fd)).string();
+    };
+    const std::vector<std::string> ours{target(sock), target(fds[0]), target(fds[1])};
     auto list = dir_ / "fds.txt";
-    auto e = launch(script("fds.sh", "exec ls /proc/self/fd > '" + list.string() + "'\n"));
+    auto e = launch(script("fds.sh", "exec ls -l /proc/self/fd > '" + list.string() + "'\n"));
     ASSERT_TRUE(e);
     ASSERT_TRUE(run_until([&] { return e->exited(); }));
     ::close(sock);
     ::close(fds[0]);
     ::close(fds[1]);
     std::ifstream in(list);
-    std::vector<int> open;
-    for (int fd; in >> fd;) open.push_back(fd);
-    // 0, 1, 2 and the descriptor ls reads /proc/self/fd through.
-    EXPECT_LE(open.size(), 4u);
-    for (int fd : open) {
-        EXPECT_NE(fd, sock);
-        EXPECT_NE(fd, fds[0]);
-        EXPECT_NE(fd, fds[1]);
+    std::string listing, line;
+    int open = 0;
+    while (std::getline(in, line)) {
+        listing += line + "\n";
+        if (line.find(" -> ") != std::string::npos) ++open;
     }
+    // 0, 1, 2 and the descriptor ls reads /proc/self/fd through.
+    EXPECT_GT(open, 0) << listing;
+    EXPECT_LE(open, 4) << listing;
+    for (const auto& t : ours)
+        EXPECT_EQ(listing.find(t), std::string::npos) << t << " leaked:\n" << listing;
 }
 
 }  // namespace
