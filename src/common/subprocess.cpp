@@ -2,11 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -55,6 +58,10 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
             return fail("cannot open log file " + opts.log_file.string() + ": " +
                         std::strerror(errno));
     }
+    // The fallback's bound when close_range is missing (before Linux 5.11): sysconf is not
+    // async-signal-safe, so it is asked before fork.
+    long open_max = ::sysconf(_SC_OPEN_MAX);
+    if (open_max < 0 || open_max > 65536) open_max = 65536;
     int errpipe[2];
     if (::pipe2(errpipe, O_CLOEXEC) != 0) {
         if (log_fd >= 0) ::close(log_fd);
@@ -79,12 +86,16 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::signal(SIGPIPE, SIG_DFL);
-        int devnull = ::open("/dev/null", O_RDONLY);
+        int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull >= 0) ::dup2(devnull, 0);
         if (log_fd >= 0) {
             ::dup2(log_fd, 1);
             ::dup2(log_fd, 2);
         }
+        // Descriptors opened without O_CLOEXEC (Asio's sockets among them) would live on in the
+        // engine: mark every one above stderr close-on-exec. errpipe[1] stays usable until exec.
+        if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+            for (int fd = 3; fd < open_max; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         ::execve(argv[0], argv.data(), envp.data());
         int err = errno;
         [[maybe_unused]] auto n = ::write(errpipe[1], &err, sizeof err);
@@ -124,24 +135,48 @@ bool subprocess::running() {
     return true;
 }
 
+int subprocess::open_pidfd() const {
+    if (pid_ <= 0) return -1;
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+}
+
 void subprocess::kill_group(int sig) {
     if (pid_ > 0) ::kill(-pid_, sig);
+}
+
+void subprocess::kill_now() {
+    if (pid_ <= 0) return;
+    kill_group(SIGKILL);
+    int st;
+    pid_t r;
+    do {
+        r = ::waitpid(pid_, &st, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r == pid_) status_ = st;
+    pid_ = -1;
 }
 
 void subprocess::stop(std::chrono::milliseconds grace) {
     if (pid_ <= 0) return;
     kill_group(SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + grace;
+    int pidfd = open_pidfd();
     while (running()) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            kill_group(SIGKILL);
-            int st;
-            if (::waitpid(pid_, &st, 0) == pid_) status_ = st;
-            pid_ = -1;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            kill_now();
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        // Sleeps until the exit (a pidfd turns readable) rather than spinning.
+        if (pidfd >= 0) {
+            pollfd pfd{pidfd, POLLIN, 0};
+            ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
     }
+    if (pidfd >= 0) ::close(pidfd);
 }
 
 std::string subprocess::describe(int status) {

@@ -1,8 +1,11 @@
 #pragma once
 // A child process in its own process group: started with fork/exec, its output appended to a
 // log file, killed (the whole group) when asked or when the owner goes away. The child also gets
-// PR_SET_PDEATHSIG, so it never outlives its parent, even when the parent is SIGKILLed.
-// Not thread-safe; owned by whoever started it.
+// PR_SET_PDEATHSIG, so it never outlives its parent, even when the parent is SIGKILLed, and it
+// inherits no descriptor but stdin, stdout and stderr: everything else is closed at exec (a
+// socket of the parent held open by an engine would keep a client connection alive).
+// Not thread-safe; owned by whoever started it. stop() and the destructor block: an event loop
+// waits for the exit through open_pidfd() instead (pool::process_launcher does).
 
 #include <sys/types.h>
 
@@ -37,11 +40,16 @@ class subprocess {
 
     pid_t pid() const { return pid_; }
     bool running();  // reaps without blocking
+    // A pidfd of the process (readable once it exited), close-on-exec; -1 when the kernel has
+    // none (before Linux 5.3) or the process is gone. The caller owns the descriptor.
+    int open_pidfd() const;
     // Exit status as from waitpid, once the process ended.
     std::optional<int> status() const { return status_; }
     // SIGTERM to the group, then SIGKILL after `grace`; blocks until reaped (at most grace + 1 s).
     void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
     void kill_group(int sig);
+    // SIGKILL to the group and reap: for destructors, where nothing can wait any more.
+    void kill_now();
     // Gives up ownership without stopping the process.
     pid_t release() { return std::exchange(pid_, -1); }
 

@@ -1,7 +1,7 @@
 #pragma once
-// gpu_inventory: the test seam for GPU discovery. pool-managerd owns one and calls discover() on
-// its blocking-work pool (NVML and nvidia-smi block) every discovery interval; tests substitute
-// a fake that returns recorded GPUs.
+// gpu_inventory: the test seam for GPU discovery. The pool manager owns one and calls discover()
+// only on its blocking pool (NVML and nvidia-smi block): when it provisions a GPU pool and every
+// discovery interval. Tests substitute a fake that returns recorded GPUs.
 
 #include "gpu/gpu_info.h"
 

@@ -1,11 +1,17 @@
 #pragma once
 // The pool manager: every pool of this node, their engine processes and their supervision.
 // The same object runs inside pool-managerd and, in the HOME profile, inside orchestratord.
+// A facade: the parts live in pool_table (state), provisioner (checks), engine_launcher
+// (processes), replica_monitor (supervision), handoff_adopter, replica_stream and pool_metrics;
+// pool_runtime is what they share.
 //
 // Owns: pools (config, lifecycle state, replicas = engine processes), slot accounting (its own
-// count of in-flight generations per replica), restart policy, handoff files, engine logs.
+// count of in-flight generations per replica), restart policy, handoff files, engine logs, and a
+// small thread pool for blocking work (fork/exec, GPU discovery, log rotation).
 // Thread: everything runs on the io_context given at construction; callers must be on it too.
-// Lifecycle: construct → start() → ... → co_await stop(); stop() drains and stops every engine.
+// Nothing here blocks that thread: an engine's exit is awaited through its pidfd.
+// Lifecycle: construct → start() → ... → co_await stop(); stop() drains and stops every engine
+// and returns once they exited.
 
 #include <chrono>
 #include <filesystem>
@@ -26,6 +32,7 @@
 #include "gpu/gpu_inventory.h"
 #include "pool/pool_config.h"
 #include "pool/pool_state.h"
+#include "pool/request_limits.h"
 #include "pool/restart_policy.h"
 
 namespace llorch::http {
@@ -96,10 +103,16 @@ class infer_stream {
     virtual const std::string& model_name() const = 0;
 };
 
+class engine_launcher;
+
 class pool_manager {
   public:
     pool_manager(asio::io_context& io, manager_options opts, std::vector<pool_config> pools,
                  std::shared_ptr<gpu::gpu_inventory> gpus);
+    // With another way of starting engines than processes (tests start fake engines).
+    pool_manager(asio::io_context& io, manager_options opts, std::vector<pool_config> pools,
+                 std::shared_ptr<gpu::gpu_inventory> gpus,
+                 std::shared_ptr<engine_launcher> launcher);
     ~pool_manager();
     pool_manager(const pool_manager&) = delete;
     pool_manager& operator=(const pool_manager&) = delete;
@@ -116,19 +129,15 @@ class pool_manager {
                                                                     engines::generation_request g);
 
     std::vector<pool_snapshot> list() const;
-    // The request limits over the pools that answer to `model` (as model_names names them): the
-    // largest cap, the smallest context, the first pool's default. Copies nothing: it runs for
-    // every submitted task.
-    struct request_limits {
-        int max_tokens_default = 0;
-        int max_tokens_cap = 0;
-        int ctx = 0;
-    };
+    // The request limits over the pools that answer to `model` (as model_names names them),
+    // folded by fold_limits. Copies nothing: it runs for every submitted task.
+    using request_limits = pool::request_limits;
     std::optional<request_limits> limits_for(std::string_view model) const;
     std::optional<pool_snapshot> status(const std::string& pool_id) const;
     bool has_pool(const std::string& pool_id) const;
 
-    // Stops taking requests; in-flight ones finish up to `deadline`, then the engines stop.
+    // Stops taking requests; in-flight ones finish up to `deadline` (at most a week: longer
+    // ones are cut to it), then the engines stop.
     expected<void, api::error> drain(const std::string& pool_id,
                                      std::chrono::milliseconds deadline);
     // Starts engines on `new_model_ref` (a GGUF path); the old ones serve until the new ones are

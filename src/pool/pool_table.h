@@ -1,0 +1,108 @@
+#pragma once
+// pool_table: the pools of one pool manager as plain state — each pool's config, lifecycle
+// state, replicas and their slot counts — and what is read from it: the replica a request goes
+// to, snapshots for the API, request limits per model. No I/O, no timers.
+//
+// Owner: pool_runtime (one per pool manager). Thread: the manager's io thread; nothing locks.
+// Lifecycle: configured pools are inserted at construction and stay; adopted pools come and go
+// with their handoff files. Entries and replicas are shared_ptrs so that a stream or a monitor
+// that outlives a pool's removal still holds what it points at.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpu/gpu_info.h"
+#include "pool/pool_config.h"
+#include "pool/pool_manager.h"
+#include "pool/pool_state.h"
+#include "pool/request_limits.h"
+#include "pool/restart_policy.h"
+
+namespace llorch::pool {
+
+class engine_process;
+
+// One engine (a process of ours, or an endpoint run elsewhere) with its slots.
+struct replica {
+    int index = 0;
+    std::string base_url;
+    std::string api_key;
+    std::shared_ptr<engine_process> engine;  // null for an engine run elsewhere
+    int slots = 1;
+    int in_flight = 0;
+    bool ready = false;
+    bool retired = false;  // replaced by a reload; stops when its last stream ends
+    bool stopped = false;
+    std::string model_name;
+    std::string model;
+    long external_pid = 0;  // an adopted engine's pid, as its handoff file says
+    int engine_busy = -1;   // busy slots the engine itself reported at the last probe; -1 unknown
+    bool slot_mismatch = false;
+    // Wakes the replica's monitor (set by it) so that a stop is seen at once.
+    std::function<void()> wake;
+
+    int free_slots() const { return slots - in_flight; }
+    // The engine's pid as status shows it: ours, or what an adopted engine's file said; 0 none.
+    long pid() const;
+};
+
+struct pool_entry {
+    pool_config cfg;
+    pool_state state = pool_state::uninitialized;
+    std::string last_error;
+    int restarts = 0;
+    bool adopted = false;
+    bool reloading = false;
+    bool stopping = false;
+    long long generation = 0;
+    std::vector<std::shared_ptr<replica>> replicas;
+    std::unique_ptr<restart_policy> policy;
+    std::vector<gpu::gpu_info> gpus;
+    uint64_t infer_total = 0, infer_rejected = 0, health_ok = 0, health_fail = 0;
+    uint64_t slot_mismatches = 0;
+    std::filesystem::path adopted_from;  // the handoff file an adopted pool came from
+    // Called whenever one of its slots frees (a drain waits on it).
+    std::function<void()> on_slot_freed;
+
+    // Whether this manager runs the pool's engine processes (an adopted engine runs elsewhere).
+    bool runs_engine() const { return is_managed(cfg.engine) && !adopted; }
+    int in_flight() const;
+    int slots_total() const;
+    int slots_free() const;
+    bool any_ready() const;
+    // The ready replica with the most free slots; null when every slot is taken.
+    std::shared_ptr<replica> pick_replica() const;
+    // The model it serves: its last live replica's (a reload changes it), else the configured.
+    const std::string& served_model() const;
+    request_limits limits() const;
+};
+
+pool_snapshot snapshot_of(const pool_entry& p);
+
+class pool_table {
+  public:
+    using map = std::map<std::string, std::shared_ptr<pool_entry>, std::less<>>;
+
+    std::shared_ptr<pool_entry> find(std::string_view id) const;
+    void insert(std::shared_ptr<pool_entry> p);
+    void erase(std::string_view id);
+    const map& entries() const { return pools_; }
+    // A copy of the entries, for loops that may wait while pools come and go.
+    std::vector<std::shared_ptr<pool_entry>> all() const;
+
+    std::vector<pool_snapshot> snapshots() const;
+    // The limits of the pools that answer to `model`, folded by fold_limits; copies nothing.
+    std::optional<request_limits> limits_for(std::string_view model) const;
+
+  private:
+    map pools_;
+};
+
+}  // namespace llorch::pool
