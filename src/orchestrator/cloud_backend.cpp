@@ -8,8 +8,10 @@
 #include <boost/json.hpp>
 
 #include "common/log.h"
+#include "engines/stream_failure.h"
 #include "http/client.h"
 #include "http/sse.h"
+#include "pool/request_limits.h"
 
 namespace llorch::orchestrator {
 namespace json = boost::json;
@@ -81,28 +83,23 @@ class remote_stream final : public pool::infer_stream {
             if (done_ || cancelled_) co_return std::nullopt;
             auto piece = co_await s_->read_some(stall_);
             if (cancelled_) co_return std::nullopt;
-            engines::engine_event ev;
-            ev.type = engines::engine_event::kind::error;
             if (!piece) {
                 if (!lost_.empty()) {
-                    ev.finish_reason = "WORKER_RESET";
-                    ev.message = "node " + node_id_ + " went offline: " + lost_;
-                } else if (piece.error().code == http::client_errc::timeout) {
-                    ev.finish_reason = "DECODE_TIMEOUT";
-                    ev.message = "node " + node_id_ + " sent nothing for " +
-                                 std::to_string(stall_.count()) + " ms";
+                    pending_.push_back(engines::worker_reset_event("node " + node_id_ +
+                                                                   " went offline: " + lost_));
                 } else {
-                    ev.finish_reason = "WORKER_RESET";
-                    ev.message = "lost node " + node_id_ + ": " + piece.error().message;
-                    b_.node_unreachable(node_id_, ev.message);
+                    auto ev =
+                        engines::stream_failure_event(piece.error(), "node " + node_id_, stall_);
+                    if (engines::classify_stream_failure(piece.error()) ==
+                        engines::stream_failure::worker_reset)
+                        b_.node_unreachable(node_id_, ev.message);
+                    pending_.push_back(std::move(ev));
                 }
-                pending_.push_back(std::move(ev));
                 continue;
             }
             if (piece->empty()) {
-                ev.finish_reason = "WORKER_RESET";
-                ev.message = "node " + node_id_ + " ended the stream without finishing";
-                pending_.push_back(std::move(ev));
+                pending_.push_back(engines::worker_reset_event(
+                    "node " + node_id_ + " ended the stream without finishing"));
                 continue;
             }
             events_.clear();
@@ -391,12 +388,7 @@ std::optional<model_limits> cloud_backend::limits(const std::string& model) cons
     std::optional<model_limits> out;
     for (const auto& [key, p] : limits_) {
         if (std::find(p.models.begin(), p.models.end(), model) == p.models.end()) continue;
-        if (!out) {
-            out = p.limits;
-        } else {
-            out->max_tokens_cap = std::max(out->max_tokens_cap, p.limits.max_tokens_cap);
-            out->ctx = std::min(out->ctx, p.limits.ctx);
-        }
+        pool::fold_limits(out, p.limits);
     }
     return out;
 }

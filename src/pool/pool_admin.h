@@ -40,8 +40,7 @@ struct pool_view {
     }
 };
 
-// Longest drain deadline a request may ask for, and the deadline when it asks for none.
-inline constexpr std::chrono::milliseconds max_drain_deadline{24 * 3600 * 1000};
+// The deadline when a drain request asks for none.
 inline constexpr std::chrono::milliseconds default_drain_deadline{30'000};
 
 class pool_admin {

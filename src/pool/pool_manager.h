@@ -105,6 +105,10 @@ class infer_stream {
 
 class engine_launcher;
 
+// The longest drain deadline: the routes refuse a longer one (400), and pool_manager::drain cuts
+// a longer one to it, so that no deadline overflows a clock.
+inline constexpr std::chrono::milliseconds max_drain_deadline{std::chrono::hours(24)};
+
 class pool_manager {
   public:
     pool_manager(asio::io_context& io, manager_options opts, std::vector<pool_config> pools,
@@ -136,8 +140,8 @@ class pool_manager {
     std::optional<pool_snapshot> status(const std::string& pool_id) const;
     bool has_pool(const std::string& pool_id) const;
 
-    // Stops taking requests; in-flight ones finish up to `deadline` (at most a week: longer
-    // ones are cut to it), then the engines stop.
+    // Stops taking requests; in-flight ones finish up to `deadline` (at most max_drain_deadline:
+    // longer ones are cut to it), then the engines stop.
     expected<void, api::error> drain(const std::string& pool_id,
                                      std::chrono::milliseconds deadline);
     // Starts engines on `new_model_ref` (a GGUF path); the old ones serve until the new ones are

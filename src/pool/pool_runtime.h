@@ -39,9 +39,6 @@ namespace asio = boost::asio;
 
 // How long an engine may take to exit after SIGTERM before SIGKILL.
 inline constexpr std::chrono::milliseconds engine_stop_grace{2'000};
-// The longest drain deadline honoured: longer ones (up to the largest integer a request can
-// carry) are cut to it, so that no deadline overflows a clock.
-inline constexpr std::chrono::milliseconds max_drain_deadline{std::chrono::hours(24 * 7)};
 
 engines::engine_kind_id adapter_kind(engine_kind k);
 

@@ -38,19 +38,20 @@ fs::path executable(const fs::path& p, const std::string& body) {
 class daemon {
   public:
     daemon(const std::string& name, const std::string& toml, std::vector<std::string> args = {})
-        : dir_(temp_dir("engine-stop-" + name)), port_(free_port()) {
+        : dir_(temp_dir("engine-stop-" + name)) {
         std::ofstream(dir_ / "pools.toml") << toml;
         std::vector<std::string> argv{(bin_dir() / "pool-managerd").string(),
                                       "--config",
                                       (dir_ / "pools.toml").string(),
                                       "--addr",
-                                      "127.0.0.1:" + std::to_string(port_),
+                                      "127.0.0.1:0",
                                       "--runtime-dir",
                                       (dir_ / "run").string(),
                                       "--node-id",
                                       "test-node"};
         argv.insert(argv.end(), args.begin(), args.end());
         proc_ = start_process(argv, dir_ / "daemon.log", no_tokens);
+        port_ = listening_port(proc_, dir_ / "daemon.log", "pool-managerd");
     }
     std::string url(const std::string& path) const {
         return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -74,7 +75,7 @@ class daemon {
 
   private:
     fs::path dir_;
-    uint16_t port_;
+    uint16_t port_ = 0;
     common::subprocess proc_;
 };
 

@@ -28,10 +28,10 @@ class daemon_process {
     // `cloud_url`: for pool-managerd, the control plane to join as a node; for orchestratord,
     // "cloud" runs it as a CLOUD control plane without pools.
     daemon_process(std::string binary, std::vector<std::string> extra, std::string cloud_url = {})
-        : name_(std::move(binary)), dir_(temp_dir("routes-" + name_)), port_(free_port()) {
-        std::vector<std::string> argv{(bin_dir() / name_).string(), "--addr",
-                                      "127.0.0.1:" + std::to_string(port_), "--runtime-dir",
-                                      (dir_ / "run").string()};
+        : name_(std::move(binary)), dir_(temp_dir("routes-" + name_)) {
+        const std::string program = name_;
+        std::vector<std::string> argv{(bin_dir() / program).string(), "--addr", "127.0.0.1:0",
+                                      "--runtime-dir", (dir_ / "run").string()};
         auto env = no_tokens;
         if (name_ == "orchestratord" && !cloud_url.empty()) {
             env.emplace_back("ORCHESTRATORD_CLOUD_PROFILE", "true");
@@ -42,12 +42,12 @@ class daemon_process {
         }
         if (name_ == "pool-managerd" && !cloud_url.empty()) {
             env.emplace_back("POOL_MANAGERD_CLOUD_PROFILE", "true");
-            env.emplace_back("POOL_MANAGERD_ADDRESS", base());
             env.emplace_back("ORCHESTRATORD_URL", cloud_url);
             env.emplace_back("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS", "0.5");
         }
         argv.insert(argv.end(), extra.begin(), extra.end());
         proc_ = start_process(argv, dir_ / "daemon.log", env);
+        port_ = listening_port(proc_, dir_ / "daemon.log", program);
     }
     ~daemon_process() { proc_.stop(std::chrono::milliseconds(3000)); }
 
@@ -75,7 +75,7 @@ class daemon_process {
   private:
     std::string name_;
     fs::path dir_;
-    uint16_t port_;
+    uint16_t port_ = 0;
     common::subprocess proc_;
 };
 
