@@ -5,7 +5,6 @@
 #include <fstream>
 #include <iostream>
 
-
 #include "common/log.h"
 #include "daemon_run.h"
 #include "gpu/system_gpu_inventory.h"
