@@ -80,7 +80,7 @@ void handoff_adopter::on_change(const fs::path& file) {
         log.warn("handoff file {}: engine \"{}\" cannot be adopted", file.string(), h.engine);
         return;
     }
-    asio::co_spawn(rt_->io(), adopt(file, h, *kind, version), asio::detached);
+    rt_->background().spawn(adopt(file, h, *kind, version), "adoption of " + file.string());
 }
 
 // Retries every watch interval while the file stays as it is (the engine may still be loading).

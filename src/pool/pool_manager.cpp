@@ -155,12 +155,12 @@ void pool_manager::start() {
     fs::create_directories(rt->opts().runtime_dir, ec);
     bool any_gpu = false;
     for (const auto& [id, p] : rt->table().entries()) any_gpu |= !p->cfg.gpus.empty();
-    if (any_gpu) asio::co_spawn(rt->io(), gpu_refresh_loop(rt), asio::detached);
+    if (any_gpu) rt->background().spawn(gpu_refresh_loop(rt), "GPU discovery");
     // A file left by a previous run that was killed names an engine that is gone.
     for (const auto& [id, p] : rt->table().entries()) rt->remove_own_handoff(*p);
     impl_->adopter->start();
     for (const auto& p : rt->table().all())
-        asio::co_spawn(rt->io(), run_pool(rt, p), asio::detached);
+        rt->background().spawn(run_pool(rt, p), "pool " + p->cfg.id);
 }
 
 asio::awaitable<void> pool_manager::stop(std::chrono::milliseconds deadline) {
@@ -177,6 +177,8 @@ asio::awaitable<void> pool_manager::stop(std::chrono::milliseconds deadline) {
             drains.push_back(drain_pool(rt, p, deadline));
     }
     co_await run_all(rt->io(), std::move(drains));
+    // Monitors, adoptions and discovery still waiting end here: no engine is left to watch.
+    co_await rt->background().stop();
 }
 
 expected<std::unique_ptr<infer_stream>, api::error> pool_manager::begin_infer(
@@ -231,7 +233,7 @@ expected<void, api::error> pool_manager::drain(const std::string& id,
     auto p = rt->table().find(id);
     if (!p) return fail(no_such_pool(id));
     if (p->state == pool_state::draining || p->state == pool_state::offline) return {};
-    asio::co_spawn(rt->io(), drain_pool(rt, p, deadline), asio::detached);
+    rt->background().spawn(drain_pool(rt, p, deadline), "drain of pool " + id);
     return {};
 }
 

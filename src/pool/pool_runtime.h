@@ -19,6 +19,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "common/expected.h"
+#include "common/task_group.h"
 #include "engines/engine_adapter.h"
 #include "gpu/gpu_inventory.h"
 #include "pool/engine_launcher.h"
@@ -100,6 +101,9 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
     // resumes on the io thread with its result. The coroutine's parameters must own what it
     // touches (named functions with by-value parameters, not capturing lambdas).
     asio::thread_pool::executor_type blocking() { return blocking_.get_executor(); }
+    // The pools' coroutines (runs, drains, replica monitors, adoptions, GPU refresh): the
+    // manager's stop() ends with stopping them and awaiting the last.
+    common::task_group& background() { return background_; }
 
     gpu::discovery_result last_discovery;
 
@@ -116,6 +120,7 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
     std::function<void(const std::string&)> capacity_cb_;
     bool stopping_ = false;
     uint64_t seed_ = 0x51ed270b27aa5f1bull;
+    common::task_group background_{io_.get_executor()};
 };
 
 // Sleeps on the current coroutine's executor.

@@ -50,8 +50,9 @@ class wakeable_sleep {
 
 void replica_monitor::start(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
                             std::shared_ptr<replica> r) {
-    auto& io = rt->io();
-    asio::co_spawn(io, run(std::move(rt), std::move(p), std::move(r)), asio::detached);
+    auto& group = rt->background();
+    auto name = "monitor of pool " + p->cfg.id;
+    group.spawn(run(std::move(rt), std::move(p), std::move(r)), std::move(name));
 }
 
 asio::awaitable<std::string> replica_monitor::wait_ready(std::shared_ptr<pool_runtime> rt,
