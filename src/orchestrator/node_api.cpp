@@ -25,6 +25,15 @@ response err(const api::error& e, const request& q) {
 api::error invalid(std::string m) {
     return api::make_error(api::error_code::invalid_params, std::move(m));
 }
+
+// The registry's refusals as the API answers them: a malformed registration is INVALID_PARAMS
+// (400); a node of a version this control plane cannot work with is a CONFLICT (409).
+api::error registration_refused(const registry::registry_error& e) {
+    return api::make_error(e.code == registry::registry_errc::incompatible_version
+                               ? api::error_code::conflict
+                               : api::error_code::invalid_params,
+                           e.message);
+}
 api::error no_node(const std::string& id) {
     return api::make_error(api::error_code::not_found, "no node '" + id + "'");
 }
@@ -94,11 +103,7 @@ asio::awaitable<response> node_api::register_node(request q) {
     registry::node_registration reg{b->node_id, b->machine_id,         b->address,
                                     b->version, b->heartbeat_interval, registry_reports(b->pools)};
     auto epoch = c_.reg->register_node(reg, std::chrono::steady_clock::now());
-    if (!epoch) {
-        auto e = invalid(epoch.error().message);
-        e.status = 409;
-        co_return err(e, q);
-    }
+    if (!epoch) co_return err(registration_refused(epoch.error()), q);
     // A registration replaces the node's pools, limits included.
     c_.backend->forget_node(reg.node_id);
     accept_pools(c_, reg.node_id, b->pools);

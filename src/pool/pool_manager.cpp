@@ -29,9 +29,7 @@ struct pool_manager::impl {
 namespace {
 
 api::error no_such_pool(const std::string& id) {
-    auto e = api::make_error(api::error_code::not_found, "no pool '" + id + "' on this node");
-    e.status = 404;
-    return e;
+    return api::make_error(api::error_code::not_found, "no pool '" + id + "' on this node");
 }
 
 // Refreshes the GPU figures of GPU pools (free VRAM in status and heartbeats) every
