@@ -1,7 +1,7 @@
 #pragma once
 // The lifecycle of one pool (one model served by one or more engine processes on this node), as
-// reported by GET /v2/pools/{id}/status and in heartbeats. The supervisor that owns the pool
-// moves it, on the pool's strand, and checks every move with can_transition.
+// reported by GET /v2/pools/{id}/status and in heartbeats. The pool runtime moves it, on the
+// daemon's control thread, and checks every move with can_transition.
 //
 //   uninitialized → provisioning → starting → ready → draining → offline
 //                     ▲  ▲             ▲          │                    │
