@@ -91,8 +91,9 @@ void orchestratord_config::declare(CLI::App& app) {
     app.add_option("--tls-client-key", tls_client_key, "CLOUD: private key of --tls-client-cert")
         ->envname("ORCHESTRATORD_TLS_CLIENT_KEY");
     app.add_option("--io-threads", io_threads,
-                   "threads serving connections, this one included (default: the core count); "
-                   "handlers and control state stay on one of them")
+                   "threads serving connections, the control thread included (default: the "
+                   "core count); requests are handled and control state kept on the control "
+                   "thread")
         ->envname("ORCHESTRATORD_IO_THREADS")
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));

@@ -69,8 +69,9 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0LL, 600000LL));
     app.add_option("--io-threads", io_threads,
-                   "threads serving connections, this one included (default: the core count); "
-                   "handlers and control state stay on one of them")
+                   "threads serving connections, the control thread included (default: the "
+                   "core count); requests are handled and control state kept on the control "
+                   "thread")
         ->envname("POOL_MANAGERD_IO_THREADS")
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));
