@@ -141,10 +141,15 @@ asio::awaitable<sse_result> sse_coro(http::client& c, http::client_request r,
         }
         batch.clear();
         parser.feed(*piece, batch);
+        // A chunk may carry several events: the first one the caller declines is the last it
+        // sees, as if the stream had been cut right there.
         bool stop = false;
         for (auto& e : batch) {
             out.events.push_back(e);
-            if (on_event && !on_event(e)) stop = true;
+            if (on_event && !on_event(e)) {
+                stop = true;
+                break;
+            }
         }
         if (stop) break;
     }
