@@ -1,5 +1,7 @@
 #include "orchestrator/client_api.h"
 
+#include <charconv>
+
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
@@ -87,13 +89,15 @@ asio::awaitable<response> client_api::events(request q) {
     else
         raw = q.query_param("last_event_id");
     if (raw && !raw->empty()) {
-        try {
-            last = std::stoll(*raw);
-        } catch (...) {
+        // The whole value must be an index: "1abc" is not event 1.
+        long long v = -1;
+        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+        if (ec != std::errc{} || end != raw->data() + raw->size() || v < 0)
             co_return err(api::make_error(api::error_code::invalid_params,
-                                          "Last-Event-ID: must be an event index"),
+                                          "Last-Event-ID: must be an event index (a whole number "
+                                          "from an event's id: line)"),
                           q);
-        }
+        last = v;
     }
     response r;
     r.content_type = "text/event-stream";

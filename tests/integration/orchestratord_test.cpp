@@ -309,6 +309,28 @@ TEST_F(orchestratord_home, a_late_reader_gets_every_event_from_the_start) {
     EXPECT_TRUE(well_formed_stream(d_->events(id), 24));
 }
 
+TEST_F(orchestratord_home, a_last_event_id_that_is_not_a_whole_index_is_invalid_params) {
+    auto id = d_->submit_id(task_body("tiny", 4));
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(d_->wait_state(id, "completed", 30s)) << "state " << d_->state(id);
+    for (const std::string bad : {"1abc", "abc", "-1", "1.5", "99999999999999999999"}) {
+        SCOPED_TRACE("Last-Event-ID '" + bad + "'");
+        auto r = d_->events(id, {}, {{"Last-Event-ID", bad}});
+        EXPECT_EQ(r.status, 400) << r.raw;
+        EXPECT_EQ(str_of(object_of(r.raw), "code"), "INVALID_PARAMS") << r.raw;
+        EXPECT_NE(r.raw.find("Last-Event-ID"), std::string::npos) << r.raw;
+    }
+    // A whole index still resumes after it.
+    auto ok = d_->events(id, {}, {{"Last-Event-ID", "1"}});
+    ASSERT_EQ(ok.status, 200) << ok.raw;
+    ASSERT_FALSE(ok.events.empty());
+    for (const auto& e : ok.events)
+        EXPECT_TRUE(e.id != std::optional<std::string>("0") &&
+                    e.id != std::optional<std::string>("1"))
+            << e.event;
+    EXPECT_TRUE(well_formed_stream(d_->events(id), 4));
+}
+
 TEST_F(orchestratord_home, last_event_id_resumes_right_after_that_token) {
     auto id = d_->submit_id(task_body("tiny", 24));
     ASSERT_FALSE(id.empty());
