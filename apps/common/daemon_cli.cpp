@@ -46,4 +46,31 @@ expected<http::tls_context, std::string> serve_tls(const serve_tls_options& o,
     return *t;
 }
 
+void add_serve_limits_options(CLI::App& app, serve_limits_options& o,
+                              const std::string& env_prefix) {
+    app.add_option("--max-connections", o.max_connections,
+                   "connections served at once; beyond, new ones wait in the listen backlog "
+                   "(0: half the open-files limit less a reserve)")
+        ->envname(env_prefix + "_MAX_CONNECTIONS")
+        ->capture_default_str()
+        ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
+    app.add_option("--header-timeout-ms", o.header_timeout_ms,
+                   "a request's line and headers must arrive within this of their first byte; a "
+                   "client slower than that is disconnected")
+        ->envname(env_prefix + "_HEADER_TIMEOUT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(100LL, 3'600'000LL));
+    app.add_option("--idle-timeout-ms", o.idle_timeout_ms,
+                   "a keep-alive connection with no request for this long is closed")
+        ->envname(env_prefix + "_IDLE_TIMEOUT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(100LL, 86'400'000LL));
+}
+
+void apply_serve_limits(const serve_limits_options& o, http::server_options& so) {
+    so.max_connections = o.max_connections;
+    so.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
+    so.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
+}
+
 }  // namespace llorch::daemon

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/expected.h"
+#include "http/server.h"
 #include "http/tls.h"
 
 namespace llorch::daemon {
@@ -34,6 +35,17 @@ void add_serve_tls_options(CLI::App& app, serve_tls_options& o, const std::strin
 expected<http::tls_context, std::string> serve_tls(const serve_tls_options& o,
                                                    const std::string& env_prefix,
                                                    const std::string& client_ca = {});
+
+// How a daemon's HTTP server treats connections (see http::server_options).
+struct serve_limits_options {
+    size_t max_connections = 0;  // 0: half the descriptor limit less a reserve
+    long long header_timeout_ms = 10'000;
+    long long idle_timeout_ms = 75'000;
+};
+// --max-connections, --header-timeout-ms, --idle-timeout-ms (PREFIX_MAX_CONNECTIONS, ...).
+void add_serve_limits_options(CLI::App& app, serve_limits_options& o,
+                              const std::string& env_prefix);
+void apply_serve_limits(const serve_limits_options& o, http::server_options& so);
 
 // Parses the command line into `cfg` (the options its declare() gives, with --version) and starts
 // logging. Returns the exit code when the process should end now: 0 after --help or --version,

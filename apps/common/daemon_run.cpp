@@ -1,5 +1,7 @@
 #include "daemon_run.h"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -10,9 +12,23 @@
 
 namespace llorch::daemon {
 
+namespace {
+
+// A server holds a descriptor per connection: take the whole allowance the system gives (the
+// soft limit up to the hard one), as servers do; the connection limit derives from it.
+void raise_open_files_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+}  // namespace
+
 int serve_until_signal(const std::string& name, boost::asio::io_context& io,
                        std::unique_ptr<http::io_threads>& threads, const daemon_steps& steps) {
     auto log = common::logger(name);
+    raise_open_files_limit();
     if (auto r = steps.start(); !r) {
         std::cerr << name << ": " << r.error() << "\n";
         return 2;

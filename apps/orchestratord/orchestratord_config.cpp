@@ -83,6 +83,7 @@ void orchestratord_config::declare(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(10LL, 3600000LL));
     add_serve_tls_options(app, https, "ORCHESTRATORD");
+    add_serve_limits_options(app, limits, "ORCHESTRATORD");
     app.add_option("--tls-ca", tls_ca, "CLOUD: CA that nodes' https certificates must chain to")
         ->envname("ORCHESTRATORD_TLS_CA");
     app.add_option("--tls-client-cert", tls_client_cert,

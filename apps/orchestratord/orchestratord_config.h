@@ -49,6 +49,7 @@ struct orchestratord_config {
     unsigned io_threads = http::default_io_threads();
     logging_options logging;
     serve_tls_options https;
+    serve_limits_options limits;
     std::string tls_ca, tls_client_cert, tls_client_key;
 
     void declare(CLI::App& app);

@@ -109,6 +109,7 @@ expected<void, std::string> pool_managerd_app::start() {
     so.port = listen->second;
     so.tokens = *tokens;
     so.tls = *served;
+    apply_serve_limits(cfg_.limits, so);
     threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
     so.connection_executors = threads_->executors();
     server_ = std::make_unique<http::server>(io_, so, std::move(routes));

@@ -94,6 +94,7 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0.01, 3600.0));
     add_serve_tls_options(app, https, "POOL_MANAGERD");
+    add_serve_limits_options(app, limits, "POOL_MANAGERD");
     app.add_option("--tls-ca", tls_ca,
                    "CA for mutual TLS: callers must present a certificate it signed; also verifies "
                    "orchestratord's https certificate in the CLOUD profile")

@@ -46,6 +46,7 @@ struct pool_managerd_config {
     double heartbeat_interval_secs =
         std::chrono::duration<double>(pool::node_agent_options{}.heartbeat_interval).count();
     serve_tls_options https;
+    serve_limits_options limits;
     std::string tls_ca;
 
     void declare(CLI::App& app);

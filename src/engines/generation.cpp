@@ -81,8 +81,8 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
         g.top_p = d;
     }
     if (auto* v = o.if_contains("top_k"); v && !v->is_null()) {
-        if (!v->is_int64() || v->get_int64() < 0)
-            return fail(bad("top_k", "must be an integer >= 0"));
+        if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > max_top_k)
+            return fail(bad("top_k", "must be an integer from 0 to " + std::to_string(max_top_k)));
         g.top_k = static_cast<int>(v->get_int64());
     }
     if (auto* v = o.if_contains("seed"); v && !v->is_null()) {
@@ -101,6 +101,13 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
         } else {
             return fail(bad("stop", "must be a string or array of strings"));
         }
+        if (g.stop.size() > max_stop_strings)
+            return fail(bad("stop", "at most " + std::to_string(max_stop_strings) +
+                                        " strings (got " + std::to_string(g.stop.size()) + ")"));
+        for (const auto& s : g.stop)
+            if (s.size() > max_stop_bytes)
+                return fail(bad(
+                    "stop", "each string at most " + std::to_string(max_stop_bytes) + " bytes"));
     }
     if (auto* v = o.if_contains("ignore_eos"); v && !v->is_null()) {
         if (!v->is_bool()) return fail(bad("ignore_eos", "must be a boolean"));

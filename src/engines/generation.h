@@ -32,6 +32,12 @@ struct generation_request {
     int attempt = 0;
 };
 
+// Bounds on what a request may ask for: a top_k past any vocabulary, or thousands of stop
+// strings (each checked at every token), are refused rather than passed to the engine.
+inline constexpr long long max_top_k = 1'000'000;
+inline constexpr size_t max_stop_strings = 32;
+inline constexpr size_t max_stop_bytes = 512;
+
 // Reads the generation fields of a JSON object (prompt or inputs[], messages, max_tokens,
 // temperature, top_p, top_k, seed, stop, ignore_eos, task_id, attempt); wrong types are
 // INVALID_PARAMS errors that name the field.

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/error.h"
+#include "http/client_departure.h"
 
 namespace llorch::http {
 namespace asio = boost::asio;
@@ -42,6 +43,9 @@ struct request {
     std::vector<std::string> params;  // the `{...}` captures of the matched route, in order
     std::string correlation_id;       // X-Correlation-Id, echoed or generated
     std::string identity;             // "token:<fp6>" or "localhost"
+    // Set by the server: fires when the client goes away before the answer is out. Null when
+    // a handler is called outside a server.
+    std::shared_ptr<client_departure> departure;
 
     std::optional<std::string_view> header(std::string_view name) const {
         return headers.find(name);
@@ -100,5 +104,9 @@ struct response {
 };
 
 using handler = std::function<asio::awaitable<response>(request)>;
+
+// A request target in absolute form ("http://host:port/path?q", as sent to a proxy) as the
+// origin form ("/path?q") every route expects; other targets unchanged.
+std::string origin_form(std::string_view target);
 
 }  // namespace llorch::http

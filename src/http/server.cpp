@@ -1,6 +1,11 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <random>
 #include <vector>
 
@@ -18,7 +23,9 @@
 #include <boost/beast/ssl.hpp>
 
 #include "common/log.h"
+#include "http/accept_backoff.h"
 #include "http/control_stream.h"
+#include "http/exchange_probe.h"
 #include "http/ids.h"
 
 namespace llorch::http {
@@ -27,66 +34,11 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using asio::use_awaitable;
 
-std::optional<std::string_view> header_list::find(std::string_view name) const {
-    for (const auto& [k, v] : items_) {
-        if (k.size() != name.size()) continue;
-        bool same = true;
-        for (size_t i = 0; i < k.size() && same; ++i)
-            same = std::tolower(static_cast<unsigned char>(k[i])) ==
-                   std::tolower(static_cast<unsigned char>(name[i]));
-        if (same) return std::string_view(v);
-    }
-    return std::nullopt;
-}
-
-namespace {
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-std::string pct_decode(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int a = hexval(s[i + 1]);
-            int b = hexval(s[i + 2]);
-            if (a >= 0 && b >= 0) {
-                out += static_cast<char>(a * 16 + b);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i] == '+' ? ' ' : s[i];
-    }
-    return out;
-}
-}  // namespace
-
-std::optional<std::string> request::query_param(std::string_view name) const {
-    std::string_view q = query;
-    while (!q.empty()) {
-        auto amp = q.find('&');
-        auto kv = q.substr(0, amp);
-        auto eq = kv.find('=');
-        auto k = kv.substr(0, eq);
-        if (pct_decode(k) == name)
-            return eq == std::string_view::npos ? std::string() : pct_decode(kv.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        q.remove_prefix(amp + 1);
-    }
-    return std::nullopt;
-}
-
-response response::from_error(const api::error& e, std::string_view correlation_id) {
-    response r = json(e.http_status(), api::to_json(e, correlation_id));
-    if (e.retry_after_ms) {
-        long long ms = *e.retry_after_ms;
-        r.headers.add("Retry-After", std::to_string(std::max<long long>(1, (ms + 999) / 1000)));
-        r.headers.add("X-Backoff-Ms", std::to_string(ms));
-    }
-    return r;
+size_t default_max_connections() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 65'536;
+    auto n = static_cast<long long>(lim.rlim_cur);
+    return static_cast<size_t>(std::max(16LL, (n - 256) / 2));
 }
 
 std::string check_bind(std::string_view address, const token_set& tokens,
@@ -104,6 +56,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     tcp::acceptor acceptor;
     uint16_t bound_port = 0;
     std::atomic<size_t> connections{0};
+    size_t max_connections;
+    std::atomic<bool> accept_paused{false};
+    asio::steady_timer room_waiter{io};  // the accept loop's wait at the connection limit
     std::atomic<bool> stopping{false};
     size_t next_thread = 0;  // round-robin over the control thread and connection_executors
     // Requests being answered (read, not yet fully written). Once stopping, the last one to end
@@ -122,11 +77,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
           opts(std::move(o)),
           routes(std::move(r)),
           acceptor(io_),
+          max_connections(opts.max_connections ? opts.max_connections : default_max_connections()),
           log(common::logger(opts.name)) {}
 
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();
+        accept_backoff backoff;
         while (!stopping) {
+            if (!co_await wait_for_room()) break;
             // The connection goes to the io thread whose turn it is; its session runs there.
             size_t turn = next_thread++ % (opts.connection_executors.size() + 1);
             bool off_control = turn > 0;
@@ -137,12 +95,20 @@ struct server::impl : std::enable_shared_from_this<impl> {
                 co_await acceptor.async_accept(ex, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (ec == asio::error::operation_aborted || stopping) break;
-                // Out of descriptors and the like: say so, back off briefly, keep serving.
-                log->warn("accept failed: {}", ec.message());
-                asio::steady_timer t(io, std::chrono::milliseconds(50));
+                // Out of descriptors and the like: keep serving the connections there are, try
+                // again later and later (up to a second), and say so once in a while.
+                auto v = backoff.failed(std::chrono::steady_clock::now());
+                if (v.report)
+                    log->warn(
+                        "accept failed {} time(s): {}; retrying in {} ms (raise the "
+                        "descriptor limit or lower --max-connections)",
+                        v.failures, ec.message(), v.wait.count());
+                asio::steady_timer t(io, v.wait);
                 co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
                 continue;
             }
+            backoff.succeeded();
+            ++connections;
             sock.set_option(tcp::no_delay(true), ec);
             if (opts.tls)
                 asio::co_spawn(ex, tls_session(std::move(sock), off_control), asio::detached);
@@ -150,6 +116,29 @@ struct server::impl : std::enable_shared_from_this<impl> {
                 asio::co_spawn(ex, session(beast::tcp_stream(std::move(sock)), off_control),
                                asio::detached);
         }
+    }
+
+    // At the connection limit, the accept loop waits (new connections wait in the listen
+    // backlog) until a connection ends. False when the server stops meanwhile.
+    asio::awaitable<bool> wait_for_room() {
+        if (connections < max_connections) co_return true;
+        log->warn(
+            "{} connections, the limit: new connections wait until one ends "
+            "(--max-connections)",
+            max_connections);
+        while (connections >= max_connections && !stopping) {
+            accept_paused = true;
+            room_waiter.expires_after(std::chrono::seconds(1));
+            boost::system::error_code ec;
+            co_await room_waiter.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        accept_paused = false;
+        co_return !stopping;
+    }
+
+    void connection_done() {
+        if (--connections < max_connections && accept_paused)
+            asio::post(io, [self = shared_from_this()] { self->room_waiter.cancel(); });
     }
 
     // The handler runs on the control thread; a connection served elsewhere waits for its
@@ -165,6 +154,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<response> dispatch(request req) {
         auto m = routes.match(req.method, req.path);
+        // HEAD is GET without the body (the server drops it when writing).
+        if (!m.h && req.method == "HEAD") m = routes.match("GET", req.path);
         if (!m.h) {
             if (m.path_known) {
                 co_return response::from_error(
@@ -226,22 +217,114 @@ struct server::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<void> tls_session(tcp::socket sock, bool off_control) {
         auto self = shared_from_this();
         beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), *opts.tls);
-        beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+        beast::get_lowest_layer(stream).expires_after(opts.header_timeout);
         boost::system::error_code ec;
         co_await stream.async_handshake(asio::ssl::stream_base::server,
                                         asio::redirect_error(use_awaitable, ec));
         if (ec) {
             log->debug("TLS handshake failed: {}", ec.message());
             beast::get_lowest_layer(stream).close();
+            connection_done();
             co_return;
         }
         co_await session(std::move(stream), off_control);
     }
 
+    // One request as read from a connection: none when the connection ends (closed, timed out,
+    // or refused with an answer already written).
+    struct read_result {
+        std::optional<request> req;
+        bool keep_alive = false;
+        unsigned version = 11;
+        bool linger = false;  // refused mid-body: drain a little before closing
+    };
+
+    template <class Stream>
+    asio::awaitable<read_result> read_request(Stream& stream, beast::flat_buffer& buffer,
+                                              bool first, const std::string& remote) {
+        read_result out;
+        auto& lowest = beast::get_lowest_layer(stream);
+        boost::system::error_code ec;
+        // A keep-alive connection may idle between requests; a request's head must then come
+        // within header_timeout of its first byte.
+        if (buffer.size() == 0) {
+            lowest.expires_after(first ? opts.header_timeout : opts.idle_timeout);
+            size_t n = co_await stream.async_read_some(buffer.prepare(4096),
+                                                       asio::redirect_error(use_awaitable, ec));
+            buffer.commit(n);
+            if (ec) co_return out;
+        }
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.body_limit(opts.body_limit);
+        parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+        lowest.expires_after(opts.header_timeout);
+        co_await bhttp::async_read_header(stream, buffer, parser,
+                                          asio::redirect_error(use_awaitable, ec));
+        if (!ec && !parser.is_done()) {
+            // A client that asked to be told before sending its body (curl does, past 1 KB).
+            auto expect = parser.get()[bhttp::field::expect];
+            if (beast::iequals(expect, "100-continue") && parser.get().version() >= 11) {
+                static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+                co_await asio::async_write(stream, asio::buffer(go_on.data(), go_on.size()),
+                                           asio::redirect_error(use_awaitable, ec));
+            }
+            lowest.expires_after(opts.read_timeout);
+            if (!ec)
+                co_await bhttp::async_read(stream, buffer, parser,
+                                           asio::redirect_error(use_awaitable, ec));
+        }
+        if (ec) {
+            if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+                bool body = ec == bhttp::error::body_limit;
+                auto e = api::make_error(
+                    api::error_code::payload_too_large,
+                    body ? "request body larger than " + std::to_string(opts.body_limit) + " bytes"
+                         : "request headers larger than " + std::to_string(opts.header_limit) +
+                               " bytes");
+                // With the body over the limit the headers were read: echo the client's id.
+                std::string cid;
+                if (body && parser.is_header_done()) {
+                    auto h = parser.get().find("X-Correlation-Id");
+                    if (h != parser.get().end() && !h->value().empty() && h->value().size() <= 128)
+                        cid = std::string(h->value());
+                }
+                if (cid.empty()) cid = new_correlation_id();
+                co_await write_simple(stream, response::from_error(e, cid), cid, 11, false, false);
+                out.linger = true;
+            } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                       ec != beast::error::timeout && ec != asio::error::connection_reset &&
+                       ec != asio::error::operation_aborted) {
+                auto e = api::make_error(api::error_code::invalid_params,
+                                         "malformed HTTP request: " + ec.message());
+                auto cid = new_correlation_id();
+                co_await write_simple(stream, response::from_error(e, cid), cid, 11, false, false);
+            }
+            co_return out;
+        }
+        lowest.expires_never();
+        auto& msg = parser.get();
+        request req;
+        req.method = std::string(msg.method_string());
+        req.target = origin_form(msg.target());
+        auto qpos = req.target.find('?');
+        req.path = req.target.substr(0, qpos);
+        if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
+        for (const auto& f : msg)
+            req.headers.add(std::string(f.name_string()), std::string(f.value()));
+        req.body = std::move(msg.body());
+        req.remote_address = remote;
+        auto cid = req.header("X-Correlation-Id");
+        req.correlation_id =
+            cid && !cid->empty() && cid->size() <= 128 ? std::string(*cid) : new_correlation_id();
+        out.keep_alive = msg.keep_alive();
+        out.version = msg.version();
+        out.req = std::move(req);
+        co_return out;
+    }
+
     template <class Stream>
     asio::awaitable<void> session(Stream stream, bool off_control) {
         auto self = shared_from_this();
-        ++connections;
         beast::flat_buffer buffer;
         boost::system::error_code ec;
         std::string remote;
@@ -253,71 +336,37 @@ struct server::impl : std::enable_shared_from_this<impl> {
         bool first = true;
         bool linger = false;
         for (;;) {
-            bhttp::request_parser<bhttp::string_body> parser;
-            parser.body_limit(opts.body_limit);
-            parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
-            lowest.expires_after(first ? opts.read_timeout : opts.idle_timeout);
+            auto in = co_await read_request(stream, buffer, first, remote);
             first = false;
-            co_await bhttp::async_read(stream, buffer, parser,
-                                       asio::redirect_error(use_awaitable, ec));
-            if (ec) {
-                if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-                    bool body = ec == bhttp::error::body_limit;
-                    auto e =
-                        api::make_error(api::error_code::payload_too_large,
-                                        body ? "request body larger than " +
-                                                   std::to_string(opts.body_limit) + " bytes"
-                                             : "request headers larger than " +
-                                                   std::to_string(opts.header_limit) + " bytes");
-                    // With the body over the limit the headers were read: echo the client's id.
-                    std::string cid;
-                    if (body && parser.is_header_done()) {
-                        auto h = parser.get().find("X-Correlation-Id");
-                        if (h != parser.get().end() && !h->value().empty() &&
-                            h->value().size() <= 128)
-                            cid = std::string(h->value());
-                    }
-                    if (cid.empty()) cid = new_correlation_id();
-                    co_await write_simple(stream, response::from_error(e, cid), cid, 11, false);
-                    linger = true;
-                } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-                           ec != beast::error::timeout && ec != asio::error::connection_reset &&
-                           ec != asio::error::operation_aborted) {
-                    auto e = api::make_error(api::error_code::invalid_params,
-                                             "malformed HTTP request: " + ec.message());
-                    auto cid = new_correlation_id();
-                    co_await write_simple(stream, response::from_error(e, cid), cid, 11, false);
-                }
-                break;
-            }
-            auto& msg = parser.get();
-            request req;
-            req.method = std::string(msg.method_string());
-            req.target = std::string(msg.target());
-            auto qpos = req.target.find('?');
-            req.path = req.target.substr(0, qpos);
-            if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
-            for (const auto& f : msg)
-                req.headers.add(std::string(f.name_string()), std::string(f.value()));
-            req.body = std::move(msg.body());
-            req.remote_address = remote;
-            auto cid = req.header("X-Correlation-Id");
-            req.correlation_id = cid && !cid->empty() && cid->size() <= 128 ? std::string(*cid)
-                                                                            : new_correlation_id();
-            bool keep_alive = msg.keep_alive();
-            unsigned version = msg.version();
+            linger = in.linger;
+            if (!in.req) break;
+            request& req = *in.req;
+            bool keep_alive = in.keep_alive;
+            bool head_only = req.method == "HEAD";
             std::string corr = req.correlation_id;
 
-            lowest.expires_never();
             ++exchanges;
+            // From here until the answer is out, a client that leaves is noticed: the request
+            // may wait in a queue or run for a while before anything is written.
+            auto probe = std::make_shared<exchange_probe>(io.get_executor());
+            req.departure = probe->departure;
+            start_probe(stream, buffer, probe);
             response res = co_await handle(std::move(req), off_control);
             if (stopping) keep_alive = false;
             bool ok;
-            if (res.stream) {
-                ok = co_await write_streamed(stream, buffer, std::move(res), corr, version,
-                                             keep_alive && version >= 11);
+            if (res.stream && !head_only) {
+                ok = co_await write_streamed(stream, *probe, std::move(res), corr, in.version,
+                                             keep_alive && in.version >= 11);
             } else {
-                ok = co_await write_simple(stream, std::move(res), corr, version, keep_alive);
+                if (res.stream) {  // HEAD of a stream: its head alone
+                    res.stream.reset();
+                    res.headers.add("Cache-Control", "no-cache");
+                }
+                co_await stop_probe(stream, *probe);
+                ok = !probe->gone &&
+                     co_await write_simple(stream, std::move(res), corr, in.version, keep_alive,
+                                           head_only) &&
+                     !probe->closed;
             }
             exchange_done();
             if (!ok || !keep_alive) break;
@@ -338,12 +387,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
         }
         lowest.close();
-        --connections;
+        connection_done();
     }
 
+    // `head_only`: the answer to a HEAD request, its Content-Length that of the body not sent.
     template <class Stream>
     asio::awaitable<bool> write_simple(Stream& stream, response r, std::string corr,
-                                       unsigned version, bool keep_alive) {
+                                       unsigned version, bool keep_alive, bool head_only) {
         bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
         fill_headers(out.base(), r, corr, opts.name);
         out.keep_alive(keep_alive);
@@ -351,161 +401,97 @@ struct server::impl : std::enable_shared_from_this<impl> {
         out.prepare_payload();
         boost::system::error_code ec;
         beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
-        co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+        if (head_only) {
+            bhttp::response_serializer<bhttp::string_body> sr{out};
+            co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+        } else {
+            co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+        }
         beast::get_lowest_layer(stream).expires_never();
         co_return !ec;
     }
 
-    // What the disconnect probe of a streamed response knows; shared with its read handler.
-    struct probe_state {
-        bool gone = false;    // the client went away (or a write failed): on_disconnect was called
-        bool closed = false;  // the connection cannot carry another request
-        bool done = true;     // no read pending
-        bool stop = false;    // the stream is over: the probe's read is being cancelled
-        std::optional<asio::steady_timer> waiter;
-        void wake() {
-            done = true;
-            if (waiter) waiter->cancel();
-        }
-    };
-
-    // The client sends nothing on a stream but, at most, its next request: a read that completes
-    // with an error or end of file means it went away. Bytes that do arrive stay in the session's
-    // buffer for the next request, and the probe keeps watching.
+    // Writes a piece of a streamed body, with the response head before it (when not yet sent)
+    // and the body's end after it (`last`), in one write. HTTP/1.1 frames it as chunks; HTTP/1.0
+    // gets the bytes as they are and the end of the connection ends the body.
     template <class Stream>
-    static void start_probe(Stream& stream, beast::flat_buffer& buffer,
-                            std::shared_ptr<probe_state> probe, std::shared_ptr<body_stream> src) {
-        probe->done = false;
-        stream.async_read_some(
-            buffer.prepare(512),
-            [&stream, &buffer, probe, src](boost::system::error_code rec, std::size_t n) {
-                buffer.commit(n);
-                if (rec || n == 0) {
-                    if (!(probe->stop && rec == asio::error::operation_aborted))
-                        probe->closed = true;
-                    if (!probe->stop && !probe->gone) {
-                        probe->gone = true;
-                        src->on_disconnect();
-                    }
-                    probe->wake();
-                    return;
-                }
-                // A pipelined request past what one would send: stop reading, it waits.
-                if (probe->stop || buffer.size() >= 64 * 1024) {
-                    probe->wake();
-                    return;
-                }
-                start_probe(stream, buffer, std::move(probe), std::move(src));
-            });
+    asio::awaitable<boost::system::error_code> write_piece(Stream& stream, std::string& head,
+                                                           const std::string* data, bool last,
+                                                           bool chunked) {
+        static constexpr std::string_view crlf = "\r\n";
+        static constexpr std::string_view end = "0\r\n\r\n";
+        char size_line[20];
+        size_t size_len = 0;
+        bool framed = chunked && data && !data->empty();
+        if (framed) {
+            auto r = std::to_chars(size_line, size_line + sizeof size_line - 2, data->size(), 16);
+            size_len = static_cast<size_t>(r.ptr - size_line);
+            size_line[size_len++] = '\r';
+            size_line[size_len++] = '\n';
+        }
+        std::array<asio::const_buffer, 5> bufs{
+            asio::buffer(head),
+            asio::buffer(size_line, size_len),
+            data ? asio::buffer(*data) : asio::const_buffer(),
+            framed ? asio::buffer(crlf.data(), crlf.size()) : asio::const_buffer(),
+            last && chunked ? asio::buffer(end.data(), end.size()) : asio::const_buffer(),
+        };
+        boost::system::error_code ec;
+        beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
+        co_await asio::async_write(stream, bufs, asio::redirect_error(use_awaitable, ec));
+        beast::get_lowest_layer(stream).expires_never();
+        head.clear();
+        co_return ec;
     }
 
-    // Streams a body, one chunk per pulled frame batch; the head goes with the first chunk. A
-    // parallel read (the probe) notices a client that goes away even while nothing is written.
+    // Streams a body, one piece per pulled frame batch; the head goes with the first piece. The
+    // exchange's probe notices a client that goes away even while nothing is written.
     // Returns whether the connection can serve another request: `keep_alive` and the stream
     // ended cleanly.
     template <class Stream>
-    asio::awaitable<bool> write_streamed(Stream& stream, beast::flat_buffer& buffer, response r,
+    asio::awaitable<bool> write_streamed(Stream& stream, exchange_probe& probe, response r,
                                          std::string corr, unsigned version, bool keep_alive) {
         auto src = r.stream;
-        auto& lowest = beast::get_lowest_layer(stream);
-        bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), version};
-        fill_headers(head.base(), r, corr, opts.name);
-        head.set(bhttp::field::cache_control, "no-cache");
-        head.set("X-Accel-Buffering", "no");
-        head.chunked(true);
-        head.keep_alive(keep_alive);
-        boost::system::error_code ec;
+        probe.src = src;
+        if (probe.gone) src->on_disconnect();  // the client left while the handler ran
+        bool chunked = version >= 11;
+        std::string head;
+        {
+            bhttp::response<bhttp::empty_body> h{static_cast<bhttp::status>(r.status), version};
+            fill_headers(h.base(), r, corr, opts.name);
+            h.set(bhttp::field::cache_control, "no-cache");
+            h.set("X-Accel-Buffering", "no");
+            if (chunked) h.chunked(true);
+            h.keep_alive(keep_alive && chunked);
+            bhttp::fields::writer hw{h.base(), h.version(), h.result_int()};
+            for (auto b : hw.get()) head.append(static_cast<const char*>(b.data()), b.size());
+        }
+        bool clean = true;
+        bool last_sent = false;  // the body's end went out
 
         // A frame that is ready (or nearly) leaves in the head's write; a quiet stream gets its
         // head alone after a moment.
         static constexpr std::chrono::milliseconds first_frame_wait{20};
-        auto chunk = co_await src->next(std::min(opts.keepalive_interval, first_frame_wait));
-        {
-            bhttp::fields::writer hw{head.base(), head.version(), head.result_int()};
-            lowest.expires_after(opts.write_timeout);
-            if (!chunk) {
-                co_await asio::async_write(stream,
-                                           beast::buffers_cat(hw.get(), bhttp::make_chunk_last()),
-                                           asio::redirect_error(use_awaitable, ec));
-            } else if (chunk->empty()) {
-                co_await asio::async_write(stream, hw.get(),
-                                           asio::redirect_error(use_awaitable, ec));
-            } else if (src->ended()) {
-                co_await asio::async_write(
-                    stream,
-                    beast::buffers_cat(hw.get(), bhttp::make_chunk(asio::buffer(*chunk)),
-                                       bhttp::make_chunk_last()),
-                    asio::redirect_error(use_awaitable, ec));
-            } else {
-                co_await asio::async_write(
-                    stream, beast::buffers_cat(hw.get(), bhttp::make_chunk(asio::buffer(*chunk))),
-                    asio::redirect_error(use_awaitable, ec));
-            }
-            lowest.expires_never();
-        }
-        if (ec) {
-            src->on_disconnect();
-            co_return false;
-        }
-        if (!chunk || src->ended()) co_return keep_alive && !stopping;
-
-        auto probe = std::make_shared<probe_state>();
-        start_probe(stream, buffer, probe, src);
-        bool clean = true;
-        bool last_sent = false;  // the body's end went out with the last chunk
-        for (;;) {
-            chunk = co_await src->next(opts.keepalive_interval);
-            if (probe->gone) {
+        auto wait = std::min(opts.keepalive_interval, first_frame_wait);
+        while (clean && !last_sent) {
+            std::optional<std::string> chunk;
+            if (!probe.gone) chunk = co_await src->next(wait);
+            wait = opts.keepalive_interval;
+            if (probe.gone) {
                 clean = false;
                 break;
             }
-            if (!chunk) break;
-            if (chunk->empty()) *chunk = ": keep-alive\n\n";
-            last_sent = src->ended();
-            lowest.expires_after(opts.write_timeout);
-            if (last_sent) {
-                co_await asio::async_write(
-                    stream,
-                    beast::buffers_cat(bhttp::make_chunk(asio::buffer(*chunk)),
-                                       bhttp::make_chunk_last()),
-                    asio::redirect_error(use_awaitable, ec));
-            } else {
-                co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*chunk)),
-                                           asio::redirect_error(use_awaitable, ec));
-            }
-            lowest.expires_never();
+            if (chunk && chunk->empty() && head.empty()) *chunk = ": keep-alive\n\n";
+            last_sent = !chunk || src->ended();
+            auto ec =
+                co_await write_piece(stream, head, chunk ? &*chunk : nullptr, last_sent, chunked);
             if (ec) {
-                if (!probe->gone) {
-                    probe->gone = true;
-                    src->on_disconnect();
-                }
+                probe.mark_gone();
                 clean = false;
-                break;
-            }
-            if (last_sent) break;
-        }
-        if (clean && !last_sent) {
-            lowest.expires_after(opts.write_timeout);
-            co_await asio::async_write(stream, bhttp::make_chunk_last(),
-                                       asio::redirect_error(use_awaitable, ec));
-            lowest.expires_never();
-            if (ec) clean = false;
-        }
-        // The probe reads into the session's buffer: it must be over before the session reads
-        // the next request or goes away. A cancelled read loses no data.
-        probe->stop = true;
-        if (!probe->done) lowest.socket().cancel(ec);
-        while (!probe->done) {
-            probe->waiter.emplace(stream.get_executor(), std::chrono::seconds(1));
-            co_await probe->waiter->async_wait(asio::redirect_error(use_awaitable, ec));
-            // A TLS read between two records may not see the cancel: closing ends it for sure.
-            if (!probe->done) {
-                clean = false;
-                lowest.socket().close(ec);
             }
         }
-        probe->waiter.reset();
-        co_return clean&& keep_alive && !probe->closed && !stopping;
+        co_await stop_probe(stream, probe);
+        co_return clean&& keep_alive&& chunked && !probe.closed && !stopping;
     }
 };
 

@@ -31,8 +31,14 @@ struct server_options {
     token_set service_tokens;        // for service routes; empty: `tokens` apply there too
     size_t body_limit = 1 << 20;     // 413 beyond
     size_t header_limit = 16 << 10;  // 431-ish (answered 413) beyond
-    std::chrono::milliseconds read_timeout{30'000};   // whole request, once it started
-    std::chrono::milliseconds idle_timeout{75'000};   // between keep-alive requests
+    // The request head (line and headers), from its first byte: a client that sends it slowly
+    // is cut off after this (HAProxy's `timeout http-request`). Also bounds a TLS handshake.
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds read_timeout{30'000};  // the body, once the head is in
+    std::chrono::milliseconds idle_timeout{75'000};  // waiting for the next keep-alive request
+    // Connections served at once; beyond, new ones wait in the listen backlog until one ends.
+    // 0: default_max_connections().
+    size_t max_connections = 0;
     std::chrono::milliseconds write_timeout{30'000};  // one write; a reader stuck longer is cut
     std::chrono::milliseconds keepalive_interval{15'000};  // SSE comment when a stream is quiet
     tls_context tls;  // set: HTTPS only (see make_server_tls; a client CA there means mutual TLS)
@@ -63,6 +69,10 @@ class server {
     struct impl;
     std::shared_ptr<impl> impl_;
 };
+
+// Half the process's descriptor limit (a relayed request may hold a second descriptor to its
+// engine or node) less a reserve for engines, files and nodes; at least 16.
+size_t default_max_connections();
 
 // The start-up rule of the security model: a non-loopback bind needs a token. Returns the
 // one-line reason to refuse, or an empty string when the bind is fine.

@@ -236,6 +236,9 @@ asio::awaitable<response> handle(task_service& s, request q, dialect d) {
     if (!fits) co_return error(fits.error());
     auto a = s.submit(std::move(*spec));
     if (!a) co_return error(a.error());
+    // A compatible client cannot come back for its task: when it leaves — queued, running or
+    // streaming — the task is cancelled at once, without the task API's reconnect grace.
+    if (q.departure) q.departure->on_departure([&s, id = a->t->spec.task_id] { s.cancel(id); });
     compat_ctx c{d, (d == dialect::openai_chat ? "chatcmpl-" : "cmpl-") + a->t->spec.task_id,
                  std::string(in.at("model").as_string())};
     bool stream = ollama;  // Ollama streams unless told not to; OpenAI only when asked

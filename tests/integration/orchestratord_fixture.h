@@ -161,6 +161,7 @@ class orchestratord_process {
     }
     ~orchestratord_process() { proc_.stop(std::chrono::milliseconds(3000)); }
 
+    uint16_t port() const { return port_; }
     std::string url(const std::string& path) const {
         return "http://127.0.0.1:" + std::to_string(port_) + path;
     }
