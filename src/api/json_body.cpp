@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_duplicate_keys.h"
+
 namespace llorch::api {
 namespace json = boost::json;
 
@@ -19,6 +21,9 @@ expected<json::object, error> parse_json_body(std::string_view body) {
     auto v = json::parse(body, ec);
     if (ec) return fail(invalid("the request body is not valid JSON: " + ec.message()));
     if (!v.is_object()) return fail(invalid("the request body must be a JSON object"));
+    if (auto k = first_duplicate_key(body))
+        return fail(invalid("the request body has the key '" + *k +
+                            "' twice in one object; send each key once"));
     return std::move(v.get_object());
 }
 

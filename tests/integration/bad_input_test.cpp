@@ -46,6 +46,8 @@ std::vector<bad_case> catalog() {
         {"not JSON", 0, "POST", "/v2/tasks", "{", 400, inv},
         {"JSON array", 0, "POST", "/v2/tasks", "[]", 400, inv},
         {"JSON string", 0, "POST", "/v2/tasks", "\"x\"", 400, inv},
+        {"a key twice", 0, "POST", "/v2/tasks", R"({"model":"tiny","prompt":"hi","model":"other"})",
+         400, inv},
         {"invalid UTF-8 in the prompt", 0, "POST", "/v2/tasks",
          "{\"model\":\"tiny\",\"prompt\":\"\xff\xfe\"}", 400, inv},
         {"body over the limit", 0, "POST", "/v2/tasks", big, 413, "PAYLOAD_TOO_LARGE"},

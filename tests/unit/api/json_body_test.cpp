@@ -1,4 +1,5 @@
 #include "api/json_body.h"
+#include "api/json_duplicate_keys.h"
 
 #include <gtest/gtest.h>
 
@@ -80,6 +81,26 @@ TEST(json_body, a_required_string_must_be_there_and_not_empty) {
         EXPECT_EQ(r.error().code, error_code::invalid_params);
         EXPECT_EQ(r.error().message, "new_model_ref: give the path");
     }
+}
+
+TEST(json_body, a_key_twice_in_one_object_is_invalid_params_naming_it) {
+    for (std::string_view body :
+         {R"({"model":"a","model":"b"})", R"({"x":{"deadline_ms":1,"deadline_ms":2}})",
+          R"({"list":[{"k":1,"k":1}]})"}) {
+        auto o = parse_json_body(body);
+        ASSERT_FALSE(o) << body;
+        EXPECT_EQ(o.error().code, error_code::invalid_params);
+        EXPECT_NE(o.error().message.find("twice"), std::string::npos) << o.error().message;
+    }
+    auto o = parse_json_body(R"({"model":"a","x":{"model":"b"}})");
+    EXPECT_TRUE(o) << "the same key in two objects is no duplicate";
+}
+
+TEST(json_body, first_duplicate_key_names_the_key_even_split_across_escapes) {
+    EXPECT_EQ(first_duplicate_key(R"({"ab":1,"ab":2})"), "ab");
+    EXPECT_EQ(first_duplicate_key(R"({"a":1,"b":[{"a":1}],"c":{"a":{"a":1}}})"), std::nullopt);
+    EXPECT_EQ(first_duplicate_key("{\"a\":"), std::nullopt)
+        << "invalid JSON is the parse's to report";
 }
 
 }  // namespace
