@@ -333,5 +333,43 @@ TEST_F(task_service_test, stop_ends_queued_tasks_and_waits_for_running_ones) {
     EXPECT_EQ(running->state, task_state::cancelled);
 }
 
+// Retry-After after an idle hour: tasks that held their slot 0.6 s each, then nothing for an hour,
+// then a burst onto the full queue. The hint is the queue's length over the recent completion
+// rate (2 slots / 0.6 s), not a rate decayed by the idle hour.
+TEST_F(task_service_test, retry_after_of_a_full_queue_ignores_an_idle_period) {
+    opts.admission.capacity = 6;
+    opts.rate.max_retry = 30'000ms;
+    add_pool("a", 2);
+    start();
+    int n = 0;
+    auto burst = [&](int count) {
+        std::vector<std::shared_ptr<task>> out;
+        for (int i = 0; i < count; ++i) out.push_back(submit("t" + std::to_string(n++)));
+        return out;
+    };
+    // Eight tasks, two at a time, 0.6 s each.
+    auto first = burst(8);
+    for (size_t i = 0; i < first.size(); ++i) {
+        run_for(600ms);
+        for (auto& g : backend.opens)
+            if (!g->closed && g->events.empty()) g->end(1);
+        poll();
+    }
+    for (auto& t : first) ASSERT_EQ(t->state, task_state::completed);
+
+    run_for(std::chrono::hours(1));
+    auto second = burst(8);  // 2 running, 6 queued: the queue is full
+    task_spec s;
+    s.task_id = "over";
+    s.model = "tiny";
+    auto r = svc->submit(std::move(s));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, api::error_code::admission_reject);
+    ASSERT_TRUE(r.error().retry_after_ms);
+    const double expected_ms = 6 / (2 / 0.6) * 1000.0;  // 1.8 s
+    EXPECT_NEAR(static_cast<double>(*r.error().retry_after_ms), expected_ms, 50.0);
+    EXPECT_LE(*r.error().retry_after_ms, 30'000);
+}
+
 }  // namespace
 }  // namespace llorch::orchestrator
