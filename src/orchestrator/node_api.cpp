@@ -48,6 +48,8 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
         r.state.engine = p.pool.engine;
         r.state.ready = p.pool.state == pool::pool_state::ready;
         r.state.draining = p.pool.state == pool::pool_state::draining;
+        r.state.down =
+            p.pool.state == pool::pool_state::failed || p.pool.state == pool::pool_state::offline;
         r.state.slots_total = p.pool.slots_total;
         r.state.slots_free = p.pool.slots_free;
         r.state.vram_total_bytes = p.pool.vram_total_bytes;

@@ -130,6 +130,7 @@ expected<void, api::error> task_service::check_limits(task_spec& spec) const {
                                     "no pool serves model '" + spec.model +
                                         "'; GET /v2/pools lists the models this cluster has"));
     }
+    if (!index_.can_start(spec.model)) return fail(no_pool_can_start(spec.model));
     auto& g = spec.generation;
     if (g.max_tokens == 0) g.max_tokens = limits->max_tokens_default;
     if (g.max_tokens > limits->max_tokens_cap) {

@@ -217,6 +217,63 @@ TEST_F(task_service_test, a_queued_task_past_its_deadline_fails_with_deadline_un
     EXPECT_TRUE(backend.opens.empty());
 }
 
+TEST_F(task_service_test, a_task_whose_model_has_only_failed_or_drained_pools_fails_at_once) {
+    placement::pool_state down;
+    down.models = {"tiny"};
+    down.engine = "llamacpp";
+    down.down = true;  // failed
+    index.upsert_pool("", "a", down);
+    placement::pool_state drained = down;
+    index.upsert_pool("", "b", drained);
+    start();
+    task_spec s;
+    s.task_id = "t1";
+    s.model = "tiny";
+    auto r = svc->submit(std::move(s));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, api::error_code::pool_unavailable);
+    EXPECT_EQ(r.error().http_status(), 503);
+    EXPECT_NE(r.error().message.find("reload"), std::string::npos) << r.error().message;
+    EXPECT_EQ(svc->queue_depth(), 0u);
+}
+
+TEST_F(task_service_test, a_pool_still_starting_keeps_its_models_tasks_waiting) {
+    add_pool("a", 1, /*ready=*/false);  // provisioning or starting: not down
+    placement::pool_state failed;
+    failed.models = {"tiny"};
+    failed.down = true;
+    index.upsert_pool("", "b", failed);
+    start();
+    auto t = submit("t1");
+    run_for(5s);
+    EXPECT_EQ(t->state, task_state::queued);
+}
+
+TEST_F(task_service_test, queued_tasks_fail_when_the_last_pool_of_their_model_goes_down) {
+    auto ref = add_pool("a", 1, /*ready=*/false);
+    start();
+    auto t1 = submit("t1");
+    task_spec s;
+    s.task_id = "t2";
+    s.model = "tiny";
+    s.placement.prefer_pools = {"a"};
+    auto t2 = submit(std::move(s));
+    run_for(1s);
+    ASSERT_EQ(t1->state, task_state::queued);
+    auto st = index.find(ref)->state;
+    st.down = true;  // the pool failed
+    index.update_pool(ref, st);
+    svc->wake();
+    poll();
+    for (auto& t : {t1, t2}) {
+        EXPECT_EQ(t->state, task_state::failed);
+        ASSERT_TRUE(t->error);
+        EXPECT_EQ(t->error->code, api::error_code::pool_unavailable);
+    }
+    EXPECT_EQ(svc->queue_depth(), 0u);
+    EXPECT_TRUE(backend.opens.empty());
+}
+
 TEST_F(task_service_test, cancels_a_task_the_grace_after_its_last_reader_left) {
     opts.disconnect_grace = 2000ms;
     add_pool("a");
