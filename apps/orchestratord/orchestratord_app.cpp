@@ -144,6 +144,7 @@ expected<void, std::string> orchestratord_app::start_cloud() {
     }
     registry::registry_config rc;
     rc.node_timeout = milliseconds(cfg_.node_timeout_ms);
+    rc.max_pools_per_node = static_cast<size_t>(cfg_.max_pools_per_node);
     rc.stale_check_interval = std::chrono::seconds(cfg_.stale_check_interval_secs);
     rc.control_plane_version = LLORCH_VERSION;
     registry_ =

@@ -78,6 +78,11 @@ void orchestratord_config::declare(CLI::App& app) {
         ->envname("ORCHESTRATORD_NODE_TIMEOUT_MS")
         ->capture_default_str()
         ->check(CLI::Range(100LL, 86400000LL));
+    app.add_option("--max-pools-per-node", max_pools_per_node,
+                   "CLOUD: a registration or heartbeat listing more pools is refused (413)")
+        ->envname("ORCHESTRATORD_MAX_POOLS_PER_NODE")
+        ->capture_default_str()
+        ->check(CLI::Range(1LL, 1000000LL));
     app.add_option("--stale-check-interval-secs", stale_check_interval_secs,
                    "CLOUD: how often node liveness is checked")
         ->envname("ORCHESTRATORD_STALE_CHECK_INTERVAL_SECS")

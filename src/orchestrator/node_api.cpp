@@ -27,12 +27,18 @@ api::error invalid(std::string m) {
 }
 
 // The registry's refusals as the API answers them: a malformed registration is INVALID_PARAMS
-// (400); a node of a version this control plane cannot work with is a CONFLICT (409).
+// (400); a node of a version this control plane cannot work with is a CONFLICT (409); more pools
+// than the per-node cap is PAYLOAD_TOO_LARGE (413).
 api::error registration_refused(const registry::registry_error& e) {
-    return api::make_error(e.code == registry::registry_errc::incompatible_version
-                               ? api::error_code::conflict
-                               : api::error_code::invalid_params,
-                           e.message);
+    switch (e.code) {
+        case registry::registry_errc::incompatible_version:
+            return api::make_error(api::error_code::conflict, e.message);
+        case registry::registry_errc::too_many_pools:
+            return api::make_error(api::error_code::payload_too_large, e.message);
+        case registry::registry_errc::invalid_registration:
+            break;
+    }
+    return api::make_error(api::error_code::invalid_params, e.message);
 }
 api::error no_node(const std::string& id) {
     return api::make_error(api::error_code::not_found, "no node '" + id + "'");
@@ -133,6 +139,14 @@ asio::awaitable<response> node_api::heartbeat(request q) {
         case registry::heartbeat_status::stale_epoch:
             co_return err(api::make_error(api::error_code::conflict,
                                           "heartbeat from an older registration of '" + id + "'"),
+                          q);
+        case registry::heartbeat_status::too_many_pools:
+            co_return err(api::make_error(api::error_code::payload_too_large,
+                                          "pools: the heartbeat of node '" + id + "' lists " +
+                                              std::to_string(b->pools.size()) +
+                                              " pools; this control plane takes at most " +
+                                              std::to_string(c_.reg->max_pools_per_node()) +
+                                              " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)"),
                           q);
         case registry::heartbeat_status::accepted:
             break;
