@@ -82,8 +82,8 @@ asio::awaitable<void> run_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr
 asio::awaitable<void> restart_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
                                    std::string model) {
     ++p->starts;
-    p->retry_at.reset();
     co_await rt->stop_replicas(p);
+    p->retry_at.reset();  // only now: until here it is still failed, with a retry on its way
     if (rt->stopping()) co_return;
     p->replicas.clear();
     p->policy->reset();
@@ -116,9 +116,11 @@ asio::awaitable<void> recover_pool(std::shared_ptr<pool_runtime> rt, std::shared
                                    uint64_t starts, std::chrono::milliseconds delay) {
     co_await sleep_for(delay);
     if (rt->stopping() || p->starts != starts) co_return;  // stopped, or started since
-    p->retry_at.reset();
     // Drained meanwhile, or an operator's restart is running (if that fails, it schedules anew).
-    if (p->stopping || p->state != pool_state::failed || p->reloading) co_return;
+    if (p->stopping || p->state != pool_state::failed || p->reloading) {
+        p->retry_at.reset();
+        co_return;
+    }
     rt->log().info("pool_id={} starting again after failure (attempt {})", p->cfg.id,
                    p->recoveries);
     co_await restart_pool(rt, p, p->cfg.model);
