@@ -40,6 +40,16 @@ api::error registration_refused(const registry::registry_error& e) {
     }
     return api::make_error(api::error_code::invalid_params, e.message);
 }
+// More pools than the registry takes from one node: refused before any pool is parsed.
+std::optional<api::error> too_many_pools(const json::object& o, size_t cap) {
+    const auto* p = o.if_contains("pools");
+    if (!p || !p->is_array() || p->get_array().size() <= cap) return std::nullopt;
+    return api::make_error(api::error_code::payload_too_large,
+                           "pools: " + std::to_string(p->get_array().size()) +
+                               " pools; this control plane takes at most " + std::to_string(cap) +
+                               " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)");
+}
+
 api::error no_node(const std::string& id) {
     return api::make_error(api::error_code::not_found, "no node '" + id + "'");
 }
@@ -102,6 +112,7 @@ json::object node_json(const registry::node_record& n, const registry::node_regi
 asio::awaitable<response> node_api::register_node(request q) {
     auto o = api::parse_json_body(q.body);
     if (!o) co_return err(o.error(), q);
+    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return err(*e, q);
     auto b = pool::parse_registration(*o);
     if (!b) co_return err(b.error(), q);
     if (b->node_id.empty() || b->address.empty())
@@ -126,6 +137,7 @@ asio::awaitable<response> node_api::register_node(request q) {
 asio::awaitable<response> node_api::heartbeat(request q) {
     auto o = api::parse_json_body(q.body);
     if (!o) co_return err(o.error(), q);
+    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return err(*e, q);
     auto b = pool::parse_heartbeat(*o);
     if (!b) co_return err(b.error(), q);
     const auto& id = q.params[0];
