@@ -11,6 +11,9 @@
 // BM_heartbeat/<nodes>: the registry ingesting heartbeats of 8 pools each, round-robin over
 // <nodes> nodes, with slots_free changing so every heartbeat updates the index.
 //
+// node_parse/<pools>: the body of a registration of <pools> pools as the node encodes it, parsed
+// as orchestratord's node API does (JSON, then parse_registration).
+//
 // node_register / node_heartbeat_same / node_heartbeat_one_changed / node_heartbeat_all_changed /
 // node_delete, each /<pools>: one node with <pools> pools registering, heartbeating (nothing,
 // one pool, or every pool changed since the last), and being deleted, on a control plane that
@@ -25,7 +28,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "placement/placement_index.h"
+#include "pool/node_report.h"
 #include "registry/node_registry.h"
 
 namespace {
@@ -240,6 +246,35 @@ void node_delete(benchmark::State& state) {
     state.counters["pools"] = pools;
 }
 
+void node_parse(benchmark::State& state) {
+    const int pools = static_cast<int>(state.range(0));
+    pool::node_registration_body b;
+    b.node_id = "big";
+    b.address = "http://10.0.1.1:9200";
+    b.version = "0.1.0";
+    for (int p = 0; p < pools; ++p) {
+        pool::pool_snapshot s;
+        s.id = numbered("pool-", p);
+        s.name = "llama-3-8b";
+        s.model = "/models/llama-3-8b.gguf";
+        s.engine = "llamacpp";
+        s.device = "gpu:0";
+        s.state = pool::pool_state::ready;
+        s.slots_total = slots_per_pool;
+        s.slots_free = slots_per_pool;
+        b.pools.push_back(pool::report_of(std::move(s)));
+    }
+    const std::string body = boost::json::serialize(pool::to_json(b));
+    for (auto _ : state) {
+        auto v = boost::json::parse(body);
+        auto parsed = pool::parse_registration(v.as_object());
+        if (!parsed) state.SkipWithError("parse failed");
+        benchmark::DoNotOptimize(parsed);
+    }
+    state.counters["pools"] = pools;
+    state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(place_bench, round_robin, placement::placement_strategy::round_robin)
@@ -263,6 +298,7 @@ BENCHMARK(heartbeat_bench)->RangeMultiplier(10)->Range(10, 1'000);
 static void node_sizes(benchmark::internal::Benchmark* b) {
     b->Arg(1'000)->Arg(10'000)->Arg(40'000)->Unit(benchmark::kMillisecond);
 }
+BENCHMARK(node_parse)->Apply(node_sizes);
 BENCHMARK(node_register)->Apply(node_sizes);
 BENCHMARK_CAPTURE(node_heartbeat, same, 0)->Apply(node_sizes);
 BENCHMARK_CAPTURE(node_heartbeat, one_changed, 1)->Apply(node_sizes);
