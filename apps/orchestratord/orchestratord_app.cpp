@@ -1,5 +1,6 @@
 #include "orchestratord_app.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -127,6 +128,8 @@ expected<void, std::string> orchestratord_app::start_home() {
     mo.stall_timeout = milliseconds(cfg_.stall_timeout_ms);
     mo.ready_timeout = milliseconds(cfg_.ready_timeout_ms);
     mo.health_interval = milliseconds(cfg_.health_interval_ms);
+    mo.recovery.base = milliseconds(cfg_.pool_retry_base_ms);
+    mo.recovery.cap = milliseconds(std::max(cfg_.pool_retry_max_ms, cfg_.pool_retry_base_ms));
     manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*pools),
                                                     std::make_shared<gpu::system_gpu_inventory>());
     local_ = std::make_unique<orchestrator::local_backend>(*manager_, *index_);
@@ -142,6 +145,7 @@ expected<void, std::string> orchestratord_app::start_cloud() {
     }
     registry::registry_config rc;
     rc.node_timeout = milliseconds(cfg_.node_timeout_ms);
+    rc.max_pools_per_node = static_cast<size_t>(cfg_.max_pools_per_node);
     rc.stale_check_interval = std::chrono::seconds(cfg_.stale_check_interval_secs);
     rc.control_plane_version = LLORCH_VERSION;
     registry_ =

@@ -40,7 +40,11 @@ struct orchestratord_config {
     std::string runtime_dir = default_runtime_dir();
     long long ready_timeout_ms = pool::manager_options{}.ready_timeout.count();
     long long health_interval_ms = pool::manager_options{}.health_interval.count();
+    long long pool_retry_base_ms = pool::manager_options{}.recovery.base.count();
+    long long pool_retry_max_ms = pool::manager_options{}.recovery.cap.count();
     long long node_timeout_ms = registry::registry_config{}.node_timeout.count();
+    long long max_pools_per_node =
+        static_cast<long long>(registry::registry_config{}.max_pools_per_node);
     long long stale_check_interval_secs = std::chrono::duration_cast<std::chrono::seconds>(
                                               registry::registry_config{}.stale_check_interval)
                                               .count();

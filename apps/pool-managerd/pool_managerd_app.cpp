@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -97,6 +98,8 @@ expected<void, std::string> pool_managerd_app::start() {
     mo.restart.max_crashes = cfg_.restart_max_crashes;
     mo.restart.window = milliseconds(cfg_.restart_window_ms);
     mo.restart.backoff.base = milliseconds(cfg_.restart_backoff_ms);
+    mo.recovery.base = milliseconds(cfg_.pool_retry_base_ms);
+    mo.recovery.cap = milliseconds(std::max(cfg_.pool_retry_max_ms, cfg_.pool_retry_base_ms));
     mo.node_id = node_id;
     manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*selected),
                                                     std::make_shared<gpu::system_gpu_inventory>());

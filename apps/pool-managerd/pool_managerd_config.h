@@ -38,6 +38,8 @@ struct pool_managerd_config {
     int restart_max_crashes = pool::restart_policy_config{}.max_crashes;
     long long restart_window_ms = pool::restart_policy_config{}.window.count();
     long long restart_backoff_ms = pool::restart_policy_config{}.backoff.base.count();
+    long long pool_retry_base_ms = pool::manager_options{}.recovery.base.count();
+    long long pool_retry_max_ms = pool::manager_options{}.recovery.cap.count();
     unsigned io_threads = http::default_io_threads();
     logging_options logging;
     bool cloud = false;

@@ -10,16 +10,28 @@
 //
 // BM_heartbeat/<nodes>: the registry ingesting heartbeats of 8 pools each, round-robin over
 // <nodes> nodes, with slots_free changing so every heartbeat updates the index.
+//
+// node_parse/<pools>: the body of a registration of <pools> pools as the node encodes it, parsed
+// as orchestratord's node API does (JSON, then parse_registration).
+//
+// node_register / node_heartbeat_same / node_heartbeat_one_changed / node_heartbeat_all_changed /
+// node_delete, each /<pools>: one node with <pools> pools registering, heartbeating (nothing,
+// one pool, or every pool changed since the last), and being deleted, on a control plane that
+// already knows 100 nodes of 8 pools. The cost a node's message puts on the control thread.
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "placement/placement_index.h"
+#include "pool/node_report.h"
 #include "registry/node_registry.h"
 
 namespace {
@@ -140,6 +152,129 @@ void heartbeat_bench(benchmark::State& state) {
     state.counters["pools_per_heartbeat"] = pools_per_node;
 }
 
+// One node with `pools` pools, all serving one model.
+registry::node_registration big_node(int pools) {
+    registry::node_registration r;
+    r.node_id = "big";
+    r.address = "http://10.0.1.1:9200";
+    r.version = "0.1.0";
+    r.pools.reserve(static_cast<size_t>(pools));
+    for (int p = 0; p < pools; ++p) r.pools.push_back({numbered("pool-", p), bench_pool()});
+    return r;
+}
+
+// A control plane with 100 other nodes of 8 pools, and (register_big) the big node.
+struct node_cluster {
+    placement::placement_index index;
+    registry::node_registry reg;
+
+    static registry::registry_config config() {
+        registry::registry_config c;
+        c.max_pools_per_node = 1'000'000;  // the benchmark goes beyond the default cap
+        return c;
+    }
+    node_cluster() : reg(config(), index, clock_type::time_point{}) {
+        for (int n = 0; n < 100; ++n) {
+            registry::node_registration r;
+            r.node_id = numbered("node-", n);
+            r.address = "http://10.0.0.1:9200";
+            r.version = "0.1.0";
+            for (int p = 0; p < pools_per_node; ++p)
+                r.pools.push_back({numbered("gpu", p), bench_pool()});
+            (void)reg.register_node(std::move(r), clock_type::time_point{});
+        }
+    }
+};
+
+void node_register(benchmark::State& state) {
+    const int pools = static_cast<int>(state.range(0));
+    const auto node = big_node(pools);
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto c = std::make_unique<node_cluster>();
+        auto r = node;
+        state.ResumeTiming();
+        auto epoch = c->reg.register_node(std::move(r), clock_type::time_point{});
+        state.PauseTiming();
+        if (!epoch) state.SkipWithError("registration refused");
+        c.reset();
+        state.ResumeTiming();
+    }
+    state.counters["pools"] = pools;
+}
+
+// changed: how many pools differ from the previous heartbeat (0, 1, or all).
+void node_heartbeat(benchmark::State& state, int changed) {
+    const int pools = static_cast<int>(state.range(0));
+    node_cluster c;
+    auto node = big_node(pools);
+    auto report = node.pools;
+    if (!c.reg.register_node(std::move(node), clock_type::time_point{})) {
+        state.SkipWithError("registration refused");
+        return;
+    }
+    int64_t tick = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        ++tick;
+        const int n = changed < 0 ? pools : changed;
+        for (int p = 0; p < n; ++p)
+            report[static_cast<size_t>(p)].state.slots_free =
+                static_cast<int>(tick % (slots_per_pool + 1));
+        auto copy = report;  // what the HTTP layer would hand over after parsing
+        state.ResumeTiming();
+        auto r = c.reg.heartbeat("big", std::move(copy),
+                                 clock_type::time_point{} + std::chrono::milliseconds(tick));
+        benchmark::DoNotOptimize(r.status);
+    }
+    state.counters["pools"] = pools;
+}
+
+void node_delete(benchmark::State& state) {
+    const int pools = static_cast<int>(state.range(0));
+    const auto node = big_node(pools);
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto c = std::make_unique<node_cluster>();
+        (void)c->reg.register_node(node, clock_type::time_point{});
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(c->reg.deregister("big"));
+        state.PauseTiming();
+        c.reset();
+        state.ResumeTiming();
+    }
+    state.counters["pools"] = pools;
+}
+
+void node_parse(benchmark::State& state) {
+    const int pools = static_cast<int>(state.range(0));
+    pool::node_registration_body b;
+    b.node_id = "big";
+    b.address = "http://10.0.1.1:9200";
+    b.version = "0.1.0";
+    for (int p = 0; p < pools; ++p) {
+        pool::pool_snapshot s;
+        s.id = numbered("pool-", p);
+        s.name = "llama-3-8b";
+        s.model = "/models/llama-3-8b.gguf";
+        s.engine = "llamacpp";
+        s.device = "gpu:0";
+        s.state = pool::pool_state::ready;
+        s.slots_total = slots_per_pool;
+        s.slots_free = slots_per_pool;
+        b.pools.push_back(pool::report_of(std::move(s)));
+    }
+    const std::string body = boost::json::serialize(pool::to_json(b));
+    for (auto _ : state) {
+        auto v = boost::json::parse(body);
+        auto parsed = pool::parse_registration(v.as_object());
+        if (!parsed) state.SkipWithError("parse failed");
+        benchmark::DoNotOptimize(parsed);
+    }
+    state.counters["pools"] = pools;
+    state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(place_bench, round_robin, placement::placement_strategy::round_robin)
@@ -158,3 +293,14 @@ BENCHMARK_CAPTURE(place_bench, hybrid, placement::placement_strategy::hybrid)
     ->RangeMultiplier(10)
     ->Range(10, 10'000);
 BENCHMARK(heartbeat_bench)->RangeMultiplier(10)->Range(10, 1'000);
+
+// One node of 1k / 10k / 40k pools: the quadratic paths took seconds here.
+static void node_sizes(benchmark::internal::Benchmark* b) {
+    b->Arg(1'000)->Arg(10'000)->Arg(40'000)->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(node_parse)->Apply(node_sizes);
+BENCHMARK(node_register)->Apply(node_sizes);
+BENCHMARK_CAPTURE(node_heartbeat, same, 0)->Apply(node_sizes);
+BENCHMARK_CAPTURE(node_heartbeat, one_changed, 1)->Apply(node_sizes);
+BENCHMARK_CAPTURE(node_heartbeat, all_changed, -1)->Apply(node_sizes);
+BENCHMARK(node_delete)->Apply(node_sizes);

@@ -376,12 +376,9 @@ void cloud_backend::set_pool_limits(const std::string& node_id, const std::strin
 
 void cloud_backend::forget_node(const std::string& node_id) {
     auto prefix = node_id + "/";
-    for (auto it = limits_.begin(); it != limits_.end();) {
-        if (it->first.starts_with(prefix))
-            it = limits_.erase(it);
-        else
-            ++it;
-    }
+    for (auto it = limits_.lower_bound(prefix);
+         it != limits_.end() && it->first.starts_with(prefix);)
+        it = limits_.erase(it);
 }
 
 std::optional<model_limits> cloud_backend::limits(const std::string& model) const {

@@ -3,6 +3,17 @@
 namespace llorch::orchestrator {
 using namespace std::chrono_literals;
 
+api::error no_pool_can_start(std::string_view model) {
+    auto e = api::make_error(
+        api::error_code::pool_unavailable,
+        "no pool serving model '" + std::string(model) +
+            "' can start: each one is failed, drained or draining. GET /v2/pools says why; "
+            "POST /v2/pools/{id}/reload starts a failed or drained pool again (a failed pool "
+            "also retries by itself)");
+    e.retriable = true;
+    return e;
+}
+
 dispatcher::dispatcher(asio::io_context& io, common::clock& clock,
                        admission::admission_queue& queue, placement::placement_index& index,
                        pool_backend& backend, task_table& tasks, const session_table& sessions,
@@ -50,7 +61,7 @@ void dispatcher::pass() {
     expire(now);
     for (size_t i = 0; i < parked_.size();) {
         auto t = parked_[i];
-        bool done = t->finished();
+        bool done = t->finished() || fail_if_unstartable(*t, now);
         if (!done && t->spec.deadline && now > t->created + *t->spec.deadline) {
             tasks_.finish(*t, task_state::failed,
                           api::make_error(api::error_code::deadline_unmet,
@@ -63,12 +74,21 @@ void dispatcher::pass() {
         else
             ++i;
     }
-    while (auto q =
-               queue_.take_next([this](std::string_view m) { return index_.can_serve_now(m); })) {
+    // Tasks of a model that no pool can start are taken too, to fail them.
+    auto takes = [this](std::string_view m) {
+        return index_.can_serve_now(m) || (index_.serves(m) && !index_.can_start(m));
+    };
+    while (auto q = queue_.take_next(takes)) {
         auto t = tasks_.find(q->task_id);
-        if (!t || t->finished()) continue;
+        if (!t || t->finished() || fail_if_unstartable(*t, now)) continue;
         if (!try_dispatch(t, now)) parked_.push_back(t);
     }
+}
+
+bool dispatcher::fail_if_unstartable(task& t, clock::time_point now) {
+    if (!index_.serves(t.spec.model) || index_.can_start(t.spec.model)) return false;
+    tasks_.finish(t, task_state::failed, no_pool_can_start(t.spec.model), now);
+    return true;
 }
 
 void dispatcher::expire(clock::time_point now) {

@@ -25,6 +25,10 @@
 
 namespace llorch::orchestrator {
 
+// POOL_UNAVAILABLE for a task whose model has pools but none that can start (every one failed,
+// offline or draining): such a task fails at once, at submit or while queued, instead of waiting.
+api::error no_pool_can_start(std::string_view model);
+
 class dispatcher {
   public:
     using start_fn = std::function<void(std::shared_ptr<task>, placement::placement_decision)>;
@@ -45,6 +49,8 @@ class dispatcher {
   private:
     void pass();
     void expire(clock::time_point now);
+    // Ends `t` when no pool of its model can start any more; true when it did.
+    bool fail_if_unstartable(task& t, clock::time_point now);
     // False when the task must keep waiting (no capacity for its overrides).
     bool try_dispatch(const std::shared_ptr<task>& t, clock::time_point now);
     placement::placement_result<placement::placement_decision> place(const task& t,

@@ -29,6 +29,7 @@ void local_backend::update(const pool::pool_snapshot& s) {
     st.engine = s.engine;
     st.ready = s.state == pool::pool_state::ready;
     st.draining = s.state == pool::pool_state::draining;
+    st.down = s.state == pool::pool_state::failed || s.state == pool::pool_state::offline;
     st.slots_total = s.slots_total;
     st.slots_free = s.slots_free;
     st.vram_total_bytes = s.vram_total_bytes;

@@ -27,13 +27,29 @@ api::error invalid(std::string m) {
 }
 
 // The registry's refusals as the API answers them: a malformed registration is INVALID_PARAMS
-// (400); a node of a version this control plane cannot work with is a CONFLICT (409).
+// (400); a node of a version this control plane cannot work with is a CONFLICT (409); more pools
+// than the per-node cap is PAYLOAD_TOO_LARGE (413).
 api::error registration_refused(const registry::registry_error& e) {
-    return api::make_error(e.code == registry::registry_errc::incompatible_version
-                               ? api::error_code::conflict
-                               : api::error_code::invalid_params,
-                           e.message);
+    switch (e.code) {
+        case registry::registry_errc::incompatible_version:
+            return api::make_error(api::error_code::conflict, e.message);
+        case registry::registry_errc::too_many_pools:
+            return api::make_error(api::error_code::payload_too_large, e.message);
+        case registry::registry_errc::invalid_registration:
+            break;
+    }
+    return api::make_error(api::error_code::invalid_params, e.message);
 }
+// More pools than the registry takes from one node: refused before any pool is parsed.
+std::optional<api::error> too_many_pools(const json::object& o, size_t cap) {
+    const auto* p = o.if_contains("pools");
+    if (!p || !p->is_array() || p->get_array().size() <= cap) return std::nullopt;
+    return api::make_error(api::error_code::payload_too_large,
+                           "pools: " + std::to_string(p->get_array().size()) +
+                               " pools; this control plane takes at most " + std::to_string(cap) +
+                               " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)");
+}
+
 api::error no_node(const std::string& id) {
     return api::make_error(api::error_code::not_found, "no node '" + id + "'");
 }
@@ -48,6 +64,8 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
         r.state.engine = p.pool.engine;
         r.state.ready = p.pool.state == pool::pool_state::ready;
         r.state.draining = p.pool.state == pool::pool_state::draining;
+        r.state.down =
+            p.pool.state == pool::pool_state::failed || p.pool.state == pool::pool_state::offline;
         r.state.slots_total = p.pool.slots_total;
         r.state.slots_free = p.pool.slots_free;
         r.state.vram_total_bytes = p.pool.vram_total_bytes;
@@ -94,6 +112,7 @@ json::object node_json(const registry::node_record& n, const registry::node_regi
 asio::awaitable<response> node_api::register_node(request q) {
     auto o = api::parse_json_body(q.body);
     if (!o) co_return err(o.error(), q);
+    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return err(*e, q);
     auto b = pool::parse_registration(*o);
     if (!b) co_return err(b.error(), q);
     if (b->node_id.empty() || b->address.empty())
@@ -118,6 +137,7 @@ asio::awaitable<response> node_api::register_node(request q) {
 asio::awaitable<response> node_api::heartbeat(request q) {
     auto o = api::parse_json_body(q.body);
     if (!o) co_return err(o.error(), q);
+    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return err(*e, q);
     auto b = pool::parse_heartbeat(*o);
     if (!b) co_return err(b.error(), q);
     const auto& id = q.params[0];
@@ -131,6 +151,14 @@ asio::awaitable<response> node_api::heartbeat(request q) {
         case registry::heartbeat_status::stale_epoch:
             co_return err(api::make_error(api::error_code::conflict,
                                           "heartbeat from an older registration of '" + id + "'"),
+                          q);
+        case registry::heartbeat_status::too_many_pools:
+            co_return err(api::make_error(api::error_code::payload_too_large,
+                                          "pools: the heartbeat of node '" + id + "' lists " +
+                                              std::to_string(b->pools.size()) +
+                                              " pools; this control plane takes at most " +
+                                              std::to_string(c_.reg->max_pools_per_node()) +
+                                              " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)"),
                           q);
         case registry::heartbeat_status::accepted:
             break;

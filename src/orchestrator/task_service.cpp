@@ -30,8 +30,8 @@ task_service::task_service(asio::io_context& io, service_options opts,
       index_(index),
       backend_(backend),
       queue_(opts_.admission),
-      rate_(admission::service_rate_config{}, clock_.now()),
-      tasks_(metrics_),
+      rate_(opts_.rate),
+      tasks_(metrics_, [this](std::chrono::nanoseconds held) { rate_.observe(held); }),
       sessions_(opts_.session_ttl),
       dispatcher_(io, clock_, queue_, index_, backend_, tasks_, sessions_,
                   [this](std::shared_ptr<task> t, placement::placement_decision d) {
@@ -60,7 +60,11 @@ void task_service::finish(task& t, task_state s, std::optional<api::error> e) {
 }
 
 long long task_service::predicted_start_ms(size_t position) const {
-    return rate_.predicted_start_ms(position, clock_.now());
+    return rate_.predicted_start_ms(position, runner_.running());
+}
+
+long long task_service::retry_after_ms() const {
+    return rate_.retry_after_ms(queue_.size(), runner_.running());
 }
 
 expected<admission_info, api::error> task_service::submit(task_spec spec) {
@@ -89,7 +93,7 @@ expected<admission_info, api::error> task_service::submit(task_spec spec) {
     auto pushed = queue_.push(q);
     if (!pushed) {
         ++metrics_.counts.rejected;
-        auto retry = std::max<long long>(100, predicted_start_ms(queue_.size()));
+        auto retry = retry_after_ms();
         auto e = api::make_error(api::error_code::admission_reject,
                                  "the queue is full (" + std::to_string(queue_.capacity()) +
                                      " tasks); retry after the suggested delay");
@@ -126,6 +130,7 @@ expected<void, api::error> task_service::check_limits(task_spec& spec) const {
                                     "no pool serves model '" + spec.model +
                                         "'; GET /v2/pools lists the models this cluster has"));
     }
+    if (!index_.can_start(spec.model)) return fail(no_pool_can_start(spec.model));
     auto& g = spec.generation;
     if (g.max_tokens == 0) g.max_tokens = limits->max_tokens_default;
     if (g.max_tokens > limits->max_tokens_cap) {
@@ -195,7 +200,6 @@ void task_service::on_placed(std::shared_ptr<task> t, placement::placement_decis
     t->node_id = d.node_id;
     t->pool_id = d.pool_id;
     ++metrics_.counts.started;
-    rate_.observe(now);
     sessions_.record_turn(t->spec.session_id, d, now);
     runner_.start(std::move(t), std::move(d));
 }

@@ -38,6 +38,7 @@ namespace llorch::orchestrator {
 
 struct service_options {
     admission::admission_config admission;
+    admission::service_rate_config rate;  // predicted_start_ms and the full queue's Retry-After
     std::chrono::milliseconds retention{300'000};  // finished tasks' events stay readable
     size_t max_retained = 20'000;
     std::chrono::milliseconds disconnect_grace{2'000};  // last reader gone → cancel after this
@@ -102,6 +103,7 @@ class task_service {
     asio::awaitable<void> housekeeping_loop();
     void finish(task& t, task_state s, std::optional<api::error> e = std::nullopt);
     long long predicted_start_ms(size_t position) const;
+    long long retry_after_ms() const;
 
     asio::io_context& io_;
     common::clock& clock_;

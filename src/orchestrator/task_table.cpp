@@ -40,8 +40,10 @@ std::vector<std::shared_ptr<task>> task_table::select(
 
 void task_table::finish(task& t, task_state s, std::optional<api::error> e, clock::time_point now) {
     if (t.finished()) return;
+    const bool held_slot = t.state == task_state::running;
     t.state = s;
     t.ended = now;
+    if (held_slot && on_release_) on_release_(now - t.started);
     auto& n = metrics_.counts;
     if (s == task_state::cancelled)
         ++n.canceled;

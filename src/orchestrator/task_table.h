@@ -24,7 +24,11 @@ namespace llorch::orchestrator {
 
 class task_table {
   public:
-    explicit task_table(task_metrics& metrics) : metrics_(metrics) {}
+    // `on_release` hears of each task that leaves its slot (ends while running) and how long it
+    // held it.
+    explicit task_table(task_metrics& metrics,
+                        std::function<void(std::chrono::nanoseconds)> on_release = {})
+        : metrics_(metrics), on_release_(std::move(on_release)) {}
 
     std::shared_ptr<task> find(const std::string& id) const;
     void add(std::shared_ptr<task> t);
@@ -43,6 +47,7 @@ class task_table {
 
   private:
     task_metrics& metrics_;
+    std::function<void(std::chrono::nanoseconds)> on_release_;
     std::unordered_map<std::string, std::shared_ptr<task>> tasks_;
     std::deque<std::weak_ptr<task>> ended_;  // finished tasks, in the order they ended
 };

@@ -74,12 +74,10 @@ const placement_index::slot* placement_index::live_slot(pool_ref ref) const {
 pool_ref placement_index::upsert_pool(std::string_view node_id, std::string_view pool_id,
                                       const pool_state& state) {
     node_info& n = node_for(node_id);
-    for (uint32_t p : n.pools) {
-        if (slots_[p].entry.pool_id == pool_id) {
-            const pool_ref ref{p, slots_[p].generation};
-            update_pool(ref, state);
-            return ref;
-        }
+    if (auto known = n.by_pool_id.find(pool_id); known != n.by_pool_id.end()) {
+        const pool_ref ref{known->second, slots_[known->second].generation};
+        update_pool(ref, state);
+        return ref;
     }
     uint32_t index;
     if (!free_list_.empty()) {
@@ -99,46 +97,83 @@ pool_ref placement_index::upsert_pool(std::string_view node_id, std::string_view
     s.live = true;
     s.indexed = false;
     s.model_ids.clear();
+    s.node_pos = static_cast<uint32_t>(n.pools.size());
     n.pools.push_back(index);
-    by_pool_id_[std::string(pool_id)].push_back(index);
+    n.by_pool_id.emplace(std::string(pool_id), index);
+    auto& named = by_pool_id_[std::string(pool_id)];
+    s.name_pos = static_cast<uint32_t>(named.size());
+    named.push_back(index);
     const pool_ref ref{index, s.generation};
-    update_pool(ref, state);
+    // A new pool always takes the report, even one equal to the blank state.
+    apply(ref.index, state);
     return ref;
 }
 
 bool placement_index::update_pool(pool_ref ref, const pool_state& state) {
     slot* s = live_slot(ref);
     if (s == nullptr) return false;
+    if (!changes(*s, state)) return true;
+    apply(ref.index, state);
+    return true;
+}
+
+// The state the index would hold after the report, and the busy slots it implies.
+bool placement_index::changes(const slot& s, const pool_state& state) const {
+    const pool_state& st = s.entry.state;
+    const int total = std::max(state.slots_total, 0);
+    const int free = std::clamp(state.slots_free, 0, total);
+    const int busy_elsewhere = std::max(0, (total - free) - s.entry.in_flight);
+    return st.engine != state.engine || st.ready != state.ready || st.draining != state.draining ||
+           st.down != state.down || st.slots_total != total || st.slots_free != free ||
+           st.vram_total_bytes != state.vram_total_bytes ||
+           st.vram_free_bytes != state.vram_free_bytes || st.vram_ok != state.vram_ok ||
+           s.entry.busy_elsewhere != busy_elsewhere || st.models != state.models;
+}
+
+void placement_index::apply(uint32_t index, const pool_state& state) {
+    ++updates_applied_;
+    slot* s = &slots_[index];
     if (s->entry.state.models != state.models) {
-        set_models(ref.index, state.models);
-        s = &slots_[ref.index];
+        set_models(index, state.models);
+        s = &slots_[index];
         s->entry.state.models = state.models;
     }
     pool_state& st = s->entry.state;
     st.engine = state.engine;
     st.ready = state.ready;
     st.draining = state.draining;
+    st.down = state.down;
     st.slots_total = std::max(state.slots_total, 0);
     st.slots_free = std::clamp(state.slots_free, 0, st.slots_total);
     st.vram_total_bytes = state.vram_total_bytes;
     st.vram_free_bytes = state.vram_free_bytes;
     st.vram_ok = state.vram_ok;
     s->entry.busy_elsewhere = std::max(0, (st.slots_total - st.slots_free) - s->entry.in_flight);
-    refresh(ref.index);
-    return true;
+    refresh(index);
 }
 
 bool placement_index::remove_pool(pool_ref ref) {
     slot* s = live_slot(ref);
     if (s == nullptr) return false;
     unindex_pool(ref.index);
+    count_startable(ref.index, false);
     for (uint32_t m : s->model_ids) --models_[m].serving;
     s->model_ids.clear();
+    // Out of both lists by moving their last element into its place: O(1), order not kept.
     if (auto it = by_pool_id_.find(s->entry.pool_id); it != by_pool_id_.end()) {
-        std::erase(it->second, ref.index);
-        if (it->second.empty()) by_pool_id_.erase(it);
+        auto& named = it->second;
+        const uint32_t last = named.back();
+        named[s->name_pos] = last;
+        slots_[last].name_pos = s->name_pos;
+        named.pop_back();
+        if (named.empty()) by_pool_id_.erase(it);
     }
-    std::erase(s->node->pools, ref.index);
+    node_info& n = *s->node;
+    const uint32_t last = n.pools.back();
+    n.pools[s->node_pos] = last;
+    slots_[last].node_pos = s->node_pos;
+    n.pools.pop_back();
+    n.by_pool_id.erase(s->entry.pool_id);
     s->live = false;
     s->node = nullptr;
     ++s->generation;
@@ -158,6 +193,7 @@ uint32_t placement_index::model_id(std::string_view model) {
 
 void placement_index::set_models(uint32_t index, const std::vector<std::string>& models) {
     unindex_pool(index);
+    count_startable(index, false);
     for (uint32_t m : slots_[index].model_ids) --models_[m].serving;
     std::vector<uint32_t> ids;
     ids.reserve(models.size());
@@ -275,8 +311,16 @@ void placement_index::unindex_pool(uint32_t index) {
     s.indexed = false;
 }
 
+void placement_index::count_startable(uint32_t index, bool startable) {
+    slot& s = slots_[index];
+    if (s.startable == startable) return;
+    for (uint32_t m : s.model_ids) startable ? ++models_[m].startable : --models_[m].startable;
+    s.startable = startable;
+}
+
 void placement_index::refresh(uint32_t index) {
     slot& s = slots_[index];
+    count_startable(index, s.live && !s.entry.state.down && !s.entry.state.draining);
     const bool want = eligible(s);
     const double key = want ? strategy_key(s) : 0.0;
     if (s.indexed) {
@@ -311,10 +355,8 @@ void placement_index::for_each_named(std::string_view name, F&& fn) const {
     }
     const auto node = nodes_.find(name.substr(0, slash));
     if (node == nodes_.end()) return;
-    const std::string_view pool = name.substr(slash + 1);
-    for (uint32_t p : node->second.pools) {
-        if (slots_[p].entry.pool_id == pool) fn(p);
-    }
+    const auto& known = node->second.by_pool_id;
+    if (auto it = known.find(name.substr(slash + 1)); it != known.end()) fn(it->second);
 }
 
 std::optional<uint32_t> placement_index::pick(model_set& ms, const std::vector<uint32_t>& avoid,
@@ -449,6 +491,11 @@ bool placement_index::can_serve_now(std::string_view model) const {
     return it != model_ids_.end() && models_[it->second].eligible > 0;
 }
 
+bool placement_index::can_start(std::string_view model) const {
+    const auto it = model_ids_.find(model);
+    return it != model_ids_.end() && models_[it->second].startable > 0;
+}
+
 // ---- lookups -----------------------------------------------------------------------------------
 
 const pool_entry* placement_index::find(pool_ref ref) const {
@@ -460,10 +507,9 @@ std::optional<pool_ref> placement_index::find(std::string_view node_id,
                                               std::string_view pool_id) const {
     const auto it = nodes_.find(node_id);
     if (it == nodes_.end()) return std::nullopt;
-    for (uint32_t p : it->second.pools) {
-        if (slots_[p].entry.pool_id == pool_id) return pool_ref{p, slots_[p].generation};
-    }
-    return std::nullopt;
+    const auto p = it->second.by_pool_id.find(pool_id);
+    if (p == it->second.by_pool_id.end()) return std::nullopt;
+    return pool_ref{p->second, slots_[p->second].generation};
 }
 
 std::optional<pool_ref> placement_index::find(std::string_view name) const {

@@ -41,7 +41,9 @@ class placement_index {
     // Pools. upsert_pool keeps the handle (and the in-flight count) of a pool already known.
     pool_ref upsert_pool(std::string_view node_id, std::string_view pool_id,
                          const pool_state& state);
-    bool update_pool(pool_ref ref, const pool_state& state);  // false: stale handle
+    // false: stale handle. A report equal to what the index holds (state and the busy slots it
+    // implies) changes nothing and costs a comparison: heartbeats touch only pools that changed.
+    bool update_pool(pool_ref ref, const pool_state& state);
     bool remove_pool(pool_ref ref);
 
     // The dispatcher's own accounting: one call each when a task is sent to / ends on a pool.
@@ -57,6 +59,10 @@ class placement_index {
     bool serves(std::string_view model) const;
     // Some pool could take a task for the model now: the admission queue's predicate.
     bool can_serve_now(std::string_view model) const;
+    // Some pool serving the model is ready or on its way (provisioning, starting, restarting),
+    // on any node: not every one is down or draining. A task for a model that no pool can start
+    // fails at once instead of waiting.
+    bool can_start(std::string_view model) const;
 
     const pool_entry* find(pool_ref ref) const;  // nullptr for a stale handle
     std::optional<pool_ref> find(std::string_view node_id, std::string_view pool_id) const;
@@ -64,35 +70,12 @@ class placement_index {
     std::optional<pool_ref> find(std::string_view name) const;
     const std::string* node_address(std::string_view node_id) const;
     size_t pool_count() const { return slots_.size() - free_list_.size(); }
+    // How many update_pool calls changed a pool (the rest were equal to what the index held).
+    uint64_t updates_applied() const { return updates_applied_; }
     void for_each_pool(const std::function<void(pool_ref, const pool_entry&)>& fn) const;
     const placement_config& config() const { return config_; }
 
   private:
-    struct node_info {
-        std::string id;
-        std::string address;
-        bool available = true;
-        bool breaker_open = false;
-        std::vector<uint32_t> pools;
-    };
-    struct slot {
-        pool_entry entry;
-        node_info* node = nullptr;
-        uint32_t generation = 0;
-        bool live = false;
-        bool indexed = false;      // present in its models' eligible sets
-        double indexed_key = 0.0;  // the strategy key it was inserted with
-        std::vector<uint32_t> model_ids;
-    };
-    struct model_set {
-        std::string name;
-        uint32_t serving = 0;                          // pools listing the model, any state
-        uint32_t eligible = 0;                         // pools able to take a task now
-        std::set<uint32_t> ordered;                    // round-robin
-        std::optional<uint32_t> cursor;                // round-robin: last pool chosen
-        std::set<std::pair<double, uint32_t>> ranked;  // least-loaded (free), hybrid (score)
-        weighted_sampler sampler;                      // random (weight 1), weighted (slots)
-    };
     struct string_hash {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -100,6 +83,36 @@ class placement_index {
     template <class V>
     using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
 
+    struct node_info {
+        std::string id;
+        std::string address;
+        bool available = true;
+        bool breaker_open = false;
+        std::vector<uint32_t> pools;      // unordered: a removal moves the last one into its place
+        string_map<uint32_t> by_pool_id;  // pool id → slot
+    };
+    struct slot {
+        pool_entry entry;
+        node_info* node = nullptr;
+        uint32_t generation = 0;
+        bool live = false;
+        bool indexed = false;      // present in its models' eligible sets
+        bool startable = false;    // counted in its models' `startable`
+        uint32_t node_pos = 0;     // its place in node->pools
+        uint32_t name_pos = 0;     // its place in by_pool_id_[pool_id]
+        double indexed_key = 0.0;  // the strategy key it was inserted with
+        std::vector<uint32_t> model_ids;
+    };
+    struct model_set {
+        std::string name;
+        uint32_t serving = 0;                          // pools listing the model, any state
+        uint32_t eligible = 0;                         // pools able to take a task now
+        uint32_t startable = 0;                        // pools neither down nor draining
+        std::set<uint32_t> ordered;                    // round-robin
+        std::optional<uint32_t> cursor;                // round-robin: last pool chosen
+        std::set<std::pair<double, uint32_t>> ranked;  // least-loaded (free), hybrid (score)
+        weighted_sampler sampler;                      // random (weight 1), weighted (slots)
+    };
     slot* live_slot(pool_ref ref);
     const slot* live_slot(pool_ref ref) const;
     node_info& node_for(std::string_view node_id);
@@ -107,6 +120,9 @@ class placement_index {
     double strategy_key(const slot& s) const;
     double hybrid_score(const slot& s) const;
     void refresh(uint32_t index);
+    bool changes(const slot& s, const pool_state& state) const;
+    void apply(uint32_t index, const pool_state& state);
+    void count_startable(uint32_t index, bool startable);
     void index_pool(uint32_t index, double key);
     void unindex_pool(uint32_t index);
     void set_models(uint32_t index, const std::vector<std::string>& models);
@@ -126,6 +142,7 @@ class placement_index {
     string_map<uint32_t> model_ids_;
     std::vector<model_set> models_;
     std::mt19937_64 rng_;
+    uint64_t updates_applied_ = 0;
 };
 
 }  // namespace llorch::placement

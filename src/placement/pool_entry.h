@@ -25,6 +25,9 @@ struct pool_state {
     std::string engine;
     bool ready = false;
     bool draining = false;
+    // Failed or offline: takes no task, and none is on its way until a retry of the node's or an
+    // operator's reload starts it (a pool provisioning, starting or restarting is not down).
+    bool down = false;
     int slots_total = 0;
     int slots_free = 0;  // as reported; only a cross-check of the control plane's own count
     uint64_t vram_total_bytes = 0;

@@ -1,6 +1,7 @@
 #include "pool/node_report.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <boost/json.hpp>
 
@@ -38,11 +39,12 @@ expected<std::vector<reported_pool>, api::error> parse_pools(const json::object&
     auto* p = o.if_contains("pools");
     if (!p || p->is_null()) return out;
     if (!p->is_array()) return fail(invalid("pools: must be an array"));
+    std::unordered_set<std::string> ids;  // a pool id twice is refused; a set keeps it O(P)
+    ids.reserve(p->get_array().size());
     for (const auto& v : p->get_array()) {
         auto s = pool_snapshot_from_json(v);
         if (!s) return fail(s.error());
-        for (const auto& x : out)
-            if (x.pool.id == s->id) return fail(invalid("pools: pool_id '" + s->id + "' twice"));
+        if (!ids.insert(s->id).second) return fail(invalid("pools: pool_id '" + s->id + "' twice"));
         std::vector<std::string> models;
         if (auto* m = v.get_object().if_contains("models"); m && m->is_array()) {
             for (const auto& x : m->get_array()) {

@@ -1,6 +1,7 @@
 #include "pool/pool_manager.h"
 
 #include <algorithm>
+#include <random>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -75,6 +76,106 @@ asio::awaitable<void> run_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr
     for (auto& r : p->replicas) replica_monitor::start(rt, p, r);
 }
 
+// Starts a failed or offline pool again on `model`: what is left of its last run stops, the
+// crash history starts over, and run_pool provisions and starts it. A recovery scheduled before
+// is void from here on (p->starts).
+asio::awaitable<void> restart_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
+                                   std::string model) {
+    ++p->starts;
+    co_await rt->stop_replicas(p);
+    p->retry_at.reset();  // only now: until here it is still failed, with a retry on its way
+    if (rt->stopping()) co_return;
+    p->replicas.clear();
+    p->policy->reset();
+    p->stopping = false;
+    p->cfg.model = std::move(model);
+    co_await run_pool(rt, p);
+}
+
+asio::awaitable<void> recover_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
+                                   uint64_t starts, std::chrono::milliseconds delay);
+
+// A failed pool tries again by itself after a backoff (common::backoff: full jitter, doubling up
+// to the configured cap), for as long as it stays failed.
+void schedule_recovery(const std::shared_ptr<pool_runtime>& rt,
+                       const std::shared_ptr<pool_entry>& p) {
+    if (rt->stopping() || p->stopping || p->adopted || p->state != pool_state::failed ||
+        p->retry_at)
+        return;
+    common::backoff b(rt->opts().recovery);
+    std::mt19937_64 rng(rt->next_seed());
+    auto delay = std::max(b.delay(p->recoveries, rng), 1ms);
+    ++p->recoveries;
+    p->retry_at = steady::now() + delay;
+    rt->log().info("pool_id={} failed ({}); trying again in {} ms", p->cfg.id, p->last_error,
+                   delay.count());
+    rt->background().spawn(recover_pool(rt, p, p->starts, delay), "recovery of pool " + p->cfg.id);
+}
+
+asio::awaitable<void> recover_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
+                                   uint64_t starts, std::chrono::milliseconds delay) {
+    co_await sleep_for(delay);
+    if (rt->stopping() || p->starts != starts) co_return;  // stopped, or started since
+    // Drained meanwhile, or an operator's restart is running (if that fails, it schedules anew).
+    if (p->stopping || p->state != pool_state::failed || p->reloading) {
+        p->retry_at.reset();
+        co_return;
+    }
+    rt->log().info("pool_id={} starting again after failure (attempt {})", p->cfg.id,
+                   p->recoveries);
+    co_await restart_pool(rt, p, p->cfg.model);
+}
+
+// Waits until the pool is neither provisioning nor starting, or `deadline` passed.
+asio::awaitable<void> wait_settled(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
+                                   steady::time_point deadline) {
+    auto changed = std::make_shared<asio::steady_timer>(rt->io());
+    p->on_state_change = [w = std::weak_ptr(changed)] {
+        if (auto t = w.lock()) t->cancel();
+    };
+    while ((p->state == pool_state::provisioning || p->state == pool_state::starting) &&
+           steady::now() < deadline && !rt->stopping()) {
+        changed->expires_at(deadline);
+        boost::system::error_code ec;
+        co_await changed->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    p->on_state_change = nullptr;
+}
+
+// The reload of a failed or drained pool: it starts again on `new_model`, and the answer waits
+// until it is ready, or failed again (it then keeps retrying by itself).
+asio::awaitable<expected<pool_snapshot, api::error>> restart(std::shared_ptr<pool_runtime> rt,
+                                                             std::shared_ptr<pool_entry> p,
+                                                             std::string new_model) {
+    const std::string id = p->cfg.id;
+    p->reloading = true;
+    auto plan = co_await rt->provision(p, new_model);
+    if (!plan) {
+        p->reloading = false;
+        co_return fail(api::make_error(api::error_code::invalid_params,
+                                       "reload refused: " + plan.error().message));
+    }
+    if (p->state != pool_state::failed && p->state != pool_state::offline) {
+        p->reloading = false;  // a recovery started it meanwhile
+        co_return fail(api::make_error(api::error_code::pool_unready,
+                                       "pool '" + id + "' is " + std::string(to_string(p->state)) +
+                                           " already; wait until it is ready"));
+    }
+    rt->log().info("pool_id={} restarting on {} ({} before)", id, new_model, to_string(p->state));
+    co_await restart_pool(rt, p, new_model);
+    co_await wait_settled(rt, p, steady::now() + rt->opts().ready_timeout + 10s);
+    p->reloading = false;
+    if (p->state == pool_state::ready) {
+        ++p->generation;
+        co_return snapshot_of(*p);
+    }
+    auto why = "pool '" + id + "' did not start on " + new_model + ": " +
+               (p->state == pool_state::failed ? p->last_error
+                                               : "still " + std::string(to_string(p->state)));
+    if (p->state == pool_state::failed && !p->retry_at) schedule_recovery(rt, p);
+    co_return fail(api::make_error(api::error_code::internal, why));
+}
+
 // No new requests; in-flight ones finish up to `deadline`; then the engines stop and the pool
 // goes offline once they exited.
 asio::awaitable<void> drain_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p,
@@ -123,6 +224,11 @@ pool_manager::pool_manager(asio::io_context& io, manager_options opts,
     impl_->rt =
         std::make_shared<pool_runtime>(io, std::move(opts), std::move(gpus), std::move(launcher));
     impl_->adopter = std::make_shared<handoff_adopter>(impl_->rt);
+    impl_->rt->on_failed([w = std::weak_ptr(impl_->rt)](const std::string& id) {
+        auto rt = w.lock();
+        if (!rt) return;
+        if (auto p = rt->table().find(id)) schedule_recovery(rt, p);
+    });
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     for (auto& c : pools) {
         auto e = std::make_shared<pool_entry>();
@@ -247,10 +353,13 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
         co_return fail(
             api::make_error(api::error_code::invalid_params,
                             "pool '" + id + "' runs outside llama-orch; reload it there"));
+    if (p->state == pool_state::failed || p->state == pool_state::offline)
+        co_return co_await restart(rt, p, std::move(new_model));
     if (p->state != pool_state::ready)
-        co_return fail(api::make_error(api::error_code::pool_unready,
-                                       "pool '" + id + "' is " + std::string(to_string(p->state)) +
-                                           "; only a ready pool can be reloaded"));
+        co_return fail(api::make_error(
+            api::error_code::pool_unready,
+            "pool '" + id + "' is " + std::string(to_string(p->state)) +
+                "; a ready, failed or drained pool can be reloaded: wait until it is one"));
     p->reloading = true;
     auto plan = co_await rt->provision(p, new_model);
     if (!plan) {

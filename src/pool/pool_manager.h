@@ -26,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/error.h"
+#include "common/backoff.h"
 #include "common/expected.h"
 #include "engines/engine_adapter.h"
 #include "engines/generation.h"
@@ -58,6 +59,12 @@ struct manager_options {
     bool auto_delete_handoff = false;
     bool watch_handoffs = true;
     restart_policy_config restart;
+    // A failed pool (model missing, start failed, crash loop) provisions and starts again by
+    // itself after this backoff (full jitter, doubling from base up to cap); the attempt count
+    // starts over once the pool was ready.
+    common::backoff_config recovery{.base = std::chrono::milliseconds(1'000),
+                                    .factor = 2.0,
+                                    .cap = std::chrono::milliseconds(60'000)};
     size_t log_rotate_bytes = 16u << 20;
     std::string node_id;
 };
@@ -88,6 +95,7 @@ struct pool_snapshot {
     uint64_t vram_free_bytes = 0;
     std::vector<gpu::gpu_info> gpus;
     long long generation = 0;    // increases on every successful reload
+    long long retry_in_ms = -1;  // a failed pool: when it tries to start again by itself; -1 none
     int engine_slots_busy = -1;  // the engines' own count at the last probe; -1 unknown
 };
 
@@ -146,7 +154,9 @@ class pool_manager {
                                      std::chrono::milliseconds deadline);
     // Starts engines on `new_model_ref` (a GGUF path); the old ones serve until the new ones are
     // ready, then retire. CONFLICT while another reload of the pool runs; on failure the old
-    // engines stay and the error says why.
+    // engines stay and the error says why. A failed or drained (offline) pool starts again on
+    // `new_model_ref` and the call returns once it is ready or failed again; POOL_UNREADY while
+    // the pool is provisioning, starting or draining.
     asio::awaitable<expected<pool_snapshot, api::error>> reload(std::string pool_id,
                                                                 std::string new_model_ref);
 

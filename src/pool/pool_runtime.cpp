@@ -77,11 +77,15 @@ void pool_runtime::set_state(pool_entry& p, pool_state to, const std::string& wh
                why.empty() ? "" : ": ", why);
     p.state = to;
     if (to == pool_state::failed) p.last_error = why;
-    if (to == pool_state::ready)
+    if (to == pool_state::ready) {
+        p.recoveries = 0;
         write_own_handoff(p);
-    else
+    } else {
         remove_own_handoff(p);
+    }
     notify(p.cfg.id);
+    if (p.on_state_change) p.on_state_change();
+    if (to == pool_state::failed && failed_cb_) failed_cb_(p.cfg.id);
 }
 
 void pool_runtime::write_own_handoff(pool_entry& p) {

@@ -70,6 +70,9 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
         capacity_cb_ = std::move(cb);
     }
     void notify(const std::string& pool_id);
+    // Called from set_state each time a pool becomes failed: the manager schedules its recovery
+    // (which only starts a coroutine, so nothing re-enters set_state).
+    void on_failed(std::function<void(const std::string&)> cb) { failed_cb_ = std::move(cb); }
 
     // Moves the pool's lifecycle (checked by can_transition); a ready pool gets its handoff
     // file, any other state loses it.
@@ -118,6 +121,7 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
     std::shared_ptr<spdlog::logger> log_;
     pool_table table_;
     std::function<void(const std::string&)> capacity_cb_;
+    std::function<void(const std::string&)> failed_cb_;
     bool stopping_ = false;
     uint64_t seed_ = 0x51ed270b27aa5f1bull;
     common::task_group background_{io_.get_executor()};

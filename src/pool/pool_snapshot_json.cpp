@@ -143,6 +143,7 @@ json::object to_json(const pool_snapshot& s) {
     o["adopted"] = s.adopted;
     o["reloading"] = s.reloading;
     o["generation"] = s.generation;
+    o["retry_in_ms"] = s.retry_in_ms < 0 ? json::value(nullptr) : json::value(s.retry_in_ms);
     o["vram_total_bytes"] = s.vram_total_bytes;
     o["vram_free_bytes"] = s.vram_free_bytes;
     json::array gpus;
@@ -194,6 +195,7 @@ expected<pool_snapshot, api::error> pool_snapshot_from_json(const json::value& v
     f.flag("adopted", s.adopted);
     f.flag("reloading", s.reloading);
     f.count("generation", s.generation);
+    f.count("retry_in_ms", s.retry_in_ms, -1);
     f.count("vram_total_bytes", s.vram_total_bytes);
     f.count("vram_free_bytes", s.vram_free_bytes);
     read_gpus(f, s.gpus);

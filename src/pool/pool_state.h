@@ -7,7 +7,7 @@
 //                     ▲  ▲             ▲          │                    │
 //                     │  │             └──────────┘ engine restart     │
 //                     │  └──────────────── restart / reload ───────────┘
-//                     └── explicit restart ── failed ◄── provisioning | starting | ready
+//                     └── retry / reload ──── failed ◄── provisioning | starting | ready
 //
 //   and: provisioning | starting → draining   (stopped before ready; the drain ends at once)
 //        failed → offline                     (stopped while failed; no engine to drain)
@@ -18,7 +18,7 @@
 // draining:     no new requests; in-flight ones finish up to a deadline, then engines stop.
 // offline:      no engine runs; the pool can be provisioned again.
 // failed:       could not provision, start, or keep the engine alive (crash loop); the reason
-//               is kept by the owner.
+//               is kept by the owner, which retries after a capped backoff (or a reload).
 
 #include <optional>
 #include <string_view>

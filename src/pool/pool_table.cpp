@@ -76,6 +76,11 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.adopted = p.adopted;
     s.reloading = p.reloading;
     s.generation = p.generation;
+    if (p.retry_at) {
+        auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *p.retry_at - std::chrono::steady_clock::now());
+        s.retry_in_ms = std::max<long long>(0, in.count());
+    }
     s.model = p.served_model();
     for (const auto& r : p.replicas) {
         if (r->retired) continue;

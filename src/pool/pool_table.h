@@ -8,6 +8,7 @@
 // with their handoff files. Entries and replicas are shared_ptrs so that a stream or a monitor
 // that outlives a pool's removal still holds what it points at.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -62,6 +63,12 @@ struct pool_entry {
     bool reloading = false;
     bool stopping = false;
     long long generation = 0;
+    // Recovery of a failed pool: attempts since it was last ready (the backoff's attempt), when
+    // the next one is due, and how many times the pool was started (a recovery scheduled before
+    // a later start is void).
+    int recoveries = 0;
+    std::optional<std::chrono::steady_clock::time_point> retry_at;
+    uint64_t starts = 0;
     std::vector<std::shared_ptr<replica>> replicas;
     std::unique_ptr<restart_policy> policy;
     std::vector<gpu::gpu_info> gpus;
@@ -70,6 +77,8 @@ struct pool_entry {
     std::filesystem::path adopted_from;  // the handoff file an adopted pool came from
     // Called whenever one of its slots frees (a drain waits on it).
     std::function<void()> on_slot_freed;
+    // Called after each change of `state` (a reload of a failed pool waits on it).
+    std::function<void()> on_state_change;
 
     // Whether this manager runs the pool's engine processes (an adopted engine runs elsewhere).
     bool runs_engine() const { return is_managed(cfg.engine) && !adopted; }

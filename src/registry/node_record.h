@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "placement/pool_entry.h"
@@ -56,7 +57,8 @@ struct node_record {
     uint64_t epoch = 0;
     time_point registered_at{};
     time_point last_heartbeat{};
-    std::vector<node_pool> pools;
+    std::vector<node_pool> pools;                      // in the order the node first reported them
+    std::unordered_map<std::string, size_t> pool_pos;  // pool id → its place in `pools`
 };
 
 }  // namespace llorch::registry

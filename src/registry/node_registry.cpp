@@ -51,33 +51,38 @@ void node_registry::set_state(node_record& node, node_state state) {
     index_.set_node_available(node.node_id, state == node_state::online);
 }
 
+// Linear in the node's pools: each report finds its pool through the node's id map, and the
+// index is touched only where a report differs from what it holds (update_pool compares first).
 void node_registry::sync_pools(node_record& node, std::vector<pool_report>& pools,
                                bool remove_missing) {
-    size_t matched = 0;
     const size_t known = node.pools.size();
+    std::vector<char> reported(known, 0);
+    size_t matched = 0;
     for (auto& report : pools) {
         report.state.vram_ok = vram_ok(report.state);
-        auto it = std::find_if(node.pools.begin(), node.pools.end(),
-                               [&](const node_pool& p) { return p.pool_id == report.pool_id; });
-        if (it != node.pools.end()) {
-            if (it < node.pools.begin() + known) ++matched;
-            if (!index_.update_pool(it->ref, report.state)) {
-                it->ref = index_.upsert_pool(node.node_id, report.pool_id, report.state);
-            }
-        } else {
+        auto it = node.pool_pos.find(report.pool_id);
+        if (it == node.pool_pos.end()) {
+            node.pool_pos.emplace(report.pool_id, node.pools.size());
             node.pools.push_back(
                 {report.pool_id, index_.upsert_pool(node.node_id, report.pool_id, report.state)});
+            continue;
         }
+        const size_t i = it->second;
+        if (i < known && !reported[i]) {
+            reported[i] = 1;
+            ++matched;
+        }
+        node_pool& p = node.pools[i];
+        if (!index_.update_pool(p.ref, report.state))
+            p.ref = index_.upsert_pool(node.node_id, report.pool_id, report.state);
     }
     if (matched == known) return;
     // Some known pools were not in the report.
     std::vector<node_pool> kept;
+    kept.reserve(node.pools.size());
     for (size_t i = 0; i < node.pools.size(); ++i) {
         node_pool& p = node.pools[i];
-        const bool reported =
-            i >= known || std::any_of(pools.begin(), pools.end(),
-                                      [&](const pool_report& r) { return r.pool_id == p.pool_id; });
-        if (reported) {
+        if (i >= known || reported[i]) {
             kept.push_back(std::move(p));
         } else if (remove_missing) {
             index_.remove_pool(p.ref);
@@ -90,7 +95,19 @@ void node_registry::sync_pools(node_record& node, std::vector<pool_report>& pool
             kept.push_back(std::move(p));
         }
     }
+    if (kept.size() != node.pools.size()) {
+        node.pool_pos.clear();
+        for (size_t i = 0; i < kept.size(); ++i) node.pool_pos.emplace(kept[i].pool_id, i);
+    }
     node.pools = std::move(kept);
+}
+
+registry_error node_registry::too_many_pools(std::string_view node_id, size_t n) const {
+    return registry_error{registry_errc::too_many_pools,
+                          "pools: node '" + std::string(node_id) + "' reports " +
+                              std::to_string(n) + " pools; this control plane takes at most " +
+                              std::to_string(config_.max_pools_per_node) +
+                              " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)"};
 }
 
 registry_result<uint64_t> node_registry::register_node(node_registration r, time_point now) {
@@ -100,6 +117,8 @@ registry_result<uint64_t> node_registry::register_node(node_registration r, time
                               "registration needs a node_id without '/', an address and a "
                               "positive heartbeat interval"};
     }
+    if (r.pools.size() > config_.max_pools_per_node)
+        return too_many_pools(r.node_id, r.pools.size());
     if (!version_compatible(r.version, config_.control_plane_version)) {
         const auto own = parse_version(config_.control_plane_version);
         std::string accepted = config_.control_plane_version;
@@ -148,6 +167,8 @@ heartbeat_result node_registry::heartbeat(std::string_view node_id, std::vector<
         return {*epoch < n.epoch ? heartbeat_status::stale_epoch : heartbeat_status::unknown_node,
                 n.heartbeat_interval};
     }
+    if (pools.size() > config_.max_pools_per_node)
+        return {heartbeat_status::too_many_pools, n.heartbeat_interval};
     n.last_heartbeat = now;
     sync_pools(n, pools, /*remove_missing=*/false);
     switch (n.state) {

@@ -24,8 +24,9 @@ namespace llorch::registry {
 
 enum class heartbeat_status {
     accepted,
-    unknown_node,  // not registered (e.g. the control plane restarted): answer "re-register"
-    stale_epoch,   // stamped with an epoch older than the node's current registration: drop it
+    unknown_node,    // not registered (e.g. the control plane restarted): answer "re-register"
+    stale_epoch,     // stamped with an epoch older than the node's current registration: drop it
+    too_many_pools,  // more pools than registry_config::max_pools_per_node: nothing changed
 };
 
 struct heartbeat_result {
@@ -39,10 +40,12 @@ class node_registry {
 
     // Idempotent: registering a known node again replaces its description and pools (pools that
     // stay keep their in-flight counts) and gives it a new epoch, which is returned.
+    // too_many_pools beyond registry_config::max_pools_per_node.
     registry_result<uint64_t> register_node(node_registration registration, time_point now);
 
     // A full snapshot of the node's pools: known pools missing from it are marked not ready,
-    // new ones are added. Revives an offline node. `epoch`, when the node sends it, must be the
+    // new ones are added, and only pools whose report changed touch the placement index.
+    // Revives an offline node. `epoch`, when the node sends it, must be the
     // current one.
     heartbeat_result heartbeat(std::string_view node_id, std::vector<pool_report> pools,
                                time_point now, std::optional<uint64_t> epoch = std::nullopt);
@@ -63,11 +66,13 @@ class node_registry {
     // max(node_timeout, 3 × the node's heartbeat interval)
     std::chrono::milliseconds timeout_of(const node_record& node) const;
     const placement::placement_index& index() const { return index_; }
+    size_t max_pools_per_node() const { return config_.max_pools_per_node; }
 
     static bool version_compatible(std::string_view node_version, std::string_view own_version);
 
   private:
     void sync_pools(node_record& node, std::vector<pool_report>& pools, bool remove_missing);
+    registry_error too_many_pools(std::string_view node_id, size_t n) const;
     void set_state(node_record& node, node_state state);
     bool vram_ok(const placement::pool_state& state) const;
 

@@ -1,8 +1,9 @@
 #pragma once
 // Registry settings (ORCHESTRATORD_NODE_TIMEOUT_MS, ORCHESTRATORD_STALE_CHECK_INTERVAL_SECS,
-// the VRAM policy and the version this control plane speaks).
+// the VRAM policy, the most pools per node and the version this control plane speaks).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -15,6 +16,10 @@ struct registry_config {
     std::chrono::milliseconds stale_check_interval{5'000};
     // A pool whose node reports less free VRAM than this fails the VRAM policy (0: no policy).
     uint64_t min_vram_free_bytes = 0;
+    // A registration or heartbeat listing more pools than this is refused (413): every message of
+    // a node costs time linear in its pools on the control thread, so a node may not grow it
+    // without bound (ORCHESTRATORD_MAX_POOLS_PER_NODE).
+    size_t max_pools_per_node = 4096;
     // Nodes must share major version (and minor while major is 0). Empty: accept any version.
     std::string control_plane_version;
 };

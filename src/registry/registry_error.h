@@ -13,6 +13,7 @@ namespace llorch::registry {
 enum class registry_errc {
     invalid_registration,  // empty node id or address, or a non-positive heartbeat interval
     incompatible_version,  // the node's version cannot work with this control plane
+    too_many_pools,        // more pools than registry_config::max_pools_per_node
 };
 
 struct registry_error {

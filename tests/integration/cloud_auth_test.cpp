@@ -257,6 +257,36 @@ TEST(cloud, incompatible_node_version_is_refused_with_the_versions_that_fit) {
     EXPECT_NE(cp.node_state("near-node"), "absent");
 }
 
+TEST(cloud, a_node_with_more_pools_than_the_cap_is_refused_with_413) {
+    plane_options o;
+    o.env.emplace_back("ORCHESTRATORD_MAX_POOLS_PER_NODE", "2");
+    control_plane cp(o);
+    ASSERT_TRUE(cp.wait_healthy());
+    auto own = str_of(object_of(cp.call("GET", "/v2/meta/version").body), "version");
+    auto pools = [](int n) {
+        std::string a = "[";
+        for (int i = 0; i < n; ++i)
+            a += std::string(i ? "," : "") + R"({"pool_id":"p)" + std::to_string(i) +
+                 R"(","models":["alpha"],"ready":true,"slots_total":1})";
+        return a + "]";
+    };
+    auto registration = [&](int n) {
+        return R"({"node_id":"wide","address":"http://127.0.0.1:9","version":")" + own +
+               R"(","heartbeat_interval_ms":60000,"pools":)" + pools(n) + "}";
+    };
+    auto r = cp.call("POST", "/v2/nodes/register", registration(3));
+    EXPECT_EQ(r.status, 413) << r.body;
+    EXPECT_EQ(str_of(object_of(r.body), "code"), "PAYLOAD_TOO_LARGE") << r.body;
+    EXPECT_NE(str_of(object_of(r.body), "message").find("at most 2"), std::string::npos) << r.body;
+    EXPECT_EQ(cp.node_state("wide"), "absent");
+
+    ASSERT_EQ(cp.call("POST", "/v2/nodes/register", registration(2)).status, 200);
+    r = cp.call("POST", "/v2/nodes/wide/heartbeat", R"({"pools":)" + pools(3) + "}");
+    EXPECT_EQ(r.status, 413) << r.body;
+    EXPECT_EQ(cp.pools().size(), 2u) << "a refused heartbeat added a pool";
+    EXPECT_EQ(cp.call("GET", "/health").status, 200);
+}
+
 TEST(cloud, a_late_heartbeat_of_a_deregistered_node_brings_nothing_back) {
     control_plane cp;
     node_process a("node-a", pool_toml("p", models().alpha, 1), cp.base());

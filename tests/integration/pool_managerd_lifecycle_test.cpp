@@ -167,8 +167,10 @@ TEST(pool_managerd, crash_loop_ends_failed_with_the_engines_last_output) {
     fs::permissions(script, fs::perms::owner_all);
     auto toml =
         pool_toml("loop", tiny_model(), 1, 512, "engine_path = \"" + script.string() + "\"");
+    // No retry of the failed pool within the test (pool_recovery_test covers the retries).
     daemon_process d("crashloop", toml,
-                     {"--restart-max-crashes", "2", "--restart-backoff-ms", "50"});
+                     {"--restart-max-crashes", "2", "--restart-backoff-ms", "50",
+                      "--pool-retry-base-ms", "3600000", "--pool-retry-max-ms", "3600000"});
     ASSERT_TRUE(d.wait_healthy()) << d.log_text();
     ASSERT_TRUE(d.wait_state("loop", "failed", 30s)) << d.state("loop") << "\n" << d.log_text();
     auto st = d.status("loop");

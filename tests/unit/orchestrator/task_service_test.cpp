@@ -217,6 +217,63 @@ TEST_F(task_service_test, a_queued_task_past_its_deadline_fails_with_deadline_un
     EXPECT_TRUE(backend.opens.empty());
 }
 
+TEST_F(task_service_test, a_task_whose_model_has_only_failed_or_drained_pools_fails_at_once) {
+    placement::pool_state down;
+    down.models = {"tiny"};
+    down.engine = "llamacpp";
+    down.down = true;  // failed
+    index.upsert_pool("", "a", down);
+    placement::pool_state drained = down;
+    index.upsert_pool("", "b", drained);
+    start();
+    task_spec s;
+    s.task_id = "t1";
+    s.model = "tiny";
+    auto r = svc->submit(std::move(s));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, api::error_code::pool_unavailable);
+    EXPECT_EQ(r.error().http_status(), 503);
+    EXPECT_NE(r.error().message.find("reload"), std::string::npos) << r.error().message;
+    EXPECT_EQ(svc->queue_depth(), 0u);
+}
+
+TEST_F(task_service_test, a_pool_still_starting_keeps_its_models_tasks_waiting) {
+    add_pool("a", 1, /*ready=*/false);  // provisioning or starting: not down
+    placement::pool_state failed;
+    failed.models = {"tiny"};
+    failed.down = true;
+    index.upsert_pool("", "b", failed);
+    start();
+    auto t = submit("t1");
+    run_for(5s);
+    EXPECT_EQ(t->state, task_state::queued);
+}
+
+TEST_F(task_service_test, queued_tasks_fail_when_the_last_pool_of_their_model_goes_down) {
+    auto ref = add_pool("a", 1, /*ready=*/false);
+    start();
+    auto t1 = submit("t1");
+    task_spec s;
+    s.task_id = "t2";
+    s.model = "tiny";
+    s.placement.prefer_pools = {"a"};
+    auto t2 = submit(std::move(s));
+    run_for(1s);
+    ASSERT_EQ(t1->state, task_state::queued);
+    auto st = index.find(ref)->state;
+    st.down = true;  // the pool failed
+    index.update_pool(ref, st);
+    svc->wake();
+    poll();
+    for (auto& t : {t1, t2}) {
+        EXPECT_EQ(t->state, task_state::failed);
+        ASSERT_TRUE(t->error);
+        EXPECT_EQ(t->error->code, api::error_code::pool_unavailable);
+    }
+    EXPECT_EQ(svc->queue_depth(), 0u);
+    EXPECT_TRUE(backend.opens.empty());
+}
+
 TEST_F(task_service_test, cancels_a_task_the_grace_after_its_last_reader_left) {
     opts.disconnect_grace = 2000ms;
     add_pool("a");
@@ -331,6 +388,44 @@ TEST_F(task_service_test, stop_ends_queued_tasks_and_waits_for_running_ones) {
     run_for(1s);
     EXPECT_TRUE(stopped);
     EXPECT_EQ(running->state, task_state::cancelled);
+}
+
+// Retry-After after an idle hour: tasks that held their slot 0.6 s each, then nothing for an hour,
+// then a burst onto the full queue. The hint is the queue's length over the recent completion
+// rate (2 slots / 0.6 s), not a rate decayed by the idle hour.
+TEST_F(task_service_test, retry_after_of_a_full_queue_ignores_an_idle_period) {
+    opts.admission.capacity = 6;
+    opts.rate.max_retry = 30'000ms;
+    add_pool("a", 2);
+    start();
+    int n = 0;
+    auto burst = [&](int count) {
+        std::vector<std::shared_ptr<task>> out;
+        for (int i = 0; i < count; ++i) out.push_back(submit("t" + std::to_string(n++)));
+        return out;
+    };
+    // Eight tasks, two at a time, 0.6 s each.
+    auto first = burst(8);
+    for (size_t i = 0; i < first.size(); ++i) {
+        run_for(600ms);
+        for (auto& g : backend.opens)
+            if (!g->closed && g->events.empty()) g->end(1);
+        poll();
+    }
+    for (auto& t : first) ASSERT_EQ(t->state, task_state::completed);
+
+    run_for(std::chrono::hours(1));
+    auto second = burst(8);  // 2 running, 6 queued: the queue is full
+    task_spec s;
+    s.task_id = "over";
+    s.model = "tiny";
+    auto r = svc->submit(std::move(s));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, api::error_code::admission_reject);
+    ASSERT_TRUE(r.error().retry_after_ms);
+    const double expected_ms = 6 / (2 / 0.6) * 1000.0;  // 1.8 s
+    EXPECT_NEAR(static_cast<double>(*r.error().retry_after_ms), expected_ms, 50.0);
+    EXPECT_LE(*r.error().retry_after_ms, 30'000);
 }
 
 }  // namespace

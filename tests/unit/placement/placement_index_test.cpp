@@ -473,6 +473,84 @@ TEST(placement_index, removing_a_node_removes_its_pools) {
     EXPECT_FALSE(index.find("n1/a"));
 }
 
+TEST(placement_index, a_model_can_start_while_one_pool_is_neither_down_nor_draining) {
+    placement_index index;
+    EXPECT_FALSE(index.can_start("tiny"));
+    auto starting = ready_pool();
+    starting.ready = false;  // provisioning or starting
+    auto a = index.upsert_pool("n1", "a", starting);
+    auto b = index.upsert_pool("n2", "b", ready_pool());
+    EXPECT_TRUE(index.can_start("tiny"));
+    auto down = ready_pool();
+    down.ready = false;
+    down.down = true;
+    index.update_pool(b, down);
+    EXPECT_TRUE(index.can_start("tiny")) << "pool a is still starting";
+    auto draining = ready_pool();
+    draining.draining = true;
+    index.update_pool(a, draining);
+    EXPECT_FALSE(index.can_start("tiny"));
+    EXPECT_TRUE(index.serves("tiny"));
+    // An offline node's pools may come back with the node: they still count.
+    index.update_pool(a, starting);
+    index.set_node_available("n1", false);
+    EXPECT_TRUE(index.can_start("tiny"));
+    // A model change and a removal move the count with the pool.
+    index.update_pool(a, ready_pool({"big"}));
+    EXPECT_FALSE(index.can_start("tiny"));
+    EXPECT_TRUE(index.can_start("big"));
+    index.remove_pool(a);
+    EXPECT_FALSE(index.can_start("big"));
+    index.update_pool(b, ready_pool());
+    EXPECT_TRUE(index.can_start("tiny"));
+    index.remove_node("n2");
+    EXPECT_FALSE(index.can_start("tiny"));
+}
+
+TEST(placement_index, removing_pools_keeps_every_other_pool_findable) {
+    placement_index index;
+    std::map<std::string, pool_ref> refs;
+    for (int n = 0; n < 3; ++n)
+        for (int p = 0; p < 20; ++p) {
+            auto node = numbered("n", n), pool = numbered("p", p);
+            refs[node + "/" + pool] = index.upsert_pool(node, pool, ready_pool());
+        }
+    for (int p = 0; p < 20; p += 3) {
+        auto name = "n1/" + numbered("p", p);
+        EXPECT_TRUE(index.remove_pool(refs[name]));
+        refs.erase(name);
+    }
+    EXPECT_EQ(index.pool_count(), refs.size());
+    for (const auto& [name, ref] : refs) {
+        auto found = index.find(name);
+        ASSERT_TRUE(found) << name;
+        EXPECT_EQ(*found, ref) << name;
+        EXPECT_EQ(index.find(ref)->name(), name);
+    }
+    EXPECT_FALSE(index.find("n1/p3"));
+    EXPECT_TRUE(index.find("p3")) << "p3 is still on n0 and n2";
+    // A removed pool's id can come back on its node.
+    auto back = index.upsert_pool("n1", "p3", ready_pool());
+    EXPECT_EQ(*index.find("n1/p3"), back);
+    index.remove_node("n0");
+    EXPECT_EQ(index.pool_count(), refs.size() + 1 - 20);
+    EXPECT_FALSE(index.find("n0/p1"));
+    EXPECT_TRUE(index.find("n2/p19"));
+}
+
+TEST(placement_index, an_update_equal_to_the_held_state_changes_nothing) {
+    placement_index index;
+    auto ref = index.upsert_pool("n", "p", ready_pool());
+    const auto before = index.updates_applied();
+    index.update_pool(ref, ready_pool());
+    EXPECT_EQ(index.updates_applied(), before);
+    auto busy = ready_pool();
+    busy.slots_free = 1;
+    index.update_pool(ref, busy);
+    EXPECT_EQ(index.updates_applied(), before + 1);
+    EXPECT_EQ(index.find(ref)->free_slots(), 1);
+}
+
 TEST(placement_index, parses_strategy_names) {
     EXPECT_EQ(parse_strategy("round-robin"), placement_strategy::round_robin);
     EXPECT_EQ(parse_strategy("least-loaded"), placement_strategy::least_loaded);

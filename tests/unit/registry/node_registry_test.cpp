@@ -301,5 +301,111 @@ TEST(node_registry_vram, a_pool_below_the_vram_policy_is_not_placed) {
     EXPECT_TRUE(index.can_serve_now("tiny"));
 }
 
+std::vector<pool_report> numbered_pools(int n) {
+    std::vector<pool_report> out;
+    for (int i = 0; i < n; ++i) out.push_back({"p" + std::to_string(i), pool()});
+    return out;
+}
+
+TEST(node_registry_cap, refuses_a_registration_with_more_pools_than_the_cap) {
+    placement::placement_index index;
+    auto c = config();
+    c.max_pools_per_node = 3;
+    node_registry registry(c, index, t0);
+    auto refused = registry.register_node(node("n1", 10s, numbered_pools(4)), t0);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, registry_errc::too_many_pools);
+    EXPECT_NE(refused.error().message.find("4 pools"), std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("at most 3"), std::string::npos)
+        << refused.error().message;
+    EXPECT_EQ(registry.find("n1"), nullptr);
+    EXPECT_EQ(index.pool_count(), 0u);
+    EXPECT_TRUE(registry.register_node(node("n1", 10s, numbered_pools(3)), t0));
+    EXPECT_EQ(index.pool_count(), 3u);
+}
+
+TEST(node_registry_cap, refuses_a_heartbeat_with_more_pools_than_the_cap_and_changes_nothing) {
+    placement::placement_index index;
+    auto c = config();
+    c.max_pools_per_node = 3;
+    node_registry registry(c, index, t0);
+    ASSERT_TRUE(registry.register_node(node("n1", 10s, numbered_pools(2)), t0));
+    auto r = registry.heartbeat("n1", numbered_pools(4), t0 + 1s);
+    EXPECT_EQ(r.status, heartbeat_status::too_many_pools);
+    EXPECT_EQ(index.pool_count(), 2u);
+    EXPECT_EQ(registry.find("n1")->last_heartbeat, t0) << "a refused heartbeat counted";
+}
+
+TEST_F(registry_fixture, a_heartbeat_touches_only_the_pools_that_changed) {
+    ASSERT_TRUE(registry.register_node(node("n1", 10s, numbered_pools(100)), t0));
+    const auto before = index.updates_applied();
+    registry.heartbeat("n1", numbered_pools(100), t0 + 1s);
+    EXPECT_EQ(index.updates_applied(), before) << "an unchanged heartbeat touched the index";
+
+    auto one = numbered_pools(100);
+    one[42].state.slots_free = 1;
+    registry.heartbeat("n1", one, t0 + 2s);
+    EXPECT_EQ(index.updates_applied(), before + 1);
+    EXPECT_EQ(index.find(*index.find("n1", "p42"))->free_slots(), 1);
+    EXPECT_EQ(index.find(*index.find("n1", "p41"))->free_slots(), 4);
+
+    // A pool missing from a heartbeat is marked not ready once, not again while it stays away.
+    auto missing = numbered_pools(100);
+    missing[42].state.slots_free = 1;
+    missing.erase(missing.begin() + 7);
+    registry.heartbeat("n1", missing, t0 + 3s);
+    EXPECT_EQ(index.updates_applied(), before + 2);
+    EXPECT_FALSE(index.find(*index.find("n1", "p7"))->state.ready);
+    registry.heartbeat("n1", missing, t0 + 4s);
+    EXPECT_EQ(index.updates_applied(), before + 2);
+    // Back in the next one: ready again.
+    registry.heartbeat("n1", one, t0 + 5s);
+    EXPECT_TRUE(index.find(*index.find("n1", "p7"))->state.ready);
+}
+
+// The node's count of busy slots is taken at every report, also when the report equals the last
+// one: our own tasks may have ended since, and the node's busy slots are then someone else's.
+TEST_F(registry_fixture, an_unchanged_heartbeat_still_takes_the_nodes_busy_slots) {
+    ASSERT_TRUE(registry.register_node(node("n1", 10s, {{"gpu0", pool()}}), t0));
+    auto ref = *index.find("n1", "gpu0");
+    index.on_dispatch(ref);
+    index.on_dispatch(ref);
+    auto busy = pool();
+    busy.slots_free = 2;
+    registry.heartbeat("n1", {{"gpu0", busy}}, t0 + 1s);
+    EXPECT_EQ(index.find(ref)->free_slots(), 2);
+    index.on_complete(ref);
+    index.on_complete(ref);
+    EXPECT_EQ(index.find(ref)->free_slots(), 4);
+    registry.heartbeat("n1", {{"gpu0", busy}}, t0 + 2s);
+    EXPECT_EQ(index.find(ref)->free_slots(), 2);
+}
+
+TEST_F(registry_fixture, a_registration_with_fewer_pools_removes_the_others_and_keeps_the_rest) {
+    ASSERT_TRUE(registry.register_node(node("n1", 10s, numbered_pools(10)), t0));
+    ASSERT_TRUE(registry.register_node(node("n2", 10s, numbered_pools(3)), t0));
+    auto keep = numbered_pools(10);
+    keep.erase(keep.begin() + 5);
+    keep.erase(keep.begin() + 1);
+    ASSERT_TRUE(registry.register_node(node("n1", 10s, keep), t0 + 1s));
+    EXPECT_EQ(index.pool_count(), 8u + 3u);
+    EXPECT_FALSE(index.find("n1", "p1"));
+    EXPECT_FALSE(index.find("n1", "p5"));
+    for (const auto& p : keep) {
+        auto ref = index.find("n1", p.pool_id);
+        ASSERT_TRUE(ref) << p.pool_id;
+        EXPECT_EQ(index.find(*ref)->pool_id, p.pool_id);
+    }
+    EXPECT_EQ(registry.find("n1")->pools.size(), 8u);
+    // Heartbeats keep finding the pools by id after the removal.
+    keep[6].state.slots_free = 0;  // p8
+    registry.heartbeat("n1", keep, t0 + 2s);
+    EXPECT_EQ(index.find(*index.find("n1", "p8"))->free_slots(), 0);
+    EXPECT_TRUE(registry.deregister("n1"));
+    EXPECT_EQ(index.pool_count(), 3u);
+    EXPECT_TRUE(index.find("n2/p2"));
+}
+
 }  // namespace
 }  // namespace llorch::registry
