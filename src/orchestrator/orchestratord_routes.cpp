@@ -4,6 +4,7 @@
 
 #include "orchestrator/client_api.h"
 #include "orchestrator/compat_api.h"
+#include "orchestrator/compat_errors.h"
 #include "orchestrator/node_api.h"
 #include "orchestrator/remote_pool_admin.h"
 #include "pool/local_pool_admin.h"
@@ -44,9 +45,22 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.add("POST", "/v1/chat/completions", on(compat, &o::chat_completions));
     r.add("POST", "/v1/completions", on(compat, &o::completions));
     r.add("GET", "/v1/models", on(compat, &o::models));
+    r.add("GET", "/v1/models/{id}", on(compat, &o::model));
+    r.add("GET", "/", on(compat, &o::root));
+    r.add("HEAD", "/", on(compat, &o::root));
+    r.add("GET", "/api/version", on(compat, &o::version));
     r.add("POST", "/api/generate", on(compat, &o::generate));
     r.add("POST", "/api/chat", on(compat, &o::chat));
     r.add("GET", "/api/tags", on(compat, &o::tags));
+    r.add("POST", "/api/show", on(compat, &o::show));
+    r.add("GET", "/api/ps", on(compat, &o::ps));
+    for (const char* m : {"pull", "push", "copy", "create"})
+        r.add("POST", std::string("/api/") + m, on(compat, &o::model_management));
+    r.add("DELETE", "/api/delete", on(compat, &o::model_management));
+    // Every error under these paths (404, 405, auth included) in the API's own shape.
+    r.set_error_writer("/v1", openai_error);
+    r.set_error_writer("/api", ollama_error);
+    r.set_error_writer("/", ollama_error);
     if (!cloud) {
         // /v2/pools..., /v2/catalog/...: the pools of this process.
         pool::add_pool_routes(r, std::make_shared<pool::local_pool_admin>(*s.local_pools));
