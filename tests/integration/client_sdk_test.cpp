@@ -75,6 +75,7 @@ TEST_F(client_sdk, openai_completions) { EXPECT_TRUE(node_passes("openai_complet
 TEST_F(client_sdk, openai_errors) { EXPECT_TRUE(node_passes("openai_errors.test.mjs")); }
 TEST_F(client_sdk, ollama) { EXPECT_TRUE(node_passes("ollama.test.mjs")); }
 TEST_F(client_sdk, ollama_api) { EXPECT_TRUE(node_passes("ollama_api.test.mjs")); }
+TEST_F(client_sdk, cors_and_request_ids) { EXPECT_TRUE(node_passes("cors.test.mjs")); }
 
 }  // namespace
 }  // namespace llorch::test
