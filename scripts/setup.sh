@@ -30,6 +30,16 @@ say "engine: llama.cpp's llama-server"
 engine="$(scripts/build-engine.sh | tail -n 1)"
 echo "    $engine" >&2
 
+# The official npm clients the integration tests run (tests/clients): installed from the lock
+# file, again only when it changed.
+clients=tests/clients
+lock_sum="$(sha256sum "$clients/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -d $clients/node_modules || "$(cat "$clients/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]]; then
+  say "npm clients for the tests (tests/clients)"
+  (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$lock_sum" > "$clients/node_modules/.lock-sha256"
+fi
+
 say "configuring llama-orch (preset $preset)"
 cmake --preset "$preset" >/dev/null
 say "building llama-orch"

@@ -93,7 +93,8 @@ expected<void, std::string> orchestratord_app::start() {
                                                       .index = index_.get(),
                                                       .local_pools = manager_.get(),
                                                       .nodes = registry_.get(),
-                                                      .remote = remote_.get()});
+                                                      .remote = remote_.get(),
+                                                      .cors_origins = cfg_.cors_origins});
     http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;

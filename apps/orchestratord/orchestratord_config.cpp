@@ -114,6 +114,12 @@ void orchestratord_config::declare(CLI::App& app) {
         ->envname("ORCHESTRATORD_IO_THREADS")
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));
+    app.add_option("--cors-origins", cors_origins,
+                   "browser origins allowed to call the OpenAI and Ollama endpoints besides "
+                   "loopback ones and app schemes (comma-separated, e.g. "
+                   "https://chat.example.com; * allows any)")
+        ->envname("ORCHESTRATORD_CORS_ORIGINS")
+        ->delimiter(',');
     add_logging_options(app, logging);
 }
 

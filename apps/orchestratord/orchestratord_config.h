@@ -51,6 +51,7 @@ struct orchestratord_config {
     int breaker_failures = static_cast<int>(dispatch::circuit_breaker_config{}.failure_threshold);
     long long breaker_cooldown_ms = dispatch::circuit_breaker_config{}.cool_down.count();
     unsigned io_threads = http::default_io_threads();
+    std::vector<std::string> cors_origins;
     logging_options logging;
     serve_tls_options https;
     serve_limits_options limits;

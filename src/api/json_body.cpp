@@ -15,12 +15,40 @@ error invalid(std::string message) {
 }
 }  // namespace
 
+std::optional<size_t> utf8_error_offset(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return i;
+        for (size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
+        if (n == 2 && c < 0xC2) return i;
+        i += n;
+    }
+    return std::nullopt;
+}
+
 expected<json::object, error> parse_json_body(std::string_view body) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object{};
+    if (auto at = utf8_error_offset(body))
+        return fail(invalid("the request body is not valid UTF-8 (byte " + std::to_string(*at) +
+                            " of " + std::to_string(body.size()) + ")"));
     boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec) return fail(invalid("the request body is not valid JSON: " + ec.message()));
-    if (!v.is_object()) return fail(invalid("the request body must be a JSON object"));
+    json::stream_parser p;
+    size_t used = p.write_some(body.data(), body.size(), ec);
+    if (!ec) p.finish(ec);
+    if (ec)
+        return fail(invalid("the request body is not valid JSON: " + ec.message() + " (near byte " +
+                            std::to_string(used) + " of " + std::to_string(body.size()) + ")"));
+    auto v = p.release();
+    if (!v.is_object())
+        return fail(invalid(std::string("the request body must be a JSON object, not ") +
+                            (v.is_array()    ? "an array"
+                             : v.is_string() ? "a string"
+                             : v.is_null()   ? "null"
+                             : v.is_bool()   ? "a boolean"
+                                             : "a number")));
     if (auto k = first_duplicate_key(body))
         return fail(invalid("the request body has the key '" + *k +
                             "' twice in one object; send each key once"));

@@ -17,7 +17,12 @@
 
 namespace llorch::api {
 
+// INVALID_PARAMS says what is wrong: bytes that are not UTF-8 (and where), JSON that does not
+// parse (and where), or a value that is not an object.
 expected<boost::json::object, error> parse_json_body(std::string_view body);
+
+// The offset of the first byte of `s` that is not part of valid UTF-8; nullopt when all is.
+std::optional<size_t> utf8_error_offset(std::string_view s);
 
 // A duration in milliseconds: absent (or null) → `fallback`; otherwise an integer within
 // [min, max], or INVALID_PARAMS naming `key`. Checked before any arithmetic with it.

@@ -16,6 +16,61 @@ json::array messages_json(const generation_request& g) {
     return a;
 }
 
+// The request's engine_params into an OpenAI-style body (llama-server's /v1/*, vLLM): as they
+// are, except that a native json_schema becomes a response_format.
+void add_openai_params(json::object& o, const generation_request& g) {
+    for (auto& kv : engine_params(g)) {
+        if (kv.key() == "json_schema")
+            o["response_format"] = json::object{
+                {"type", "json_schema"},
+                {"json_schema", json::object{{"name", "output"}, {"schema", kv.value()}}}};
+        else
+            o[kv.key()] = kv.value();
+    }
+}
+
+// The same into llama-server's native /completion body: a response_format becomes the native
+// json_schema.
+void add_native_params(json::object& o, const generation_request& g) {
+    for (auto& kv : engine_params(g)) {
+        if (kv.key() != "response_format") {
+            o[kv.key()] = kv.value();
+            continue;
+        }
+        auto* rf = kv.value().if_object();
+        auto* type = rf ? rf->if_contains("type") : nullptr;
+        if (!type || !type->is_string()) continue;
+        if (type->get_string() == "json_object") {
+            o["json_schema"] = json::object{{"type", "object"}};
+        } else if (type->get_string() == "json_schema") {
+            auto* js = rf->if_contains("json_schema");
+            auto* schema = js && js->is_object() ? js->get_object().if_contains("schema") : nullptr;
+            o["json_schema"] = schema ? *schema : json::value(json::object{});
+        }
+    }
+}
+
+// The same into an Ollama body: structured output as `format`, the rest as options. Ollama has
+// no logit bias.
+void add_ollama_params(json::object& o, json::object& opts, const generation_request& g) {
+    for (auto& kv : engine_params(g)) {
+        if (kv.key() == "json_schema") {
+            o["format"] = kv.value();
+        } else if (kv.key() == "response_format") {
+            auto* rf = kv.value().if_object();
+            auto* type = rf ? rf->if_contains("type") : nullptr;
+            auto* js = rf ? rf->if_contains("json_schema") : nullptr;
+            auto* schema = js && js->is_object() ? js->get_object().if_contains("schema") : nullptr;
+            if (type && type->is_string() && type->get_string() == "json_object")
+                o["format"] = "json";
+            else if (schema)
+                o["format"] = *schema;
+        } else if (kv.key() != "logit_bias" && kv.key() != "grammar") {
+            opts[kv.key()] = kv.value();
+        }
+    }
+}
+
 std::string as_string(const json::value* v) {
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
@@ -73,6 +128,7 @@ class sse_json_decoder : public stream_decoder {
         engine_event ev;
         ev.type = engine_event::kind::end;
         ev.tokens_out = tokens_out_ >= 0 ? tokens_out_ : pieces_;
+        ev.tokens_in = tokens_in_;
         ev.decode_ms = decode_ms_;
         ev.finish_reason = finish_reason_.empty() ? "stop" : finish_reason_;
         out.push_back(ev);
@@ -86,6 +142,7 @@ class sse_json_decoder : public stream_decoder {
         out.push_back(ev);
     }
     int tokens_out_ = -1;
+    int tokens_in_ = -1;
     long long decode_ms_ = -1;
     std::string finish_reason_;
     int pieces_ = 0;
@@ -108,6 +165,7 @@ class llamacpp_completion_decoder : public sse_json_decoder {
         auto* stop = o.if_contains("stop");
         if (stop && stop->is_bool() && stop->get_bool()) {
             tokens_out_ = static_cast<int>(as_int(o.if_contains("tokens_predicted")));
+            tokens_in_ = static_cast<int>(as_int(o.if_contains("tokens_evaluated")));
             if (auto* t = o.if_contains("timings"); t && t->is_object())
                 decode_ms_ = as_int(t->get_object().if_contains("predicted_ms"));
             auto st = as_string(o.if_contains("stop_type"));
@@ -125,9 +183,11 @@ class openai_decoder : public sse_json_decoder {
             error(eo ? as_string(eo->if_contains("message")) : json::serialize(*err), out);
             return;
         }
-        if (auto* u = o.if_contains("usage"); u && u->is_object())
+        if (auto* u = o.if_contains("usage"); u && u->is_object()) {
             tokens_out_ =
                 static_cast<int>(as_int(u->get_object().if_contains("completion_tokens")));
+            tokens_in_ = static_cast<int>(as_int(u->get_object().if_contains("prompt_tokens")));
+        }
         if (auto* t = o.if_contains("timings"); t && t->is_object())
             decode_ms_ = as_int(t->get_object().if_contains("predicted_ms"));
         auto* choices = o.if_contains("choices");
@@ -197,6 +257,7 @@ class ollama_decoder : public stream_decoder {
             engine_event ev;
             ev.type = engine_event::kind::end;
             ev.tokens_out = static_cast<int>(as_int(o.if_contains("eval_count")));
+            ev.tokens_in = static_cast<int>(as_int(o.if_contains("prompt_eval_count")));
             auto ns = as_int(o.if_contains("eval_duration"));
             ev.decode_ms = ns >= 0 ? ns / 1'000'000 : -1;
             ev.finish_reason =
@@ -221,6 +282,7 @@ class llamacpp_adapter : public engine_adapter {
             o["stream_options"] = json::object{{"include_usage", true}};
             if (g.ignore_eos) o["ignore_eos"] = true;
             add_sampling(o, g);
+            add_openai_params(o, g);
             return {"/v1/chat/completions", json::serialize(o)};
         }
         o["prompt"] = g.prompt.value_or("");
@@ -229,6 +291,7 @@ class llamacpp_adapter : public engine_adapter {
         o["cache_prompt"] = true;
         if (g.ignore_eos) o["ignore_eos"] = true;
         add_sampling(o, g);
+        add_native_params(o, g);
         return {"/completion", json::serialize(o)};
     }
     std::unique_ptr<stream_decoder> decoder(const generation_request& g) const override {
@@ -248,6 +311,7 @@ class openai_adapter : public engine_adapter {
         o["stream_options"] = json::object{{"include_usage", true}};
         if (g.ignore_eos) o["ignore_eos"] = true;
         add_sampling(o, g);
+        add_openai_params(o, g);
         if (!g.messages.empty()) {
             o["messages"] = messages_json(g);
             return {"/v1/chat/completions", json::serialize(o)};
@@ -270,6 +334,7 @@ class ollama_adapter : public engine_adapter {
         json::object opts;
         opts["num_predict"] = g.max_tokens;
         add_sampling(opts, g);
+        add_ollama_params(o, opts, g);
         o["options"] = std::move(opts);
         if (!g.messages.empty()) {
             o["messages"] = messages_json(g);

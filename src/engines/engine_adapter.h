@@ -18,6 +18,7 @@ struct engine_event {
     enum class kind { token, end, error } type = kind::token;
     std::string text;           // token: a non-empty chunk of text
     int tokens_out = -1;        // end: the engine's count of generated tokens, if it said
+    int tokens_in = -1;         // end: the engine's count of prompt tokens, if it said
     long long decode_ms = -1;   // end: the engine's own decode time, if it said
     std::string finish_reason;  // end: "stop" or "length"
     std::string message;        // error: what the engine said

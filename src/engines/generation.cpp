@@ -1,6 +1,10 @@
 #include "engines/generation.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
+
+#include "api/json_body.h"
 
 namespace llorch::engines {
 namespace json = boost::json;
@@ -17,19 +21,14 @@ std::optional<double> number(const json::value& v) {
 }
 }  // namespace
 
-bool valid_utf8(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        for (size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-        if (n == 2 && c < 0xC2) return false;
-        i += n;
-    }
-    return true;
+const std::vector<std::string_view>& engine_param_names() {
+    static const std::vector<std::string_view> names{
+        "presence_penalty", "frequency_penalty", "repeat_penalty", "logit_bias", "min_p",
+        "typical_p",        "response_format",   "json_schema",    "grammar"};
+    return names;
 }
+
+bool valid_utf8(std::string_view s) { return !api::utf8_error_offset(s); }
 
 expected<generation_request, api::error> parse_generation(const json::object& o) {
     generation_request g;
@@ -113,6 +112,16 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
         if (!v->is_bool()) return fail(bad("ignore_eos", "must be a boolean"));
         g.ignore_eos = v->get_bool();
     }
+    if (auto* v = o.if_contains("engine_params"); v && !v->is_null()) {
+        auto* ep = v->if_object();
+        if (!ep) return fail(bad("engine_params", "must be an object"));
+        const auto& names = engine_param_names();
+        for (const auto& kv : *ep)
+            if (std::find(names.begin(), names.end(), kv.key()) == names.end())
+                return fail(bad("engine_params." + std::string(kv.key()),
+                                "is not a field llama-orch passes to engines"));
+        if (!ep->empty()) g.engine_params = json::serialize(*ep);
+    }
     if (auto* v = o.if_contains("task_id"); v && v->is_string()) g.task_id = v->get_string();
     if (auto* v = o.if_contains("attempt"); v && v->is_int64())
         g.attempt = static_cast<int>(v->get_int64());
@@ -131,6 +140,14 @@ void add_sampling(json::object& o, const generation_request& g) {
     }
 }
 
+json::object engine_params(const generation_request& g) {
+    if (g.engine_params.empty()) return {};
+    boost::system::error_code ec;
+    auto v = json::parse(g.engine_params, ec);
+    if (ec || !v.is_object()) return {};
+    return std::move(v.get_object());
+}
+
 std::string to_json(const generation_request& g) {
     json::object o;
     if (g.prompt) o["prompt"] = *g.prompt;
@@ -143,6 +160,7 @@ std::string to_json(const generation_request& g) {
     if (g.max_tokens > 0) o["max_tokens"] = g.max_tokens;
     add_sampling(o, g);
     if (g.ignore_eos) o["ignore_eos"] = true;
+    if (!g.engine_params.empty()) o["engine_params"] = engine_params(g);
     if (!g.task_id.empty()) o["task_id"] = g.task_id;
     o["attempt"] = g.attempt;
     return json::serialize(o);

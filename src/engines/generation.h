@@ -28,6 +28,9 @@ struct generation_request {
     std::optional<long long> seed;
     std::vector<std::string> stop;
     bool ignore_eos = false;  // benchmarks: every request generates max_tokens tokens
+    // More sampling and output-format fields, sent to the engine as they are (a JSON object of
+    // the names in engine_param_names(); empty: none). The compatible APIs fill it.
+    std::string engine_params;
     std::string task_id;
     int attempt = 0;
 };
@@ -38,15 +41,21 @@ inline constexpr long long max_top_k = 1'000'000;
 inline constexpr size_t max_stop_strings = 32;
 inline constexpr size_t max_stop_bytes = 512;
 
+// The fields `engine_params` may carry: OpenAI's and llama.cpp's names for penalties, logit
+// bias, min_p / typical_p, and structured output (response_format, json_schema, grammar).
+const std::vector<std::string_view>& engine_param_names();
+
 // Reads the generation fields of a JSON object (prompt or inputs[], messages, max_tokens,
-// temperature, top_p, top_k, seed, stop, ignore_eos, task_id, attempt); wrong types are
-// INVALID_PARAMS errors that name the field.
+// temperature, top_p, top_k, seed, stop, ignore_eos, engine_params, task_id, attempt); wrong
+// types are INVALID_PARAMS errors that name the field.
 expected<generation_request, api::error> parse_generation(const boost::json::object& o);
 // The same fields back as JSON (what orchestratord sends to a node).
 std::string to_json(const generation_request& g);
 // Adds the sampling fields that are set (temperature, top_p, top_k, seed, stop) to `o`; the
 // names are the same in llama-orch's, llama.cpp's, OpenAI's and Ollama's requests.
 void add_sampling(boost::json::object& o, const generation_request& g);
+// The engine_params of `g`, parsed (an empty object when there are none).
+boost::json::object engine_params(const generation_request& g);
 
 // Whether `s` is valid UTF-8.
 bool valid_utf8(std::string_view s);

@@ -53,6 +53,26 @@ router::match_result router::match(std::string_view method, std::string_view pat
     return out;
 }
 
+void router::set_error_writer(std::string prefix, error_writer w) {
+    error_writers_.emplace_back(std::move(prefix), std::move(w));
+}
+
+response router::error_response(const api::error& e, std::string_view path,
+                                std::string_view correlation_id) const {
+    const error_writer* best = nullptr;
+    size_t best_len = 0;
+    for (const auto& [prefix, w] : error_writers_) {
+        bool under = prefix == "/" ? path == "/" || path.empty()
+                                   : path.starts_with(prefix) && (path.size() == prefix.size() ||
+                                                                  path[prefix.size()] == '/');
+        if (under && (!best || prefix.size() > best_len)) {
+            best = &w;
+            best_len = prefix.size();
+        }
+    }
+    return best ? (*best)(e, correlation_id) : response::from_error(e, correlation_id);
+}
+
 std::vector<std::string> router::describe() const {
     std::vector<std::string> out;
     for (const auto& r : routes_) out.push_back(r.method + " " + r.pattern);

@@ -30,6 +30,15 @@ class router {
     // Every route as "METHOD pattern", for a daemon's --help or a 404 hint.
     std::vector<std::string> describe() const;
 
+    // How errors of requests under `prefix` ("/v1": that path and everything below it; "/": the
+    // root alone) are written, when an API there has its own error shape. Applies to the errors
+    // the server answers itself (404, 405, auth, a handler's exception); the longest prefix wins.
+    using error_writer = std::function<response(const api::error&, std::string_view corr)>;
+    void set_error_writer(std::string prefix, error_writer w);
+    // The error answer for a request to `path`: its prefix's writer, else the llama-orch envelope.
+    response error_response(const api::error& e, std::string_view path,
+                            std::string_view correlation_id) const;
+
   private:
     struct route {
         std::string method;
@@ -39,6 +48,7 @@ class router {
         route_options opts;
     };
     std::vector<route> routes_;
+    std::vector<std::pair<std::string, error_writer>> error_writers_;
 };
 
 }  // namespace llorch::http

@@ -158,15 +158,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (!m.h && req.method == "HEAD") m = routes.match("GET", req.path);
         if (!m.h) {
             if (m.path_known) {
-                co_return response::from_error(
+                co_return routes.error_response(
                     api::make_error(api::error_code::method_not_allowed,
                                     req.method + " is not allowed on " + req.path),
-                    req.correlation_id);
+                    req.path, req.correlation_id);
             }
-            co_return response::from_error(
+            co_return routes.error_response(
                 api::make_error(api::error_code::not_found,
                                 "no such endpoint: " + req.method + " " + req.path),
-                req.correlation_id);
+                req.path, req.correlation_id);
         }
         const token_set& required = m.opts.service_route && !opts.service_tokens.empty()
                                         ? opts.service_tokens
@@ -174,20 +174,20 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (!m.opts.public_route && !required.empty()) {
             auto auth = req.header("Authorization");
             if (!auth) {
-                co_return response::from_error(
+                co_return routes.error_response(
                     api::make_error(api::error_code::missing_token,
                                     "this endpoint needs a token: send 'Authorization: Bearer "
                                     "<token>'"),
-                    req.correlation_id);
+                    req.path, req.correlation_id);
             }
             auto tok = bearer_token(*auth);
             auto id = tok ? required.verify(*tok) : std::nullopt;
             if (!id) {
                 log->warn("rejected request {} {} from {}: bad token", req.method, req.path,
                           req.remote_address);
-                co_return response::from_error(
+                co_return routes.error_response(
                     api::make_error(api::error_code::bad_token, "the token is not valid here"),
-                    req.correlation_id);
+                    req.path, req.correlation_id);
             }
             req.identity = *id;
         } else {
@@ -195,13 +195,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
         }
         req.params = std::move(m.params);
         std::string corr = req.correlation_id;
+        std::string path = req.path;
         try {
             co_return co_await (*m.h)(std::move(req));
         } catch (const std::exception& ex) {
             log->error("handler failed: {}", ex.what());
-            co_return response::from_error(
+            co_return routes.error_response(
                 api::make_error(api::error_code::internal, "internal error; see the daemon's log"),
-                corr);
+                path, corr);
         }
     }
 

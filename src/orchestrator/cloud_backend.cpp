@@ -132,6 +132,8 @@ class remote_stream final : public pool::infer_stream {
             ev.type = engines::engine_event::kind::end;
             if (auto* n = o.if_contains("tokens_out"); n && n->is_int64())
                 ev.tokens_out = static_cast<int>(n->get_int64());
+            if (auto* n = o.if_contains("tokens_in"); n && n->is_int64())
+                ev.tokens_in = static_cast<int>(n->get_int64());
             if (auto* d = o.if_contains("decode_ms"); d && d->is_int64())
                 ev.decode_ms = d->get_int64();
             if (auto* f = o.if_contains("finish_reason"); f && f->is_string())

@@ -1,8 +1,11 @@
 #pragma once
-// OpenAI- and Ollama-compatible handlers over the same task machinery as /v2/tasks:
-// POST /v1/chat/completions, POST /v1/completions, GET /v1/models, POST /api/generate,
-// POST /api/chat, GET /api/tags — streamed and not. Each request is a task (queued, placed,
-// cancelled when the client goes away); only the wire format differs.
+// OpenAI- and Ollama-compatible handlers over the same task machinery as /v2/tasks. Generation
+// (POST /v1/chat/completions, /v1/completions, /api/generate, /api/chat) is a task — queued,
+// placed, cancelled when the client goes away — streamed or not; only the wire format differs
+// (compat_request.h translates the request, compat_stream.h formats the answer). The model
+// endpoints read the placement index. Ollama's model management (pull, push, copy, delete,
+// create) is answered with an error that says what llama-orch does instead.
+// Errors are in the endpoint's dialect (compat_errors.h).
 // Owner: the route table (shared by its handlers). Thread: the control plane's io thread.
 
 #include "http/message.h"
@@ -16,14 +19,25 @@ class compat_api {
     compat_api(task_service& tasks, const placement::placement_index& index)
         : tasks_(tasks), index_(index) {}
 
-    asio::awaitable<http::response> chat_completions(http::request q);  // OpenAI
-    asio::awaitable<http::response> completions(http::request q);       // OpenAI
-    asio::awaitable<http::response> models(http::request q);            // OpenAI
-    asio::awaitable<http::response> generate(http::request q);          // Ollama
-    asio::awaitable<http::response> chat(http::request q);              // Ollama
-    asio::awaitable<http::response> tags(http::request q);              // Ollama
+    // OpenAI (compat_api.cpp)
+    asio::awaitable<http::response> chat_completions(http::request q);
+    asio::awaitable<http::response> completions(http::request q);
+    asio::awaitable<http::response> models(http::request q);
+    asio::awaitable<http::response> model(http::request q);  // GET /v1/models/{id}
+    // Ollama (compat_api.cpp: generation; compat_ollama.cpp: the rest)
+    asio::awaitable<http::response> generate(http::request q);
+    asio::awaitable<http::response> chat(http::request q);
+    asio::awaitable<http::response> tags(http::request q);
+    asio::awaitable<http::response> root(http::request q);  // GET and HEAD /
+    asio::awaitable<http::response> version(http::request q);
+    asio::awaitable<http::response> show(http::request q);
+    asio::awaitable<http::response> ps(http::request q);
+    asio::awaitable<http::response> model_management(http::request q);  // pull, copy, ...
 
   private:
+    // The model names the pools answer to, each once, sorted.
+    std::vector<std::string> model_names() const;
+
     task_service& tasks_;
     const placement::placement_index& index_;
 };

@@ -1,9 +1,12 @@
 #include "orchestrator/orchestratord_routes.h"
 
 #include <memory>
+#include <set>
 
 #include "orchestrator/client_api.h"
 #include "orchestrator/compat_api.h"
+#include "orchestrator/compat_errors.h"
+#include "orchestrator/compat_http.h"
 #include "orchestrator/node_api.h"
 #include "orchestrator/remote_pool_admin.h"
 #include "pool/local_pool_admin.h"
@@ -41,12 +44,34 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.add("GET", "/health", on(client, &c::health), open);
     r.add("GET", "/ready", on(client, &c::ready));
     r.add("GET", "/metrics", on(client, &c::metrics), open);
-    r.add("POST", "/v1/chat/completions", on(compat, &o::chat_completions));
-    r.add("POST", "/v1/completions", on(compat, &o::completions));
-    r.add("GET", "/v1/models", on(compat, &o::models));
-    r.add("POST", "/api/generate", on(compat, &o::generate));
-    r.add("POST", "/api/chat", on(compat, &o::chat));
-    r.add("GET", "/api/tags", on(compat, &o::tags));
+    // The compatible endpoints: CORS and x-request-id around each, and a preflight answer
+    // (no token: browsers send none) on each path.
+    auto cors = std::make_shared<const cors_policy>(s.cors_origins);
+    std::set<std::string> compat_paths;
+    auto add_compat = [&](const char* method, std::string path, http::handler h) {
+        r.add(method, path, with_compat_headers(std::move(h), cors));
+        compat_paths.insert(std::move(path));
+    };
+    add_compat("POST", "/v1/chat/completions", on(compat, &o::chat_completions));
+    add_compat("POST", "/v1/completions", on(compat, &o::completions));
+    add_compat("GET", "/v1/models", on(compat, &o::models));
+    add_compat("GET", "/v1/models/{id}", on(compat, &o::model));
+    add_compat("GET", "/", on(compat, &o::root));
+    add_compat("HEAD", "/", on(compat, &o::root));
+    add_compat("GET", "/api/version", on(compat, &o::version));
+    add_compat("POST", "/api/generate", on(compat, &o::generate));
+    add_compat("POST", "/api/chat", on(compat, &o::chat));
+    add_compat("GET", "/api/tags", on(compat, &o::tags));
+    add_compat("POST", "/api/show", on(compat, &o::show));
+    add_compat("GET", "/api/ps", on(compat, &o::ps));
+    for (const char* m : {"pull", "push", "copy", "create"})
+        add_compat("POST", std::string("/api/") + m, on(compat, &o::model_management));
+    add_compat("DELETE", "/api/delete", on(compat, &o::model_management));
+    for (const auto& p : compat_paths) r.add("OPTIONS", p, cors_preflight(cors), open);
+    // Every error under these paths (404, 405, auth included) in the API's own shape.
+    r.set_error_writer("/v1", openai_error);
+    r.set_error_writer("/api", ollama_error);
+    r.set_error_writer("/", ollama_error);
     if (!cloud) {
         // /v2/pools..., /v2/catalog/...: the pools of this process.
         pool::add_pool_routes(r, std::make_shared<pool::local_pool_admin>(*s.local_pools));

@@ -27,6 +27,7 @@ struct orchestratord_services {
     pool::pool_manager* local_pools = nullptr;  // HOME profile
     registry::node_registry* nodes = nullptr;   // CLOUD profile
     cloud_backend* remote = nullptr;            // CLOUD profile
+    std::vector<std::string> cors_origins;      // allowed besides loopback ones (compat_http.h)
 };
 
 http::router orchestratord_routes(const orchestratord_services& s);

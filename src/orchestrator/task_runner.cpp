@@ -206,6 +206,7 @@ void task_runner::append_end(task& t, const engines::engine_event& ev) {
     json::object o{{"tokens_out", t.tokens_out},
                    {"decode_ms", ev.decode_ms >= 0 ? ev.decode_ms : ms_between(t.started, now)},
                    {"finish_reason", ev.finish_reason}};
+    if (ev.tokens_in >= 0) o["tokens_in"] = ev.tokens_in;
     std::string f;
     http::append_sse(f, "end", json::serialize(o));
     t.append(std::move(f));

@@ -76,6 +76,10 @@ class task_service {
     // that surely fit (fewer bytes than context tokens) cost nothing; longer ones are counted
     // by an engine's tokenizer where the backend has one.
     asio::awaitable<expected<void, api::error>> check_prompt(const task_spec& spec);
+    // Limits of the pools serving `model` (context length, max_tokens); nullopt when none does.
+    std::optional<model_limits> limits(const std::string& model) const {
+        return backend_.limits(model);
+    }
     std::shared_ptr<task> find(const std::string& id) const;
     // Idempotent; a queued task leaves the queue, a running one stops in the engine.
     expected<void, api::error> cancel(const std::string& id);

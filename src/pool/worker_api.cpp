@@ -59,6 +59,7 @@ class infer_sse final : public http::body_stream {
                                {"finish_reason", ev->finish_reason},
                                {"task_id", task_id_},
                                {"attempt", attempt_}};
+                if (ev->tokens_in >= 0) o["tokens_in"] = ev->tokens_in;
                 http::append_sse(out, "end", json::serialize(o));
                 done_ = true;
                 break;

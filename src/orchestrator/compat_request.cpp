@@ -1,0 +1,372 @@
+#include "orchestrator/compat_request.h"
+
+#include <cctype>
+#include <optional>
+#include <span>
+
+#include <boost/json.hpp>
+
+namespace llorch::orchestrator {
+namespace json = boost::json;
+
+namespace {
+
+api::error bad(const std::string& field, const std::string& what) {
+    return api::make_error(api::error_code::invalid_params, field + ": " + what);
+}
+
+std::optional<double> number(const json::value& v) {
+    if (v.is_double()) return v.get_double();
+    if (v.is_int64()) return static_cast<double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+    return std::nullopt;
+}
+
+const json::value* present(const json::object& o, std::string_view k) {
+    auto* v = o.if_contains(k);
+    return v && !v->is_null() ? v : nullptr;
+}
+
+// A number field within [lo, hi], copied to `out` under the same name.
+expected<void, api::error> ranged(const json::object& in, const char* k, double lo, double hi,
+                                  json::object& out, const std::string& prefix = {}) {
+    auto* v = present(in, k);
+    if (!v) return {};
+    auto d = number(*v);
+    if (!d || *d < lo || *d > hi)
+        return fail(bad(prefix + k, "must be a number between " + json::serialize(json::value(lo)) +
+                                        " and " + json::serialize(json::value(hi))));
+    out[k] = *v;
+    return {};
+}
+
+// Fields whose presence asks for something llama-orch does not do yet: refused by name.
+expected<void, api::error> refuse_unsupported(const json::object& in, dialect d) {
+    auto truthy = [](const json::value* v) {
+        if (!v) return false;
+        if (v->is_bool()) return v->get_bool();
+        if (v->is_array()) return !v->get_array().empty();
+        if (v->is_string()) return !v->get_string().empty();
+        return true;
+    };
+    struct rule {
+        const char* field;
+        const char* why;
+    };
+    static constexpr rule openai_rules[] = {
+        {"tools", "tool calling is not supported yet"},
+        {"functions", "function calling is not supported yet"},
+        {"function_call", "function calling is not supported yet"},
+        {"logprobs", "log probabilities are not supported yet"},
+        {"top_logprobs", "log probabilities are not supported yet"},
+        {"audio", "audio output is not supported"},
+        {"prediction", "predicted outputs are not supported"},
+        {"suffix", "insertion (suffix) is not supported"},
+        {"echo", "echo is not supported"},
+    };
+    static constexpr rule ollama_rules[] = {
+        {"tools", "tool calling is not supported yet"},
+        {"images", "the model has no vision projector; images cannot be read"},
+        {"template", "a custom template is not supported; the model's own chat template applies"},
+        {"suffix", "insertion (suffix) is not supported"},
+        {"context",
+         "the context of an earlier answer is not kept; send the conversation to "
+         "/api/chat instead"},
+    };
+    for (const auto& r :
+         is_ollama(d) ? std::span<const rule>(ollama_rules) : std::span<const rule>(openai_rules)) {
+        auto* v = present(in, r.field);
+        if (!truthy(v)) continue;
+        // `tool_choice: "none"`, `best_of: 1` and the like ask for nothing.
+        return fail(bad(r.field, r.why));
+    }
+    if (!is_ollama(d)) {
+        if (auto* v = present(in, "tool_choice");
+            v && !(v->is_string() && v->get_string() == "none"))
+            return fail(bad("tool_choice", "tool calling is not supported yet"));
+        if (auto* v = present(in, "best_of"); v && !(v->is_int64() && v->get_int64() == 1))
+            return fail(bad("best_of", "only 1 is supported"));
+        if (auto* v = present(in, "response_format"); v && d == dialect::openai_text)
+            return fail(bad("response_format",
+                            "is a chat completions field; use "
+                            "/v1/chat/completions"));
+    }
+    return {};
+}
+
+// OpenAI's content: a string, or an array of parts of which llama-orch reads the text ones.
+expected<std::string, api::error> content_text(const json::value& c, const std::string& field) {
+    if (c.is_string()) return std::string(c.get_string());
+    if (!c.is_array()) return fail(bad(field, "must be a string or an array of content parts"));
+    std::string out;
+    size_t j = 0;
+    for (const auto& p : c.get_array()) {
+        auto f = field + "[" + std::to_string(j++) + "]";
+        auto* po = p.if_object();
+        auto* type = po ? po->if_contains("type") : nullptr;
+        if (!type || !type->is_string())
+            return fail(bad(f, "a content part is an object with a string 'type'"));
+        if (type->get_string() != "text")
+            return fail(bad(f + ".type", "'" + std::string(type->get_string()) +
+                                             "' parts are not supported: the model reads text "
+                                             "only"));
+        auto* t = po->if_contains("text");
+        if (!t || !t->is_string()) return fail(bad(f + ".text", "must be a string"));
+        if (!out.empty()) out += "\n";
+        out += t->get_string();
+    }
+    return out;
+}
+
+// Messages as the task API takes them ({role, content} strings), from OpenAI's or Ollama's.
+expected<json::array, api::error> messages_of(const json::value& v, dialect d) {
+    if (!v.is_array()) return fail(bad("messages", "must be an array of messages"));
+    json::array out;
+    size_t i = 0;
+    for (const auto& m : v.get_array()) {
+        auto f = "messages[" + std::to_string(i++) + "]";
+        auto* mo = m.if_object();
+        if (!mo) return fail(bad(f, "must be an object with role and content"));
+        auto* role = mo->if_contains("role");
+        if (!role || !role->is_string()) return fail(bad(f + ".role", "must be a string"));
+        std::string r(role->get_string());
+        if (r == "developer") r = "system";
+        if (r == "tool" || r == "function")
+            return fail(bad(f + ".role", "'" + r +
+                                             "' messages need tool calling, which is not "
+                                             "supported yet"));
+        if (r != "system" && r != "user" && r != "assistant")
+            return fail(
+                bad(f + ".role", "must be system, developer, user or assistant (got '" + r + "')"));
+        if (present(*mo, "tool_calls") || present(*mo, "function_call"))
+            return fail(bad(f + ".tool_calls", "tool calling is not supported yet"));
+        if (is_ollama(d)) {
+            if (auto* im = present(*mo, "images"); im && im->is_array() && !im->get_array().empty())
+                return fail(bad(f + ".images",
+                                "the model has no vision projector; images "
+                                "cannot be read"));
+        }
+        auto* content = present(*mo, "content");
+        std::string text;
+        if (content) {
+            auto t = content_text(*content, f + ".content");
+            if (!t) return fail(t.error());
+            text = std::move(*t);
+        } else if (r != "assistant") {
+            return fail(bad(f + ".content", "is required for a " + r + " message"));
+        }
+        out.push_back(json::object{{"role", r}, {"content", text}});
+    }
+    return out;
+}
+
+bool keep_alive_zero(const json::value* v) {
+    if (!v) return false;
+    if (auto n = number(*v)) return *n == 0;
+    if (v->is_string()) {
+        auto s = std::string_view(v->get_string());
+        while (!s.empty() && std::isalpha(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+        return !s.empty() && s.find_first_not_of("0.") == std::string_view::npos;
+    }
+    return false;
+}
+
+// Ollama's `format`: "json" or a JSON schema, as the engine's response_format (chat) or
+// json_schema (raw prompt).
+expected<void, api::error> ollama_format(const json::object& in, bool chat, json::object& extra) {
+    auto* f = present(in, "format");
+    if (!f) return {};
+    if (f->is_string() && f->get_string().empty()) return {};
+    if (f->is_string() && f->get_string() != "json")
+        return fail(bad("format", "must be \"json\" or a JSON schema object"));
+    if (!f->is_string() && !f->is_object())
+        return fail(bad("format", "must be \"json\" or a JSON schema object"));
+    if (chat) {
+        extra["response_format"] =
+            f->is_string()
+                ? json::value(json::object{{"type", "json_object"}})
+                : json::value(json::object{
+                      {"type", "json_schema"},
+                      {"json_schema", json::object{{"name", "format"}, {"schema", *f}}}});
+    } else {
+        extra["json_schema"] = f->is_string() ? json::value(json::object{{"type", "object"}}) : *f;
+    }
+    return {};
+}
+
+expected<void, api::error> translate_openai(const json::object& in, dialect d,
+                                            compat_request& out) {
+    auto& t = out.task_body;
+    json::object extra;
+    if (d == dialect::openai_chat) {
+        auto* m = present(in, "messages");
+        if (!m) return fail(bad("messages", "is required"));
+        auto msgs = messages_of(*m, d);
+        if (!msgs) return fail(msgs.error());
+        if (msgs->empty()) return fail(bad("messages", "must not be empty"));
+        t["messages"] = std::move(*msgs);
+        if (auto* rf = present(in, "response_format")) {
+            auto* o = rf->if_object();
+            auto* type = o ? o->if_contains("type") : nullptr;
+            if (!type || !type->is_string() ||
+                (type->get_string() != "text" && type->get_string() != "json_object" &&
+                 type->get_string() != "json_schema"))
+                return fail(bad("response_format.type",
+                                "must be \"text\", \"json_object\" or \"json_schema\""));
+            if (type->get_string() != "text") extra["response_format"] = *rf;
+        }
+    } else {
+        auto* p = present(in, "prompt");
+        if (!p) return fail(bad("prompt", "is required"));
+        if (p->is_array()) {
+            const auto& a = p->get_array();
+            if (a.size() != 1 || !a[0].is_string())
+                return fail(bad("prompt",
+                                "one prompt per request: a string or an array of one "
+                                "string"));
+            t["prompt"] = a[0];
+        } else if (p->is_string()) {
+            t["prompt"] = *p;
+        } else {
+            return fail(bad("prompt", "must be a string"));
+        }
+    }
+    if (auto* mct = present(in, "max_completion_tokens"); mct && !present(in, "max_tokens"))
+        t["max_tokens"] = *mct;
+    else if (auto* mt = present(in, "max_tokens"))
+        t["max_tokens"] = *mt;
+    for (const char* k : {"seed", "stop", "top_k", "ignore_eos"})
+        if (auto* v = present(in, k)) t[k] = *v;
+    if (auto r = ranged(in, "temperature", 0, 2, t); !r) return fail(r.error());
+    if (auto r = ranged(in, "top_p", 0, 1, t); !r) return fail(r.error());
+    for (const char* k : {"presence_penalty", "frequency_penalty"})
+        if (auto r = ranged(in, k, -2, 2, extra); !r) return fail(r.error());
+    if (auto* v = present(in, "n")) {
+        if (!v->is_int64() || v->get_int64() < 1) return fail(bad("n", "must be an integer >= 1"));
+        if (v->get_int64() > 1)
+            return fail(bad("n", "only 1 choice per request is supported; send n requests"));
+    }
+    if (auto* v = present(in, "logit_bias")) {
+        if (!v->is_object()) return fail(bad("logit_bias", "must be an object of token id: bias"));
+        for (const auto& kv : v->get_object()) {
+            auto b = number(kv.value());
+            if (!b || *b < -100 || *b > 100)
+                return fail(bad("logit_bias", "biases must be numbers between -100 and 100"));
+        }
+        if (!v->get_object().empty()) extra["logit_bias"] = *v;
+    }
+    if (auto* so = present(in, "stream_options")) {
+        if (!out.stream) return fail(bad("stream_options", "is only allowed when stream is true"));
+        auto* o = so->if_object();
+        if (!o) return fail(bad("stream_options", "must be an object"));
+        if (auto* iu = present(*o, "include_usage")) {
+            if (!iu->is_bool())
+                return fail(bad("stream_options.include_usage", "must be a boolean"));
+            out.include_usage = iu->get_bool();
+        }
+    }
+    if (!extra.empty()) t["engine_params"] = std::move(extra);
+    return {};
+}
+
+expected<void, api::error> translate_ollama(const json::object& in, dialect d,
+                                            compat_request& out) {
+    auto& t = out.task_body;
+    json::object extra;
+    bool chat = d == dialect::ollama_chat;
+    bool raw = false;
+    if (auto* v = present(in, "raw")) {
+        if (!v->is_bool()) return fail(bad("raw", "must be a boolean"));
+        raw = v->get_bool();
+    }
+    std::string system;
+    if (auto* v = present(in, "system")) {
+        if (!v->is_string()) return fail(bad("system", "must be a string"));
+        system = v->get_string();
+    }
+    bool nothing_to_do = false;
+    if (chat) {
+        auto* m = present(in, "messages");
+        auto msgs = m ? messages_of(*m, d) : expected<json::array, api::error>(json::array{});
+        if (!msgs) return fail(msgs.error());
+        nothing_to_do = msgs->empty();
+        t["messages"] = std::move(*msgs);
+    } else {
+        auto* p = present(in, "prompt");
+        if (p && !p->is_string()) return fail(bad("prompt", "must be a string"));
+        std::string prompt = p ? std::string(p->get_string()) : std::string();
+        nothing_to_do = prompt.empty();
+        if (raw) {
+            if (!system.empty())
+                return fail(bad("system", "has no place in a raw prompt; put it in the prompt"));
+            t["prompt"] = prompt;
+        } else {
+            // Ollama formats a prompt with the model's chat template: a user turn, after the
+            // system prompt when there is one.
+            json::array msgs;
+            if (!system.empty())
+                msgs.push_back(json::object{{"role", "system"}, {"content", system}});
+            msgs.push_back(json::object{{"role", "user"}, {"content", prompt}});
+            t["messages"] = std::move(msgs);
+        }
+    }
+    if (nothing_to_do) {
+        out.ollama_idiom = keep_alive_zero(present(in, "keep_alive"))
+                               ? compat_request::idiom::unload
+                               : compat_request::idiom::load;
+        return {};
+    }
+    if (auto r = ollama_format(in, chat || !raw, extra); !r) return fail(r.error());
+    if (auto* o = present(in, "options")) {
+        if (!o->is_object()) return fail(bad("options", "must be an object"));
+        const auto& opts = o->get_object();
+        if (auto* n = present(opts, "num_predict")) {
+            if (!n->is_int64()) return fail(bad("options.num_predict", "must be an integer"));
+            // -1 (no limit) and -2 (fill the context) leave the pool's default in place.
+            if (n->get_int64() > 0) t["max_tokens"] = *n;
+        }
+        for (const char* k : {"temperature", "top_p", "top_k", "seed", "stop"})
+            if (auto* v = present(opts, k)) t[k] = *v;
+        for (const char* k :
+             {"presence_penalty", "frequency_penalty", "repeat_penalty", "min_p", "typical_p"})
+            if (auto* v = present(opts, k)) {
+                if (!number(*v)) return fail(bad(std::string("options.") + k, "must be a number"));
+                extra[k] = *v;
+            }
+    }
+    if (auto* v = present(in, "ignore_eos")) t["ignore_eos"] = *v;
+    if (!extra.empty()) t["engine_params"] = std::move(extra);
+    return {};
+}
+
+}  // namespace
+
+std::string ollama_model_name(std::string_view name) {
+    constexpr std::string_view latest = ":latest";
+    if (name.size() > latest.size() && name.ends_with(latest)) name.remove_suffix(latest.size());
+    return std::string(name);
+}
+
+expected<compat_request, api::error> translate_request(const json::object& in, dialect d) {
+    compat_request out;
+    auto* model = in.if_contains("model");
+    if (is_ollama(d) && (!model || model->is_null())) model = in.if_contains("name");
+    if (!model || !model->is_string() || model->get_string().empty())
+        return fail(bad("model", "name the model to run"));
+    out.model = model->get_string();
+    out.task_body["model"] = is_ollama(d) ? ollama_model_name(out.model) : out.model;
+    // Ollama streams unless told not to; OpenAI only when asked.
+    out.stream = is_ollama(d);
+    if (auto* st = present(in, "stream")) {
+        if (!st->is_bool())
+            return fail(bad("stream", "must be a boolean (true or false), not " +
+                                          std::string(st->is_string() ? "a string" : "this")));
+        out.stream = st->get_bool();
+    }
+    if (auto r = refuse_unsupported(in, d); !r) return fail(r.error());
+    auto r = is_ollama(d) ? translate_ollama(in, d, out) : translate_openai(in, d, out);
+    if (!r) return fail(r.error());
+    return out;
+}
+
+}  // namespace llorch::orchestrator

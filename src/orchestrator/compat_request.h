@@ -1,0 +1,38 @@
+#pragma once
+// A compatible request (OpenAI or Ollama) translated into the body POST /v2/tasks takes, checked
+// as the dialect documents its fields: OpenAI's ranges (`temperature` 0-2, `top_p` 0-1, `n` 1,
+// penalties -2..2), `stream` a boolean, Ollama's `options`, `system`, `raw`, `format`, the
+// `name:latest` tag and the load/unload idioms. A field llama-orch cannot honour is refused with
+// INVALID_PARAMS naming it, never dropped. Pure: no I/O.
+
+#include <string>
+
+#include <boost/json/object.hpp>
+
+#include "api/error.h"
+#include "common/expected.h"
+
+namespace llorch::orchestrator {
+
+enum class dialect { openai_chat, openai_text, ollama_generate, ollama_chat };
+
+inline bool is_ollama(dialect d) {
+    return d == dialect::ollama_generate || d == dialect::ollama_chat;
+}
+
+struct compat_request {
+    boost::json::object task_body;  // for parse_task_spec
+    std::string model;              // as the client named it: echoed in the answer
+    bool stream = false;
+    bool include_usage = false;  // OpenAI stream_options.include_usage: a final usage chunk
+    // Ollama's idioms of a request without anything to generate: `load` (model alone) warms the
+    // model, `unload` (keep_alive 0) releases it; neither runs a generation.
+    enum class idiom { none, load, unload } ollama_idiom = idiom::none;
+};
+
+expected<compat_request, api::error> translate_request(const boost::json::object& in, dialect d);
+
+// A model name as Ollama clients write it: `tiny:latest` is `tiny`.
+std::string ollama_model_name(std::string_view name);
+
+}  // namespace llorch::orchestrator

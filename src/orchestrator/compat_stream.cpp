@@ -1,0 +1,213 @@
+#include "orchestrator/compat_stream.h"
+
+#include <boost/json.hpp>
+
+#include "orchestrator/compat_errors.h"
+#include "orchestrator/task.h"
+
+namespace llorch::orchestrator {
+namespace json = boost::json;
+
+long long unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string iso_now() {
+    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    char buf[32];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+asio::awaitable<std::optional<http::sse_event>> event_cursor::next() {
+    for (;;) {
+        if (i_ < batch_.size()) co_return batch_[i_++];
+        batch_.clear();
+        i_ = 0;
+        auto chunk = co_await reader_->next(std::chrono::milliseconds(15'000));
+        if (!chunk) co_return std::nullopt;
+        parser_.feed(*chunk, batch_);
+    }
+}
+
+end_figures end_figures_of(const json::object& end) {
+    end_figures f;
+    if (auto* r = end.if_contains("finish_reason"); r && r->is_string())
+        f.finish_reason = r->get_string();
+    if (auto* n = end.if_contains("tokens_out"); n && n->is_int64()) f.tokens_out = n->get_int64();
+    if (auto* n = end.if_contains("tokens_in"); n && n->is_int64()) f.tokens_in = n->get_int64();
+    if (auto* n = end.if_contains("decode_ms"); n && n->is_int64()) f.decode_ms = n->get_int64();
+    return f;
+}
+
+json::object openai_usage(const end_figures& e) {
+    long long in = std::max<long long>(0, e.tokens_in);
+    return json::object{{"prompt_tokens", in},
+                        {"completion_tokens", e.tokens_out},
+                        {"total_tokens", in + e.tokens_out}};
+}
+
+std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
+                        const end_figures* end, const char* done_reason) {
+    json::object o{{"model", c.model}, {"created_at", iso_now()}};
+    if (c.d == dialect::ollama_chat)
+        o["message"] = json::object{{"role", "assistant"}, {"content", text}};
+    else
+        o["response"] = text;
+    o["done"] = done;
+    if (done) {
+        o["done_reason"] = done_reason ? done_reason : end ? end->finish_reason : "stop";
+        o["total_duration"] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - c.received)
+                                  .count();
+        if (end) {
+            if (end->tokens_in >= 0) o["prompt_eval_count"] = end->tokens_in;
+            o["eval_count"] = end->tokens_out;
+            if (end->decode_ms >= 0) o["eval_duration"] = end->decode_ms * 1'000'000;
+        }
+    }
+    return json::serialize(o);
+}
+
+namespace {
+
+// Everything of an OpenAI chunk before the choice's content, the same for every chunk of a stream.
+std::string openai_chunk_head(const compat_ctx& c) {
+    std::string h = "data: {\"id\":\"";
+    api::append_json_escaped(h, c.id);
+    h += c.d == dialect::openai_chat ? "\",\"object\":\"chat.completion.chunk\""
+                                     : "\",\"object\":\"text_completion\"";
+    h += ",\"created\":" + std::to_string(c.created) + ",\"model\":\"";
+    api::append_json_escaped(h, c.model);
+    h += "\",\"choices\":[{\"index\":0,";
+    return h;
+}
+
+// One chunk as an SSE frame. `escaped_text` is already escaped for a JSON string (the task's
+// token frames carry it so); nullptr for the closing chunk. `role`: the first chat delta says
+// whose message it is.
+std::string openai_chunk(const compat_ctx& c, const std::string& head,
+                         const std::string_view* escaped_text, const char* finish, bool role) {
+    std::string out;
+    out.reserve(head.size() + 80 + (escaped_text ? escaped_text->size() : 0));
+    out += head;
+    if (c.d == dialect::openai_chat) {
+        out += "\"delta\":{";
+        if (role) out += "\"role\":\"assistant\"";
+        if (escaped_text) {
+            if (role) out += ',';
+            out += "\"content\":\"";
+            out += *escaped_text;
+            out += '"';
+        }
+        out += '}';
+    } else {
+        out += "\"text\":\"";
+        if (escaped_text) out += *escaped_text;
+        out += '"';
+    }
+    out += ",\"finish_reason\":";
+    if (finish) {
+        out += '"';
+        api::append_json_escaped(out, finish);
+        out += '"';
+    } else {
+        out += "null";
+    }
+    out += "}]}\n\n";
+    return out;
+}
+
+// The chunk after the last choice chunk when the client asked for usage: no choices.
+std::string openai_usage_chunk(const compat_ctx& c, const end_figures& e) {
+    json::object o{
+        {"id", c.id},
+        {"object", c.d == dialect::openai_chat ? "chat.completion.chunk" : "text_completion"},
+        {"created", c.created},
+        {"model", c.model},
+        {"choices", json::array{}},
+        {"usage", openai_usage(e)}};
+    return "data: " + json::serialize(o) + "\n\n";
+}
+
+// Streams a task in one of the compatible formats.
+class compat_stream final : public http::body_stream {
+  public:
+    compat_stream(compat_ctx c, std::shared_ptr<http::body_stream> reader)
+        : c_(std::move(c)), head_(openai_chunk_head(c_)), cur_(std::move(reader)) {}
+    asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds) override {
+        if (done_) co_return std::nullopt;
+        bool ollama = is_ollama(c_.d);
+        for (;;) {
+            auto ev = co_await cur_.next();
+            if (!ev) {
+                done_ = true;
+                co_return std::nullopt;
+            }
+            if (!ollama && ev->event == "token") {
+                // The text is already escaped in the token frame: copied, not parsed and
+                // re-serialized. Every token frame of a task's log has that shape.
+                if (auto t = token_frame_text(ev->data)) {
+                    bool role = std::exchange(role_due_, false);
+                    co_return openai_chunk(c_, head_, &*t, nullptr, role);
+                }
+                continue;
+            }
+            boost::system::error_code ec;
+            auto v = json::parse(ev->data, ec);
+            if (ec || !v.is_object()) continue;
+            const auto& o = v.get_object();
+            if (ev->event == "token") {
+                auto* t = o.if_contains("t");
+                if (!t || !t->is_string()) continue;
+                co_return ollama_line(c_, std::string(t->get_string()), false) + "\n";
+            }
+            if (ev->event == "end") {
+                done_ = true;
+                auto e = end_figures_of(o);
+                if (ollama) co_return ollama_line(c_, "", true, &e) + "\n";
+                bool role = std::exchange(role_due_, false);
+                auto out = openai_chunk(c_, head_, nullptr, e.finish_reason.c_str(), role);
+                if (c_.include_usage) out += openai_usage_chunk(c_, e);
+                co_return out + "data: [DONE]\n\n";
+            }
+            if (ev->event == "error") {
+                done_ = true;
+                auto code =
+                    api::error_code_from_string(o.if_contains("code") && o.at("code").is_string()
+                                                    ? std::string_view(o.at("code").get_string())
+                                                    : std::string_view())
+                        .value_or(api::error_code::upstream_failed);
+                auto* m = o.if_contains("message");
+                auto e = api::make_error(
+                    code, m && m->is_string() ? std::string(m->get_string()) : "the task failed");
+                if (ollama) co_return ollama_error(e, "").body + "\n";
+                std::string out;
+                http::append_sse(out, "", openai_error(e, "").body);
+                co_return out + "data: [DONE]\n\n";
+            }
+        }
+    }
+    void on_disconnect() override { cur_.disconnect(); }
+    bool ended() const override { return done_; }
+
+  private:
+    compat_ctx c_;
+    std::string head_;
+    event_cursor cur_;
+    bool role_due_ = true;
+    bool done_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<http::body_stream> make_compat_stream(compat_ctx c,
+                                                      std::shared_ptr<http::body_stream> reader) {
+    return std::make_shared<compat_stream>(std::move(c), std::move(reader));
+}
+
+}  // namespace llorch::orchestrator

@@ -1,0 +1,69 @@
+#pragma once
+// A task's events in the wire formats of the compatible APIs: OpenAI's chunks (SSE, `[DONE]`
+// last; the first chat delta names the role; a usage chunk with `stream_options.include_usage`)
+// and Ollama's NDJSON lines, plus the figures both put in a whole answer. The task's log is read
+// through the same reader GET /v2/tasks/{id}/events uses.
+// Owner: the HTTP session streaming the answer. Thread: the control plane's io thread.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "http/message.h"
+#include "http/sse.h"
+#include "orchestrator/compat_request.h"
+
+namespace llorch::orchestrator {
+namespace asio = boost::asio;
+
+long long unix_now();
+std::string iso_now();
+
+// The task's events, one at a time, from its log.
+class event_cursor {
+  public:
+    explicit event_cursor(std::shared_ptr<http::body_stream> reader) : reader_(std::move(reader)) {}
+    asio::awaitable<std::optional<http::sse_event>> next();
+    void disconnect() { reader_->on_disconnect(); }
+
+  private:
+    std::shared_ptr<http::body_stream> reader_;
+    http::sse_parser parser_;
+    std::vector<http::sse_event> batch_;
+    size_t i_ = 0;
+};
+
+struct compat_ctx {
+    dialect d;
+    std::string id;
+    std::string model;
+    bool include_usage = false;
+    long long created = unix_now();
+    std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+};
+
+// What an `end` event says, with the engine's counts (-1 where it said nothing).
+struct end_figures {
+    std::string finish_reason = "stop";
+    long long tokens_out = 0;
+    long long tokens_in = -1;
+    long long decode_ms = -1;
+};
+end_figures end_figures_of(const boost::json::object& end);
+
+// OpenAI's usage object: prompt, completion and total tokens.
+boost::json::object openai_usage(const end_figures& e);
+// An Ollama answer line (without its newline): `text` as `response` or `message.content`;
+// `done` lines add done_reason and the counts.
+std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
+                        const end_figures* end = nullptr, const char* done_reason = nullptr);
+
+// The streamed answer of a task, in the format of c.d.
+std::shared_ptr<http::body_stream> make_compat_stream(compat_ctx c,
+                                                      std::shared_ptr<http::body_stream> reader);
+
+}  // namespace llorch::orchestrator

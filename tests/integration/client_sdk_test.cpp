@@ -1,0 +1,81 @@
+// The official npm clients (`openai`, `ollama`, pinned in tests/clients/package-lock.json) against
+// orchestratord in the HOME profile with the real llama-server on the tiny model. Each test runs
+// one script of tests/clients/ with `node --test`; a failed node:assert fails the test, and the
+// script's output (the failing assertion with its diff) is shown.
+#include <gtest/gtest.h>
+
+#include "orchestratord_fixture.h"
+
+namespace llorch::test {
+namespace {
+
+fs::path clients_dir() { return fs::path(LLORCH_CLIENTS_DIR); }
+
+// `node` as found on PATH (the process launcher takes a path, not a name).
+fs::path node_binary() {
+    const char* path = std::getenv("PATH");
+    std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (!rest.empty()) {
+        auto colon = rest.find(':');
+        auto candidate = fs::path(std::string(rest.substr(0, colon))) / "node";
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        if (colon == std::string_view::npos) break;
+        rest.remove_prefix(colon + 1);
+    }
+    return {};
+}
+
+class client_sdk : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        if (node_binary().empty())
+            throw std::runtime_error("node is not installed: run scripts/setup.sh");
+        if (!fs::exists(clients_dir() / "node_modules" / "openai") ||
+            !fs::exists(clients_dir() / "node_modules" / "ollama"))
+            throw std::runtime_error(
+                "the npm clients are not installed in tests/clients: run scripts/setup.sh");
+        orch_ = new orchestratord_process("sdk", pool_toml("tiny", 2, 1024));
+        auto err = orch_->wait_ready();
+        if (!err.empty()) throw std::runtime_error(err);
+    }
+    static void TearDownTestSuite() {
+        delete orch_;
+        orch_ = nullptr;
+    }
+
+    // Runs `node --test <script>` with LLORCH_URL set; success when every test in it passed.
+    static ::testing::AssertionResult node_passes(const std::string& script) {
+        auto dir = temp_dir("sdk-" + script);
+        auto log = dir / "node.log";
+        auto p = start_process({node_binary().string(), "--test", "--test-reporter=spec",
+                                (clients_dir() / script).string()},
+                               log, {{"LLORCH_URL", orch_->url("")}, {"NO_COLOR", "1"}});
+        bool ended = wait_until([&] { return !p.running(); }, 240s);
+        if (!ended) {
+            p.stop();
+            return ::testing::AssertionFailure() << script << " did not finish in 240 s\n"
+                                                 << read_file(log);
+        }
+        auto st = p.status();
+        if (!st || !WIFEXITED(*st) || WEXITSTATUS(*st) != 0)
+            return ::testing::AssertionFailure()
+                   << script << " " << (st ? common::subprocess::describe(*st) : "?") << "\n"
+                   << read_file(log) << "\n--- orchestratord log (tail) ---\n"
+                   << tail(orch_->log_text(), 4000);
+        return ::testing::AssertionSuccess();
+    }
+    static std::string tail(const std::string& s, size_t n) {
+        return s.size() > n ? s.substr(s.size() - n) : s;
+    }
+    static inline orchestratord_process* orch_ = nullptr;
+};
+
+TEST_F(client_sdk, openai_chat) { EXPECT_TRUE(node_passes("openai_chat.test.mjs")); }
+TEST_F(client_sdk, openai_completions) { EXPECT_TRUE(node_passes("openai_completions.test.mjs")); }
+TEST_F(client_sdk, openai_errors) { EXPECT_TRUE(node_passes("openai_errors.test.mjs")); }
+TEST_F(client_sdk, ollama) { EXPECT_TRUE(node_passes("ollama.test.mjs")); }
+TEST_F(client_sdk, ollama_api) { EXPECT_TRUE(node_passes("ollama_api.test.mjs")); }
+TEST_F(client_sdk, cors_and_request_ids) { EXPECT_TRUE(node_passes("cors.test.mjs")); }
+
+}  // namespace
+}  // namespace llorch::test
