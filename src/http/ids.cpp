@@ -1,5 +1,7 @@
 #include "http/ids.h"
 
+#include <cctype>
+
 #include <openssl/rand.h>
 
 #include <array>
@@ -69,6 +71,15 @@ std::string random_hex(size_t bytes) {
         out += hex[c & 15];
     }
     return out;
+}
+
+bool valid_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+              c == ':'))
+            return false;
+    return true;
 }
 
 }  // namespace llorch::http

@@ -282,15 +282,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
                     body ? "request body larger than " + std::to_string(opts.body_limit) + " bytes"
                          : "request headers larger than " + std::to_string(opts.header_limit) +
                                " bytes");
-                // With the body over the limit the headers were read: echo the client's id.
+                // With the body over the limit the headers were read: echo the client's id,
+                // and answer in the shape of the API the request was for.
                 std::string cid;
-                if (body && parser.is_header_done()) {
+                std::optional<std::string> path;
+                // (Beast refuses a too-large Content-Length before it marks the head done, but
+                // the line and the fields are parsed by then.)
+                if (body && !parser.get().target().empty()) {
                     auto h = parser.get().find("X-Correlation-Id");
                     if (h != parser.get().end() && !h->value().empty() && h->value().size() <= 128)
                         cid = std::string(h->value());
+                    auto target = origin_form(parser.get().target());
+                    path = target.substr(0, target.find('?'));
                 }
                 if (cid.empty()) cid = new_correlation_id();
-                co_await write_simple(stream, response::from_error(e, cid), cid, 11, false, false);
+                auto answer =
+                    path ? routes.error_response(e, *path, cid) : response::from_error(e, cid);
+                co_await write_simple(stream, std::move(answer), cid, 11, false, false);
                 out.linger = true;
             } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
                        ec != beast::error::timeout && ec != asio::error::connection_reset &&

@@ -1,6 +1,7 @@
 #include "orchestrator/task_service.h"
 
 #include <algorithm>
+#include <set>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -123,6 +124,33 @@ expected<admission_info, api::error> task_service::submit(task_spec spec) {
 
 // The checks that need the model's pools: the model is served, max_tokens within its cap (a
 // default when absent), and the prompt not surely longer than the context.
+// What the task asks of the cluster that the cluster cannot give, ever: an engine kind no pool
+// runs, a pinned pool that does not exist (without fallback).
+std::optional<api::error> task_service::check_against_cluster(const task_spec& spec) const {
+    if (!spec.engine.empty()) {
+        std::set<std::string> kinds;
+        index_.for_each_pool([&](placement::pool_ref, const placement::pool_entry& e) {
+            kinds.insert(e.state.engine);
+        });
+        if (!kinds.contains(spec.engine)) {
+            std::string have;
+            for (const auto& k : kinds) have += (have.empty() ? "" : ", ") + k;
+            return api::make_error(api::error_code::invalid_params,
+                                   "engine: no pool runs '" + spec.engine +
+                                       "' (pools run: " + have + "); leave it out to take any");
+        }
+    }
+    const auto& pl = spec.placement;
+    if (pl.mode == placement::placement_mode::pin && !pl.allow_fallback &&
+        !index_.find(pl.pin_pool_id)) {
+        return api::make_error(api::error_code::invalid_params,
+                               "placement.pin_pool_id: no pool '" + pl.pin_pool_id +
+                                   "' in this cluster (GET /v2/pools lists them); set "
+                                   "placement.allow_fallback to run elsewhere");
+    }
+    return std::nullopt;
+}
+
 expected<void, api::error> task_service::check_limits(task_spec& spec) const {
     auto limits = backend_.limits(spec.model);
     if (!limits || !index_.serves(spec.model)) {
@@ -131,6 +159,7 @@ expected<void, api::error> task_service::check_limits(task_spec& spec) const {
                                         "'; GET /v2/pools lists the models this cluster has"));
     }
     if (!index_.can_start(spec.model)) return fail(no_pool_can_start(spec.model));
+    if (auto bad = check_against_cluster(spec)) return fail(*bad);
     auto& g = spec.generation;
     if (g.max_tokens == 0) g.max_tokens = limits->max_tokens_default;
     if (g.max_tokens > limits->max_tokens_cap) {

@@ -100,6 +100,7 @@ class task_service {
 
   private:
     expected<void, api::error> check_limits(task_spec& spec) const;
+    std::optional<api::error> check_against_cluster(const task_spec& spec) const;
     // The dispatcher placed `t`: it runs from now on.
     void on_placed(std::shared_ptr<task> t, placement::placement_decision d);
     void on_reader_gone(task& t);

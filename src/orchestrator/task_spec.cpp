@@ -23,14 +23,7 @@ expected<std::vector<std::string>, api::error> string_list(const json::value& v,
 }
 }  // namespace
 
-bool valid_client_id(std::string_view id) {
-    if (id.empty() || id.size() > 128) return false;
-    for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
-              c == ':'))
-            return false;
-    return true;
-}
+bool valid_client_id(std::string_view id) { return http::valid_id(id); }
 
 expected<task_spec, api::error> parse_task_spec(const json::object& o) {
     task_spec t;

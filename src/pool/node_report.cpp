@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
+#include "http/ids.h"
 #include "pool/pool_names.h"
 #include "pool/pool_snapshot_json.h"
 
@@ -115,7 +116,13 @@ expected<node_registration_body, api::error> parse_registration(const json::obje
         if (v && !v->is_null() && !v->is_string())
             return fail(invalid(std::string(key) + ": must be a string"));
         *out = text_or_empty(o, key);
+        // Echoed in answers, logs and metrics: bounded like every id a peer chooses.
+        if (out->size() > (std::string_view(key) == "address" ? 2048u : 256u))
+            return fail(invalid(std::string(key) + ": too long (" + std::to_string(out->size()) +
+                                " bytes)"));
     }
+    if (!b.node_id.empty() && !http::valid_id(b.node_id))
+        return fail(invalid("node_id: " + std::string(http::valid_id_rule)));
     auto interval = api::duration_ms_field(o, "heartbeat_interval_ms", b.heartbeat_interval,
                                            min_heartbeat_interval, max_heartbeat_interval);
     if (!interval) return fail(interval.error());

@@ -101,11 +101,17 @@ TEST(node_report, refuses_what_it_cannot_use) {
          {R"({"heartbeat_interval_ms": 5})", R"({"heartbeat_interval_ms": 3600001})",
           R"({"heartbeat_interval_ms": "10s"})", R"({"heartbeat_interval_ms": 1000.5})",
           R"({"node_id": 7})", R"({"pools": {}})", R"({"pools": [{"pool_id": "p"}, {"id": "p"}]})",
-          R"({"pools": [{"ready": true}]})"}) {
+          R"({"pools": [{"ready": true}]})", R"({"node_id": "a/b"})", R"({"node_id": "a b"})"}) {
         auto r = registration(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error().code, api::error_code::invalid_params) << bad;
     }
+    // Ids a node chooses are echoed everywhere: bounded.
+    json::object huge{{"node_id", std::string(100'000, 'n')}};
+    EXPECT_FALSE(parse_registration(huge)) << "a 100 KB node id";
+    json::object long_machine{{"node_id", "n1"}, {"machine_id", std::string(10'000, 'm')}};
+    EXPECT_FALSE(parse_registration(long_machine));
+    EXPECT_TRUE(parse_registration(json::object{{"node_id", std::string(128, 'n')}}));
     auto hb = parse_heartbeat(json::parse(R"({"epoch": -1, "pools": []})").as_object());
     ASSERT_FALSE(hb);
     EXPECT_NE(hb.error().message.find("epoch"), std::string::npos);
