@@ -14,7 +14,7 @@ int serve_until_signal(const std::string& name, boost::asio::io_context& io,
                        std::unique_ptr<http::io_threads>& threads, const daemon_steps& steps) {
     auto log = common::logger(name);
     if (auto r = steps.start(); !r) {
-        std::cerr << name << ": " << r.error() << "\n";
+        std::cerr << name << ": " << r.error().message << "\n";
         return 2;
     }
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

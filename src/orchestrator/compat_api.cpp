@@ -191,12 +191,11 @@ class compat_stream final : public http::body_stream {
 };
 
 // The body of a compatible request as the fields POST /v2/tasks understands.
-expected<json::object, api::error> to_task_body(const json::object& in, dialect d) {
+api::api_result<json::object> to_task_body(const json::object& in, dialect d) {
     json::object t;
     auto* model = in.if_contains("model");
     if (!model || !model->is_string() || model->get_string().empty())
-        return fail(
-            api::make_error(api::error_code::invalid_params, "model: name the model to run"));
+        return api::make_error(api::error_code::invalid_params, "model: name the model to run");
     t["model"] = *model;
     for (const char* k :
          {"messages", "prompt", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop"})
