@@ -34,15 +34,16 @@ void add_serve_tls_options(CLI::App& app, serve_tls_options& o, const std::strin
         ->envname(env_prefix + "_TLS_KEY");
 }
 
-expected<http::tls_context, std::string> serve_tls(const serve_tls_options& o,
-                                                   const std::string& env_prefix,
-                                                   const std::string& client_ca) {
+startup_result<http::tls_context> serve_tls(const serve_tls_options& o,
+                                            const std::string& env_prefix,
+                                            const std::string& client_ca) {
     if (o.cert.empty() != o.key.empty())
-        return fail(env_prefix + "_TLS_CERT and " + env_prefix +
-                    "_TLS_KEY go together; set both or neither");
+        return startup_error{startup_errc::tls_files,
+                             env_prefix + "_TLS_CERT and " + env_prefix +
+                                 "_TLS_KEY go together; set both or neither"};
     if (o.cert.empty()) return http::tls_context{};
     auto t = http::make_server_tls(o.cert, o.key, client_ca);
-    if (!t) return fail(env_prefix + "_TLS_CERT: " + t.error());
+    if (!t) return at_key(startup_errc::tls_files, env_prefix + "_TLS_CERT", t.error().message);
     return *t;
 }
 

@@ -8,9 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common/expected.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "startup_error.h"
 
 namespace llorch::daemon {
 
@@ -32,9 +32,9 @@ struct serve_tls_options {
 void add_serve_tls_options(CLI::App& app, serve_tls_options& o, const std::string& env_prefix);
 // The context that serves HTTPS, null when no certificate is set; with `client_ca`, callers
 // must present a certificate it signed. The error names the variable to fix.
-expected<http::tls_context, std::string> serve_tls(const serve_tls_options& o,
-                                                   const std::string& env_prefix,
-                                                   const std::string& client_ca = {});
+startup_result<http::tls_context> serve_tls(const serve_tls_options& o,
+                                            const std::string& env_prefix,
+                                            const std::string& client_ca = {});
 
 // How a daemon's HTTP server treats connections (see http::server_options).
 struct serve_limits_options {

@@ -30,7 +30,7 @@ int serve_until_signal(const std::string& name, boost::asio::io_context& io,
     auto log = common::logger(name);
     raise_open_files_limit();
     if (auto r = steps.start(); !r) {
-        std::cerr << name << ": " << r.error() << "\n";
+        std::cerr << name << ": " << r.error().message << "\n";
         return 2;
     }
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

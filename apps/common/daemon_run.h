@@ -8,13 +8,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "common/expected.h"
 #include "http/io_threads.h"
+#include "startup_error.h"
 
 namespace llorch::daemon {
 
 struct daemon_steps {
-    std::function<expected<void, std::string>()> start;
+    std::function<startup_result<void>()> start;
     std::function<boost::asio::awaitable<void>()> stop;
     std::function<std::string(int)> on_signal;  // the log line that says what stopping will do
 };

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     boost::asio::io_context io(1);
     sim::sim_host host(io, args.config);
     if (auto r = host.start(); !r) {
-        std::fprintf(stderr, "llorch-sim: %s\n", r.error().c_str());
+        std::fprintf(stderr, "llorch-sim: %s\n", r.error().message.c_str());
         return 1;
     }
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -54,24 +54,27 @@ int orchestratord_app::run() {
                                    }});
 }
 
-expected<void, std::string> orchestratord_app::start() {
-    if (auto why = cfg_.validate(); !why.empty()) return fail(why);
+startup_result<void> orchestratord_app::start() {
+    if (auto why = cfg_.validate(); !why.empty())
+        return startup_error{startup_errc::invalid_option, why};
     auto listen = http::parse_listen_address(cfg_.addr);
-    if (!listen) return fail("ORCHESTRATORD_ADDR: " + listen.error());
+    if (!listen)
+        return at_key(startup_errc::bad_address, "ORCHESTRATORD_ADDR", listen.error().message);
     auto tokens = http::tokens_from_env({"LLORCH_API_TOKEN"});
-    if (!tokens) return fail(tokens.error());
+    if (!tokens) return startup_error{startup_errc::bad_token, tokens.error().message};
     if (auto why = http::check_bind(listen->first, *tokens, "LLORCH_API_TOKEN"); !why.empty())
-        return fail(why);
+        return startup_error{startup_errc::insecure_bind, why};
     auto service_tokens = http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
-    if (!service_tokens) return fail(service_tokens.error());
+    if (!service_tokens)
+        return startup_error{startup_errc::bad_token, service_tokens.error().message};
     auto served = serve_tls(cfg_.https, "ORCHESTRATORD");
-    if (!served) return fail(served.error());
+    if (!served) return served.error();
 
     placement::placement_config pc;
     pc.strategy = *placement::parse_strategy(cfg_.placement_strategy);
     index_ = std::make_unique<placement::placement_index>(pc);
     auto backend = cfg_.cloud ? start_cloud() : start_home();
-    if (!backend) return fail(backend.error());
+    if (!backend) return backend.error();
 
     orchestrator::service_options so;
     so.admission.capacity = cfg_.admission_capacity;
@@ -106,7 +109,8 @@ expected<void, std::string> orchestratord_app::start() {
     threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
     hso.connection_executors = threads_->executors();
     server_ = std::make_unique<http::server>(io_, hso, std::move(routes));
-    if (auto r = server_->start(); !r) return fail("ORCHESTRATORD_ADDR: " + r.error());
+    if (auto r = server_->start(); !r)
+        return at_key(startup_errc::listen_failed, "ORCHESTRATORD_ADDR", r.error().message);
     threads_->start();
 
     if (manager_) manager_->start();
@@ -121,9 +125,9 @@ expected<void, std::string> orchestratord_app::start() {
     return {};
 }
 
-expected<void, std::string> orchestratord_app::start_home() {
+startup_result<void> orchestratord_app::start_home() {
     auto pools = pool::load_pools_file(cfg_.config_file);
-    if (!pools) return fail(pools.error().message);
+    if (!pools) return startup_error{startup_errc::pools_config, pools.error().message};
     pool::manager_options mo;
     mo.runtime_dir = cfg_.runtime_dir;
     mo.stall_timeout = milliseconds(cfg_.stall_timeout_ms);
@@ -137,11 +141,11 @@ expected<void, std::string> orchestratord_app::start_home() {
     return {};
 }
 
-expected<void, std::string> orchestratord_app::start_cloud() {
+startup_result<void> orchestratord_app::start_cloud() {
     http::tls_context client_tls;
     if (!cfg_.tls_ca.empty() || !cfg_.tls_client_cert.empty()) {
         auto t = http::make_client_tls(cfg_.tls_ca, cfg_.tls_client_cert, cfg_.tls_client_key);
-        if (!t) return fail("ORCHESTRATORD_TLS_CA: " + t.error());
+        if (!t) return at_key(startup_errc::tls_files, "ORCHESTRATORD_TLS_CA", t.error().message);
         client_tls = *t;
     }
     registry::registry_config rc;

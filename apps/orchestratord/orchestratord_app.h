@@ -15,9 +15,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "common/expected.h"
 #include "common/task_group.h"
 #include "orchestratord_config.h"
+#include "startup_error.h"
 
 namespace llorch::http {
 class server;
@@ -50,7 +50,7 @@ class orchestratord_app {
 
     // Builds and starts every part; the error names the key at fault. Nothing keeps running
     // after a failure.
-    expected<void, std::string> start();
+    startup_result<void> start();
     // No new tasks; running streams may finish for the drain deadline; then everything stops.
     boost::asio::awaitable<void> stop();
 
@@ -58,8 +58,8 @@ class orchestratord_app {
     boost::asio::io_context& io() { return io_; }
 
   private:
-    expected<void, std::string> start_home();
-    expected<void, std::string> start_cloud();
+    startup_result<void> start_home();
+    startup_result<void> start_cloud();
     boost::asio::awaitable<void> stale_check_loop();
 
     orchestratord_config cfg_;

@@ -131,7 +131,7 @@ std::string orchestratord_config::validate() const {
         return "ORCHESTRATORD_CONFIG: the CLOUD profile has no local pools; pools live on the "
                "nodes (pool-managerd --config)";
     if (auto listen = http::parse_listen_address(addr); !listen)
-        return "ORCHESTRATORD_ADDR: " + listen.error();
+        return "ORCHESTRATORD_ADDR: " + listen.error().message;
     if (!admission::parse_full_policy(admission_policy))
         return "ORCHESTRATORD_ADMISSION_POLICY: unknown policy '" + admission_policy + "'";
     if (!placement::parse_strategy(placement_strategy))

@@ -61,28 +61,32 @@ int pool_managerd_app::run() {
                                    }});
 }
 
-expected<void, std::string> pool_managerd_app::start() {
-    if (auto why = cfg_.validate(); !why.empty()) return fail(why);
+startup_result<void> pool_managerd_app::start() {
+    if (auto why = cfg_.validate(); !why.empty())
+        return startup_error{startup_errc::invalid_option, why};
     auto listen = http::parse_listen_address(cfg_.addr);
-    if (!listen) return fail("POOL_MANAGERD_ADDR: " + listen.error());
+    if (!listen)
+        return at_key(startup_errc::bad_address, "POOL_MANAGERD_ADDR", listen.error().message);
     auto tokens = http::tokens_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
-    if (!tokens) return fail(tokens.error());
+    if (!tokens) return startup_error{startup_errc::bad_token, tokens.error().message};
     if (auto why = http::check_bind(listen->first, *tokens, "LLORCH_SERVICE_TOKEN"); !why.empty())
-        return fail(why);
+        return startup_error{startup_errc::insecure_bind, why};
     auto pools = pool::load_pools_file(cfg_.config_file);
     // Errors of the file as a whole (unreadable, bad TOML) name the option that gave the file.
     if (!pools)
-        return fail((pools.error().key.empty() ? "--config: " : "") + pools.error().message);
+        return startup_error{
+            startup_errc::pools_config,
+            (pools.error().key.empty() ? "--config: " : "") + pools.error().message};
     auto selected = pool::select_pools(std::move(*pools), cfg_.pools);
-    if (!selected) return fail(selected.error().message);
+    if (!selected) return startup_error{startup_errc::pools_config, selected.error().message};
     const std::string node_id = cfg_.node_id.empty() ? host_name() : cfg_.node_id;
 
     auto served = serve_tls(cfg_.https, "POOL_MANAGERD", cfg_.tls_ca);
-    if (!served) return fail(served.error());
+    if (!served) return served.error();
     http::tls_context client_tls;
     if (!cfg_.tls_ca.empty() || cfg_.orchestratord_url.starts_with("https://")) {
         auto t = http::make_client_tls(cfg_.tls_ca);
-        if (!t) return fail("POOL_MANAGERD_TLS_CA: " + t.error());
+        if (!t) return at_key(startup_errc::tls_files, "POOL_MANAGERD_TLS_CA", t.error().message);
         client_tls = *t;
     }
 
@@ -116,7 +120,8 @@ expected<void, std::string> pool_managerd_app::start() {
     threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
     so.connection_executors = threads_->executors();
     server_ = std::make_unique<http::server>(io_, so, std::move(routes));
-    if (auto r = server_->start(); !r) return fail("POOL_MANAGERD_ADDR: " + r.error());
+    if (auto r = server_->start(); !r)
+        return at_key(startup_errc::listen_failed, "POOL_MANAGERD_ADDR", r.error().message);
     threads_->start();
     manager_->start();
     if (cfg_.cloud) {

@@ -14,8 +14,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "common/expected.h"
 #include "pool_managerd_config.h"
+#include "startup_error.h"
 
 namespace llorch::http {
 class server;
@@ -36,7 +36,7 @@ class pool_managerd_app {
     int run();
 
     // Builds and starts every part; the error names the key at fault.
-    expected<void, std::string> start();
+    startup_result<void> start();
     // The server stops taking requests, in-flight work may finish for the drain deadline, the
     // engines stop, the node deregisters.
     boost::asio::awaitable<void> stop();

@@ -119,7 +119,7 @@ bool pool_managerd_config::wildcard_bind() const {
 
 std::string pool_managerd_config::validate() const {
     if (auto listen = http::parse_listen_address(addr); !listen)
-        return "POOL_MANAGERD_ADDR: " + listen.error();
+        return "POOL_MANAGERD_ADDR: " + listen.error().message;
     if (cloud && orchestratord_url.empty())
         return "ORCHESTRATORD_URL: the CLOUD profile needs orchestratord's URL";
     if (cloud && address.empty() && wildcard_bind())

@@ -359,7 +359,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& u : o.urls)
         if (auto p = http::parse_url(u); !p) {
-            std::cerr << "llorch-loadgen: --url: " << p.error() << "\n";
+            std::cerr << "llorch-loadgen: --url: " << p.error().message << "\n";
             return 2;
         }
     std::signal(SIGPIPE, SIG_IGN);

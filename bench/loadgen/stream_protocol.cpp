@@ -197,15 +197,18 @@ http_call start_call(target_kind k, const request_shape& r, std::string_view tas
     return c;
 }
 
-expected<std::string, std::string> events_path_from_submit(std::string_view body) {
+boost::system::result<std::string, protocol_error> events_path_from_submit(std::string_view body) {
     json::value holder;
     auto* o = parse_object(body, holder);
-    if (!o) return fail(std::string("the answer to POST /v2/tasks is not a JSON object"));
+    if (!o)
+        return protocol_error{protocol_errc::not_an_object,
+                              "the answer to POST /v2/tasks is not a JSON object"};
     if (auto* v = o->if_contains("events_url"); v && v->is_string() && !v->get_string().empty())
         return std::string(v->get_string());
     if (auto* v = o->if_contains("task_id"); v && v->is_string() && !v->get_string().empty())
         return "/v2/tasks/" + std::string(v->get_string()) + "/events";
-    return fail(std::string("the answer to POST /v2/tasks names neither events_url nor task_id"));
+    return protocol_error{protocol_errc::no_task,
+                          "the answer to POST /v2/tasks names neither events_url nor task_id"};
 }
 
 stream_step interpret(target_kind k, const http::sse_event& e) {

@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/expected.h"
+#include <boost/system/result.hpp>
+
+#include "common/module_error.h"
 #include "http/sse.h"
 
 namespace llorch::bench {
@@ -40,8 +42,14 @@ struct http_call {
 };
 http_call start_call(target_kind k, const request_shape& r, std::string_view task_id);
 
+enum class protocol_errc {
+    not_an_object,  // the answer is not a JSON object
+    no_task,        // the answer names neither events_url nor task_id
+};
+using protocol_error = common::module_error<protocol_errc>;
+
 // orch: the events path from a 202/200 answer to POST /v2/tasks; the error says what is wrong.
-expected<std::string, std::string> events_path_from_submit(std::string_view body);
+boost::system::result<std::string, protocol_error> events_path_from_submit(std::string_view body);
 
 // What one SSE event of a stream means to the measurement.
 struct stream_step {

@@ -12,7 +12,7 @@ struct code_info {
     std::string_view name;
     int status;
 };
-constexpr std::array<code_info, 22> codes{{
+constexpr std::array<code_info, 24> codes{{
     {error_code::invalid_params, "INVALID_PARAMS", 400},
     {error_code::admission_reject, "ADMISSION_REJECT", 429},
     {error_code::queue_full_drop_lru, "QUEUE_FULL_DROP_LRU", 429},
@@ -35,6 +35,8 @@ constexpr std::array<code_info, 22> codes{{
     {error_code::payload_too_large, "PAYLOAD_TOO_LARGE", 413},
     {error_code::method_not_allowed, "METHOD_NOT_ALLOWED", 405},
     {error_code::shutting_down, "SHUTTING_DOWN", 503},
+    {error_code::forbidden, "FORBIDDEN", 403},
+    {error_code::not_implemented, "NOT_IMPLEMENTED", 501},
 }};
 }  // namespace
 

@@ -3,8 +3,12 @@
 // `error` event, carries a machine-readable code from this list and a message for a person.
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
 
 namespace llorch::api {
 
@@ -31,12 +35,15 @@ enum class error_code {
     payload_too_large,
     method_not_allowed,
     shutting_down,
+    forbidden,        // the request is understood and refused (e.g. a browser origin not allowed)
+    not_implemented,  // an endpoint of another API that llama-orch answers without doing it
 };
 
 std::string_view to_string(error_code c);
 std::optional<error_code> error_code_from_string(std::string_view s);
 
-// The HTTP status that goes with a code when it is answered before a stream starts.
+// The HTTP status that goes with a code when it is answered before a stream starts: the one
+// place a status is chosen for an error.
 int http_status(error_code c);
 
 struct error {
@@ -46,14 +53,22 @@ struct error {
     std::optional<bool> retriable;
     std::optional<long long> retry_after_ms;
     std::optional<std::string> policy_label;
-    // A status other than http_status(code), e.g. 404 for an unknown task id.
-    std::optional<int> status;
 
-    int http_status() const { return status ? *status : api::http_status(code); }
+    int http_status() const { return api::http_status(code); }
 };
 
 inline error make_error(error_code code, std::string message) {
-    return error{code, std::move(message), {}, {}, {}, {}, {}};
+    return error{code, std::move(message), {}, {}, {}, {}};
+}
+
+// What the service layer returns: a value or the error to answer with.
+template <class T>
+using api_result = boost::system::result<T, error>;
+
+// Lets `result.value()` work with api::error (found by argument-dependent lookup); code tests
+// results instead of calling value().
+[[noreturn]] inline void throw_exception_from_error(const error& e, const boost::source_location&) {
+    throw std::runtime_error(e.message);
 }
 
 // `{code, message, engine?, retriable?, retry_after_ms?, policy_label?, correlation_id}`.

@@ -29,52 +29,50 @@ std::optional<size_t> utf8_error_offset(std::string_view s) {
     return std::nullopt;
 }
 
-expected<json::object, error> parse_json_body(std::string_view body) {
+api_result<json::object> parse_json_body(std::string_view body) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object{};
     if (auto at = utf8_error_offset(body))
-        return fail(invalid("the request body is not valid UTF-8 (byte " + std::to_string(*at) +
-                            " of " + std::to_string(body.size()) + ")"));
+        return invalid("the request body is not valid UTF-8 (byte " + std::to_string(*at) +
+                            " of " + std::to_string(body.size()) + ")");
     boost::system::error_code ec;
     json::stream_parser p;
     size_t used = p.write_some(body.data(), body.size(), ec);
     if (!ec) p.finish(ec);
     if (ec)
-        return fail(invalid("the request body is not valid JSON: " + ec.message() + " (near byte " +
-                            std::to_string(used) + " of " + std::to_string(body.size()) + ")"));
+        return invalid("the request body is not valid JSON: " + ec.message() + " (near byte " +
+                            std::to_string(used) + " of " + std::to_string(body.size()) + ")");
     auto v = p.release();
     if (!v.is_object())
-        return fail(invalid(std::string("the request body must be a JSON object, not ") +
+        return invalid(std::string("the request body must be a JSON object, not ") +
                             (v.is_array()    ? "an array"
                              : v.is_string() ? "a string"
                              : v.is_null()   ? "null"
                              : v.is_bool()   ? "a boolean"
-                                             : "a number")));
+                                             : "a number"));
     if (auto k = first_duplicate_key(body))
-        return fail(invalid("the request body has the key '" + *k +
-                            "' twice in one object; send each key once"));
+        return invalid("the request body has the key '" + *k +
+                            "' twice in one object; send each key once");
     return std::move(v.get_object());
 }
 
-expected<std::chrono::milliseconds, error> duration_ms_field(const json::object& o,
-                                                             std::string_view key,
-                                                             std::chrono::milliseconds fallback,
-                                                             std::chrono::milliseconds min,
-                                                             std::chrono::milliseconds max) {
+api_result<std::chrono::milliseconds> duration_ms_field(const json::object& o, std::string_view key,
+                                                        std::chrono::milliseconds fallback,
+                                                        std::chrono::milliseconds min,
+                                                        std::chrono::milliseconds max) {
     auto* v = o.if_contains(key);
     if (!v || v->is_null()) return fallback;
     // A uint64 above INT64_MAX, a double or a string is never a duration we take.
     if (!v->is_int64() || v->get_int64() < min.count() || v->get_int64() > max.count())
-        return fail(invalid(std::string(key) + ": must be an integer number of milliseconds in [" +
-                            std::to_string(min.count()) + ", " + std::to_string(max.count()) +
-                            "]"));
+        return invalid(std::string(key) + ": must be an integer number of milliseconds in [" +
+                       std::to_string(min.count()) + ", " + std::to_string(max.count()) + "]");
     return std::chrono::milliseconds(v->get_int64());
 }
 
-expected<std::string_view, error> required_string_field(const json::object& o, std::string_view key,
-                                                        std::string_view hint) {
+api_result<std::string_view> required_string_field(const json::object& o, std::string_view key,
+                                                   std::string_view hint) {
     auto* v = o.if_contains(key);
     if (!v || !v->is_string() || v->get_string().empty())
-        return fail(invalid(std::string(key) + ": " + std::string(hint)));
+        return invalid(std::string(key) + ": " + std::string(hint));
     return std::string_view(v->get_string());
 }
 

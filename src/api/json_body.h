@@ -13,28 +13,26 @@
 #include <boost/json/object.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 
 namespace llorch::api {
 
 // INVALID_PARAMS says what is wrong: bytes that are not UTF-8 (and where), JSON that does not
 // parse (and where), or a value that is not an object.
-expected<boost::json::object, error> parse_json_body(std::string_view body);
+api_result<boost::json::object> parse_json_body(std::string_view body);
 
 // The offset of the first byte of `s` that is not part of valid UTF-8; nullopt when all is.
 std::optional<size_t> utf8_error_offset(std::string_view s);
 
 // A duration in milliseconds: absent (or null) → `fallback`; otherwise an integer within
 // [min, max], or INVALID_PARAMS naming `key`. Checked before any arithmetic with it.
-expected<std::chrono::milliseconds, error> duration_ms_field(const boost::json::object& o,
-                                                             std::string_view key,
-                                                             std::chrono::milliseconds fallback,
-                                                             std::chrono::milliseconds min,
-                                                             std::chrono::milliseconds max);
+api_result<std::chrono::milliseconds> duration_ms_field(const boost::json::object& o,
+                                                        std::string_view key,
+                                                        std::chrono::milliseconds fallback,
+                                                        std::chrono::milliseconds min,
+                                                        std::chrono::milliseconds max);
 
 // A non-empty string field, or INVALID_PARAMS with `hint`.
-expected<std::string_view, error> required_string_field(const boost::json::object& o,
-                                                        std::string_view key,
-                                                        std::string_view hint);
+api_result<std::string_view> required_string_field(const boost::json::object& o,
+                                                   std::string_view key, std::string_view hint);
 
 }  // namespace llorch::api

@@ -31,8 +31,9 @@ subprocess& subprocess::operator=(subprocess&& o) noexcept {
     return *this;
 }
 
-expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
-    if (opts.argv.empty()) return fail(std::string("no program to start"));
+subprocess_result<subprocess> subprocess::spawn(const spawn_options& opts) {
+    if (opts.argv.empty())
+        return subprocess_error{subprocess_errc::no_program, std::string("no program to start")};
     // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
     std::vector<std::string> env_store;
     for (char** e = environ; *e; ++e) {
@@ -55,8 +56,9 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
     if (!opts.log_file.empty()) {
         log_fd = ::open(opts.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (log_fd < 0)
-            return fail("cannot open log file " + opts.log_file.string() + ": " +
-                        std::strerror(errno));
+            return subprocess_error{
+                subprocess_errc::log_file,
+                "cannot open log file " + opts.log_file.string() + ": " + std::strerror(errno)};
     }
     // The fallback's bound when close_range is missing (before Linux 5.11): sysconf is not
     // async-signal-safe, so it is asked before fork.
@@ -65,7 +67,8 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
     int errpipe[2];
     if (::pipe2(errpipe, O_CLOEXEC) != 0) {
         if (log_fd >= 0) ::close(log_fd);
-        return fail(std::string("pipe: ") + std::strerror(errno));
+        return subprocess_error{subprocess_errc::os_resources,
+                                std::string("pipe: ") + std::strerror(errno)};
     }
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
@@ -74,7 +77,8 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
         ::close(errpipe[0]);
         ::close(errpipe[1]);
         if (log_fd >= 0) ::close(log_fd);
-        return fail(std::string("fork: ") + std::strerror(err));
+        return subprocess_error{subprocess_errc::os_resources,
+                                std::string("fork: ") + std::strerror(err)};
     }
     if (pid == 0) {
         ::setpgid(0, 0);
@@ -113,7 +117,8 @@ expected<subprocess, std::string> subprocess::spawn(const spawn_options& opts) {
     if (n == sizeof child_err) {
         int st;
         ::waitpid(pid, &st, 0);
-        return fail("cannot run " + opts.argv[0] + ": " + std::strerror(child_err));
+        return subprocess_error{subprocess_errc::exec_failed,
+                                "cannot run " + opts.argv[0] + ": " + std::strerror(child_err)};
     }
     return subprocess(pid);
 }

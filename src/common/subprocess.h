@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/expected.h"
+#include "common/subprocess_error.h"
 
 namespace llorch::common {
 
@@ -36,7 +36,7 @@ class subprocess {
     subprocess(const subprocess&) = delete;
     subprocess& operator=(const subprocess&) = delete;
 
-    static expected<subprocess, std::string> spawn(const spawn_options& opts);
+    static subprocess_result<subprocess> spawn(const spawn_options& opts);
 
     pid_t pid() const { return pid_; }
     bool running();  // reaps without blocking

@@ -30,62 +30,62 @@ const std::vector<std::string_view>& engine_param_names() {
 
 bool valid_utf8(std::string_view s) { return !api::utf8_error_offset(s); }
 
-expected<generation_request, api::error> parse_generation(const json::object& o) {
+api::api_result<generation_request> parse_generation(const json::object& o) {
     generation_request g;
     if (auto* p = o.if_contains("prompt"); p && !p->is_null()) {
-        if (!p->is_string()) return fail(bad("prompt", "must be a string"));
+        if (!p->is_string()) return bad("prompt", "must be a string");
         g.prompt = std::string(p->get_string());
     } else if (auto* in = o.if_contains("inputs"); in && !in->is_null()) {
-        if (!in->is_array()) return fail(bad("inputs", "must be an array of strings"));
+        if (!in->is_array()) return bad("inputs", "must be an array of strings");
         std::string joined;
         for (const auto& x : in->get_array()) {
-            if (!x.is_string()) return fail(bad("inputs", "must be an array of strings"));
+            if (!x.is_string()) return bad("inputs", "must be an array of strings");
             if (!joined.empty()) joined += "\n";
             joined += x.get_string();
         }
         g.prompt = joined;
     }
     if (auto* m = o.if_contains("messages"); m && !m->is_null()) {
-        if (!m->is_array()) return fail(bad("messages", "must be an array of {role, content}"));
+        if (!m->is_array()) return bad("messages", "must be an array of {role, content}");
         for (const auto& x : m->get_array()) {
             auto* xo = x.if_object();
             if (!xo || !xo->contains("role") || !xo->at("role").is_string() ||
                 !xo->contains("content") || !xo->at("content").is_string())
-                return fail(bad("messages", "each message needs string role and content"));
+                return bad("messages", "each message needs string role and content");
             g.messages.push_back({std::string(xo->at("role").get_string()),
                                   std::string(xo->at("content").get_string())});
         }
     }
     if (!g.prompt && g.messages.empty())
-        return fail(bad("prompt", "give a prompt (or inputs[], or messages[])"));
-    if (g.prompt && !valid_utf8(*g.prompt)) return fail(bad("prompt", "is not valid UTF-8"));
+        return bad("prompt", "give a prompt (or inputs[], or messages[])");
+    if (g.prompt && !valid_utf8(*g.prompt)) return bad("prompt", "is not valid UTF-8");
     for (const auto& m : g.messages)
-        if (!valid_utf8(m.content)) return fail(bad("messages", "content is not valid UTF-8"));
+        if (!valid_utf8(m.content)) return bad("messages", "content is not valid UTF-8");
     if (auto* v = o.if_contains("max_tokens"); v && !v->is_null()) {
-        if (!v->is_int64() && !v->is_uint64()) return fail(bad("max_tokens", "must be an integer"));
+        if (!v->is_int64() && !v->is_uint64()) return bad("max_tokens", "must be an integer");
         auto n = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
         if (n < 1 || n > 1'000'000)
-            return fail(bad("max_tokens", "must be between 1 and the pool's cap (got " +
-                                              std::to_string(n) + ")"));
+            return bad("max_tokens",
+                       "must be between 1 and the pool's cap (got " + std::to_string(n) + ")");
         g.max_tokens = static_cast<int>(n);
     }
     if (auto* v = o.if_contains("temperature"); v && !v->is_null()) {
         auto d = number(*v);
-        if (!d || *d < 0 || *d > 100) return fail(bad("temperature", "must be a number >= 0"));
+        if (!d || *d < 0 || *d > 100) return bad("temperature", "must be a number >= 0");
         g.temperature = d;
     }
     if (auto* v = o.if_contains("top_p"); v && !v->is_null()) {
         auto d = number(*v);
-        if (!d || *d < 0 || *d > 1) return fail(bad("top_p", "must be a number in [0, 1]"));
+        if (!d || *d < 0 || *d > 1) return bad("top_p", "must be a number in [0, 1]");
         g.top_p = d;
     }
     if (auto* v = o.if_contains("top_k"); v && !v->is_null()) {
         if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > max_top_k)
-            return fail(bad("top_k", "must be an integer from 0 to " + std::to_string(max_top_k)));
+            return bad("top_k", "must be an integer from 0 to " + std::to_string(max_top_k));
         g.top_k = static_cast<int>(v->get_int64());
     }
     if (auto* v = o.if_contains("seed"); v && !v->is_null()) {
-        if (!v->is_int64() && !v->is_uint64()) return fail(bad("seed", "must be an integer"));
+        if (!v->is_int64() && !v->is_uint64()) return bad("seed", "must be an integer");
         g.seed = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
     }
     if (auto* v = o.if_contains("stop"); v && !v->is_null()) {
@@ -93,33 +93,32 @@ expected<generation_request, api::error> parse_generation(const json::object& o)
             g.stop.emplace_back(v->get_string());
         } else if (v->is_array()) {
             for (const auto& s : v->get_array()) {
-                if (!s.is_string())
-                    return fail(bad("stop", "must be a string or array of strings"));
+                if (!s.is_string()) return bad("stop", "must be a string or array of strings");
                 g.stop.emplace_back(s.get_string());
             }
         } else {
-            return fail(bad("stop", "must be a string or array of strings"));
+            return bad("stop", "must be a string or array of strings");
         }
         if (g.stop.size() > max_stop_strings)
-            return fail(bad("stop", "at most " + std::to_string(max_stop_strings) +
-                                        " strings (got " + std::to_string(g.stop.size()) + ")"));
+            return bad("stop", "at most " + std::to_string(max_stop_strings) +
+                                        " strings (got " + std::to_string(g.stop.size()) + ")");
         for (const auto& s : g.stop)
             if (s.size() > max_stop_bytes)
-                return fail(bad(
-                    "stop", "each string at most " + std::to_string(max_stop_bytes) + " bytes"));
+                return bad(
+                    "stop", "each string at most " + std::to_string(max_stop_bytes) + " bytes");
     }
     if (auto* v = o.if_contains("ignore_eos"); v && !v->is_null()) {
-        if (!v->is_bool()) return fail(bad("ignore_eos", "must be a boolean"));
+        if (!v->is_bool()) return bad("ignore_eos", "must be a boolean");
         g.ignore_eos = v->get_bool();
     }
     if (auto* v = o.if_contains("engine_params"); v && !v->is_null()) {
         auto* ep = v->if_object();
-        if (!ep) return fail(bad("engine_params", "must be an object"));
+        if (!ep) return bad("engine_params", "must be an object");
         const auto& names = engine_param_names();
         for (const auto& kv : *ep)
             if (std::find(names.begin(), names.end(), kv.key()) == names.end())
-                return fail(bad("engine_params." + std::string(kv.key()),
-                                "is not a field llama-orch passes to engines"));
+                return bad("engine_params." + std::string(kv.key()),
+                                "is not a field llama-orch passes to engines");
         if (!ep->empty()) g.engine_params = json::serialize(*ep);
     }
     if (auto* v = o.if_contains("task_id"); v && v->is_string()) g.task_id = v->get_string();

@@ -9,7 +9,6 @@
 #include <boost/json/fwd.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 
 namespace llorch::engines {
 
@@ -48,7 +47,7 @@ const std::vector<std::string_view>& engine_param_names();
 // Reads the generation fields of a JSON object (prompt or inputs[], messages, max_tokens,
 // temperature, top_p, top_k, seed, stop, ignore_eos, engine_params, task_id, attempt); wrong
 // types are INVALID_PARAMS errors that name the field.
-expected<generation_request, api::error> parse_generation(const boost::json::object& o);
+api::api_result<generation_request> parse_generation(const boost::json::object& o);
 // The same fields back as JSON (what orchestratord sends to a node).
 std::string to_json(const generation_request& g);
 // Adds the sampling fields that are set (temperature, top_p, top_k, seed, stop) to `o`; the

@@ -37,26 +37,30 @@ std::string_view to_string(client_errc c) {
     return "unknown";
 }
 
-expected<url_parts, std::string> parse_url(std::string_view url) {
+http_result<url_parts> parse_url(std::string_view url) {
     url_parts p;
     auto sep = url.find("://");
     if (sep == std::string_view::npos)
-        return fail(std::string("URL has no scheme: '" + std::string(url) + "'"));
+        return http_error{http_errc::bad_url,
+                          std::string("URL has no scheme: '" + std::string(url) + "'")};
     p.scheme = std::string(url.substr(0, sep));
     if (p.scheme != "http" && p.scheme != "https")
-        return fail(
-            std::string("unsupported URL scheme '" + p.scheme + "' (use http:// or https://)"));
+        return http_error{http_errc::bad_url, std::string("unsupported URL scheme '" + p.scheme +
+                                                          "' (use http:// or https://)")};
     if (p.scheme == "https") p.port = 443;
     auto rest = url.substr(sep + 3);
     auto slash = rest.find('/');
     auto hostport = rest.substr(0, slash);
     p.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    if (hostport.empty()) return fail(std::string("URL has no host: '" + std::string(url) + "'"));
+    if (hostport.empty())
+        return http_error{http_errc::bad_url,
+                          std::string("URL has no host: '" + std::string(url) + "'")};
     std::string_view host = hostport, port;
     if (hostport.front() == '[') {
         auto close = hostport.find(']');
         if (close == std::string_view::npos)
-            return fail(std::string("bad IPv6 host in '" + std::string(url) + "'"));
+            return http_error{http_errc::bad_url,
+                              std::string("bad IPv6 host in '" + std::string(url) + "'")};
         host = hostport.substr(1, close - 1);
         if (close + 1 < hostport.size() && hostport[close + 1] == ':')
             port = hostport.substr(close + 2);
@@ -69,11 +73,16 @@ expected<url_parts, std::string> parse_url(std::string_view url) {
         unsigned v = 0;
         for (char c : port) {
             if (c < '0' || c > '9')
-                return fail(std::string("bad port in URL '" + std::string(url) + "'"));
+                return http_error{http_errc::bad_url,
+                                  std::string("bad port in URL '" + std::string(url) + "'")};
             v = v * 10 + static_cast<unsigned>(c - '0');
-            if (v > 65535) return fail(std::string("bad port in URL '" + std::string(url) + "'"));
+            if (v > 65535)
+                return http_error{http_errc::bad_url,
+                                  std::string("bad port in URL '" + std::string(url) + "'")};
         }
-        if (v == 0) return fail(std::string("bad port in URL '" + std::string(url) + "'"));
+        if (v == 0)
+            return http_error{http_errc::bad_url,
+                              std::string("bad port in URL '" + std::string(url) + "'")};
         p.port = static_cast<uint16_t>(v);
     }
     return p;
@@ -141,8 +150,8 @@ std::string key_of(const url_parts& u) {
     return u.scheme + "://" + u.host + ":" + std::to_string(u.port);
 }
 
-failure<client_error> make_err(client_errc c, std::string m, bool started = false) {
-    return fail(client_error{c, std::move(m), started});
+client_error make_err(client_errc c, std::string m, bool started = false) {
+    return client_error{c, std::move(m), started};
 }
 
 client_errc classify(const boost::system::error_code& ec) {
@@ -168,7 +177,7 @@ void fill_request(bhttp::request<Body>& req, const client_request& r, const url_
 
 // Connects to host:port within the timeout; for https also the TLS handshake, verifying the
 // server's certificate and name.
-asio::awaitable<expected<std::unique_ptr<connection>, client_error>> connect_fresh(
+asio::awaitable<client_result<std::unique_ptr<connection>>> connect_fresh(
     asio::io_context& io, const url_parts& u, std::chrono::milliseconds timeout,
     const tls_context& tls) {
     beast::tcp_stream s(io);
@@ -274,7 +283,7 @@ void response_stream::abort() {
     impl_->lowest().socket().close(ec);
 }
 
-asio::awaitable<expected<std::string, client_error>> response_stream::read_some(
+asio::awaitable<client_result<std::string>> response_stream::read_some(
     std::chrono::milliseconds idle_timeout) {
     auto& s = *impl_;
     for (;;) {
@@ -336,10 +345,9 @@ void client::drop_idle(std::string_view host, uint16_t port) {
     std::erase_if(pool_->idle, [&](const auto& kv) { return kv.first.ends_with(suffix); });
 }
 
-asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> client::open(
-    client_request r) {
+asio::awaitable<client_result<std::unique_ptr<response_stream>>> client::open(client_request r) {
     auto u = parse_url(r.url);
-    if (!u) co_return make_err(client_errc::bad_url, u.error());
+    if (!u) co_return make_err(client_errc::bad_url, u.error().message);
     auto key = key_of(*u);
     bhttp::request<bhttp::string_body> req;
     fill_request(req, r, *u, opts_);
@@ -356,7 +364,7 @@ asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> client
         if (!s) {
             auto fresh = co_await connect_fresh(io_, *u, std::min(r.timeout, opts_.connect_timeout),
                                                 opts_.tls);
-            if (!fresh) co_return fail(fresh.error());
+            if (!fresh) co_return fresh.error();
             s = std::move(*fresh);
         }
         auto st = std::make_unique<response_stream::impl>(std::move(s));
@@ -380,11 +388,11 @@ asio::awaitable<expected<std::unique_ptr<response_stream>, client_error>> client
     co_return make_err(client_errc::reset, "connection closed before the response");
 }
 
-asio::awaitable<expected<client_response, client_error>> client::send(client_request r) {
+asio::awaitable<client_result<client_response>> client::send(client_request r) {
     auto deadline = std::chrono::steady_clock::now() + r.timeout;
     auto timeout = r.timeout;
     auto st = co_await open(std::move(r));
-    if (!st) co_return fail(st.error());
+    if (!st) co_return st.error();
     client_response out;
     out.status = (*st)->status();
     out.headers = (*st)->headers();
@@ -394,7 +402,7 @@ asio::awaitable<expected<client_response, client_error>> client::send(client_req
         if (left.count() <= 0)
             co_return make_err(client_errc::timeout, "response body timed out", true);
         auto piece = co_await (*st)->read_some(std::min(left, timeout));
-        if (!piece) co_return fail(piece.error());
+        if (!piece) co_return piece.error();
         if (piece->empty()) break;
         out.body += *piece;
         if (out.body.size() > opts_.body_limit)

@@ -509,11 +509,13 @@ server::server(asio::io_context& io, server_options opts, router routes)
 
 server::~server() { stop(); }
 
-expected<void, std::string> server::start() {
+http_result<void> server::start() {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(
         impl_->opts.address == "localhost" ? "127.0.0.1" : impl_->opts.address, ec);
-    if (ec) return fail("invalid listen address '" + impl_->opts.address + "': " + ec.message());
+    if (ec)
+        return http_error{http_errc::invalid_address,
+                          "invalid listen address '" + impl_->opts.address + "': " + ec.message()};
     tcp::endpoint ep(addr, impl_->opts.port);
     auto& a = impl_->acceptor;
     a.open(ep.protocol(), ec);
@@ -521,8 +523,9 @@ expected<void, std::string> server::start() {
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-        return fail("cannot listen on " + impl_->opts.address + ":" +
-                    std::to_string(impl_->opts.port) + ": " + ec.message());
+        return http_error{http_errc::bind_failed, "cannot listen on " + impl_->opts.address + ":" +
+                                                      std::to_string(impl_->opts.port) + ": " +
+                                                      ec.message()};
     }
     impl_->bound_port = a.local_endpoint().port();
     asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);

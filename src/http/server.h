@@ -15,9 +15,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include "common/expected.h"
 
 #include "http/auth.h"
+#include "http/http_error.h"
 #include "http/router.h"
 #include "http/tls.h"
 
@@ -56,7 +56,7 @@ class server {
     server& operator=(const server&) = delete;
 
     // Binds and starts accepting. The error says what failed (e.g. address in use).
-    expected<void, std::string> start();
+    http_result<void> start();
     // Stops accepting; open connections finish their current exchange.
     void stop();
     // After stop(): completes when every exchange under way has been written out (a stream's

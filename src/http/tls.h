@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "common/expected.h"
+#include "http/http_error.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -18,12 +18,11 @@ namespace llorch::http {
 using tls_context = std::shared_ptr<boost::asio::ssl::context>;
 
 // cert and key are PEM files; with `client_ca` set, clients must present a certificate it signed.
-expected<tls_context, std::string> make_server_tls(const std::string& cert, const std::string& key,
-                                                   const std::string& client_ca = {});
+http_result<tls_context> make_server_tls(const std::string& cert, const std::string& key,
+                                         const std::string& client_ca = {});
 // With `ca` set, servers must present a certificate it signed (else the system's store);
 // with cert/key set, we present ours (mutual TLS).
-expected<tls_context, std::string> make_client_tls(const std::string& ca,
-                                                   const std::string& cert = {},
-                                                   const std::string& key = {});
+http_result<tls_context> make_client_tls(const std::string& ca, const std::string& cert = {},
+                                         const std::string& key = {});
 
 }  // namespace llorch::http

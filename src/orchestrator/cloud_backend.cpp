@@ -171,7 +171,7 @@ struct pending_open {
     explicit pending_open(boost::asio::io_context& io)
         : wake(io, std::chrono::steady_clock::time_point::max()) {}
     boost::asio::steady_timer wake;
-    std::optional<expected<std::unique_ptr<http::response_stream>, http::client_error>> result;
+    std::optional<http::client_result<std::unique_ptr<http::response_stream>>> result;
     std::string aborted;  // why node_offline ended the wait; empty: it did not
 };
 
@@ -285,8 +285,8 @@ void cloud_backend::node_offline(const std::string& node_id, const std::string& 
     }
 }
 
-boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>>
-cloud_backend::open(placement::placement_decision where, engines::generation_request g) {
+boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> cloud_backend::open(
+    placement::placement_decision where, engines::generation_request g) {
     http::client_request r;
     r.method = "POST";
     r.url = where.node_address + "/v2/pools/" + where.pool_id + "/infer";
@@ -307,21 +307,21 @@ cloud_backend::open(placement::placement_decision where, engines::generation_req
     }
     opening_.erase(listed);
     if (!waiting->result) {
-        co_return fail(node_error(
+        co_return node_error(
             api::error_code::node_unavailable,
-            "node " + node + " went offline before it answered: " + waiting->aborted, true));
+            "node " + node + " went offline before it answered: " + waiting->aborted, true);
     }
     auto s = std::move(*waiting->result);
     if (!s) {
         const auto& e = s.error();
         if (e.code == http::client_errc::timeout) {
             breaker_result(node, false);
-            co_return fail(node_error(api::error_code::node_unavailable,
-                                      "node " + node + " did not answer in time", true));
+            co_return node_error(api::error_code::node_unavailable,
+                                 "node " + node + " did not answer in time", true);
         }
         node_unreachable(node, e.message);
-        co_return fail(node_error(api::error_code::node_unavailable,
-                                  "node " + node + " is unreachable: " + e.message, true));
+        co_return node_error(api::error_code::node_unavailable,
+                             "node " + node + " is unreachable: " + e.message, true);
     }
     int status = (*s)->status();
     if (status == 200) {
@@ -353,7 +353,7 @@ cloud_backend::open(placement::placement_decision where, engines::generation_req
     }
     if (status == 503 && code == api::error_code::pool_unavailable) {
         // Backpressure: the pool is full right now. Place elsewhere or wait; no breaker failure.
-        co_return fail(node_error(api::error_code::pool_unavailable, msg, true));
+        co_return node_error(api::error_code::pool_unavailable, msg, true);
     }
     if (status == 401 || status == 403) {
         log()->error(
@@ -361,14 +361,14 @@ cloud_backend::open(placement::placement_decision where, engines::generation_req
             "both sides; node out of placement until it registers again",
             node, status);
         reg_.mark_failed(node);
-        co_return fail(node_error(api::error_code::node_unavailable,
-                                  "node " + node + " refused the service token", true));
+        co_return node_error(api::error_code::node_unavailable,
+                             "node " + node + " refused the service token", true);
     }
     if (status >= 500) breaker_result(node, false);
     bool retriable = status >= 500 || status == 404;
-    co_return fail(node_error(code.value_or(api::error_code::upstream_failed),
-                              "node " + node + " answered " + std::to_string(status) + ": " + msg,
-                              retriable));
+    co_return node_error(code.value_or(api::error_code::upstream_failed),
+                         "node " + node + " answered " + std::to_string(status) + ": " + msg,
+                         retriable);
 }
 
 void cloud_backend::set_pool_limits(const std::string& node_id, const std::string& pool_id,
@@ -392,11 +392,10 @@ std::optional<model_limits> cloud_backend::limits(const std::string& model) cons
     return out;
 }
 
-boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> cloud_backend::forward(
+boost::asio::awaitable<api::api_result<std::pair<int, std::string>>> cloud_backend::forward(
     std::string node_id, std::string method, std::string path, std::string body) {
     auto* n = reg_.find(node_id);
-    if (!n)
-        co_return fail(node_error(api::error_code::not_found, "no node '" + node_id + "'", false));
+    if (!n) co_return node_error(api::error_code::not_found, "no node '" + node_id + "'", false);
     http::client_request r;
     r.method = method;
     r.url = n->address + path;
@@ -406,9 +405,8 @@ boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> cloud_
         r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
     if (!res)
-        co_return fail(node_error(api::error_code::node_unavailable,
-                                  "node " + node_id + " is unreachable: " + res.error().message,
-                                  true));
+        co_return node_error(api::error_code::node_unavailable,
+                             "node " + node_id + " is unreachable: " + res.error().message, true);
     co_return std::make_pair(res->status, std::move(res->body));
 }
 

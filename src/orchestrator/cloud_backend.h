@@ -52,7 +52,7 @@ class cloud_backend final : public pool_backend {
 
     bool admit(const placement::placement_decision& where) override;
 
-    boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+    boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> open(
         placement::placement_decision where, engines::generation_request g) override;
     std::optional<model_limits> limits(const std::string& model) const override;
 
@@ -68,7 +68,7 @@ class cloud_backend final : public pool_backend {
     // connection: retried elsewhere before the first token, a terminal error after it.
     void node_offline(const std::string& node_id, const std::string& why);
     // Forwards an operator call (drain, reload) to the node that owns a pool.
-    boost::asio::awaitable<expected<std::pair<int, std::string>, api::error>> forward(
+    boost::asio::awaitable<api::api_result<std::pair<int, std::string>>> forward(
         std::string node_id, std::string method, std::string path, std::string body);
 
     http::client& client() { return *client_; }

@@ -53,11 +53,10 @@ asio::awaitable<response> with_headers(http::handler h, std::shared_ptr<const co
     std::string request_id = rid && usable_id(*rid) ? std::string(*rid) : q.correlation_id;
     response r;
     if (origin && !cors->allows(origin_s)) {
-        auto e = api::make_error(api::error_code::invalid_params,
+        auto e = api::make_error(api::error_code::forbidden,
                                  "origin '" + origin_s +
                                      "' may not call this server (ORCHESTRATORD_CORS_ORIGINS "
                                      "lists the origins allowed besides loopback ones)");
-        e.status = 403;
         r = q.path.starts_with("/v1") ? openai_error(e, q.correlation_id)
                                       : ollama_error(e, q.correlation_id);
     } else {

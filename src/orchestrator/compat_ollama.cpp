@@ -96,12 +96,11 @@ asio::awaitable<response> compat_api::ps(request) {
 asio::awaitable<response> compat_api::model_management(request q) {
     auto what = q.path.substr(q.path.rfind('/') + 1);
     auto e = api::make_error(
-        api::error_code::not_found,
+        api::error_code::not_implemented,
         "llama-orch does not " + what +
             " models through the Ollama API: the models it serves are the GGUF files of its "
             "pools' configuration (GET /api/tags lists them; GET /v2/catalog/models shows the "
             "catalog)");
-    e.status = 501;
     co_return ollama_error(e, q.correlation_id);
 }
 

@@ -28,20 +28,20 @@ const json::value* present(const json::object& o, std::string_view k) {
 }
 
 // A number field within [lo, hi], copied to `out` under the same name.
-expected<void, api::error> ranged(const json::object& in, const char* k, double lo, double hi,
+api::api_result<void> ranged(const json::object& in, const char* k, double lo, double hi,
                                   json::object& out, const std::string& prefix = {}) {
     auto* v = present(in, k);
     if (!v) return {};
     auto d = number(*v);
     if (!d || *d < lo || *d > hi)
-        return fail(bad(prefix + k, "must be a number between " + json::serialize(json::value(lo)) +
-                                        " and " + json::serialize(json::value(hi))));
+        return bad(prefix + k, "must be a number between " + json::serialize(json::value(lo)) +
+                                        " and " + json::serialize(json::value(hi)));
     out[k] = *v;
     return {};
 }
 
 // Fields whose presence asks for something llama-orch does not do yet: refused by name.
-expected<void, api::error> refuse_unsupported(const json::object& in, dialect d) {
+api::api_result<void> refuse_unsupported(const json::object& in, dialect d) {
     auto truthy = [](const json::value* v) {
         if (!v) return false;
         if (v->is_bool()) return v->get_bool();
@@ -78,26 +78,26 @@ expected<void, api::error> refuse_unsupported(const json::object& in, dialect d)
         auto* v = present(in, r.field);
         if (!truthy(v)) continue;
         // `tool_choice: "none"`, `best_of: 1` and the like ask for nothing.
-        return fail(bad(r.field, r.why));
+        return bad(r.field, r.why);
     }
     if (!is_ollama(d)) {
         if (auto* v = present(in, "tool_choice");
             v && !(v->is_string() && v->get_string() == "none"))
-            return fail(bad("tool_choice", "tool calling is not supported yet"));
+            return bad("tool_choice", "tool calling is not supported yet");
         if (auto* v = present(in, "best_of"); v && !(v->is_int64() && v->get_int64() == 1))
-            return fail(bad("best_of", "only 1 is supported"));
+            return bad("best_of", "only 1 is supported");
         if (auto* v = present(in, "response_format"); v && d == dialect::openai_text)
-            return fail(bad("response_format",
+            return bad("response_format",
                             "is a chat completions field; use "
-                            "/v1/chat/completions"));
+                            "/v1/chat/completions");
     }
     return {};
 }
 
 // OpenAI's content: a string, or an array of parts of which llama-orch reads the text ones.
-expected<std::string, api::error> content_text(const json::value& c, const std::string& field) {
+api::api_result<std::string> content_text(const json::value& c, const std::string& field) {
     if (c.is_string()) return std::string(c.get_string());
-    if (!c.is_array()) return fail(bad(field, "must be a string or an array of content parts"));
+    if (!c.is_array()) return bad(field, "must be a string or an array of content parts");
     std::string out;
     size_t j = 0;
     for (const auto& p : c.get_array()) {
@@ -105,13 +105,13 @@ expected<std::string, api::error> content_text(const json::value& c, const std::
         auto* po = p.if_object();
         auto* type = po ? po->if_contains("type") : nullptr;
         if (!type || !type->is_string())
-            return fail(bad(f, "a content part is an object with a string 'type'"));
+            return bad(f, "a content part is an object with a string 'type'");
         if (type->get_string() != "text")
-            return fail(bad(f + ".type", "'" + std::string(type->get_string()) +
+            return bad(f + ".type", "'" + std::string(type->get_string()) +
                                              "' parts are not supported: the model reads text "
-                                             "only"));
+                                             "only");
         auto* t = po->if_contains("text");
-        if (!t || !t->is_string()) return fail(bad(f + ".text", "must be a string"));
+        if (!t || !t->is_string()) return bad(f + ".text", "must be a string");
         if (!out.empty()) out += "\n";
         out += t->get_string();
     }
@@ -119,41 +119,41 @@ expected<std::string, api::error> content_text(const json::value& c, const std::
 }
 
 // Messages as the task API takes them ({role, content} strings), from OpenAI's or Ollama's.
-expected<json::array, api::error> messages_of(const json::value& v, dialect d) {
-    if (!v.is_array()) return fail(bad("messages", "must be an array of messages"));
+api::api_result<json::array> messages_of(const json::value& v, dialect d) {
+    if (!v.is_array()) return bad("messages", "must be an array of messages");
     json::array out;
     size_t i = 0;
     for (const auto& m : v.get_array()) {
         auto f = "messages[" + std::to_string(i++) + "]";
         auto* mo = m.if_object();
-        if (!mo) return fail(bad(f, "must be an object with role and content"));
+        if (!mo) return bad(f, "must be an object with role and content");
         auto* role = mo->if_contains("role");
-        if (!role || !role->is_string()) return fail(bad(f + ".role", "must be a string"));
+        if (!role || !role->is_string()) return bad(f + ".role", "must be a string");
         std::string r(role->get_string());
         if (r == "developer") r = "system";
         if (r == "tool" || r == "function")
-            return fail(bad(f + ".role", "'" + r +
+            return bad(f + ".role", "'" + r +
                                              "' messages need tool calling, which is not "
-                                             "supported yet"));
+                                             "supported yet");
         if (r != "system" && r != "user" && r != "assistant")
-            return fail(
-                bad(f + ".role", "must be system, developer, user or assistant (got '" + r + "')"));
+            return 
+                bad(f + ".role", "must be system, developer, user or assistant (got '" + r + "')");
         if (present(*mo, "tool_calls") || present(*mo, "function_call"))
-            return fail(bad(f + ".tool_calls", "tool calling is not supported yet"));
+            return bad(f + ".tool_calls", "tool calling is not supported yet");
         if (is_ollama(d)) {
             if (auto* im = present(*mo, "images"); im && im->is_array() && !im->get_array().empty())
-                return fail(bad(f + ".images",
+                return bad(f + ".images",
                                 "the model has no vision projector; images "
-                                "cannot be read"));
+                                "cannot be read");
         }
         auto* content = present(*mo, "content");
         std::string text;
         if (content) {
             auto t = content_text(*content, f + ".content");
-            if (!t) return fail(t.error());
+            if (!t) return t.error();
             text = std::move(*t);
         } else if (r != "assistant") {
-            return fail(bad(f + ".content", "is required for a " + r + " message"));
+            return bad(f + ".content", "is required for a " + r + " message");
         }
         out.push_back(json::object{{"role", r}, {"content", text}});
     }
@@ -173,14 +173,14 @@ bool keep_alive_zero(const json::value* v) {
 
 // Ollama's `format`: "json" or a JSON schema, as the engine's response_format (chat) or
 // json_schema (raw prompt).
-expected<void, api::error> ollama_format(const json::object& in, bool chat, json::object& extra) {
+api::api_result<void> ollama_format(const json::object& in, bool chat, json::object& extra) {
     auto* f = present(in, "format");
     if (!f) return {};
     if (f->is_string() && f->get_string().empty()) return {};
     if (f->is_string() && f->get_string() != "json")
-        return fail(bad("format", "must be \"json\" or a JSON schema object"));
+        return bad("format", "must be \"json\" or a JSON schema object");
     if (!f->is_string() && !f->is_object())
-        return fail(bad("format", "must be \"json\" or a JSON schema object"));
+        return bad("format", "must be \"json\" or a JSON schema object");
     if (chat) {
         extra["response_format"] =
             f->is_string()
@@ -194,16 +194,16 @@ expected<void, api::error> ollama_format(const json::object& in, bool chat, json
     return {};
 }
 
-expected<void, api::error> translate_openai(const json::object& in, dialect d,
+api::api_result<void> translate_openai(const json::object& in, dialect d,
                                             compat_request& out) {
     auto& t = out.task_body;
     json::object extra;
     if (d == dialect::openai_chat) {
         auto* m = present(in, "messages");
-        if (!m) return fail(bad("messages", "is required"));
+        if (!m) return bad("messages", "is required");
         auto msgs = messages_of(*m, d);
-        if (!msgs) return fail(msgs.error());
-        if (msgs->empty()) return fail(bad("messages", "must not be empty"));
+        if (!msgs) return msgs.error();
+        if (msgs->empty()) return bad("messages", "must not be empty");
         t["messages"] = std::move(*msgs);
         if (auto* rf = present(in, "response_format")) {
             auto* o = rf->if_object();
@@ -211,24 +211,24 @@ expected<void, api::error> translate_openai(const json::object& in, dialect d,
             if (!type || !type->is_string() ||
                 (type->get_string() != "text" && type->get_string() != "json_object" &&
                  type->get_string() != "json_schema"))
-                return fail(bad("response_format.type",
-                                "must be \"text\", \"json_object\" or \"json_schema\""));
+                return bad("response_format.type",
+                                "must be \"text\", \"json_object\" or \"json_schema\"");
             if (type->get_string() != "text") extra["response_format"] = *rf;
         }
     } else {
         auto* p = present(in, "prompt");
-        if (!p) return fail(bad("prompt", "is required"));
+        if (!p) return bad("prompt", "is required");
         if (p->is_array()) {
             const auto& a = p->get_array();
             if (a.size() != 1 || !a[0].is_string())
-                return fail(bad("prompt",
+                return bad("prompt",
                                 "one prompt per request: a string or an array of one "
-                                "string"));
+                                "string");
             t["prompt"] = a[0];
         } else if (p->is_string()) {
             t["prompt"] = *p;
         } else {
-            return fail(bad("prompt", "must be a string"));
+            return bad("prompt", "must be a string");
         }
     }
     if (auto* mct = present(in, "max_completion_tokens"); mct && !present(in, "max_tokens"))
@@ -237,31 +237,31 @@ expected<void, api::error> translate_openai(const json::object& in, dialect d,
         t["max_tokens"] = *mt;
     for (const char* k : {"seed", "stop", "top_k", "ignore_eos"})
         if (auto* v = present(in, k)) t[k] = *v;
-    if (auto r = ranged(in, "temperature", 0, 2, t); !r) return fail(r.error());
-    if (auto r = ranged(in, "top_p", 0, 1, t); !r) return fail(r.error());
+    if (auto r = ranged(in, "temperature", 0, 2, t); !r) return r.error();
+    if (auto r = ranged(in, "top_p", 0, 1, t); !r) return r.error();
     for (const char* k : {"presence_penalty", "frequency_penalty"})
-        if (auto r = ranged(in, k, -2, 2, extra); !r) return fail(r.error());
+        if (auto r = ranged(in, k, -2, 2, extra); !r) return r.error();
     if (auto* v = present(in, "n")) {
-        if (!v->is_int64() || v->get_int64() < 1) return fail(bad("n", "must be an integer >= 1"));
+        if (!v->is_int64() || v->get_int64() < 1) return bad("n", "must be an integer >= 1");
         if (v->get_int64() > 1)
-            return fail(bad("n", "only 1 choice per request is supported; send n requests"));
+            return bad("n", "only 1 choice per request is supported; send n requests");
     }
     if (auto* v = present(in, "logit_bias")) {
-        if (!v->is_object()) return fail(bad("logit_bias", "must be an object of token id: bias"));
+        if (!v->is_object()) return bad("logit_bias", "must be an object of token id: bias");
         for (const auto& kv : v->get_object()) {
             auto b = number(kv.value());
             if (!b || *b < -100 || *b > 100)
-                return fail(bad("logit_bias", "biases must be numbers between -100 and 100"));
+                return bad("logit_bias", "biases must be numbers between -100 and 100");
         }
         if (!v->get_object().empty()) extra["logit_bias"] = *v;
     }
     if (auto* so = present(in, "stream_options")) {
-        if (!out.stream) return fail(bad("stream_options", "is only allowed when stream is true"));
+        if (!out.stream) return bad("stream_options", "is only allowed when stream is true");
         auto* o = so->if_object();
-        if (!o) return fail(bad("stream_options", "must be an object"));
+        if (!o) return bad("stream_options", "must be an object");
         if (auto* iu = present(*o, "include_usage")) {
             if (!iu->is_bool())
-                return fail(bad("stream_options.include_usage", "must be a boolean"));
+                return bad("stream_options.include_usage", "must be a boolean");
             out.include_usage = iu->get_bool();
         }
     }
@@ -269,36 +269,36 @@ expected<void, api::error> translate_openai(const json::object& in, dialect d,
     return {};
 }
 
-expected<void, api::error> translate_ollama(const json::object& in, dialect d,
+api::api_result<void> translate_ollama(const json::object& in, dialect d,
                                             compat_request& out) {
     auto& t = out.task_body;
     json::object extra;
     bool chat = d == dialect::ollama_chat;
     bool raw = false;
     if (auto* v = present(in, "raw")) {
-        if (!v->is_bool()) return fail(bad("raw", "must be a boolean"));
+        if (!v->is_bool()) return bad("raw", "must be a boolean");
         raw = v->get_bool();
     }
     std::string system;
     if (auto* v = present(in, "system")) {
-        if (!v->is_string()) return fail(bad("system", "must be a string"));
+        if (!v->is_string()) return bad("system", "must be a string");
         system = v->get_string();
     }
     bool nothing_to_do = false;
     if (chat) {
         auto* m = present(in, "messages");
-        auto msgs = m ? messages_of(*m, d) : expected<json::array, api::error>(json::array{});
-        if (!msgs) return fail(msgs.error());
+        auto msgs = m ? messages_of(*m, d) : api::api_result<json::array>(json::array{});
+        if (!msgs) return msgs.error();
         nothing_to_do = msgs->empty();
         t["messages"] = std::move(*msgs);
     } else {
         auto* p = present(in, "prompt");
-        if (p && !p->is_string()) return fail(bad("prompt", "must be a string"));
+        if (p && !p->is_string()) return bad("prompt", "must be a string");
         std::string prompt = p ? std::string(p->get_string()) : std::string();
         nothing_to_do = prompt.empty();
         if (raw) {
             if (!system.empty())
-                return fail(bad("system", "has no place in a raw prompt; put it in the prompt"));
+                return bad("system", "has no place in a raw prompt; put it in the prompt");
             t["prompt"] = prompt;
         } else {
             // Ollama formats a prompt with the model's chat template: a user turn, after the
@@ -316,12 +316,12 @@ expected<void, api::error> translate_ollama(const json::object& in, dialect d,
                                : compat_request::idiom::load;
         return {};
     }
-    if (auto r = ollama_format(in, chat || !raw, extra); !r) return fail(r.error());
+    if (auto r = ollama_format(in, chat || !raw, extra); !r) return r.error();
     if (auto* o = present(in, "options")) {
-        if (!o->is_object()) return fail(bad("options", "must be an object"));
+        if (!o->is_object()) return bad("options", "must be an object");
         const auto& opts = o->get_object();
         if (auto* n = present(opts, "num_predict")) {
-            if (!n->is_int64()) return fail(bad("options.num_predict", "must be an integer"));
+            if (!n->is_int64()) return bad("options.num_predict", "must be an integer");
             // -1 (no limit) and -2 (fill the context) leave the pool's default in place.
             if (n->get_int64() > 0) t["max_tokens"] = *n;
         }
@@ -330,7 +330,7 @@ expected<void, api::error> translate_ollama(const json::object& in, dialect d,
         for (const char* k :
              {"presence_penalty", "frequency_penalty", "repeat_penalty", "min_p", "typical_p"})
             if (auto* v = present(opts, k)) {
-                if (!number(*v)) return fail(bad(std::string("options.") + k, "must be a number"));
+                if (!number(*v)) return bad(std::string("options.") + k, "must be a number");
                 extra[k] = *v;
             }
     }
@@ -347,25 +347,25 @@ std::string ollama_model_name(std::string_view name) {
     return std::string(name);
 }
 
-expected<compat_request, api::error> translate_request(const json::object& in, dialect d) {
+api::api_result<compat_request> translate_request(const json::object& in, dialect d) {
     compat_request out;
     auto* model = in.if_contains("model");
     if (is_ollama(d) && (!model || model->is_null())) model = in.if_contains("name");
     if (!model || !model->is_string() || model->get_string().empty())
-        return fail(bad("model", "name the model to run"));
+        return bad("model", "name the model to run");
     out.model = model->get_string();
     out.task_body["model"] = is_ollama(d) ? ollama_model_name(out.model) : out.model;
     // Ollama streams unless told not to; OpenAI only when asked.
     out.stream = is_ollama(d);
     if (auto* st = present(in, "stream")) {
         if (!st->is_bool())
-            return fail(bad("stream", "must be a boolean (true or false), not " +
-                                          std::string(st->is_string() ? "a string" : "this")));
+            return bad("stream", "must be a boolean (true or false), not " +
+                                          std::string(st->is_string() ? "a string" : "this"));
         out.stream = st->get_bool();
     }
-    if (auto r = refuse_unsupported(in, d); !r) return fail(r.error());
+    if (auto r = refuse_unsupported(in, d); !r) return r.error();
     auto r = is_ollama(d) ? translate_ollama(in, d, out) : translate_openai(in, d, out);
-    if (!r) return fail(r.error());
+    if (!r) return r.error();
     return out;
 }
 

@@ -10,7 +10,6 @@
 #include <boost/json/object.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 
 namespace llorch::orchestrator {
 
@@ -30,7 +29,7 @@ struct compat_request {
     enum class idiom { none, load, unload } ollama_idiom = idiom::none;
 };
 
-expected<compat_request, api::error> translate_request(const boost::json::object& in, dialect d);
+api::api_result<compat_request> translate_request(const boost::json::object& in, dialect d);
 
 // A model name as Ollama clients write it: `tiny:latest` is `tiny`.
 std::string ollama_model_name(std::string_view name);

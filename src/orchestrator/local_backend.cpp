@@ -37,8 +37,8 @@ void local_backend::update(const pool::pool_snapshot& s) {
     index_.upsert_pool("", s.id, st);
 }
 
-boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>>
-local_backend::open(placement::placement_decision where, engines::generation_request g) {
+boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> local_backend::open(
+    placement::placement_decision where, engines::generation_request g) {
     co_return m_.begin_infer(where.pool_id, std::move(g));
 }
 

@@ -16,7 +16,7 @@ class local_backend final : public pool_backend {
     // Re-reads one pool (after the manager reported its change); a pool gone leaves the index.
     void sync(const std::string& pool_id);
 
-    boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+    boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> open(
         placement::placement_decision where, engines::generation_request g) override;
     std::optional<model_limits> limits(const std::string& model) const override;
     boost::asio::awaitable<std::optional<int>> count_tokens(std::string model,

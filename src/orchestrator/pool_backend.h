@@ -10,7 +10,6 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 #include "engines/generation.h"
 #include "placement/placement_request.h"
 #include "pool/pool_manager.h"
@@ -36,7 +35,7 @@ class pool_backend {
     }
     // Opens one generation on the placed pool. A failure says whether trying another pool may
     // help (retriable) — e.g. POOL_UNAVAILABLE when a slot was taken meanwhile.
-    virtual boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+    virtual boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> open(
         placement::placement_decision where, engines::generation_request g) = 0;
     // Limits of the pools serving `model`; nullopt when none does.
     virtual std::optional<model_limits> limits(const std::string& model) const = 0;

@@ -14,7 +14,8 @@ std::string key(const std::string& node_id, const std::string& pool_id) {
     return node_id + "/" + pool_id;
 }
 
-// A node's error answer as our own error: its code and message, and its status.
+// A node's error answer as our own error: its code and message (so the same status), else
+// UPSTREAM_FAILED.
 api::error node_error(int status, const std::string& body) {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
@@ -26,7 +27,6 @@ api::error node_error(int status, const std::string& body) {
             e.code = api::error_code_from_string(c->get_string()).value_or(e.code);
         if (auto* m = o.if_contains("message"); m && m->is_string()) e.message = m->get_string();
     }
-    e.status = status;
     return e;
 }
 
@@ -93,26 +93,26 @@ std::vector<pool_view> remote_pool_admin::list() const {
     return out;
 }
 
-asio::awaitable<expected<pool_view, api::error>> remote_pool_admin::call_owner(std::string pool,
-                                                                               std::string method,
-                                                                               std::string suffix,
-                                                                               std::string body) {
+asio::awaitable<api::api_result<pool_view>> remote_pool_admin::call_owner(std::string pool,
+                                                                          std::string method,
+                                                                          std::string suffix,
+                                                                          std::string body) {
     auto ref = index_.find(pool);
     const auto* e = ref ? index_.find(*ref) : nullptr;
-    if (!e) co_return fail(api::make_error(api::error_code::not_found, "no pool '" + pool + "'"));
+    if (!e) co_return api::make_error(api::error_code::not_found, "no pool '" + pool + "'");
     // Copied: the entry may change while the node answers.
     auto node_id = e->node_id, pool_id = e->pool_id;
     auto r = co_await backend_.forward(node_id, method, "/v2/pools/" + pool_id + suffix,
                                        std::move(body));
-    if (!r) co_return fail(r.error());
+    if (!r) co_return r.error();
     int status = r->first;
     std::string answer = std::move(r->second);
-    if (status < 200 || status >= 300) co_return fail(node_error(status, answer));
+    if (status < 200 || status >= 300) co_return node_error(status, answer);
     boost::system::error_code ec;
     auto v = json::parse(answer, ec);
-    auto s = ec ? expected<pool::pool_snapshot, api::error>(fail(node_error(502, answer)))
+    auto s = ec ? api::api_result<pool::pool_snapshot>(node_error(502, answer))
                 : pool::pool_snapshot_from_json(v);
-    if (!s) co_return fail(s.error());
+    if (!s) co_return s.error();
     // The node's fresh snapshot, with what the control plane knows of the pool now.
     ref = index_.find(node_id, pool_id);
     e = ref ? index_.find(*ref) : nullptr;
@@ -122,18 +122,18 @@ asio::awaitable<expected<pool_view, api::error>> remote_pool_admin::call_owner(s
     co_return out;
 }
 
-asio::awaitable<expected<pool_view, api::error>> remote_pool_admin::status(std::string pool) {
+asio::awaitable<api::api_result<pool_view>> remote_pool_admin::status(std::string pool) {
     co_return co_await call_owner(std::move(pool), "GET", "/status", {});
 }
 
-asio::awaitable<expected<pool_view, api::error>> remote_pool_admin::drain(
+asio::awaitable<api::api_result<pool_view>> remote_pool_admin::drain(
     std::string pool, std::chrono::milliseconds deadline) {
     auto body = json::serialize(json::object{{"deadline_ms", deadline.count()}});
     co_return co_await call_owner(std::move(pool), "POST", "/drain", std::move(body));
 }
 
-asio::awaitable<expected<pool_view, api::error>> remote_pool_admin::reload(std::string pool,
-                                                                           std::string model_ref) {
+asio::awaitable<api::api_result<pool_view>> remote_pool_admin::reload(std::string pool,
+                                                                      std::string model_ref) {
     auto body = json::serialize(json::object{{"new_model_ref", model_ref}});
     co_return co_await call_owner(std::move(pool), "POST", "/reload", std::move(body));
 }

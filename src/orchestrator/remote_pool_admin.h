@@ -31,21 +31,21 @@ class remote_pool_admin final : public pool::pool_admin {
     void forget(const std::string& node_id);
 
     std::vector<pool::pool_view> list() const override;
-    asio::awaitable<expected<pool::pool_view, api::error>> status(std::string pool) override;
-    asio::awaitable<expected<pool::pool_view, api::error>> drain(
+    asio::awaitable<api::api_result<pool::pool_view>> status(std::string pool) override;
+    asio::awaitable<api::api_result<pool::pool_view>> drain(
         std::string pool, std::chrono::milliseconds deadline) override;
-    asio::awaitable<expected<pool::pool_view, api::error>> reload(std::string pool,
-                                                                  std::string model_ref) override;
+    asio::awaitable<api::api_result<pool::pool_view>> reload(std::string pool,
+                                                             std::string model_ref) override;
     bool files_here() const override { return false; }
 
   private:
     pool::pool_view view_of(const placement::pool_entry& e) const;
     // Sends `method /v2/pools/<node's pool id><suffix>` to the owner of `pool` (a cluster-wide
     // name or a bare pool id) and decodes the pool in its answer.
-    asio::awaitable<expected<pool::pool_view, api::error>> call_owner(std::string pool,
-                                                                      std::string method,
-                                                                      std::string suffix,
-                                                                      std::string body);
+    asio::awaitable<api::api_result<pool::pool_view>> call_owner(std::string pool,
+                                                                 std::string method,
+                                                                 std::string suffix,
+                                                                 std::string body);
 
     registry::node_registry& reg_;
     const placement::placement_index& index_;

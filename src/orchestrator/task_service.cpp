@@ -68,19 +68,19 @@ long long task_service::retry_after_ms() const {
     return rate_.retry_after_ms(queue_.size(), runner_.running());
 }
 
-expected<admission_info, api::error> task_service::submit(task_spec spec) {
+api::api_result<admission_info> task_service::submit(task_spec spec) {
     if (stopping_) {
         auto e = api::make_error(api::error_code::shutting_down,
                                  "orchestratord is shutting down and takes no new tasks");
         e.retriable = true;
         e.retry_after_ms = 1000;
-        return fail(e);
+        return e;
     }
     if (auto t = tasks_.find(spec.task_id)) {
         auto pos = queue_.position(spec.task_id);
         return admission_info{t, pos.value_or(0), predicted_start_ms(pos.value_or(0)), true};
     }
-    if (auto ok = check_limits(spec); !ok) return fail(ok.error());
+    if (auto ok = check_limits(spec); !ok) return ok.error();
     auto t = std::make_shared<task>(io_);
     t->created = clock_.now();
     t->created_wall = std::chrono::system_clock::now();
@@ -101,7 +101,7 @@ expected<admission_info, api::error> task_service::submit(task_spec spec) {
         e.retriable = true;
         e.retry_after_ms = retry;
         e.policy_label = std::string(admission::to_string(queue_.config().policy));
-        return fail(e);
+        return e;
     }
     ++metrics_.counts.enqueued;
     tasks_.add(t);
@@ -151,22 +151,22 @@ std::optional<api::error> task_service::check_against_cluster(const task_spec& s
     return std::nullopt;
 }
 
-expected<void, api::error> task_service::check_limits(task_spec& spec) const {
+api::api_result<void> task_service::check_limits(task_spec& spec) const {
     auto limits = backend_.limits(spec.model);
     if (!limits || !index_.serves(spec.model)) {
-        return fail(api::make_error(api::error_code::model_not_available,
-                                    "no pool serves model '" + spec.model +
-                                        "'; GET /v2/pools lists the models this cluster has"));
+        return api::make_error(api::error_code::model_not_available,
+                               "no pool serves model '" + spec.model +
+                                   "'; GET /v2/pools lists the models this cluster has");
     }
-    if (!index_.can_start(spec.model)) return fail(no_pool_can_start(spec.model));
-    if (auto bad = check_against_cluster(spec)) return fail(*bad);
+    if (!index_.can_start(spec.model)) return no_pool_can_start(spec.model);
+    if (auto bad = check_against_cluster(spec)) return *bad;
     auto& g = spec.generation;
     if (g.max_tokens == 0) g.max_tokens = limits->max_tokens_default;
     if (g.max_tokens > limits->max_tokens_cap) {
-        return fail(api::make_error(api::error_code::invalid_params,
-                                    "max_tokens: " + std::to_string(g.max_tokens) +
-                                        " is over the cap of model '" + spec.model + "' (" +
-                                        std::to_string(limits->max_tokens_cap) + ")"));
+        return api::make_error(api::error_code::invalid_params,
+                               "max_tokens: " + std::to_string(g.max_tokens) +
+                                   " is over the cap of model '" + spec.model + "' (" +
+                                   std::to_string(limits->max_tokens_cap) + ")");
     }
     // A token is at least one byte, so only prompts longer than the context in bytes can be over
     // it; those are refused when even the shortest possible tokenization (4 bytes per token on
@@ -175,30 +175,30 @@ expected<void, api::error> task_service::check_limits(task_spec& spec) const {
         size_t bytes = g.prompt ? g.prompt->size() : 0;
         for (const auto& m : g.messages) bytes += m.content.size();
         if (bytes > static_cast<size_t>(limits->ctx) * 8) {
-            return fail(api::make_error(api::error_code::invalid_params,
-                                        "prompt: longer than the context of model '" + spec.model +
-                                            "' (" + std::to_string(limits->ctx) + " tokens)"));
+            return api::make_error(api::error_code::invalid_params,
+                                   "prompt: longer than the context of model '" + spec.model +
+                                       "' (" + std::to_string(limits->ctx) + " tokens)");
         }
     }
     return {};
 }
 
-asio::awaitable<expected<void, api::error>> task_service::check_prompt(const task_spec& spec) {
+asio::awaitable<api::api_result<void>> task_service::check_prompt(const task_spec& spec) {
     auto limits = backend_.limits(spec.model);
-    if (!limits || limits->ctx <= 0) co_return expected<void, api::error>{};
+    if (!limits || limits->ctx <= 0) co_return api::api_result<void>{};
     const auto& g = spec.generation;
     std::string text = g.prompt.value_or("");
     for (const auto& m : g.messages) text += m.content + "\n";
     // A token is at least one byte, plus the start token.
-    if (text.size() + 1 <= static_cast<size_t>(limits->ctx)) co_return expected<void, api::error>{};
+    if (text.size() + 1 <= static_cast<size_t>(limits->ctx)) co_return api::api_result<void>{};
     auto n = co_await backend_.count_tokens(spec.model, text);
     if (n && *n > limits->ctx) {
-        co_return fail(api::make_error(
-            api::error_code::invalid_params,
-            "prompt: " + std::to_string(*n) + " tokens, longer than the context of model '" +
-                spec.model + "' (" + std::to_string(limits->ctx) + " tokens per request)"));
+        co_return api::make_error(api::error_code::invalid_params,
+                                  "prompt: " + std::to_string(*n) +
+                                      " tokens, longer than the context of model '" + spec.model +
+                                      "' (" + std::to_string(limits->ctx) + " tokens per request)");
     }
-    co_return expected<void, api::error>{};
+    co_return api::api_result<void>{};
 }
 
 std::shared_ptr<task> task_service::find(const std::string& id) const { return tasks_.find(id); }
@@ -207,9 +207,9 @@ std::optional<size_t> task_service::queue_position(const std::string& id) const 
     return queue_.position(id);
 }
 
-expected<void, api::error> task_service::cancel(const std::string& id) {
+api::api_result<void> task_service::cancel(const std::string& id) {
     auto t = find(id);
-    if (!t) return fail(api::make_error(api::error_code::not_found, "no task '" + id + "'"));
+    if (!t) return api::make_error(api::error_code::not_found, "no task '" + id + "'");
     if (t->finished()) return {};
     queue_.remove(id);
     dispatcher_.forget(t);

@@ -71,18 +71,18 @@ class task_service {
     asio::awaitable<void> stop(std::chrono::milliseconds deadline);
     bool admitting() const { return !stopping_; }
 
-    expected<admission_info, api::error> submit(task_spec spec);
+    api::api_result<admission_info> submit(task_spec spec);
     // INVALID_PARAMS when the prompt is longer than the context of the model's pools. Prompts
     // that surely fit (fewer bytes than context tokens) cost nothing; longer ones are counted
     // by an engine's tokenizer where the backend has one.
-    asio::awaitable<expected<void, api::error>> check_prompt(const task_spec& spec);
+    asio::awaitable<api::api_result<void>> check_prompt(const task_spec& spec);
     // Limits of the pools serving `model` (context length, max_tokens); nullopt when none does.
     std::optional<model_limits> limits(const std::string& model) const {
         return backend_.limits(model);
     }
     std::shared_ptr<task> find(const std::string& id) const;
     // Idempotent; a queued task leaves the queue, a running one stops in the engine.
-    expected<void, api::error> cancel(const std::string& id);
+    api::api_result<void> cancel(const std::string& id);
     std::optional<size_t> queue_position(const std::string& id) const;
     std::shared_ptr<http::body_stream> open_events(const std::shared_ptr<task>& t,
                                                    std::optional<long long> last_event_id,
@@ -99,7 +99,7 @@ class task_service {
     std::string render_metrics() const;
 
   private:
-    expected<void, api::error> check_limits(task_spec& spec) const;
+    api::api_result<void> check_limits(task_spec& spec) const;
     std::optional<api::error> check_against_cluster(const task_spec& spec) const;
     // The dispatcher placed `t`: it runs from now on.
     void on_placed(std::shared_ptr<task> t, placement::placement_decision d);

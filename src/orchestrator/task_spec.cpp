@@ -11,12 +11,11 @@ namespace {
 api::error bad(const std::string& field, const std::string& what) {
     return api::make_error(api::error_code::invalid_params, field + ": " + what);
 }
-expected<std::vector<std::string>, api::error> string_list(const json::value& v,
-                                                           const std::string& f) {
+api::api_result<std::vector<std::string>> string_list(const json::value& v, const std::string& f) {
     std::vector<std::string> out;
-    if (!v.is_array()) return fail(bad(f, "must be an array of pool ids"));
+    if (!v.is_array()) return bad(f, "must be an array of pool ids");
     for (const auto& x : v.get_array()) {
-        if (!x.is_string()) return fail(bad(f, "must be an array of pool ids"));
+        if (!x.is_string()) return bad(f, "must be an array of pool ids");
         out.emplace_back(x.get_string());
     }
     return out;
@@ -25,82 +24,78 @@ expected<std::vector<std::string>, api::error> string_list(const json::value& v,
 
 bool valid_client_id(std::string_view id) { return http::valid_id(id); }
 
-expected<task_spec, api::error> parse_task_spec(const json::object& o) {
+api::api_result<task_spec> parse_task_spec(const json::object& o) {
     task_spec t;
-    auto str = [&](const char* k) -> expected<std::optional<std::string>, api::error> {
+    auto str = [&](const char* k) -> api::api_result<std::optional<std::string>> {
         auto* v = o.if_contains(k);
         if (!v || v->is_null()) return std::optional<std::string>{};
-        if (!v->is_string()) return fail(bad(k, "must be a string"));
+        if (!v->is_string()) return bad(k, "must be a string");
         return std::optional<std::string>(std::string(v->get_string()));
     };
     for (const char* k : {"task_id", "session_id"}) {
         auto v = str(k);
-        if (!v) return fail(v.error());
+        if (!v) return v.error();
         if (*v && !valid_client_id(**v))
-            return fail(
-                bad(k, "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'"));
+            return bad(k, "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'");
         (std::string_view(k) == "task_id" ? t.task_id : t.session_id) = v->value_or("");
     }
     if (t.task_id.empty()) t.task_id = http::new_correlation_id();
     if (t.session_id.empty()) t.session_id = http::new_correlation_id();
 
     if (auto w = str("workload"); !w) {
-        return fail(w.error());
+        return w.error();
     } else if (*w && **w != "completion") {
         if (**w == "embedding" || **w == "rerank")
-            return fail(bad("workload", "'" + **w + "' is not supported yet; use 'completion'"));
-        return fail(bad("workload", "must be 'completion'"));
+            return bad("workload", "'" + **w + "' is not supported yet; use 'completion'");
+        return bad("workload", "must be 'completion'");
     }
     auto model_ref = str("model_ref");
-    if (!model_ref) return fail(model_ref.error());
+    if (!model_ref) return model_ref.error();
     auto model = str("model");
-    if (!model) return fail(model.error());
+    if (!model) return model.error();
     t.model = model_ref->value_or(model->value_or(""));
-    if (t.model.empty())
-        return fail(bad("model_ref", "name the model to run (model_ref or model)"));
+    if (t.model.empty()) return bad("model_ref", "name the model to run (model_ref or model)");
     if (auto e = str("engine"); !e)
-        return fail(e.error());
+        return e.error();
     else
         t.engine = e->value_or("");
     if (auto p = str("priority"); !p) {
-        return fail(p.error());
+        return p.error();
     } else if (*p) {
         auto pr = admission::parse_priority(**p);
-        if (!pr)
-            return fail(bad("priority", "must be 'interactive' or 'batch' (got '" + **p + "')"));
+        if (!pr) return bad("priority", "must be 'interactive' or 'batch' (got '" + **p + "')");
         t.priority = *pr;
     }
     if (auto d = str("determinism"); !d) {
-        return fail(d.error());
+        return d.error();
     } else if (*d) {
         if (**d != "strict" && **d != "best_effort")
-            return fail(bad("determinism", "must be 'strict' or 'best_effort'"));
+            return bad("determinism", "must be 'strict' or 'best_effort'");
         t.determinism = **d;
     }
     if (auto* v = o.if_contains("deadline_ms"); v && !v->is_null()) {
-        if (!v->is_int64() && !v->is_uint64())
-            return fail(bad("deadline_ms", "must be an integer"));
+        if (!v->is_int64() && !v->is_uint64()) return bad("deadline_ms", "must be an integer");
         long long ms = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
         if (ms <= 0 || ms > 7LL * 24 * 3600 * 1000)
-            return fail(bad("deadline_ms", "must be between 1 and 604800000 (ms from submission)"));
+            return bad("deadline_ms", "must be between 1 and 604800000 (ms from submission)");
         t.deadline = std::chrono::milliseconds(ms);
     }
     for (const char* k : {"ctx", "expected_tokens"}) {
         if (auto* v = o.if_contains(k);
             v && !v->is_null() && (!v->is_int64() || v->get_int64() < 0))
-            return fail(bad(k, "must be an integer >= 0"));
+            return bad(k, "must be an integer >= 0");
     }
     if (auto* v = o.if_contains("kv_hint"); v && !v->is_null() && !v->is_string())
-        return fail(bad("kv_hint", "must be a string"));
+        return bad("kv_hint", "must be a string");
     if (auto* v = o.if_contains("cancel_on_disconnect"); v && !v->is_null()) {
-        if (!v->is_bool()) return fail(bad("cancel_on_disconnect", "must be a boolean"));
+        if (!v->is_bool()) return bad("cancel_on_disconnect", "must be a boolean");
         t.cancel_on_disconnect = v->get_bool();
     }
     if (auto* v = o.if_contains("placement"); v && !v->is_null()) {
         auto* po = v->if_object();
-        if (!po) return fail(bad("placement", "must be an object"));
+        if (!po) return bad("placement", "must be an object");
         if (auto* m = po->if_contains("mode"); m && !m->is_null()) {
-            if (!m->is_string()) return fail(bad("placement.mode", "must be pin, prefer or auto"));
+            if (!m->is_string()) return bad("placement.mode", "must be pin, prefer or auto");
             auto s = std::string(m->get_string());
             if (s == "pin")
                 t.placement.mode = placement::placement_mode::pin;
@@ -109,31 +104,31 @@ expected<task_spec, api::error> parse_task_spec(const json::object& o) {
             else if (s == "auto")
                 t.placement.mode = placement::placement_mode::auto_;
             else
-                return fail(bad("placement.mode", "must be pin, prefer or auto (got '" + s + "')"));
+                return bad("placement.mode", "must be pin, prefer or auto (got '" + s + "')");
         }
         if (auto* p = po->if_contains("pin_pool_id"); p && !p->is_null()) {
-            if (!p->is_string()) return fail(bad("placement.pin_pool_id", "must be a string"));
+            if (!p->is_string()) return bad("placement.pin_pool_id", "must be a string");
             t.placement.pin_pool_id = p->get_string();
         }
         if (t.placement.mode == placement::placement_mode::pin && t.placement.pin_pool_id.empty())
-            return fail(bad("placement.pin_pool_id", "required with mode 'pin'"));
+            return bad("placement.pin_pool_id", "required with mode 'pin'");
         for (auto [k, dst] : {std::pair{"prefer_pools", &t.placement.prefer_pools},
                               std::pair{"avoid_pools", &t.placement.avoid_pools}}) {
             if (auto* l = po->if_contains(k); l && !l->is_null()) {
                 auto r = string_list(*l, std::string("placement.") + k);
-                if (!r) return fail(r.error());
+                if (!r) return r.error();
                 *dst = std::move(*r);
             }
         }
         if (auto* a = po->if_contains("allow_fallback"); a && !a->is_null()) {
-            if (!a->is_bool()) return fail(bad("placement.allow_fallback", "must be a boolean"));
+            if (!a->is_bool()) return bad("placement.allow_fallback", "must be a boolean");
             t.placement.allow_fallback = a->get_bool();
         }
         if (auto* m = po->if_contains("require_device_mask"); m && !m->is_null() && !m->is_string())
-            return fail(bad("placement.require_device_mask", "must be a string"));
+            return bad("placement.require_device_mask", "must be a string");
     }
     auto g = engines::parse_generation(o);
-    if (!g) return fail(g.error());
+    if (!g) return g.error();
     t.generation = std::move(*g);
     t.generation.task_id = t.task_id;
     return t;

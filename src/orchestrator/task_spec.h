@@ -10,7 +10,6 @@
 
 #include "admission/admission_config.h"
 #include "api/error.h"
-#include "common/expected.h"
 #include "engines/generation.h"
 #include "placement/placement_request.h"
 
@@ -30,7 +29,7 @@ struct task_spec {
 };
 
 // Parses the JSON body of POST /v2/tasks. Unknown fields are ignored (forward compatibility).
-expected<task_spec, api::error> parse_task_spec(const boost::json::object& o);
+api::api_result<task_spec> parse_task_spec(const boost::json::object& o);
 
 // An id a client may choose: 1-128 characters of [A-Za-z0-9._:-].
 bool valid_client_id(std::string_view id);

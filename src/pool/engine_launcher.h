@@ -18,8 +18,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "common/expected.h"
 #include "pool/pool_config.h"
+#include "pool/pool_error.h"
 
 namespace llorch::pool {
 
@@ -63,8 +63,8 @@ class engine_launcher {
     virtual ~engine_launcher() = default;
     // Starts the engine; returns once it runs (not once it is ready: the monitor probes that).
     // The error says why it could not start (no such program, no free port, ...).
-    virtual boost::asio::awaitable<expected<launched_engine, std::string>> launch(
-        pool_config pool, engine_spec spec) = 0;
+    virtual boost::asio::awaitable<pool_result<launched_engine>> launch(pool_config pool,
+                                                                        engine_spec spec) = 0;
 };
 
 // The binary that runs a pool's engines: engine_path, llorch-sim beside this daemon for sim

@@ -25,6 +25,10 @@ constexpr std::size_t max_pool_id_length = 64;
 // Handoff files are a few hundred bytes; anything much larger is not one.
 constexpr std::uintmax_t max_file_size = 64 * 1024;
 
+pool_error malformed(std::string message) {
+    return {pool_errc::handoff_malformed, std::move(message)};
+}
+
 std::string_view kind_name(const json::value& v) {
     switch (v.kind()) {
         case json::kind::null:
@@ -234,37 +238,37 @@ std::string to_json(const handoff& h) {
     return out;
 }
 
-expected<handoff, std::string> parse_handoff(std::string_view text) {
+pool_result<handoff> parse_handoff(std::string_view text) {
     json::error_code ec;
     json::value root = json::parse(json::string_view(text.data(), text.size()), ec);
-    if (ec) return fail(fmt::format("invalid JSON: {}", ec.message()));
+    if (ec) return malformed(fmt::format("invalid JSON: {}", ec.message()));
     if (!root.is_object()) {
-        return fail(fmt::format("handoff must be a JSON object (got {})", kind_name(root)));
+        return malformed(fmt::format("handoff must be a JSON object (got {})", kind_name(root)));
     }
     const json::object& o = root.get_object();
     handoff h;
     std::string_view key;
 
     const json::value* v = find_any(o, {"pool_id"}, key);
-    if (v == nullptr) return fail(std::string("pool_id: required"));
+    if (v == nullptr) return malformed("pool_id: required");
     if (!v->is_string()) {
-        return fail(fmt::format("pool_id: must be a string (got {})", kind_name(*v)));
+        return malformed(fmt::format("pool_id: must be a string (got {})", kind_name(*v)));
     }
     h.pool_id = std::string(v->get_string());
     if (!valid_handoff_pool_id(h.pool_id)) {
-        return fail(fmt::format(
+        return malformed(fmt::format(
             "pool_id: must be 1-64 of [A-Za-z0-9._-], not starting with '.' (got \"{}\")",
             h.pool_id));
     }
 
     v = find_any(o, {"endpoint", "url", "http_endpoint"}, key);
-    if (v == nullptr) return fail(std::string("endpoint: required (also read as url)"));
+    if (v == nullptr) return malformed("endpoint: required (also read as url)");
     if (!v->is_string()) {
-        return fail(fmt::format("{}: must be a string (got {})", key, kind_name(*v)));
+        return malformed(fmt::format("{}: must be a string (got {})", key, kind_name(*v)));
     }
     h.endpoint = std::string(v->get_string());
     if (const auto problem = endpoint_problem(h.endpoint)) {
-        return fail(fmt::format("{}: {} (got \"{}\")", key, *problem, h.endpoint));
+        return malformed(fmt::format("{}: {} (got \"{}\")", key, *problem, h.endpoint));
     }
 
     v = find_any(o, {"slots"}, key);
@@ -272,9 +276,9 @@ expected<handoff, std::string> parse_handoff(std::string_view text) {
         h.slots = 1;
     } else {
         const auto n = as_integer(*v);
-        if (!n) return fail(fmt::format("slots: must be an integer (got {})", kind_name(*v)));
+        if (!n) return malformed(fmt::format("slots: must be an integer (got {})", kind_name(*v)));
         if (*n < 1 || *n > std::numeric_limits<int>::max()) {
-            return fail(fmt::format("slots: must be at least 1 (got {})", *n));
+            return malformed(fmt::format("slots: must be at least 1 (got {})", *n));
         }
         h.slots = static_cast<int>(*n);
     }
@@ -285,61 +289,70 @@ expected<handoff, std::string> parse_handoff(std::string_view text) {
     } else if (v->is_bool()) {
         h.ready = v->get_bool();
     } else {
-        return fail(fmt::format("ready: must be true or false (got {})", kind_name(*v)));
+        return malformed(fmt::format("ready: must be true or false (got {})", kind_name(*v)));
     }
 
-    if (auto e = read_string(o, {"engine"}, h.engine)) return fail(std::move(*e));
+    if (auto e = read_string(o, {"engine"}, h.engine)) return malformed(std::move(*e));
     if (auto e = read_string(o, {"gpu_device", "device", "device_mask"}, h.gpu_device, true)) {
-        return fail(std::move(*e));
+        return malformed(std::move(*e));
     }
-    if (auto e = read_string(o, {"model_path"}, h.model_path)) return fail(std::move(*e));
+    if (auto e = read_string(o, {"model_path"}, h.model_path)) return malformed(std::move(*e));
     v = find_any(o, {"model"}, key);
     if (v != nullptr && v->is_object()) {
         // The original wrote `"model": {"path": "..."}`.
         const json::object& m = v->get_object();
         std::string path;
-        if (auto e = read_string(m, {"path"}, path)) return fail("model." + std::move(*e));
+        if (auto e = read_string(m, {"path"}, path)) return malformed("model." + std::move(*e));
         if (h.model_path.empty()) h.model_path = std::move(path);
-        if (auto e = read_string(m, {"name", "id"}, h.model)) return fail("model." + std::move(*e));
+        if (auto e = read_string(m, {"name", "id"}, h.model))
+            return malformed("model." + std::move(*e));
     } else if (auto e = read_string(o, {"model"}, h.model)) {
-        return fail(fmt::format("model: must be a string or an object (got {})", kind_name(*v)));
+        return malformed(
+            fmt::format("model: must be a string or an object (got {})", kind_name(*v)));
     }
     v = find_any(o, {"pid"}, key);
     if (v != nullptr) {
         const auto n = as_integer(*v);
-        if (!n) return fail(fmt::format("pid: must be an integer (got {})", kind_name(*v)));
+        if (!n) return malformed(fmt::format("pid: must be an integer (got {})", kind_name(*v)));
         if (*n < 1 || *n > std::numeric_limits<int>::max()) {
-            return fail(fmt::format("pid: must be a positive process id (got {})", *n));
+            return malformed(fmt::format("pid: must be a positive process id (got {})", *n));
         }
         h.pid = static_cast<int>(*n);
     }
-    if (auto e = read_string(o, {"engine_version"}, h.engine_version)) return fail(std::move(*e));
-    if (auto e = read_string(o, {"replica_id"}, h.replica_id, true)) return fail(std::move(*e));
-    if (auto e = read_string(o, {"written_at"}, h.written_at)) return fail(std::move(*e));
-    if (auto e = read_string(o, {"api_key_env"}, h.api_key_env)) return fail(std::move(*e));
+    if (auto e = read_string(o, {"engine_version"}, h.engine_version))
+        return malformed(std::move(*e));
+    if (auto e = read_string(o, {"replica_id"}, h.replica_id, true))
+        return malformed(std::move(*e));
+    if (auto e = read_string(o, {"written_at"}, h.written_at)) return malformed(std::move(*e));
+    if (auto e = read_string(o, {"api_key_env"}, h.api_key_env)) return malformed(std::move(*e));
     if (!h.api_key_env.empty() && !valid_env_name(h.api_key_env)) {
         // The value is not echoed: if it is a key after all, it stays out of logs.
-        return fail(std::string(
+        return malformed(
             "api_key_env: must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), never "
-            "hold the key"));
+            "hold the key");
     }
     return h;
 }
 
-expected<handoff, std::string> read_handoff_file(const std::filesystem::path& path) {
+pool_result<handoff> read_handoff_file(const std::filesystem::path& path) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return fail(fmt::format("{}: {}", path.string(), ec.message()));
+    if (ec)
+        return pool_error{pool_errc::io_error, fmt::format("{}: {}", path.string(), ec.message())};
     if (size > max_file_size) {
-        return fail(
+        return malformed(
             fmt::format("{}: too large for a handoff file ({} bytes)", path.string(), size));
     }
     std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(fmt::format("{}: cannot open: {}", path.string(), errno_text(errno)));
+    if (!in)
+        return pool_error{pool_errc::io_error,
+                          fmt::format("{}: cannot open: {}", path.string(), errno_text(errno))};
     std::ostringstream buf;
     buf << in.rdbuf();
     auto parsed = parse_handoff(buf.str());
-    if (!parsed) return fail(fmt::format("{}: {}", path.string(), parsed.error()));
+    if (!parsed)
+        return pool_error{parsed.error().code,
+                          fmt::format("{}: {}", path.string(), parsed.error().message)};
     return parsed;
 }
 
@@ -347,18 +360,19 @@ std::filesystem::path handoff_path(const std::filesystem::path& dir, std::string
     return dir / (std::string(pool_id) + ".json");
 }
 
-expected<void, std::string> write_handoff_atomic(const std::filesystem::path& dir,
-                                                 const handoff& h) {
+pool_result<void> write_handoff_atomic(const std::filesystem::path& dir, const handoff& h) {
     handoff stamped = h;
     if (stamped.written_at.empty()) stamped.written_at = utc_now_rfc3339();
     const std::string text = to_json(stamped);
     // Never publish a file this project's own reader would refuse.
     if (auto check = parse_handoff(text); !check) {
-        return fail(fmt::format("refusing to write handoff: {}", check.error()));
+        return malformed(fmt::format("refusing to write handoff: {}", check.error().message));
     }
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return fail(fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
+    if (ec)
+        return pool_error{pool_errc::io_error, fmt::format("{}: cannot create directory: {}",
+                                                           dir.string(), ec.message())};
 
     const std::filesystem::path target = handoff_path(dir, stamped.pool_id);
     std::filesystem::path tmp;
@@ -369,14 +383,15 @@ expected<void, std::string> write_handoff_atomic(const std::filesystem::path& di
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
-        return fail(
-            fmt::format("{}: cannot create temporary file: {}", tmp.string(), errno_text(errno)));
+        return pool_error{pool_errc::io_error, fmt::format("{}: cannot create temporary file: {}",
+                                                           tmp.string(), errno_text(errno))};
     }
-    auto abandon = [&](std::string what) -> expected<void, std::string> {
+    auto abandon = [&](std::string what) -> pool_result<void> {
         const int err = errno;
         if (fd >= 0) ::close(fd);
         ::unlink(tmp.c_str());
-        return fail(fmt::format("{}: {}: {}", target.string(), what, errno_text(err)));
+        return pool_error{pool_errc::io_error,
+                          fmt::format("{}: {}: {}", target.string(), what, errno_text(err))};
     };
     if (!write_all(fd, text)) return abandon("write failed");
     // Data must be on disk before the rename makes it visible, or a crash can publish an
@@ -395,14 +410,15 @@ expected<void, std::string> write_handoff_atomic(const std::filesystem::path& di
     return {};
 }
 
-expected<void, std::string> remove_handoff(const std::filesystem::path& dir,
-                                           std::string_view pool_id) {
+pool_result<void> remove_handoff(const std::filesystem::path& dir, std::string_view pool_id) {
     if (!valid_handoff_pool_id(pool_id)) {
-        return fail(fmt::format("pool_id: not a handoff file name (got \"{}\")", pool_id));
+        return pool_error{pool_errc::bad_pool_id,
+                          fmt::format("pool_id: not a handoff file name (got \"{}\")", pool_id)};
     }
     const auto path = handoff_path(dir, pool_id);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return fail(fmt::format("{}: cannot remove: {}", path.string(), errno_text(errno)));
+        return pool_error{pool_errc::io_error,
+                          fmt::format("{}: cannot remove: {}", path.string(), errno_text(errno))};
     }
     return {};
 }

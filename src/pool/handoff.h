@@ -28,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/expected.h"
+#include "pool/pool_error.h"
 
 namespace llorch::pool {
 
@@ -55,10 +55,10 @@ struct handoff {
 std::string to_json(const handoff& h);
 
 // Parses and validates one handoff document; the error is one line naming the key.
-expected<handoff, std::string> parse_handoff(std::string_view json);
+pool_result<handoff> parse_handoff(std::string_view json);
 
 // Reads and parses a handoff file; errors start with the file's path.
-expected<handoff, std::string> read_handoff_file(const std::filesystem::path& path);
+pool_result<handoff> read_handoff_file(const std::filesystem::path& path);
 
 // `<dir>/<pool_id>.json`.
 std::filesystem::path handoff_path(const std::filesystem::path& dir, std::string_view pool_id);
@@ -68,12 +68,10 @@ std::filesystem::path handoff_path(const std::filesystem::path& dir, std::string
 // rename over the target, fsync of the directory. `dir` is created when missing. An empty
 // `written_at` is filled with the current time. A handoff that parse_handoff would reject is
 // not written. On failure the temporary file is removed and a previous file stays as it was.
-expected<void, std::string> write_handoff_atomic(const std::filesystem::path& dir,
-                                                 const handoff& h);
+pool_result<void> write_handoff_atomic(const std::filesystem::path& dir, const handoff& h);
 
 // Removes `<dir>/<pool_id>.json`; a file that is not there is not an error.
-expected<void, std::string> remove_handoff(const std::filesystem::path& dir,
-                                           std::string_view pool_id);
+pool_result<void> remove_handoff(const std::filesystem::path& dir, std::string_view pool_id);
 
 // Whether `pool_id` can name a handoff file: [A-Za-z0-9._-]{1,64}, not starting with '.'.
 bool valid_handoff_pool_id(std::string_view pool_id);

@@ -31,7 +31,8 @@ void handoff_adopter::start() {
             if (auto self = w.lock()) self->on_removed(f);
         });
     if (auto r = watcher_->start(); !r) {
-        rt_->log().warn("not watching {} for handoff files: {}", o.runtime_dir.string(), r.error());
+        rt_->log().warn("not watching {} for handoff files: {}", o.runtime_dir.string(),
+                        r.error().message);
         watcher_.reset();
     }
 }
@@ -55,7 +56,7 @@ void handoff_adopter::on_change(const fs::path& file) {
     auto& log = rt_->log();
     if (!parsed) {
         count(file.stem().string(), "malformed");
-        log.warn("handoff file skipped: {}", parsed.error());
+        log.warn("handoff file skipped: {}", parsed.error().message);
         return;
     }
     const auto& h = *parsed;

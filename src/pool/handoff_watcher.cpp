@@ -47,12 +47,12 @@ bool handoff_watcher::is_handoff_name(const std::string& name) {
     return n.ends_with(json_ext);
 }
 
-expected<void, std::string> handoff_watcher::start() {
+pool_result<void> handoff_watcher::start() {
     if (running()) return {};
     std::error_code ec;
     if (!std::filesystem::is_directory(opts_.dir, ec)) {
-        return fail(opts_.dir.string() + ": not a directory" +
-                    (ec ? ": " + ec.message() : std::string()));
+        return pool_error{pool_errc::watch_failed, opts_.dir.string() + ": not a directory" +
+                                                       (ec ? ": " + ec.message() : std::string())};
     }
     life_ = std::make_shared<char>(0);
     known_.clear();

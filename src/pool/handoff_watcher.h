@@ -35,7 +35,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "common/expected.h"
+#include "pool/pool_error.h"
 
 namespace llorch::pool {
 
@@ -58,7 +58,7 @@ class handoff_watcher {
 
     // Fails when `dir` is not a readable directory. inotify failing is not an error: the watcher
     // then polls (see using_inotify()). Calling start() on a started watcher does nothing.
-    expected<void, std::string> start();
+    pool_result<void> start();
     void stop();
 
     bool running() const { return life_ != nullptr; }

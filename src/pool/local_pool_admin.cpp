@@ -17,28 +17,28 @@ std::vector<pool_view> local_pool_admin::list() const {
     return out;
 }
 
-expected<pool_view, api::error> local_pool_admin::view_of(const std::string& pool) const {
+api::api_result<pool_view> local_pool_admin::view_of(const std::string& pool) const {
     auto s = m_.status(pool);
-    if (!s) return fail(api::make_error(api::error_code::not_found, "no pool '" + pool + "'"));
+    if (!s) return api::make_error(api::error_code::not_found, "no pool '" + pool + "'");
     return view(std::move(*s));
 }
 
-asio::awaitable<expected<pool_view, api::error>> local_pool_admin::status(std::string pool) {
+asio::awaitable<api::api_result<pool_view>> local_pool_admin::status(std::string pool) {
     co_return view_of(pool);
 }
 
-asio::awaitable<expected<pool_view, api::error>> local_pool_admin::drain(
+asio::awaitable<api::api_result<pool_view>> local_pool_admin::drain(
     std::string pool, std::chrono::milliseconds deadline) {
     auto r = m_.drain(pool, deadline);
-    if (!r) co_return fail(r.error());
+    if (!r) co_return r.error();
     co_return view_of(pool);
 }
 
-asio::awaitable<expected<pool_view, api::error>> local_pool_admin::reload(std::string pool,
-                                                                          std::string model_ref) {
+asio::awaitable<api::api_result<pool_view>> local_pool_admin::reload(std::string pool,
+                                                                     std::string model_ref) {
     if (model_ref.starts_with("file:")) model_ref = model_ref.substr(5);
     auto r = co_await m_.reload(pool, model_ref);
-    if (!r) co_return fail(r.error());
+    if (!r) co_return r.error();
     co_return view(std::move(*r));
 }
 

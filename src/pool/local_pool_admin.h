@@ -12,15 +12,15 @@ class local_pool_admin final : public pool_admin {
     explicit local_pool_admin(pool_manager& m) : m_(m) {}
 
     std::vector<pool_view> list() const override;
-    asio::awaitable<expected<pool_view, api::error>> status(std::string pool) override;
-    asio::awaitable<expected<pool_view, api::error>> drain(
-        std::string pool, std::chrono::milliseconds deadline) override;
-    asio::awaitable<expected<pool_view, api::error>> reload(std::string pool,
-                                                            std::string model_ref) override;
+    asio::awaitable<api::api_result<pool_view>> status(std::string pool) override;
+    asio::awaitable<api::api_result<pool_view>> drain(std::string pool,
+                                                      std::chrono::milliseconds deadline) override;
+    asio::awaitable<api::api_result<pool_view>> reload(std::string pool,
+                                                       std::string model_ref) override;
     bool files_here() const override { return true; }
 
   private:
-    expected<pool_view, api::error> view_of(const std::string& pool) const;
+    api::api_result<pool_view> view_of(const std::string& pool) const;
 
     pool_manager& m_;
 };

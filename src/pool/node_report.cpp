@@ -35,21 +35,21 @@ json::array pools_json(const std::vector<reported_pool>& pools) {
     return a;
 }
 
-expected<std::vector<reported_pool>, api::error> parse_pools(const json::object& o) {
+api::api_result<std::vector<reported_pool>> parse_pools(const json::object& o) {
     std::vector<reported_pool> out;
     auto* p = o.if_contains("pools");
     if (!p || p->is_null()) return out;
-    if (!p->is_array()) return fail(invalid("pools: must be an array"));
+    if (!p->is_array()) return invalid("pools: must be an array");
     std::unordered_set<std::string> ids;  // a pool id twice is refused; a set keeps it O(P)
     ids.reserve(p->get_array().size());
     for (const auto& v : p->get_array()) {
         auto s = pool_snapshot_from_json(v);
-        if (!s) return fail(s.error());
-        if (!ids.insert(s->id).second) return fail(invalid("pools: pool_id '" + s->id + "' twice"));
+        if (!s) return s.error();
+        if (!ids.insert(s->id).second) return invalid("pools: pool_id '" + s->id + "' twice");
         std::vector<std::string> models;
         if (auto* m = v.get_object().if_contains("models"); m && m->is_array()) {
             for (const auto& x : m->get_array()) {
-                if (!x.is_string()) return fail(invalid("pools: models must be strings"));
+                if (!x.is_string()) return invalid("pools: models must be strings");
                 models.emplace_back(x.get_string());
             }
         }
@@ -107,25 +107,25 @@ json::object to_json(const node_heartbeat_body& b) {
     return o;
 }
 
-expected<node_registration_body, api::error> parse_registration(const json::object& o) {
+api::api_result<node_registration_body> parse_registration(const json::object& o) {
     node_registration_body b;
     for (auto [key, out] :
          {std::pair{"node_id", &b.node_id}, std::pair{"machine_id", &b.machine_id},
           std::pair{"address", &b.address}, std::pair{"version", &b.version}}) {
         auto* v = o.if_contains(key);
         if (v && !v->is_null() && !v->is_string())
-            return fail(invalid(std::string(key) + ": must be a string"));
+            return invalid(std::string(key) + ": must be a string");
         *out = text_or_empty(o, key);
         // Echoed in answers, logs and metrics: bounded like every id a peer chooses.
         if (out->size() > (std::string_view(key) == "address" ? 2048u : 256u))
-            return fail(invalid(std::string(key) + ": too long (" + std::to_string(out->size()) +
-                                " bytes)"));
+            return invalid(std::string(key) + ": too long (" + std::to_string(out->size()) +
+                                " bytes)");
     }
     if (!b.node_id.empty() && !http::valid_id(b.node_id))
-        return fail(invalid("node_id: " + std::string(http::valid_id_rule)));
+        return invalid("node_id: " + std::string(http::valid_id_rule));
     auto interval = api::duration_ms_field(o, "heartbeat_interval_ms", b.heartbeat_interval,
                                            min_heartbeat_interval, max_heartbeat_interval);
-    if (!interval) return fail(interval.error());
+    if (!interval) return interval.error();
     b.heartbeat_interval = *interval;
     if (auto* c = o.if_contains("capabilities"); c && c->is_object()) {
         const auto& caps = c->get_object();
@@ -150,12 +150,12 @@ expected<node_registration_body, api::error> parse_registration(const json::obje
         for (const auto& x : m->get_array())
             if (x.is_string()) b.models_available.emplace_back(x.get_string());
     auto pools = parse_pools(o);
-    if (!pools) return fail(pools.error());
+    if (!pools) return pools.error();
     b.pools = std::move(*pools);
     return b;
 }
 
-expected<node_heartbeat_body, api::error> parse_heartbeat(const json::object& o) {
+api::api_result<node_heartbeat_body> parse_heartbeat(const json::object& o) {
     node_heartbeat_body b;
     if (auto* t = o.if_contains("timestamp"); t && t->is_int64()) b.timestamp_ms = t->get_int64();
     if (auto* e = o.if_contains("epoch"); e && !e->is_null()) {
@@ -164,10 +164,10 @@ expected<node_heartbeat_body, api::error> parse_heartbeat(const json::object& o)
         else if (e->is_int64() && e->get_int64() >= 0)
             b.epoch = static_cast<uint64_t>(e->get_int64());
         else
-            return fail(invalid("epoch: must be the registration's epoch, an integer >= 0"));
+            return invalid("epoch: must be the registration's epoch, an integer >= 0");
     }
     auto pools = parse_pools(o);
-    if (!pools) return fail(pools.error());
+    if (!pools) return pools.error();
     b.pools = std::move(*pools);
     return b;
 }

@@ -13,7 +13,6 @@
 #include <boost/json/object.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::pool {
@@ -62,7 +61,7 @@ boost::json::object to_json(const node_heartbeat_body& b);
 
 // INVALID_PARAMS naming the field for a field of the wrong type or out of range, a pool without
 // an id, or the same pool id twice. Required fields (node_id, address) are the caller's rule.
-expected<node_registration_body, api::error> parse_registration(const boost::json::object& o);
-expected<node_heartbeat_body, api::error> parse_heartbeat(const boost::json::object& o);
+api::api_result<node_registration_body> parse_registration(const boost::json::object& o);
+api::api_result<node_heartbeat_body> parse_heartbeat(const boost::json::object& o);
 
 }  // namespace llorch::pool

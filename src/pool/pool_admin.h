@@ -13,7 +13,6 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::pool {
@@ -48,13 +47,13 @@ class pool_admin {
     virtual ~pool_admin() = default;
     virtual std::vector<pool_view> list() const = 0;
     // NOT_FOUND for a pool nobody here knows.
-    virtual asio::awaitable<expected<pool_view, api::error>> status(std::string pool) = 0;
+    virtual asio::awaitable<api::api_result<pool_view>> status(std::string pool) = 0;
     // `deadline` is within [0, max_drain_deadline]: the routes check it.
-    virtual asio::awaitable<expected<pool_view, api::error>> drain(
+    virtual asio::awaitable<api::api_result<pool_view>> drain(
         std::string pool, std::chrono::milliseconds deadline) = 0;
     // `model_ref` is not empty: the routes check it. CONFLICT while another reload runs.
-    virtual asio::awaitable<expected<pool_view, api::error>> reload(std::string pool,
-                                                                    std::string model_ref) = 0;
+    virtual asio::awaitable<api::api_result<pool_view>> reload(std::string pool,
+                                                               std::string model_ref) = 0;
     // Whether the pools' model files are on this machine (the catalog shows their size).
     virtual bool files_here() const = 0;
 };

@@ -64,7 +64,7 @@ asio::awaitable<void> run_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr
     for (int i = 0; i < (p->runs_engine() ? p->cfg.replicas : 1); ++i) {
         auto r = co_await rt->start_replica(p, i, p->cfg.model, p->generation);
         if (!r) {
-            rt->set_state(*p, pool_state::failed, r.error());
+            rt->set_state(*p, pool_state::failed, r.error().message);
             co_return;
         }
         p->replicas.push_back(*r);
@@ -144,7 +144,7 @@ asio::awaitable<void> wait_settled(std::shared_ptr<pool_runtime> rt, std::shared
 
 // The reload of a failed or drained pool: it starts again on `new_model`, and the answer waits
 // until it is ready, or failed again (it then keeps retrying by itself).
-asio::awaitable<expected<pool_snapshot, api::error>> restart(std::shared_ptr<pool_runtime> rt,
+asio::awaitable<api::api_result<pool_snapshot>> restart(std::shared_ptr<pool_runtime> rt,
                                                              std::shared_ptr<pool_entry> p,
                                                              std::string new_model) {
     const std::string id = p->cfg.id;
@@ -152,14 +152,14 @@ asio::awaitable<expected<pool_snapshot, api::error>> restart(std::shared_ptr<poo
     auto plan = co_await rt->provision(p, new_model);
     if (!plan) {
         p->reloading = false;
-        co_return fail(api::make_error(api::error_code::invalid_params,
-                                       "reload refused: " + plan.error().message));
+        co_return api::make_error(api::error_code::invalid_params,
+                                       "reload refused: " + plan.error().message);
     }
     if (p->state != pool_state::failed && p->state != pool_state::offline) {
         p->reloading = false;  // a recovery started it meanwhile
-        co_return fail(api::make_error(api::error_code::pool_unready,
+        co_return api::make_error(api::error_code::pool_unready,
                                        "pool '" + id + "' is " + std::string(to_string(p->state)) +
-                                           " already; wait until it is ready"));
+                                           " already; wait until it is ready");
     }
     rt->log().info("pool_id={} restarting on {} ({} before)", id, new_model, to_string(p->state));
     co_await restart_pool(rt, p, new_model);
@@ -173,7 +173,7 @@ asio::awaitable<expected<pool_snapshot, api::error>> restart(std::shared_ptr<poo
                (p->state == pool_state::failed ? p->last_error
                                                : "still " + std::string(to_string(p->state)));
     if (p->state == pool_state::failed && !p->retry_at) schedule_recovery(rt, p);
-    co_return fail(api::make_error(api::error_code::internal, why));
+    co_return api::make_error(api::error_code::internal, why);
 }
 
 // No new requests; in-flight ones finish up to `deadline`; then the engines stop and the pool
@@ -285,10 +285,10 @@ asio::awaitable<void> pool_manager::stop(std::chrono::milliseconds deadline) {
     co_await rt->background().stop();
 }
 
-expected<std::unique_ptr<infer_stream>, api::error> pool_manager::begin_infer(
+api::api_result<std::unique_ptr<infer_stream>> pool_manager::begin_infer(
     const std::string& pool_id, engines::generation_request g) {
     auto p = impl_->rt->table().find(pool_id);
-    if (!p) return fail(no_such_pool(pool_id));
+    if (!p) return no_such_pool(pool_id);
     ++p->infer_total;
     if (!accepts_requests(p->state)) {
         auto e = api::make_error(api::error_code::pool_unready,
@@ -297,7 +297,7 @@ expected<std::unique_ptr<infer_stream>, api::error> pool_manager::begin_infer(
         e.retriable = p->state != pool_state::failed;
         e.retry_after_ms = 1000;
         ++p->infer_rejected;
-        return fail(e);
+        return e;
     }
     auto best = p->pick_replica();
     if (!best) {
@@ -307,7 +307,7 @@ expected<std::unique_ptr<infer_stream>, api::error> pool_manager::begin_infer(
         e.retriable = true;
         e.retry_after_ms = 200;
         ++p->infer_rejected;
-        return fail(e);
+        return e;
     }
     if (g.max_tokens <= 0) g.max_tokens = p->cfg.max_tokens_default;
     g.max_tokens = std::min(g.max_tokens, p->cfg.max_tokens_cap);
@@ -331,41 +331,41 @@ bool pool_manager::has_pool(const std::string& id) const {
     return impl_->rt->table().find(id) != nullptr;
 }
 
-expected<void, api::error> pool_manager::drain(const std::string& id,
-                                               std::chrono::milliseconds deadline) {
+api::api_result<void> pool_manager::drain(const std::string& id,
+                                          std::chrono::milliseconds deadline) {
     auto& rt = impl_->rt;
     auto p = rt->table().find(id);
-    if (!p) return fail(no_such_pool(id));
+    if (!p) return no_such_pool(id);
     if (p->state == pool_state::draining || p->state == pool_state::offline) return {};
     rt->background().spawn(drain_pool(rt, p, deadline), "drain of pool " + id);
     return {};
 }
 
-asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::string id,
-                                                                          std::string new_model) {
+asio::awaitable<api::api_result<pool_snapshot>> pool_manager::reload(std::string id,
+                                                                     std::string new_model) {
     auto rt = impl_->rt;
     auto p = rt->table().find(id);
-    if (!p) co_return fail(no_such_pool(id));
+    if (!p) co_return no_such_pool(id);
     if (p->reloading)
-        co_return fail(api::make_error(api::error_code::conflict,
-                                       "a reload of pool '" + id + "' is already running"));
+        co_return api::make_error(api::error_code::conflict,
+                                  "a reload of pool '" + id + "' is already running");
     if (!p->runs_engine())
-        co_return fail(
+        co_return 
             api::make_error(api::error_code::invalid_params,
-                            "pool '" + id + "' runs outside llama-orch; reload it there"));
+                            "pool '" + id + "' runs outside llama-orch; reload it there");
     if (p->state == pool_state::failed || p->state == pool_state::offline)
         co_return co_await restart(rt, p, std::move(new_model));
     if (p->state != pool_state::ready)
-        co_return fail(api::make_error(
+        co_return api::make_error(
             api::error_code::pool_unready,
             "pool '" + id + "' is " + std::string(to_string(p->state)) +
-                "; a ready, failed or drained pool can be reloaded: wait until it is one"));
+                "; a ready, failed or drained pool can be reloaded: wait until it is one");
     p->reloading = true;
     auto plan = co_await rt->provision(p, new_model);
     if (!plan) {
         p->reloading = false;
-        co_return fail(api::make_error(api::error_code::invalid_params,
-                                       "reload refused: " + plan.error().message));
+        co_return api::make_error(api::error_code::invalid_params,
+                                  "reload refused: " + plan.error().message);
     }
     long long gen = p->generation + 1;
     std::vector<std::shared_ptr<replica>> fresh;
@@ -373,7 +373,7 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
     for (int i = 0; i < p->cfg.replicas && why.empty(); ++i) {
         auto r = co_await rt->start_replica(p, i, new_model, gen);
         if (!r)
-            why = r.error();
+            why = r.error().message;
         else
             fresh.push_back(*r);
     }
@@ -387,7 +387,7 @@ asio::awaitable<expected<pool_snapshot, api::error>> pool_manager::reload(std::s
         p->last_error = "reload to " + new_model + " failed: " + why;
         p->reloading = false;
         rt->log().warn("pool_id={} {}", id, p->last_error);
-        co_return fail(api::make_error(api::error_code::internal, p->last_error));
+        co_return api::make_error(api::error_code::internal, p->last_error);
     }
     // Switch: new engines take new requests; old ones finish their streams and stop.
     auto old = std::move(p->replicas);

@@ -27,7 +27,6 @@
 
 #include "api/error.h"
 #include "common/backoff.h"
-#include "common/expected.h"
 #include "engines/engine_adapter.h"
 #include "engines/generation.h"
 #include "gpu/gpu_inventory.h"
@@ -137,8 +136,8 @@ class pool_manager {
 
     // Takes a slot on the replica with the most free slots, or says why not:
     // POOL_UNAVAILABLE (no free slot, with retry_after_ms), POOL_UNREADY, NOT_FOUND.
-    expected<std::unique_ptr<infer_stream>, api::error> begin_infer(const std::string& pool_id,
-                                                                    engines::generation_request g);
+    api::api_result<std::unique_ptr<infer_stream>> begin_infer(const std::string& pool_id,
+                                                               engines::generation_request g);
 
     std::vector<pool_snapshot> list() const;
     // The request limits over the pools that answer to `model` (as model_names names them),
@@ -150,14 +149,13 @@ class pool_manager {
 
     // Stops taking requests; in-flight ones finish up to `deadline` (at most max_drain_deadline:
     // longer ones are cut to it), then the engines stop.
-    expected<void, api::error> drain(const std::string& pool_id,
-                                     std::chrono::milliseconds deadline);
+    api::api_result<void> drain(const std::string& pool_id, std::chrono::milliseconds deadline);
     // Starts engines on `new_model_ref` (a GGUF path); the old ones serve until the new ones are
     // ready, then retire. CONFLICT while another reload of the pool runs; on failure the old
     // engines stay and the error says why. A failed or drained (offline) pool starts again on
     // `new_model_ref` and the call returns once it is ready or failed again; POOL_UNREADY while
     // the pool is provisioning, starting or draining.
-    asio::awaitable<expected<pool_snapshot, api::error>> reload(std::string pool_id,
+    asio::awaitable<api::api_result<pool_snapshot>> reload(std::string pool_id,
                                                                 std::string new_model_ref);
 
     // Called whenever a slot frees or a pool's readiness changes (the HOME dispatcher waits on it).

@@ -107,16 +107,16 @@ void pool_runtime::write_own_handoff(pool_entry& p) {
     if (p.cfg.engine == engine_kind::llamacpp) h.engine_version = LLORCH_ENGINE_SOURCE_VERSION;
     h.replica_id = "r" + std::to_string((*r)->index);
     if (auto w = write_handoff_atomic(opts_.runtime_dir, h); !w)
-        log_->warn("pool_id={} cannot write its handoff file: {}", p.cfg.id, w.error());
+        log_->warn("pool_id={} cannot write its handoff file: {}", p.cfg.id, w.error().message);
 }
 
 void pool_runtime::remove_own_handoff(pool_entry& p) {
     if (p.adopted) return;
     if (auto w = remove_handoff(opts_.runtime_dir, p.cfg.id); !w)
-        log_->warn("pool_id={} cannot remove its handoff file: {}", p.cfg.id, w.error());
+        log_->warn("pool_id={} cannot remove its handoff file: {}", p.cfg.id, w.error().message);
 }
 
-asio::awaitable<expected<provision_plan, provision_failure>> pool_runtime::provision(
+asio::awaitable<provision_result<provision_plan>> pool_runtime::provision(
     std::shared_ptr<pool_entry> p, std::string model) {
     // The facts are gathered off the io thread: GPU discovery may run nvidia-smi.
     auto facts = co_await asio::co_spawn(
@@ -127,7 +127,7 @@ asio::awaitable<expected<provision_plan, provision_failure>> pool_runtime::provi
     co_return plan;
 }
 
-asio::awaitable<expected<std::shared_ptr<replica>, std::string>> pool_runtime::start_replica(
+asio::awaitable<pool_result<std::shared_ptr<replica>>> pool_runtime::start_replica(
     std::shared_ptr<pool_entry> p, int index, std::string model, long long generation) {
     const auto& c = p->cfg;
     auto r = std::make_shared<replica>();
@@ -145,7 +145,7 @@ asio::awaitable<expected<std::shared_ptr<replica>, std::string>> pool_runtime::s
     engine_spec spec{model, index, generation, r->slots};
     pool_config cfg = c;
     auto launched = co_await launcher_->launch(std::move(cfg), std::move(spec));
-    if (!launched) co_return fail(launched.error());
+    if (!launched) co_return launched.error();
     r->engine = std::move(launched->process);
     r->base_url = std::move(launched->base_url);
     r->api_key = std::move(launched->api_key);

@@ -18,11 +18,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "common/expected.h"
 #include "common/task_group.h"
 #include "engines/engine_adapter.h"
 #include "gpu/gpu_inventory.h"
 #include "pool/engine_launcher.h"
+#include "pool/pool_error.h"
 #include "pool/pool_manager.h"
 #include "pool/pool_table.h"
 #include "pool/provisioner.h"
@@ -84,11 +84,11 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
 
     // Checks the pool can start on `model` (provisioner, on the blocking pool); on success the
     // pool's GPUs are those of the plan.
-    asio::awaitable<expected<provision_plan, provision_failure>> provision(
-        std::shared_ptr<pool_entry> p, std::string model);
+    asio::awaitable<provision_result<provision_plan>> provision(std::shared_ptr<pool_entry> p,
+                                                                std::string model);
     // Starts replica `index` of the pool on `model`; for an engine run elsewhere, the replica
     // that stands for its endpoint.
-    asio::awaitable<expected<std::shared_ptr<replica>, std::string>> start_replica(
+    asio::awaitable<pool_result<std::shared_ptr<replica>>> start_replica(
         std::shared_ptr<pool_entry> p, int index, std::string model, long long generation);
     // Marks the replica stopped and asks its engine to stop; returns at once.
     void stop_replica(replica& r);

@@ -158,11 +158,11 @@ json::object to_json(const pool_snapshot& s) {
     return o;
 }
 
-expected<pool_snapshot, api::error> pool_snapshot_from_json(const json::value& v) {
+api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     auto* o = v.if_object();
     if (!o)
-        return fail(
-            api::make_error(api::error_code::invalid_params, "pools: each pool must be an object"));
+        return api::make_error(api::error_code::invalid_params,
+                               "pools: each pool must be an object");
     field_reader f(*o);
     pool_snapshot s;
     const pool_config defaults;
@@ -204,15 +204,14 @@ expected<pool_snapshot, api::error> pool_snapshot_from_json(const json::value& v
         f.texts("models", models);
         if (!models.empty()) s.name = models.front();
     }
-    if (f.error()) return fail(*f.error());
+    if (f.error()) return *f.error();
     if (s.id.empty())
-        return fail(
-            api::make_error(api::error_code::invalid_params, "pools: a pool has no pool_id"));
+        return api::make_error(api::error_code::invalid_params, "pools: a pool has no pool_id");
     if (!state.empty()) {
         auto parsed = parse_pool_state(state);
         if (!parsed)
-            return fail(api::make_error(api::error_code::invalid_params,
-                                        "pools: state '" + state + "' is not a pool state"));
+            return api::make_error(api::error_code::invalid_params,
+                                   "pools: state '" + state + "' is not a pool state");
         s.state = *parsed;
     } else {
         s.state = draining ? pool_state::draining

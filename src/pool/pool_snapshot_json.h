@@ -7,7 +7,6 @@
 #include <boost/json/value.hpp>
 
 #include "api/error.h"
-#include "common/expected.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::pool {
@@ -18,7 +17,7 @@ boost::json::object to_json(const pool_snapshot& s);
 // may come as `pool_id` or `id`; a missing `state` follows `ready`/`draining`; a missing `name`
 // is the first of `models`; missing limits are pool_config's defaults. A present field of the
 // wrong type, or a count out of range, is INVALID_PARAMS naming the field.
-expected<pool_snapshot, api::error> pool_snapshot_from_json(const boost::json::value& v);
+api::api_result<pool_snapshot> pool_snapshot_from_json(const boost::json::value& v);
 
 // GET /v2/pools/{id}/health: `{live, ready, draining, metrics, last_error}`.
 boost::json::object health_json(const pool_snapshot& s);

@@ -201,7 +201,7 @@ class process_engine final : public engine_process,
 };
 
 struct spawned {
-    expected<common::subprocess, std::string> proc;
+    common::subprocess_result<common::subprocess> proc;
     fs::path log;
 };
 
@@ -235,13 +235,14 @@ process_launcher::process_launcher(asio::io_context& io, asio::thread_pool::exec
       runtime_dir_(std::move(runtime_dir)),
       log_rotate_bytes_(log_rotate_bytes) {}
 
-asio::awaitable<expected<launched_engine, std::string>> process_launcher::launch(pool_config pool,
-                                                                                 engine_spec spec) {
+asio::awaitable<pool_result<launched_engine>> process_launcher::launch(pool_config pool,
+                                                                       engine_spec spec) {
     uint16_t port;
     try {
         port = pool.port ? static_cast<uint16_t>(*pool.port + spec.index) : pick_free_port();
     } catch (const std::exception& e) {
-        co_return fail(std::string("no free loopback port: ") + e.what());
+        co_return pool_error{pool_errc::launch_failed,
+                             std::string("no free loopback port: ") + e.what()};
     }
     launched_engine out;
     out.api_key = http::random_hex(24);
@@ -250,7 +251,7 @@ asio::awaitable<expected<launched_engine, std::string>> process_launcher::launch
     auto s = co_await asio::co_spawn(
         blocking_, spawn_on_pool(pool, spec, runtime_dir_, log_rotate_bytes_, port, out.api_key),
         asio::use_awaitable);
-    if (!s.proc) co_return fail(s.proc.error());
+    if (!s.proc) co_return pool_error{pool_errc::launch_failed, s.proc.error().message};
     auto e = std::make_shared<process_engine>(io_, blocking_, std::move(*s.proc), std::move(s.log),
                                               log_rotate_bytes_);
     e->watch();

@@ -26,8 +26,8 @@ class process_launcher final : public engine_launcher {
     process_launcher(boost::asio::io_context& io, boost::asio::thread_pool::executor_type blocking,
                      std::filesystem::path runtime_dir, std::size_t log_rotate_bytes);
 
-    boost::asio::awaitable<expected<launched_engine, std::string>> launch(
-        pool_config pool, engine_spec spec) override;
+    boost::asio::awaitable<pool_result<launched_engine>> launch(pool_config pool,
+                                                                engine_spec spec) override;
 
   private:
     boost::asio::io_context& io_;

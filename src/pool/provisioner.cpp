@@ -44,14 +44,13 @@ provision_facts gather_provision_facts(const pool_config& c, const std::string& 
 }
 
 namespace {
-failure<provision_failure> refuse(provision_errc code, std::string message) {
-    return fail(provision_failure{code, std::move(message)});
+provision_failure refuse(provision_errc code, std::string message) {
+    return {code, std::move(message)};
 }
 }  // namespace
 
-expected<provision_plan, provision_failure> check_provision(const pool_config& c,
-                                                            const std::string& model,
-                                                            const provision_facts& f) {
+provision_result<provision_plan> check_provision(const pool_config& c, const std::string& model,
+                                                 const provision_facts& f) {
     provision_plan plan;
     if (!f.runs_engine) return plan;
     if (f.engine.empty())
@@ -90,7 +89,7 @@ expected<provision_plan, provision_failure> check_provision(const pool_config& c
         return refuse(provision_errc::vram_unknown,
                       "POOL_UNAVAILABLE: the model's VRAM need was not estimated");
     if (!*f.vram)
-        return refuse(provision_errc::vram_unknown, "POOL_UNAVAILABLE: " + f.vram->error());
+        return refuse(provision_errc::vram_unknown, "POOL_UNAVAILABLE: " + f.vram->error().message);
     const auto& need = f.vram->value();
     if (need.total() > free_bytes)
         return refuse(provision_errc::vram_insufficient,

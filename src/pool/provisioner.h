@@ -14,7 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/expected.h"
+#include <boost/system/result.hpp>
+
+#include "common/module_error.h"
 #include "gpu/gpu_inventory.h"
 #include "pool/pool_config.h"
 #include "pool/vram_estimate.h"
@@ -33,10 +35,11 @@ enum class provision_errc {
 
 std::string_view to_string(provision_errc e);
 
-struct provision_failure {
-    provision_errc code;
-    std::string message;  // one line, with what to do; POOL_UNAVAILABLE: for GPU reasons
-};
+// The message is one line, with what to do; POOL_UNAVAILABLE: for GPU reasons.
+using provision_failure = common::module_error<provision_errc>;
+
+template <class T>
+using provision_result = boost::system::result<T, provision_failure>;
 
 // What the checks look at, as found on this machine.
 struct provision_facts {
@@ -44,8 +47,8 @@ struct provision_facts {
     std::filesystem::path engine;  // empty: none built
     bool engine_exists = false;
     bool model_exists = false;
-    std::optional<gpu::discovery_result> discovery;        // GPU pools only
-    std::optional<expected<vram_need, std::string>> vram;  // GPU pools only
+    std::optional<gpu::discovery_result> discovery;  // GPU pools only
+    std::optional<pool_result<vram_need>> vram;      // GPU pools only
 };
 
 // What a pool may start with: the GPUs its device names, as discovered.
@@ -58,8 +61,7 @@ provision_facts gather_provision_facts(const pool_config& c, const std::string& 
                                        bool runs_engine, gpu::gpu_inventory* inventory);
 
 // The decision, from the facts alone.
-expected<provision_plan, provision_failure> check_provision(const pool_config& c,
-                                                            const std::string& model,
-                                                            const provision_facts& facts);
+provision_result<provision_plan> check_provision(const pool_config& c, const std::string& model,
+                                                 const provision_facts& facts);
 
 }  // namespace llorch::pool

@@ -147,7 +147,7 @@ asio::awaitable<void> replica_monitor::run(std::shared_ptr<pool_runtime> rt,
         if (r->stopped || rt->stopping() || p->stopping) co_return;
         auto fresh = co_await rt->start_replica(p, r->index, r->model, p->generation);
         if (!fresh) {
-            rt->set_state(*p, pool_state::failed, fresh.error());
+            rt->set_state(*p, pool_state::failed, fresh.error().message);
             co_return;
         }
         if (r->stopped || rt->stopping() || p->stopping) {

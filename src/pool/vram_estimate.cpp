@@ -4,14 +4,16 @@
 
 namespace llorch::pool {
 
-expected<vram_need, std::string> estimate_vram(const std::filesystem::path& model, int ctx,
-                                               int slots) {
+pool_result<vram_need> estimate_vram(const std::filesystem::path& model, int ctx, int slots) {
     auto r = model::gguf_reader::open(model);
-    if (!r) return fail("cannot read " + model.string() + ": " + r.error().message);
+    if (!r)
+        return pool_error{pool_errc::model_unreadable,
+                          "cannot read " + model.string() + ": " + r.error().message};
     auto hp = r->hparams();
     if (!hp)
-        return fail("cannot read the model's shape from " + model.string() + ": " +
-                    hp.error().message);
+        return pool_error{
+            pool_errc::model_unreadable,
+            "cannot read the model's shape from " + model.string() + ": " + hp.error().message};
     vram_need n;
     n.weights_bytes = r->tensor_bytes();
     uint64_t heads = hp->head_count ? hp->head_count : 1;

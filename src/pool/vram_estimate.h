@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "common/expected.h"
+#include "pool/pool_error.h"
 
 namespace llorch::pool {
 
@@ -22,7 +22,6 @@ struct vram_need {
 inline constexpr uint64_t vram_compute_allowance = 256ull << 20;
 
 // ctx is per slot (per request); the engine holds ctx × slots tokens of KV cache.
-expected<vram_need, std::string> estimate_vram(const std::filesystem::path& model, int ctx,
-                                               int slots);
+pool_result<vram_need> estimate_vram(const std::filesystem::path& model, int ctx, int slots);
 
 }  // namespace llorch::pool

@@ -1,12 +1,12 @@
 #pragma once
 // Why the registry refused a registration. Returned as a value (registry_result<T>).
 
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
-#include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
+
+#include "common/module_error.h"
 
 namespace llorch::registry {
 
@@ -16,19 +16,9 @@ enum class registry_errc {
     too_many_pools,        // more pools than registry_config::max_pools_per_node
 };
 
-struct registry_error {
-    registry_errc code;
-    std::string message;  // says what is wrong, e.g. which versions are accepted
-};
+using registry_error = common::module_error<registry_errc>;
 
 template <class T>
 using registry_result = boost::system::result<T, registry_error>;
-
-// Lets `result.value()` work with registry_error (found by argument-dependent lookup); code in
-// this module tests results instead of calling value().
-[[noreturn]] inline void throw_exception_from_error(const registry_error& e,
-                                                    const boost::source_location&) {
-    throw std::runtime_error(e.message);
-}
 
 }  // namespace llorch::registry

@@ -18,7 +18,7 @@ std::string format_duration(std::chrono::microseconds d) {
 
 double unit_interval(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
-expected<std::chrono::microseconds, std::string> parse_duration(std::string_view text) {
+sim_result<std::chrono::microseconds> parse_duration(std::string_view text) {
     double scale = 1000;  // bare numbers are milliseconds
     std::string_view num = text;
     if (text.ends_with("us")) {
@@ -33,10 +33,12 @@ expected<std::chrono::microseconds, std::string> parse_duration(std::string_view
     double v = 0;
     auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
     if (num.empty() || ec != std::errc() || end != num.data() + num.size()) {
-        return fail(fmt::format("'{}' is not a duration (e.g. 250us, 20ms, 1.5s)", text));
+        return sim_error{sim_errc::bad_duration,
+                         fmt::format("'{}' is not a duration (e.g. 250us, 20ms, 1.5s)", text)};
     }
     if (!(v >= 0) || v * scale > 86'400e6) {
-        return fail(fmt::format("'{}' is out of range (0 to 24h)", text));
+        return sim_error{sim_errc::bad_duration,
+                         fmt::format("'{}' is out of range (0 to 24h)", text)};
     }
     return std::chrono::microseconds(static_cast<long long>(std::llround(v * scale)));
 }
@@ -63,33 +65,39 @@ latency_model latency_model::exponential(duration mean) {
     return m;
 }
 
-expected<latency_model, std::string> latency_model::parse(std::string_view spec) {
+sim_result<latency_model> latency_model::parse(std::string_view spec) {
     auto colon = spec.find(':');
     std::string_view name = colon == std::string_view::npos ? "fixed" : spec.substr(0, colon);
     std::string_view rest = colon == std::string_view::npos ? spec : spec.substr(colon + 1);
     if (name == "fixed") {
         auto d = parse_duration(rest);
-        if (!d) return fail(d.error());
+        if (!d) return d.error();
         return fixed(*d);
     }
     if (name == "exp" || name == "exponential") {
         auto d = parse_duration(rest);
-        if (!d) return fail(d.error());
+        if (!d) return d.error();
         return exponential(*d);
     }
     if (name == "uniform") {
         auto dots = rest.find("..");
         if (dots == std::string_view::npos) {
-            return fail(fmt::format("'{}': uniform needs MIN..MAX, e.g. uniform:10ms..30ms", spec));
+            return sim_error{
+                sim_errc::bad_latency_spec,
+                fmt::format("'{}': uniform needs MIN..MAX, e.g. uniform:10ms..30ms", spec)};
         }
         auto lo = parse_duration(rest.substr(0, dots));
-        if (!lo) return fail(lo.error());
+        if (!lo) return lo.error();
         auto hi = parse_duration(rest.substr(dots + 2));
-        if (!hi) return fail(hi.error());
-        if (*hi < *lo) return fail(fmt::format("'{}': MIN is above MAX", spec));
+        if (!hi) return hi.error();
+        if (*hi < *lo)
+            return sim_error{sim_errc::bad_latency_spec,
+                             fmt::format("'{}': MIN is above MAX", spec)};
         return uniform(*lo, *hi);
     }
-    return fail(fmt::format("'{}': unknown distribution '{}' (fixed, uniform, exp)", spec, name));
+    return sim_error{
+        sim_errc::bad_latency_spec,
+        fmt::format("'{}': unknown distribution '{}' (fixed, uniform, exp)", spec, name)};
 }
 
 latency_model::duration latency_model::sample(std::mt19937_64& rng) const {

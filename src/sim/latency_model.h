@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/expected.h"
+#include "sim/sim_error.h"
 
 namespace llorch::sim {
 
@@ -27,7 +27,7 @@ class latency_model {
 
     // "20ms", "fixed:20ms", "uniform:10ms..30ms", "exp:20ms". Units us, ms, s; a bare number is
     // milliseconds. The error names what is wrong with the spec.
-    static expected<latency_model, std::string> parse(std::string_view spec);
+    static sim_result<latency_model> parse(std::string_view spec);
 
     duration sample(std::mt19937_64& rng) const;
 
@@ -45,7 +45,7 @@ class latency_model {
 };
 
 // "250us", "20ms", "1.5s", "20" (milliseconds). Non-negative.
-expected<std::chrono::microseconds, std::string> parse_duration(std::string_view text);
+sim_result<std::chrono::microseconds> parse_duration(std::string_view text);
 
 // A double in [0, 1) from 53 random bits: the same on every standard library.
 double unit_interval(std::mt19937_64& rng);

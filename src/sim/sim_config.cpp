@@ -28,19 +28,22 @@ constexpr std::string_view footer =
     "  llorch-sim --port 9000 --slots 8 --itl uniform:5ms..15ms\n"
     "  llorch-sim --count 100 --base-port 0 --ttft exp:50ms --error-rate 0.01";
 
-expected<std::vector<uint16_t>, std::string> port_range(std::string_view spec) {
+sim_result<std::vector<uint16_t>> port_range(std::string_view spec) {
     auto dash = spec.find('-');
     if (dash == std::string_view::npos)
-        return fail(fmt::format("--ports '{}': expected FIRST-LAST, e.g. 9000-9099", spec));
+        return sim_error{sim_errc::bad_port_range,
+                         fmt::format("--ports '{}': expected FIRST-LAST, e.g. 9000-9099", spec)};
     unsigned lo = 0, hi = 0;
     auto a = std::from_chars(spec.data(), spec.data() + dash, lo);
     auto b = std::from_chars(spec.data() + dash + 1, spec.data() + spec.size(), hi);
     if (a.ec != std::errc() || a.ptr != spec.data() + dash || b.ec != std::errc() ||
         b.ptr != spec.data() + spec.size()) {
-        return fail(fmt::format("--ports '{}': expected FIRST-LAST, e.g. 9000-9099", spec));
+        return sim_error{sim_errc::bad_port_range,
+                         fmt::format("--ports '{}': expected FIRST-LAST, e.g. 9000-9099", spec)};
     }
     if (lo == 0 || hi > 65535 || lo > hi) {
-        return fail(fmt::format("--ports '{}': needs 1 <= FIRST <= LAST <= 65535", spec));
+        return sim_error{sim_errc::bad_port_range,
+                         fmt::format("--ports '{}': needs 1 <= FIRST <= LAST <= 65535", spec)};
     }
     std::vector<uint16_t> out;
     for (unsigned p = lo; p <= hi; ++p) out.push_back(static_cast<uint16_t>(p));
@@ -134,7 +137,7 @@ sim_args parse_sim_args(const std::vector<std::string>& args) {
         c.ports = {static_cast<uint16_t>(port)};
     } else if (!ports.empty()) {
         auto r = port_range(ports);
-        if (!r) return bad(r.error());
+        if (!r) return bad(r.error().message);
         c.ports = std::move(*r);
     } else if (count > 0 || base_port >= 0) {
         if (count < 1 || count > 65535)
@@ -153,13 +156,13 @@ sim_args parse_sim_args(const std::vector<std::string>& args) {
     if (c.ctx < 1) return bad(fmt::format("--ctx-size {}: must be positive", c.ctx));
     if (c.tokens < 0) return bad(fmt::format("--tokens {}: must be 0 or more", c.tokens));
     auto t = latency_model::parse(ttft);
-    if (!t) return bad("--ttft " + t.error());
+    if (!t) return bad("--ttft " + t.error().message);
     c.ttft = *t;
     auto i = latency_model::parse(itl);
-    if (!i) return bad("--itl " + i.error());
+    if (!i) return bad("--itl " + i.error().message);
     c.itl = *i;
     auto s = parse_duration(slow_start);
-    if (!s) return bad("--slow-start " + s.error());
+    if (!s) return bad("--slow-start " + s.error().message);
     c.slow_start = std::chrono::duration_cast<std::chrono::milliseconds>(*s);
     if (!(c.error_rate >= 0 && c.error_rate <= 1))
         return bad(fmt::format("--error-rate {}: must be between 0 and 1", c.error_rate));

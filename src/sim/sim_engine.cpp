@@ -93,7 +93,7 @@ sim_engine::sim_engine(asio::io_context& io, const sim_config& cfg, uint16_t por
 
 sim_engine::~sim_engine() { stop(); }
 
-expected<void, std::string> sim_engine::start() {
+sim_result<void> sim_engine::start() {
     http::server_options o;
     o.name = "llama.cpp";
     o.address = cfg_.host;
@@ -103,7 +103,8 @@ expected<void, std::string> sim_engine::start() {
     o.keepalive_interval = std::chrono::hours(24);
     server_ = std::make_unique<http::server>(io_, o, routes());
     started_at_ = std::chrono::steady_clock::now();
-    return server_->start();
+    if (auto r = server_->start(); !r) return sim_error{sim_errc::listen_failed, r.error().message};
+    return {};
 }
 
 void sim_engine::stop() {

@@ -13,12 +13,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "common/expected.h"
 #include "common/metrics.h"
 #include "http/auth.h"
 #include "http/message.h"
 #include "http/server.h"
 #include "sim/sim_config.h"
+#include "sim/sim_error.h"
 #include "sim/sim_frames.h"
 #include "sim/slot_table.h"
 #include "sim/token_text.h"
@@ -36,7 +36,7 @@ class sim_engine : public std::enable_shared_from_this<sim_engine> {
     sim_engine& operator=(const sim_engine&) = delete;
 
     // Binds and starts serving; the error names the address and the reason.
-    expected<void, std::string> start();
+    sim_result<void> start();
     void stop();
     uint16_t port() const;
 

@@ -82,14 +82,14 @@ void append_data(std::string& out, std::string_view data) { http::append_sse(out
 
 }  // namespace
 
-expected<gen_request, api_error> parse_gen_request(api_kind api, std::string_view body) {
+boost::system::result<gen_request, api_error> parse_gen_request(api_kind api,
+                                                                std::string_view body) {
     boost::system::error_code ec;
     json::value v = json::parse(body, ec);
-    if (ec) return fail(api_error{500, "parse error: " + ec.message(), "server_error"});
+    if (ec) return api_error{500, "parse error: " + ec.message(), "server_error"};
     const json::object* o = v.if_object();
     if (!o)
-        return fail(
-            api_error{400, "the request body must be a JSON object", "invalid_request_error"});
+        return api_error{400, "the request body must be a JSON object", "invalid_request_error"};
 
     gen_request r;
     r.api = api;
@@ -98,7 +98,7 @@ expected<gen_request, api_error> parse_gen_request(api_kind api, std::string_vie
     if (api == api_kind::chat) {
         const json::value* m = o->if_contains("messages");
         if (!m || !m->is_array()) {
-            return fail(api_error{400, "'messages' is required", "invalid_request_error"});
+            return api_error{400, "'messages' is required", "invalid_request_error"};
         }
         r.prompt_tokens = count_messages(m->get_array());
         r.n_predict = int_field(*o, "max_completion_tokens");
@@ -108,8 +108,8 @@ expected<gen_request, api_error> parse_gen_request(api_kind api, std::string_vie
     } else {
         const json::value* p = o->if_contains("prompt");
         if (!p) {
-            return fail(api_error{400, "[json.exception.out_of_range.403] key 'prompt' not found",
-                                  "invalid_request_error"});
+            return api_error{400, "[json.exception.out_of_range.403] key 'prompt' not found",
+                             "invalid_request_error"};
         }
         r.prompt_tokens = count_prompt(*p);
         if (api == api_kind::text_completion) r.include_usage = true;

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/expected.h"
+#include <boost/system/result.hpp>
 
 namespace llorch::sim {
 
@@ -36,7 +36,8 @@ struct api_error {
 };
 
 // The request, or the 400/500 error llama-server would give for this body.
-expected<gen_request, api_error> parse_gen_request(api_kind api, std::string_view body);
+boost::system::result<gen_request, api_error> parse_gen_request(api_kind api,
+                                                                std::string_view body);
 
 // {"error":{"code":N,"message":...,"type":...}}: the envelope of request and server errors.
 std::string error_body(const api_error& e);

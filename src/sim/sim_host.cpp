@@ -14,13 +14,13 @@ sim_host::sim_host(boost::asio::io_context& io, sim_config cfg) : io_(io), cfg_(
 
 sim_host::~sim_host() { stop(); }
 
-expected<void, std::string> sim_host::start() {
+sim_result<void> sim_host::start() {
     std::string lines;
     for (size_t i = 0; i < cfg_.ports.size(); ++i) {
         auto e = std::make_shared<sim_engine>(io_, cfg_, cfg_.ports[i], static_cast<int>(i));
         if (auto r = e->start(); !r) {
             stop();
-            return fail(r.error());
+            return r.error();
         }
         lines += fmt::format("listening {}:{}\n", cfg_.host, e->port());
         engines_.push_back(std::move(e));

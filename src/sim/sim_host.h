@@ -9,8 +9,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "common/expected.h"
 #include "sim/sim_config.h"
+#include "sim/sim_error.h"
 
 namespace llorch::sim {
 
@@ -24,7 +24,7 @@ class sim_host {
     sim_host& operator=(const sim_host&) = delete;
 
     // Binds every engine; the first failure is returned and nothing keeps serving.
-    expected<void, std::string> start();
+    sim_result<void> start();
     void stop();
     const std::vector<std::shared_ptr<sim_engine>>& engines() const { return engines_; }
 

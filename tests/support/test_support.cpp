@@ -184,7 +184,7 @@ common::subprocess start_process(const std::vector<std::string>& argv, const fs:
     o.log_file = log;
     o.env = env;
     auto p = common::subprocess::spawn(o);
-    if (!p) throw std::runtime_error(p.error());
+    if (!p) throw std::runtime_error(p.error().message);
     return std::move(*p);
 }
 

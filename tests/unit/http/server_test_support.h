@@ -31,7 +31,7 @@ class running_server {
     explicit running_server(router routes, server_options o = {})
         : work_(asio::make_work_guard(io_)), srv_(io_, std::move(o), std::move(routes)) {
         auto started = srv_.start();
-        if (!started) throw std::runtime_error(started.error());
+        if (!started) throw std::runtime_error(started.error().message);
         thread_ = std::thread([this] { io_.run(); });
     }
     ~running_server() {

@@ -12,7 +12,7 @@ namespace llorch::orchestrator {
 namespace {
 namespace json = boost::json;
 
-expected<compat_request, api::error> translate(const char* body, dialect d) {
+api::api_result<compat_request> translate(const char* body, dialect d) {
     return translate_request(json::parse(body).as_object(), d);
 }
 

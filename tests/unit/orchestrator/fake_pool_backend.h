@@ -89,7 +89,7 @@ class fake_pool_backend final : public pool_backend {
     std::vector<std::string> refuse_nodes;
     placement::placement_index* index = nullptr;
 
-    boost::asio::awaitable<expected<std::unique_ptr<pool::infer_stream>, api::error>> open(
+    boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> open(
         placement::placement_decision where, engines::generation_request g) override {
         auto gen = std::make_shared<generation>(io_);
         gen->where = where;
@@ -98,7 +98,7 @@ class fake_pool_backend final : public pool_backend {
         if (auto it = fail_next_open.find(where.pool_id); it != fail_next_open.end()) {
             auto e = it->second;
             fail_next_open.erase(it);
-            co_return fail(e);
+            co_return e;
         }
         co_return std::unique_ptr<pool::infer_stream>(std::make_unique<fake_stream>(gen));
     }

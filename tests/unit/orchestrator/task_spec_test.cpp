@@ -10,7 +10,7 @@ namespace llorch::orchestrator {
 namespace {
 namespace json = boost::json;
 
-expected<task_spec, api::error> parse(const std::string& text) {
+api::api_result<task_spec> parse(const std::string& text) {
     return parse_task_spec(json::parse(text).as_object());
 }
 

@@ -99,16 +99,16 @@ class fake_launcher final : public engine_launcher {
   public:
     explicit fake_launcher(boost::asio::io_context& io) : io_(io) {}
 
-    boost::asio::awaitable<expected<launched_engine, std::string>> launch(
-        pool_config pool, engine_spec spec) override {
+    boost::asio::awaitable<pool_result<launched_engine>> launch(pool_config pool,
+                                                                engine_spec spec) override {
         specs.push_back(spec);
         pools.push_back(pool.id);
         if (fail_launches > 0) {
             --fail_launches;
-            co_return fail(std::string("cannot run the fake engine"));
+            co_return pool_error{pool_errc::launch_failed, "cannot run the fake engine"};
         }
         auto e = start_engine(healthy_on_start);
-        if (!e) co_return fail(std::string("the fake engine cannot listen"));
+        if (!e) co_return pool_error{pool_errc::launch_failed, "the fake engine cannot listen"};
         if (exit_on_start) {
             // Like an engine that prints why and exits at once.
             boost::asio::post(io_, [e, why = *exit_on_start] { e->crash(why); });

@@ -11,7 +11,7 @@ namespace {
 TEST(handoff_json, round_trip_keeps_every_field) {
     const handoff h = full_handoff();
     const auto parsed = parse_handoff(to_json(h));
-    ASSERT_TRUE(parsed) << parsed.error();
+    ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(*parsed, h);
 }
 
@@ -21,7 +21,7 @@ TEST(handoff_json, round_trip_without_optional_fields) {
     EXPECT_EQ(text.find("pid"), std::string::npos);
     EXPECT_EQ(text.find("api_key_env"), std::string::npos);
     const auto parsed = parse_handoff(text);
-    ASSERT_TRUE(parsed) << parsed.error();
+    ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(*parsed, h);
     EXPECT_FALSE(parsed->pid.has_value());
 }
@@ -44,7 +44,7 @@ TEST(handoff_json, reads_the_original_provisioner_shape) {
         "engine": "llamacpp", "engine_version": "b1234", "provisioning_mode": "source",
         "url": "http://127.0.0.1:8080", "pool_id": "pool-0", "replica_id": "r0",
         "model": {"path": "/models/qwen.gguf"}, "flags": ["--parallel", "1"]})");
-    ASSERT_TRUE(parsed) << parsed.error();
+    ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(parsed->pool_id, "pool-0");
     EXPECT_EQ(parsed->endpoint, "http://127.0.0.1:8080");
     EXPECT_EQ(parsed->engine, "llamacpp");
@@ -60,7 +60,7 @@ TEST(handoff_json, reads_alternative_spellings_and_numbers) {
     const auto parsed = parse_handoff(
         R"({"pool_id":"a","http_endpoint":"http://localhost:1","device_mask":0,"replica_id":3,
             "slots":8,"ready":false})");
-    ASSERT_TRUE(parsed) << parsed.error();
+    ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(parsed->endpoint, "http://localhost:1");
     EXPECT_EQ(parsed->gpu_device, "0");
     EXPECT_EQ(parsed->replica_id, "3");
@@ -68,21 +68,21 @@ TEST(handoff_json, reads_alternative_spellings_and_numbers) {
     EXPECT_FALSE(parsed->ready);
 
     const auto device = parse_handoff(R"({"pool_id":"a","url":"http://h:1","device":"cpu"})");
-    ASSERT_TRUE(device) << device.error();
+    ASSERT_TRUE(device) << device.error().message;
     EXPECT_EQ(device->gpu_device, "cpu");
 }
 
 TEST(handoff_json, endpoint_wins_over_url) {
     const auto parsed =
         parse_handoff(R"({"pool_id":"a","endpoint":"http://h:1","url":"http://other:2"})");
-    ASSERT_TRUE(parsed) << parsed.error();
+    ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(parsed->endpoint, "http://h:1");
 }
 
 TEST(handoff_json, ignores_unknown_keys_and_nulls) {
     const auto parsed = parse_handoff(
         R"({"pool_id":"a","endpoint":"http://h:1","future":{"x":[1,2]},"pid":null,"model":null})");
-    ASSERT_TRUE(parsed) << parsed.error();
+    ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_FALSE(parsed->pid.has_value());
     EXPECT_EQ(parsed->model, "");
 }
@@ -91,7 +91,7 @@ TEST(handoff_json, accepts_common_endpoint_forms) {
     for (const std::string url : {"http://127.0.0.1:8080", "https://api.example.com/v1",
                                   "http://[::1]:8080", "HTTP://LocalHost", "http://h:65535/"}) {
         const auto parsed = parse_handoff(R"({"pool_id":"a","endpoint":")" + url + R"("})");
-        EXPECT_TRUE(parsed) << url << ": " << parsed.error();
+        EXPECT_TRUE(parsed) << url << ": " << parsed.error().message;
     }
 }
 
@@ -107,9 +107,9 @@ class handoff_malformed : public testing::TestWithParam<malformed_case> {};
 TEST_P(handoff_malformed, gives_a_message_naming_the_problem) {
     const auto parsed = parse_handoff(GetParam().json);
     ASSERT_FALSE(parsed) << GetParam().json;
-    EXPECT_NE(parsed.error().find(GetParam().message), std::string::npos)
-        << "error: " << parsed.error();
-    EXPECT_EQ(parsed.error().find('\n'), std::string::npos);
+    EXPECT_NE(parsed.error().message.find(GetParam().message), std::string::npos)
+        << "error: " << parsed.error().message;
+    EXPECT_EQ(parsed.error().message.find('\n'), std::string::npos);
 }
 
 #define EP R"("endpoint":"http://127.0.0.1:1")"
@@ -166,7 +166,8 @@ TEST(handoff_json, api_key_env_error_does_not_echo_the_value) {
     const auto parsed =
         parse_handoff(R"({"pool_id":"a","endpoint":"http://h:1","api_key_env":"sk-secret-123"})");
     ASSERT_FALSE(parsed);
-    EXPECT_EQ(parsed.error().find("sk-secret"), std::string::npos) << parsed.error();
+    EXPECT_EQ(parsed.error().message.find("sk-secret"), std::string::npos)
+        << parsed.error().message;
 }
 
 TEST(handoff_file, read_prefixes_errors_with_the_path) {
@@ -175,12 +176,13 @@ TEST(handoff_file, read_prefixes_errors_with_the_path) {
     write_text(path, R"({"pool_id":"a"})");
     const auto parsed = read_handoff_file(path);
     ASSERT_FALSE(parsed);
-    EXPECT_EQ(parsed.error().rfind(path.string() + ": endpoint: required", 0), 0u)
-        << parsed.error();
+    EXPECT_EQ(parsed.error().message.rfind(path.string() + ": endpoint: required", 0), 0u)
+        << parsed.error().message;
 
     const auto missing = read_handoff_file(dir.path() / "missing.json");
     ASSERT_FALSE(missing);
-    EXPECT_NE(missing.error().find("missing.json"), std::string::npos) << missing.error();
+    EXPECT_NE(missing.error().message.find("missing.json"), std::string::npos)
+        << missing.error().message;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,10 +193,10 @@ TEST(handoff_file, write_creates_pool_file_and_nothing_else) {
     handoff h = full_handoff();
     h.written_at.clear();
     const auto written = write_handoff_atomic(dir.path(), h);
-    ASSERT_TRUE(written) << written.error();
+    ASSERT_TRUE(written) << written.error().message;
     EXPECT_EQ(list_dir(dir.path()), std::set<std::string>{"tiny.json"});
     const auto back = read_handoff_file(dir.path() / "tiny.json");
-    ASSERT_TRUE(back) << back.error();
+    ASSERT_TRUE(back) << back.error().message;
     // written_at is filled in at write time, in RFC 3339 UTC.
     ASSERT_EQ(back->written_at.size(), 20u) << back->written_at;
     EXPECT_EQ(back->written_at[10], 'T');
@@ -209,7 +211,7 @@ TEST(handoff_file, write_keeps_a_given_written_at_and_creates_the_directory) {
     const auto sub = dir.path() / "run" / "engines";
     ASSERT_TRUE(write_handoff_atomic(sub, full_handoff()));
     const auto back = read_handoff_file(handoff_path(sub, "tiny"));
-    ASSERT_TRUE(back) << back.error();
+    ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(*back, full_handoff());
 }
 
@@ -229,12 +231,14 @@ TEST(handoff_file, write_refuses_a_handoff_the_reader_would_reject) {
     h.endpoint = "127.0.0.1:80";
     auto written = write_handoff_atomic(dir.path(), h);
     ASSERT_FALSE(written);
-    EXPECT_NE(written.error().find("endpoint"), std::string::npos) << written.error();
+    EXPECT_NE(written.error().message.find("endpoint"), std::string::npos)
+        << written.error().message;
 
     h = minimal_handoff("../escape");
     written = write_handoff_atomic(dir.path(), h);
     ASSERT_FALSE(written);
-    EXPECT_NE(written.error().find("pool_id"), std::string::npos) << written.error();
+    EXPECT_NE(written.error().message.find("pool_id"), std::string::npos)
+        << written.error().message;
 
     h = minimal_handoff();
     h.slots = 0;
@@ -250,7 +254,8 @@ TEST(handoff_file, failed_write_leaves_no_partial_file_and_no_temporary) {
     fs::create_directories(dir.path() / "p1.json" / "inside");
     const auto written = write_handoff_atomic(dir.path(), minimal_handoff("p1"));
     ASSERT_FALSE(written);
-    EXPECT_NE(written.error().find("rename failed"), std::string::npos) << written.error();
+    EXPECT_NE(written.error().message.find("rename failed"), std::string::npos)
+        << written.error().message;
     EXPECT_EQ(list_dir(dir.path()), std::set<std::string>{"p1.json"});
     EXPECT_TRUE(fs::is_directory(dir.path() / "p1.json" / "inside"));
 }
@@ -272,13 +277,14 @@ TEST(handoff_file, readers_never_see_a_partial_file) {
             const auto parsed = read_handoff_file(path);
             ++reads;
             if (!parsed || (parsed->model != small.model && parsed->model != large.model)) {
-                if (bad.fetch_add(1) == 0) first_bad = parsed ? parsed->model : parsed.error();
+                if (bad.fetch_add(1) == 0)
+                    first_bad = parsed ? parsed->model : parsed.error().message;
             }
         }
     });
     for (int i = 0; i < 300; ++i) {
         const auto written = write_handoff_atomic(dir.path(), i % 2 ? small : large);
-        EXPECT_TRUE(written) << written.error();
+        EXPECT_TRUE(written) << written.error().message;
         if (!written) break;
     }
     // The reader gets at least one look after the last write.

@@ -120,7 +120,7 @@ TEST_P(handoff_watcher_test, reports_a_file_written_in_place) {
     // write, and then report the full file as a second change.
     EXPECT_LE(log_.changes_of("outside.json"), GetParam().interval > 1min ? 1 : 2);
     const auto last = read_handoff_file(dir_.path() / "outside.json");
-    EXPECT_TRUE(last) << last.error();
+    EXPECT_TRUE(last) << last.error().message;
 }
 
 TEST_P(handoff_watcher_test, reports_a_changed_file) {
@@ -245,7 +245,7 @@ TEST_P(handoff_watcher_test, start_fails_on_a_missing_directory) {
         [](const fs::path&) {}, [](const fs::path&) {});
     const auto started = w.start();
     ASSERT_FALSE(started);
-    EXPECT_NE(started.error().find("absent"), std::string::npos) << started.error();
+    EXPECT_NE(started.error().message.find("absent"), std::string::npos) << started.error().message;
     EXPECT_FALSE(w.running());
 }
 

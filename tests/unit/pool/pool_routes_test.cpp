@@ -18,26 +18,25 @@ class fake_admin final : public pool_admin {
     std::vector<std::string> calls;  // "drain p 5000", "reload p /m.gguf"
 
     std::vector<pool_view> list() const override { return pools; }
-    asio::awaitable<expected<pool_view, api::error>> status(std::string pool) override {
+    asio::awaitable<api::api_result<pool_view>> status(std::string pool) override {
         co_return find(pool);
     }
-    asio::awaitable<expected<pool_view, api::error>> drain(std::string pool,
-                                                           milliseconds deadline) override {
+    asio::awaitable<api::api_result<pool_view>> drain(std::string pool,
+                                                      milliseconds deadline) override {
         calls.push_back("drain " + pool + " " + std::to_string(deadline.count()));
         co_return find(pool);
     }
-    asio::awaitable<expected<pool_view, api::error>> reload(std::string pool,
-                                                            std::string ref) override {
+    asio::awaitable<api::api_result<pool_view>> reload(std::string pool, std::string ref) override {
         calls.push_back("reload " + pool + " " + ref);
         co_return find(pool);
     }
     bool files_here() const override { return false; }
 
   private:
-    expected<pool_view, api::error> find(const std::string& id) const {
+    api::api_result<pool_view> find(const std::string& id) const {
         for (const auto& v : pools)
             if (v.name() == id) return v;
-        return fail(api::make_error(api::error_code::not_found, "no pool '" + id + "'"));
+        return api::make_error(api::error_code::not_found, "no pool '" + id + "'");
     }
 };
 

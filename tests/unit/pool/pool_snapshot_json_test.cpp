@@ -44,7 +44,7 @@ pool_snapshot full_snapshot() {
     return s;
 }
 
-expected<pool_snapshot, api::error> decode(std::string_view text) {
+api::api_result<pool_snapshot> decode(std::string_view text) {
     return pool_snapshot_from_json(json::parse(text));
 }
 

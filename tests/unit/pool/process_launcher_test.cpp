@@ -53,14 +53,13 @@ class process_launcher_test : public ::testing::Test {
         c.engine = engine_kind::llamacpp;
         c.model = "unused.gguf";
         c.engine_path = engine.string();
-        std::optional<expected<launched_engine, std::string>> out;
-        asio::co_spawn(io_, launcher_.launch(c, engine_spec{c.model, 0, 0, 1}),
-                       [&](std::exception_ptr, expected<launched_engine, std::string> r) {
-                           out.emplace(std::move(r));
-                       });
+        std::optional<pool_result<launched_engine>> out;
+        asio::co_spawn(
+            io_, launcher_.launch(c, engine_spec{c.model, 0, 0, 1}),
+            [&](std::exception_ptr, pool_result<launched_engine> r) { out.emplace(std::move(r)); });
         run_until([&] { return out.has_value(); });
         if (!out || !*out) {
-            ADD_FAILURE() << (out ? out->error() : std::string("launch never completed"));
+            ADD_FAILURE() << (out ? out->error().message : std::string("launch never completed"));
             return nullptr;
         }
         return (*out)->process;

@@ -41,7 +41,7 @@ gpu::gpu_info gpu_with(int index, uint64_t free_mib) {
     return g;
 }
 
-provision_errc refusal(const expected<provision_plan, provision_failure>& r) {
+provision_errc refusal(const provision_result<provision_plan>& r) {
     EXPECT_FALSE(r);
     return r ? provision_errc::engine_not_built : r.error().code;
 }
@@ -125,7 +125,7 @@ TEST(check_provision, the_vram_policy_compares_the_need_with_the_free_memory_of_
     EXPECT_NE(r.error().message.find("750 MiB"), std::string::npos) << r.error().message;
     EXPECT_NE(r.error().message.find("600 MiB free"), std::string::npos) << r.error().message;
 
-    f.vram = expected<vram_need, std::string>(fail(std::string("not a GGUF file")));
+    f.vram = pool_error{pool_errc::model_unreadable, "not a GGUF file"};
     r = check_provision(gpu_pool({0}), "/models/tiny.gguf", f);
     EXPECT_EQ(refusal(r), provision_errc::vram_unknown);
     EXPECT_NE(r.error().message.find("not a GGUF file"), std::string::npos);

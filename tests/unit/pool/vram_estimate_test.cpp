@@ -34,7 +34,7 @@ std::filesystem::path write_model(uint32_t layers, uint32_t embd, uint32_t heads
 TEST(vram_estimate, weights_come_from_the_tensors_and_kv_from_layers_heads_and_context) {
     auto p = write_model(2, 64, 4, 4);
     auto n = estimate_vram(p, 1024, 4);
-    ASSERT_TRUE(n) << n.error();
+    ASSERT_TRUE(n) << n.error().message;
     EXPECT_EQ(n->weights_bytes, 64u * 1000 * 4);
     // 2 (K,V) x 2 layers x 4096 tokens x 4 kv heads x 16 dims x 2 bytes
     EXPECT_EQ(n->kv_bytes, 2ull * 2 * 4096 * 4 * 16 * 2);
@@ -56,7 +56,7 @@ TEST(vram_estimate, grouped_query_attention_needs_less_kv_cache) {
 TEST(vram_estimate, a_missing_or_foreign_file_is_an_error_that_names_it) {
     auto n = estimate_vram("/nonexistent/model.gguf", 512, 1);
     ASSERT_FALSE(n);
-    EXPECT_NE(n.error().find("/nonexistent/model.gguf"), std::string::npos);
+    EXPECT_NE(n.error().message.find("/nonexistent/model.gguf"), std::string::npos);
 }
 
 }  // namespace
