@@ -11,20 +11,8 @@ require_pkg jq jq
 
 CLIENTS=100; ROUNDS=${ROUNDS:-1}; MAX_TOKENS=3000
 if ((SMOKE)); then CLIENTS=12; fi
-[[ -x "$LLAMA_SERVER" ]] || { echo "llama-server not found at $LLAMA_SERVER (set LLORCH_ENGINE)" >&2; exit 2; }
-[[ -f "$MODEL" ]] || { echo "model not found at $MODEL (llorch model make-tiny; or LLORCH_BENCH_MODEL)" >&2; exit 2; }
-
-cat >"$WORK/home.toml" <<TOML
-[[pools]]
-id = "tiny"
-engine = "llamacpp"
-model = "$MODEL"
-engine_path = "$LLAMA_SERVER"
-device = "cpu"
-slots = 4
-ctx = 4096
-threads = 1
-TOML
+require_engine_and_model
+home_pool_toml "$WORK/home.toml" 4 4096
 orch_start orch "$WORK/home.toml"
 
 results=()

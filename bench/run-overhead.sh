@@ -10,8 +10,7 @@ bench_parse_args "$@"
 STREAMS=(1 4 16); DURATION=4; WARMUP=0.5; TOKENS=32; ROUNDS=${ROUNDS:-3}
 if ((SMOKE)); then STREAMS=(1 4); DURATION=1; WARMUP=0; ROUNDS=1; fi
 SLOTS=16; CTX=512; KEY="bench-key-0123456789abcdef"
-[[ -x "$LLAMA_SERVER" ]] || { echo "llama-server not found at $LLAMA_SERVER (set LLORCH_ENGINE)" >&2; exit 2; }
-[[ -f "$MODEL" ]] || { echo "model not found at $MODEL (llorch model make-tiny; or LLORCH_BENCH_MODEL)" >&2; exit 2; }
+require_engine_and_model
 
 # Straight: a llama-server started with the flags orchestratord gives its own.
 ENGINE_PORT=$(free_port)
@@ -24,17 +23,7 @@ nginx_start "$NGINX_PORT" "127.0.0.1:$ENGINE_PORT"
 wait_http "http://127.0.0.1:$NGINX_PORT/health" 20
 NGINX_PIDS=$(with_children "$NGINX_PID" | tr '\n' ' ')
 
-cat >"$WORK/home.toml" <<TOML
-[[pools]]
-id = "tiny"
-engine = "llamacpp"
-model = "$MODEL"
-engine_path = "$LLAMA_SERVER"
-device = "cpu"
-slots = $SLOTS
-ctx = $CTX
-threads = 1
-TOML
+home_pool_toml "$WORK/home.toml" $SLOTS $CTX
 orch_start orch "$WORK/home.toml"
 
 declare -A URL=([direct]="http://127.0.0.1:$ENGINE_PORT" [nginx]="http://127.0.0.1:$NGINX_PORT"

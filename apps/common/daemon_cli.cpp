@@ -74,4 +74,20 @@ void apply_serve_limits(const serve_limits_options& o, http::server_options& so)
     so.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
 }
 
+void add_pool_retry_options(CLI::App& app, long long& base_ms, long long& max_ms,
+                            const std::string& env_prefix, const std::string& what) {
+    app.add_option("--pool-retry-base-ms", base_ms,
+                   "a failed " + what +
+                       " starts again by itself after this backoff (jittered, doubling up to "
+                       "--pool-retry-max-ms)")
+        ->envname(env_prefix + "_POOL_RETRY_BASE_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(10LL, 3600000LL));
+    app.add_option("--pool-retry-max-ms", max_ms,
+                   "the longest wait before a failed " + what + " tries to start again")
+        ->envname(env_prefix + "_POOL_RETRY_MAX_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(10LL, 86400000LL));
+}
+
 }  // namespace llorch::daemon

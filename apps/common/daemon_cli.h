@@ -36,6 +36,11 @@ startup_result<http::tls_context> serve_tls(const serve_tls_options& o,
                                             const std::string& env_prefix,
                                             const std::string& client_ca = {});
 
+// --pool-retry-base-ms and --pool-retry-max-ms (PREFIX_POOL_RETRY_BASE_MS, ...): how a failed
+// pool (`what`: "pool", "local pool") starts again by itself.
+void add_pool_retry_options(CLI::App& app, long long& base_ms, long long& max_ms,
+                            const std::string& env_prefix, const std::string& what);
+
 // How a daemon's HTTP server treats connections (see http::server_options).
 struct serve_limits_options {
     size_t max_connections = 0;  // 0: half the descriptor limit less a reserve

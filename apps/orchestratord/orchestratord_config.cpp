@@ -62,17 +62,8 @@ void orchestratord_config::declare(CLI::App& app) {
         ->envname("ORCHESTRATORD_HEALTH_INTERVAL_MS")
         ->capture_default_str()
         ->check(CLI::Range(50LL, 3600000LL));
-    app.add_option("--pool-retry-base-ms", pool_retry_base_ms,
-                   "a failed local pool starts again by itself after this backoff (jittered, "
-                   "doubling up to --pool-retry-max-ms)")
-        ->envname("ORCHESTRATORD_POOL_RETRY_BASE_MS")
-        ->capture_default_str()
-        ->check(CLI::Range(10LL, 3600000LL));
-    app.add_option("--pool-retry-max-ms", pool_retry_max_ms,
-                   "the longest wait before a failed local pool tries to start again")
-        ->envname("ORCHESTRATORD_POOL_RETRY_MAX_MS")
-        ->capture_default_str()
-        ->check(CLI::Range(10LL, 86400000LL));
+    add_pool_retry_options(app, pool_retry_base_ms, pool_retry_max_ms, "ORCHESTRATORD",
+                           "local pool");
     app.add_option("--node-timeout-ms", node_timeout_ms,
                    "CLOUD: a node silent for max(this, 3 x its heartbeat interval) goes offline")
         ->envname("ORCHESTRATORD_NODE_TIMEOUT_MS")

@@ -68,17 +68,7 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->envname("POOL_MANAGERD_RESTART_BACKOFF_MS")
         ->capture_default_str()
         ->check(CLI::Range(0LL, 600000LL));
-    app.add_option("--pool-retry-base-ms", pool_retry_base_ms,
-                   "a failed pool starts again by itself after this backoff (jittered, doubling "
-                   "up to --pool-retry-max-ms)")
-        ->envname("POOL_MANAGERD_POOL_RETRY_BASE_MS")
-        ->capture_default_str()
-        ->check(CLI::Range(10LL, 3600000LL));
-    app.add_option("--pool-retry-max-ms", pool_retry_max_ms,
-                   "the longest wait before a failed pool tries to start again")
-        ->envname("POOL_MANAGERD_POOL_RETRY_MAX_MS")
-        ->capture_default_str()
-        ->check(CLI::Range(10LL, 86400000LL));
+    add_pool_retry_options(app, pool_retry_base_ms, pool_retry_max_ms, "POOL_MANAGERD", "pool");
     app.add_option("--io-threads", io_threads,
                    "threads serving connections, the control thread included (default: the "
                    "core count); requests are handled and control state kept on the control "

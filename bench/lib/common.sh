@@ -254,6 +254,27 @@ orch_start() {
   wait_http "http://127.0.0.1:$ORCH_PORT/ready" 120 || { tail -20 "$WORK/$name.log" >&2; return 1; }
 }
 
+# The real engine and the tiny model, or a clear exit.
+require_engine_and_model() {
+  [[ -x "$LLAMA_SERVER" ]] || { echo "llama-server not found at $LLAMA_SERVER (set LLORCH_ENGINE)" >&2; exit 2; }
+  [[ -f "$MODEL" ]] || { echo "model not found at $MODEL (llorch model make-tiny; or LLORCH_BENCH_MODEL)" >&2; exit 2; }
+}
+
+# A HOME pools file: one pool "tiny" of the real engine on the tiny model, one thread.
+home_pool_toml() {  # FILE SLOTS CTX
+  cat >"$1" <<TOML
+[[pools]]
+id = "tiny"
+engine = "llamacpp"
+model = "$MODEL"
+engine_path = "$LLAMA_SERVER"
+device = "cpu"
+slots = $2
+ctx = $3
+threads = 1
+TOML
+}
+
 # Waits until orchestratord on PORT reports COUNT ready pools.
 wait_pools_ready() {  # PORT COUNT
   local i

@@ -32,26 +32,26 @@ std::optional<size_t> utf8_error_offset(std::string_view s) {
 api_result<json::object> parse_json_body(std::string_view body) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object{};
     if (auto at = utf8_error_offset(body))
-        return invalid("the request body is not valid UTF-8 (byte " + std::to_string(*at) +
-                            " of " + std::to_string(body.size()) + ")");
+        return invalid("the request body is not valid UTF-8 (byte " + std::to_string(*at) + " of " +
+                       std::to_string(body.size()) + ")");
     boost::system::error_code ec;
     json::stream_parser p;
     size_t used = p.write_some(body.data(), body.size(), ec);
     if (!ec) p.finish(ec);
     if (ec)
         return invalid("the request body is not valid JSON: " + ec.message() + " (near byte " +
-                            std::to_string(used) + " of " + std::to_string(body.size()) + ")");
+                       std::to_string(used) + " of " + std::to_string(body.size()) + ")");
     auto v = p.release();
     if (!v.is_object())
         return invalid(std::string("the request body must be a JSON object, not ") +
-                            (v.is_array()    ? "an array"
-                             : v.is_string() ? "a string"
-                             : v.is_null()   ? "null"
-                             : v.is_bool()   ? "a boolean"
-                                             : "a number"));
+                       (v.is_array()    ? "an array"
+                        : v.is_string() ? "a string"
+                        : v.is_null()   ? "null"
+                        : v.is_bool()   ? "a boolean"
+                                        : "a number"));
     if (auto k = first_duplicate_key(body))
         return invalid("the request body has the key '" + *k +
-                            "' twice in one object; send each key once");
+                       "' twice in one object; send each key once");
     return std::move(v.get_object());
 }
 
@@ -74,6 +74,17 @@ api_result<std::string_view> required_string_field(const json::object& o, std::s
     if (!v || !v->is_string() || v->get_string().empty())
         return invalid(std::string(key) + ": " + std::string(hint));
     return std::string_view(v->get_string());
+}
+
+error invalid_field(std::string_view field, std::string_view what) {
+    return make_error(error_code::invalid_params, std::string(field) + ": " + std::string(what));
+}
+
+std::optional<double> json_number(const json::value& v) {
+    if (v.is_double()) return v.get_double();
+    if (v.is_int64()) return static_cast<double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+    return std::nullopt;
 }
 
 }  // namespace llorch::api

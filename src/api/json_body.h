@@ -31,6 +31,12 @@ api_result<std::chrono::milliseconds> duration_ms_field(const boost::json::objec
                                                         std::chrono::milliseconds min,
                                                         std::chrono::milliseconds max);
 
+// INVALID_PARAMS naming the field: "<field>: <what>".
+error invalid_field(std::string_view field, std::string_view what);
+
+// A JSON number (integer or not) as a double; nullopt for any other value.
+std::optional<double> json_number(const boost::json::value& v);
+
 // A non-empty string field, or INVALID_PARAMS with `hint`.
 api_result<std::string_view> required_string_field(const boost::json::object& o,
                                                    std::string_view key, std::string_view hint);

@@ -10,15 +10,8 @@ namespace llorch::engines {
 namespace json = boost::json;
 
 namespace {
-api::error bad(std::string field, std::string what) {
-    return api::make_error(api::error_code::invalid_params, field + ": " + what);
-}
-std::optional<double> number(const json::value& v) {
-    if (v.is_double()) return v.get_double();
-    if (v.is_int64()) return static_cast<double>(v.get_int64());
-    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
-    return std::nullopt;
-}
+using api::json_number;
+constexpr auto bad = api::invalid_field;
 }  // namespace
 
 const std::vector<std::string_view>& engine_param_names() {
@@ -70,12 +63,12 @@ api::api_result<generation_request> parse_generation(const json::object& o) {
         g.max_tokens = static_cast<int>(n);
     }
     if (auto* v = o.if_contains("temperature"); v && !v->is_null()) {
-        auto d = number(*v);
+        auto d = json_number(*v);
         if (!d || *d < 0 || *d > 100) return bad("temperature", "must be a number >= 0");
         g.temperature = d;
     }
     if (auto* v = o.if_contains("top_p"); v && !v->is_null()) {
-        auto d = number(*v);
+        auto d = json_number(*v);
         if (!d || *d < 0 || *d > 1) return bad("top_p", "must be a number in [0, 1]");
         g.top_p = d;
     }
@@ -100,12 +93,12 @@ api::api_result<generation_request> parse_generation(const json::object& o) {
             return bad("stop", "must be a string or array of strings");
         }
         if (g.stop.size() > max_stop_strings)
-            return bad("stop", "at most " + std::to_string(max_stop_strings) +
-                                        " strings (got " + std::to_string(g.stop.size()) + ")");
+            return bad("stop", "at most " + std::to_string(max_stop_strings) + " strings (got " +
+                                   std::to_string(g.stop.size()) + ")");
         for (const auto& s : g.stop)
             if (s.size() > max_stop_bytes)
-                return bad(
-                    "stop", "each string at most " + std::to_string(max_stop_bytes) + " bytes");
+                return bad("stop",
+                           "each string at most " + std::to_string(max_stop_bytes) + " bytes");
     }
     if (auto* v = o.if_contains("ignore_eos"); v && !v->is_null()) {
         if (!v->is_bool()) return bad("ignore_eos", "must be a boolean");
@@ -118,7 +111,7 @@ api::api_result<generation_request> parse_generation(const json::object& o) {
         for (const auto& kv : *ep)
             if (std::find(names.begin(), names.end(), kv.key()) == names.end())
                 return bad("engine_params." + std::string(kv.key()),
-                                "is not a field llama-orch passes to engines");
+                           "is not a field llama-orch passes to engines");
         if (!ep->empty()) g.engine_params = json::serialize(*ep);
     }
     if (auto* v = o.if_contains("task_id"); v && v->is_string()) g.task_id = v->get_string();

@@ -6,21 +6,15 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_body.h"
+
 namespace llorch::orchestrator {
 namespace json = boost::json;
 
 namespace {
 
-api::error bad(const std::string& field, const std::string& what) {
-    return api::make_error(api::error_code::invalid_params, field + ": " + what);
-}
-
-std::optional<double> number(const json::value& v) {
-    if (v.is_double()) return v.get_double();
-    if (v.is_int64()) return static_cast<double>(v.get_int64());
-    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
-    return std::nullopt;
-}
+using api::json_number;
+constexpr auto bad = api::invalid_field;
 
 const json::value* present(const json::object& o, std::string_view k) {
     auto* v = o.if_contains(k);
@@ -29,13 +23,13 @@ const json::value* present(const json::object& o, std::string_view k) {
 
 // A number field within [lo, hi], copied to `out` under the same name.
 api::api_result<void> ranged(const json::object& in, const char* k, double lo, double hi,
-                                  json::object& out, const std::string& prefix = {}) {
+                             json::object& out, const std::string& prefix = {}) {
     auto* v = present(in, k);
     if (!v) return {};
-    auto d = number(*v);
+    auto d = json_number(*v);
     if (!d || *d < lo || *d > hi)
         return bad(prefix + k, "must be a number between " + json::serialize(json::value(lo)) +
-                                        " and " + json::serialize(json::value(hi)));
+                                   " and " + json::serialize(json::value(hi)));
     out[k] = *v;
     return {};
 }
@@ -88,8 +82,8 @@ api::api_result<void> refuse_unsupported(const json::object& in, dialect d) {
             return bad("best_of", "only 1 is supported");
         if (auto* v = present(in, "response_format"); v && d == dialect::openai_text)
             return bad("response_format",
-                            "is a chat completions field; use "
-                            "/v1/chat/completions");
+                       "is a chat completions field; use "
+                       "/v1/chat/completions");
     }
     return {};
 }
@@ -108,8 +102,8 @@ api::api_result<std::string> content_text(const json::value& c, const std::strin
             return bad(f, "a content part is an object with a string 'type'");
         if (type->get_string() != "text")
             return bad(f + ".type", "'" + std::string(type->get_string()) +
-                                             "' parts are not supported: the model reads text "
-                                             "only");
+                                        "' parts are not supported: the model reads text "
+                                        "only");
         auto* t = po->if_contains("text");
         if (!t || !t->is_string()) return bad(f + ".text", "must be a string");
         if (!out.empty()) out += "\n";
@@ -133,18 +127,18 @@ api::api_result<json::array> messages_of(const json::value& v, dialect d) {
         if (r == "developer") r = "system";
         if (r == "tool" || r == "function")
             return bad(f + ".role", "'" + r +
-                                             "' messages need tool calling, which is not "
-                                             "supported yet");
+                                        "' messages need tool calling, which is not "
+                                        "supported yet");
         if (r != "system" && r != "user" && r != "assistant")
-            return 
-                bad(f + ".role", "must be system, developer, user or assistant (got '" + r + "')");
+            return bad(f + ".role",
+                       "must be system, developer, user or assistant (got '" + r + "')");
         if (present(*mo, "tool_calls") || present(*mo, "function_call"))
             return bad(f + ".tool_calls", "tool calling is not supported yet");
         if (is_ollama(d)) {
             if (auto* im = present(*mo, "images"); im && im->is_array() && !im->get_array().empty())
                 return bad(f + ".images",
-                                "the model has no vision projector; images "
-                                "cannot be read");
+                           "the model has no vision projector; images "
+                           "cannot be read");
         }
         auto* content = present(*mo, "content");
         std::string text;
@@ -162,7 +156,7 @@ api::api_result<json::array> messages_of(const json::value& v, dialect d) {
 
 bool keep_alive_zero(const json::value* v) {
     if (!v) return false;
-    if (auto n = number(*v)) return *n == 0;
+    if (auto n = json_number(*v)) return *n == 0;
     if (v->is_string()) {
         auto s = std::string_view(v->get_string());
         while (!s.empty() && std::isalpha(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -194,8 +188,7 @@ api::api_result<void> ollama_format(const json::object& in, bool chat, json::obj
     return {};
 }
 
-api::api_result<void> translate_openai(const json::object& in, dialect d,
-                                            compat_request& out) {
+api::api_result<void> translate_openai(const json::object& in, dialect d, compat_request& out) {
     auto& t = out.task_body;
     json::object extra;
     if (d == dialect::openai_chat) {
@@ -212,7 +205,7 @@ api::api_result<void> translate_openai(const json::object& in, dialect d,
                 (type->get_string() != "text" && type->get_string() != "json_object" &&
                  type->get_string() != "json_schema"))
                 return bad("response_format.type",
-                                "must be \"text\", \"json_object\" or \"json_schema\"");
+                           "must be \"text\", \"json_object\" or \"json_schema\"");
             if (type->get_string() != "text") extra["response_format"] = *rf;
         }
     } else {
@@ -222,8 +215,8 @@ api::api_result<void> translate_openai(const json::object& in, dialect d,
             const auto& a = p->get_array();
             if (a.size() != 1 || !a[0].is_string())
                 return bad("prompt",
-                                "one prompt per request: a string or an array of one "
-                                "string");
+                           "one prompt per request: a string or an array of one "
+                           "string");
             t["prompt"] = a[0];
         } else if (p->is_string()) {
             t["prompt"] = *p;
@@ -249,7 +242,7 @@ api::api_result<void> translate_openai(const json::object& in, dialect d,
     if (auto* v = present(in, "logit_bias")) {
         if (!v->is_object()) return bad("logit_bias", "must be an object of token id: bias");
         for (const auto& kv : v->get_object()) {
-            auto b = number(kv.value());
+            auto b = json_number(kv.value());
             if (!b || *b < -100 || *b > 100)
                 return bad("logit_bias", "biases must be numbers between -100 and 100");
         }
@@ -260,8 +253,7 @@ api::api_result<void> translate_openai(const json::object& in, dialect d,
         auto* o = so->if_object();
         if (!o) return bad("stream_options", "must be an object");
         if (auto* iu = present(*o, "include_usage")) {
-            if (!iu->is_bool())
-                return bad("stream_options.include_usage", "must be a boolean");
+            if (!iu->is_bool()) return bad("stream_options.include_usage", "must be a boolean");
             out.include_usage = iu->get_bool();
         }
     }
@@ -269,8 +261,7 @@ api::api_result<void> translate_openai(const json::object& in, dialect d,
     return {};
 }
 
-api::api_result<void> translate_ollama(const json::object& in, dialect d,
-                                            compat_request& out) {
+api::api_result<void> translate_ollama(const json::object& in, dialect d, compat_request& out) {
     auto& t = out.task_body;
     json::object extra;
     bool chat = d == dialect::ollama_chat;
@@ -330,7 +321,7 @@ api::api_result<void> translate_ollama(const json::object& in, dialect d,
         for (const char* k :
              {"presence_penalty", "frequency_penalty", "repeat_penalty", "min_p", "typical_p"})
             if (auto* v = present(opts, k)) {
-                if (!number(*v)) return bad(std::string("options.") + k, "must be a number");
+                if (!json_number(*v)) return bad(std::string("options.") + k, "must be a number");
                 extra[k] = *v;
             }
     }
@@ -360,7 +351,7 @@ api::api_result<compat_request> translate_request(const json::object& in, dialec
     if (auto* st = present(in, "stream")) {
         if (!st->is_bool())
             return bad("stream", "must be a boolean (true or false), not " +
-                                          std::string(st->is_string() ? "a string" : "this"));
+                                     std::string(st->is_string() ? "a string" : "this"));
         out.stream = st->get_bool();
     }
     if (auto r = refuse_unsupported(in, d); !r) return r.error();

@@ -2,15 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_body.h"
 #include "http/ids.h"
 
 namespace llorch::orchestrator {
 namespace json = boost::json;
 
 namespace {
-api::error bad(const std::string& field, const std::string& what) {
-    return api::make_error(api::error_code::invalid_params, field + ": " + what);
-}
+constexpr auto bad = api::invalid_field;
 api::api_result<std::vector<std::string>> string_list(const json::value& v, const std::string& f) {
     std::vector<std::string> out;
     if (!v.is_array()) return bad(f, "must be an array of pool ids");

@@ -119,7 +119,7 @@ api::api_result<node_registration_body> parse_registration(const json::object& o
         // Echoed in answers, logs and metrics: bounded like every id a peer chooses.
         if (out->size() > (std::string_view(key) == "address" ? 2048u : 256u))
             return invalid(std::string(key) + ": too long (" + std::to_string(out->size()) +
-                                " bytes)");
+                           " bytes)");
     }
     if (!b.node_id.empty() && !http::valid_id(b.node_id))
         return invalid("node_id: " + std::string(http::valid_id_rule));

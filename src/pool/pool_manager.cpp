@@ -142,24 +142,31 @@ asio::awaitable<void> wait_settled(std::shared_ptr<pool_runtime> rt, std::shared
     p->on_state_change = nullptr;
 }
 
+// The first step of every reload: marks the pool reloading and checks that it can run
+// `new_model`; the refusal (the mark taken off again), or nullopt to go on.
+asio::awaitable<std::optional<api::error>> provision_for_reload(std::shared_ptr<pool_runtime> rt,
+                                                                std::shared_ptr<pool_entry> p,
+                                                                std::string new_model) {
+    p->reloading = true;
+    auto plan = co_await rt->provision(p, new_model);
+    if (plan) co_return std::nullopt;
+    p->reloading = false;
+    co_return api::make_error(api::error_code::invalid_params,
+                              "reload refused: " + plan.error().message);
+}
+
 // The reload of a failed or drained pool: it starts again on `new_model`, and the answer waits
 // until it is ready, or failed again (it then keeps retrying by itself).
 asio::awaitable<api::api_result<pool_snapshot>> restart(std::shared_ptr<pool_runtime> rt,
-                                                             std::shared_ptr<pool_entry> p,
-                                                             std::string new_model) {
+                                                        std::shared_ptr<pool_entry> p,
+                                                        std::string new_model) {
     const std::string id = p->cfg.id;
-    p->reloading = true;
-    auto plan = co_await rt->provision(p, new_model);
-    if (!plan) {
-        p->reloading = false;
-        co_return api::make_error(api::error_code::invalid_params,
-                                       "reload refused: " + plan.error().message);
-    }
+    if (auto refused = co_await provision_for_reload(rt, p, new_model)) co_return *refused;
     if (p->state != pool_state::failed && p->state != pool_state::offline) {
         p->reloading = false;  // a recovery started it meanwhile
         co_return api::make_error(api::error_code::pool_unready,
-                                       "pool '" + id + "' is " + std::string(to_string(p->state)) +
-                                           " already; wait until it is ready");
+                                  "pool '" + id + "' is " + std::string(to_string(p->state)) +
+                                      " already; wait until it is ready");
     }
     rt->log().info("pool_id={} restarting on {} ({} before)", id, new_model, to_string(p->state));
     co_await restart_pool(rt, p, new_model);
@@ -350,9 +357,8 @@ asio::awaitable<api::api_result<pool_snapshot>> pool_manager::reload(std::string
         co_return api::make_error(api::error_code::conflict,
                                   "a reload of pool '" + id + "' is already running");
     if (!p->runs_engine())
-        co_return 
-            api::make_error(api::error_code::invalid_params,
-                            "pool '" + id + "' runs outside llama-orch; reload it there");
+        co_return api::make_error(api::error_code::invalid_params,
+                                  "pool '" + id + "' runs outside llama-orch; reload it there");
     if (p->state == pool_state::failed || p->state == pool_state::offline)
         co_return co_await restart(rt, p, std::move(new_model));
     if (p->state != pool_state::ready)
@@ -360,13 +366,7 @@ asio::awaitable<api::api_result<pool_snapshot>> pool_manager::reload(std::string
             api::error_code::pool_unready,
             "pool '" + id + "' is " + std::string(to_string(p->state)) +
                 "; a ready, failed or drained pool can be reloaded: wait until it is one");
-    p->reloading = true;
-    auto plan = co_await rt->provision(p, new_model);
-    if (!plan) {
-        p->reloading = false;
-        co_return api::make_error(api::error_code::invalid_params,
-                                  "reload refused: " + plan.error().message);
-    }
+    if (auto refused = co_await provision_for_reload(rt, p, new_model)) co_return *refused;
     long long gen = p->generation + 1;
     std::vector<std::shared_ptr<replica>> fresh;
     std::string why;

@@ -156,7 +156,7 @@ class pool_manager {
     // `new_model_ref` and the call returns once it is ready or failed again; POOL_UNREADY while
     // the pool is provisioning, starting or draining.
     asio::awaitable<api::api_result<pool_snapshot>> reload(std::string pool_id,
-                                                                std::string new_model_ref);
+                                                           std::string new_model_ref);
 
     // Called whenever a slot frees or a pool's readiness changes (the HOME dispatcher waits on it).
     void on_capacity_change(std::function<void(const std::string& pool_id)> cb);
