@@ -23,8 +23,11 @@ class compat : public ::testing::Test {
                            "--addr", "127.0.0.1:0", "--runtime-dir", (*dir_ / "rt").string()},
                           *dir_ / "orchestratord.log"));
         port_ = listening_port(*proc_, *dir_ / "orchestratord.log", "orchestratord");
-        ASSERT_TRUE(wait_http_ok(base() + "/ready")) << read_file(*dir_ / "orchestratord.log");
+        if (!wait_http_ok(base() + "/ready"))
+            setup_error_ = "not ready: " + read_file(*dir_ / "orchestratord.log");
     }
+    // A fatal failure in SetUpTestSuite would read as a skip: each test fails instead.
+    void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
     static void TearDownTestSuite() {
         delete proc_;
         proc_ = nullptr;
@@ -33,6 +36,7 @@ class compat : public ::testing::Test {
     static inline std::filesystem::path* dir_ = nullptr;
     static inline uint16_t port_ = 0;
     static inline common::subprocess* proc_ = nullptr;
+    static inline std::string setup_error_;
 };
 
 TEST_F(compat, openai_chat_streams_chunks_then_done) {
