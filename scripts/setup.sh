@@ -10,7 +10,8 @@ say() { echo "==> $*" >&2; }
 
 packages=(g++ cmake ninja-build ccache git pkg-config
           libboost1.81-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libmimalloc-dev
-          libgtest-dev libgmock-dev libbenchmark-dev openssl curl procps iproute2)
+          libgtest-dev libgmock-dev libbenchmark-dev openssl curl procps iproute2
+          prometheus-cpp-dev prometheus chromium tmux systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,15 +31,17 @@ say "engine: llama.cpp's llama-server"
 engine="$(scripts/build-engine.sh | tail -n 1)"
 echo "    $engine" >&2
 
-# The official npm clients the integration tests run (tests/clients): installed from the lock
-# file, again only when it changed.
-clients=tests/clients
-lock_sum="$(sha256sum "$clients/package-lock.json" | cut -d' ' -f1)"
-if [[ ! -d $clients/node_modules || "$(cat "$clients/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]]; then
-  say "npm clients for the tests (tests/clients)"
-  (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error >&2)
-  echo "$lock_sum" > "$clients/node_modules/.lock-sha256"
-fi
+# The npm packages the tests run (the official clients in tests/clients, and any other folder of
+# tests/ with a package-lock.json): installed from the lock file, again only when it changed.
+for lock in tests/*/package-lock.json; do
+  dir="$(dirname "$lock")"
+  lock_sum="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [[ ! -d $dir/node_modules || "$(cat "$dir/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]]; then
+    say "npm packages for the tests ($dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$lock_sum" > "$dir/node_modules/.lock-sha256"
+  fi
+done
 
 say "configuring llama-orch (preset $preset)"
 cmake --preset "$preset" >/dev/null
