@@ -15,6 +15,7 @@
 #include "http/listen.h"
 #include "http/server.h"
 #include "orchestrator/cloud_backend.h"
+#include "orchestrator/cluster_monitor.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/orchestratord_routes.h"
 #include "orchestrator/task_service.h"
@@ -91,13 +92,18 @@ startup_result<void> orchestratord_app::start() {
         });
         local_->sync();
     }
+    events_ = std::make_unique<orchestrator::cluster_monitor>(
+        io_, orchestrator::cluster_monitor_options{.profile = cfg_.cloud ? "cloud" : "home"},
+        *tasks_, registry_.get());
+    tasks_->set_observer(events_.get());
 
     auto routes = orchestrator::orchestratord_routes({.tasks = tasks_.get(),
                                                       .index = index_.get(),
                                                       .local_pools = manager_.get(),
                                                       .nodes = registry_.get(),
                                                       .remote = remote_.get(),
-                                                      .cors_origins = cfg_.cors_origins});
+                                                      .cors_origins = cfg_.cors_origins,
+                                                      .events = events_.get()});
     http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;
@@ -115,6 +121,7 @@ startup_result<void> orchestratord_app::start() {
 
     if (manager_) manager_->start();
     tasks_->start();
+    events_->start();
     if (cfg_.cloud) background_.spawn(stale_check_loop(), "stale node check");
     started_ = true;
     log()->info("listening on {}:{} ({} profile, {} auth, {})", listen->first, server_->port(),
@@ -189,6 +196,10 @@ asio::awaitable<void> orchestratord_app::stop() {
     started_ = false;
     co_await background_.stop();
     co_await tasks_->stop(milliseconds(cfg_.drain_deadline_ms));
+    // The event streams never end by themselves: end them before the server waits for its
+    // exchanges.
+    tasks_->set_observer(nullptr);
+    co_await events_->stop();
     if (remote_) co_await remote_->stop();
     server_->stop();
     // Streams that ended during the drain still have their last frames to write.

@@ -33,6 +33,7 @@ namespace llorch::orchestrator {
 class task_service;
 class local_backend;
 class cloud_backend;
+class cluster_monitor;
 }  // namespace llorch::orchestrator
 
 namespace llorch::daemon {
@@ -72,6 +73,7 @@ class orchestratord_app {
     std::unique_ptr<registry::node_registry> registry_;
     std::unique_ptr<orchestrator::cloud_backend> remote_;
     std::unique_ptr<orchestrator::task_service> tasks_;
+    std::unique_ptr<orchestrator::cluster_monitor> events_;  // GET /v2/events
     std::unique_ptr<http::server> server_;
     common::task_group background_{io_.get_executor()};
     bool started_ = false;

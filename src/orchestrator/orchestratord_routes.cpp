@@ -21,6 +21,22 @@ http::handler on(std::shared_ptr<api> a, asio::awaitable<http::response> (api::*
     return [a, f](http::request q) { return ((*a).*f)(std::move(q)); };
 }
 
+// GET /v2/events: the cluster's live events (cluster_monitor.h).
+asio::awaitable<http::response> cluster_events(cluster_monitor* m, http::request) {
+    http::response r;
+    r.content_type = "text/event-stream";
+    r.headers.add("Cache-Control", "no-cache");
+    r.stream = m->open();
+    co_return r;
+}
+
+void add_events_route(http::router& r, cluster_monitor* m,
+                      std::shared_ptr<pool::pool_admin> pools) {
+    if (!m) return;
+    m->set_pools(std::move(pools));
+    r.add("GET", "/v2/events", [m](http::request q) { return cluster_events(m, std::move(q)); });
+}
+
 }  // namespace
 
 http::router orchestratord_routes(const orchestratord_services& s) {
@@ -74,12 +90,15 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.set_error_writer("/", ollama_error);
     if (!cloud) {
         // /v2/pools..., /v2/catalog/...: the pools of this process.
-        pool::add_pool_routes(r, std::make_shared<pool::local_pool_admin>(*s.local_pools));
+        auto pools = std::make_shared<pool::local_pool_admin>(*s.local_pools);
+        pool::add_pool_routes(r, pools);
+        add_events_route(r, s.events, pools);
         return r;
     }
     // /v2/pools..., /v2/catalog/...: every node's pools, fed by the node routes.
     auto pools = std::make_shared<remote_pool_admin>(*s.nodes, *s.index, *s.remote);
     pool::add_pool_routes(r, pools);
+    add_events_route(r, s.events, pools);
     auto nodes = std::make_shared<node_api>(cloud_context{s.nodes, s.remote, s.tasks, pools});
     r.add("POST", "/v2/nodes/register", on(nodes, &node_api::register_node), service);
     r.add("POST", "/v2/nodes/{id}/heartbeat", on(nodes, &node_api::heartbeat), service);

@@ -7,6 +7,7 @@
 //                 /api/tags
 //   pool_routes   /v2/pools..., /v2/catalog/... over the local pools (HOME) or the nodes (CLOUD)
 //   node_api      /v2/nodes... (CLOUD only)
+//   cluster_monitor  /v2/events (live cluster events)
 //
 // Everything named in orchestratord_services outlives the router.
 
@@ -14,6 +15,7 @@
 
 #include "http/router.h"
 #include "orchestrator/cloud_backend.h"
+#include "orchestrator/cluster_monitor.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_index.h"
 #include "pool/pool_manager.h"
@@ -28,6 +30,7 @@ struct orchestratord_services {
     registry::node_registry* nodes = nullptr;   // CLOUD profile
     cloud_backend* remote = nullptr;            // CLOUD profile
     std::vector<std::string> cors_origins;      // allowed besides loopback ones (compat_http.h)
+    cluster_monitor* events = nullptr;          // GET /v2/events; given the pool listing here
 };
 
 http::router orchestratord_routes(const orchestratord_services& s);

@@ -56,6 +56,14 @@ void task_service::start() {
 
 void task_service::wake() { dispatcher_.wake(); }
 
+void task_service::set_observer(task_observer* o) {
+    observer_ = o;
+    if (o)
+        tasks_.on_finish([o](const task& t) { o->on_ended(t); });
+    else
+        tasks_.on_finish({});
+}
+
 void task_service::finish(task& t, task_state s, std::optional<api::error> e) {
     tasks_.finish(t, s, std::move(e), clock_.now());
 }
@@ -105,6 +113,7 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
     }
     ++metrics_.counts.enqueued;
     tasks_.add(t);
+    if (observer_) observer_->on_queued(*t);
     if (pushed->evicted) {
         ++metrics_.counts.dropped_lru;
         if (auto evicted = tasks_.find(pushed->evicted->task_id)) {
@@ -230,6 +239,7 @@ void task_service::on_placed(std::shared_ptr<task> t, placement::placement_decis
     t->pool_id = d.pool_id;
     ++metrics_.counts.started;
     sessions_.record_turn(t->spec.session_id, d, now);
+    if (observer_) observer_->on_started(*t);
     runner_.start(std::move(t), std::move(d));
 }
 

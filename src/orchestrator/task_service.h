@@ -30,6 +30,7 @@
 #include "orchestrator/session_table.h"
 #include "orchestrator/task.h"
 #include "orchestrator/task_metrics.h"
+#include "orchestrator/task_observer.h"
 #include "orchestrator/task_runner.h"
 #include "orchestrator/task_table.h"
 #include "placement/placement_index.h"
@@ -94,7 +95,11 @@ class task_service {
     // A pool's capacity or readiness changed: try to dispatch.
     void wake();
 
+    // Hears of every task's moves (null: none). Set before start().
+    void set_observer(task_observer* o);
+
     size_t queue_depth() const { return queue_.size(); }
+    size_t queue_depth(admission::task_priority p) const { return queue_.size(p); }
     size_t running() const { return runner_.running(); }
     std::string render_metrics() const;
 
@@ -125,6 +130,7 @@ class task_service {
     asio::steady_timer sweep_timer_;
     // The dispatcher, the retention sweep and the disconnect-grace timers; stop() awaits them.
     common::task_group background_;
+    task_observer* observer_ = nullptr;
     bool stopping_ = false;
     bool stopped_ = false;
 };

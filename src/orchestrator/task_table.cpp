@@ -59,6 +59,7 @@ void task_table::finish(task& t, task_state s, std::optional<api::error> e, cloc
     if (t.grace_timer) t.grace_timer->cancel();
     if (auto it = tasks_.find(t.spec.task_id); it != tasks_.end()) ended_.push_back(it->second);
     t.notify();
+    if (on_finish_) on_finish_(t);
 }
 
 void task_table::sweep(clock::time_point now, std::chrono::milliseconds retention,

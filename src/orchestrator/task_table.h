@@ -30,6 +30,9 @@ class task_table {
                         std::function<void(std::chrono::nanoseconds)> on_release = {})
         : metrics_(metrics), on_release_(std::move(on_release)) {}
 
+    // `f` hears of every task finish() ends, after its terminal frame is in the log.
+    void on_finish(std::function<void(const task&)> f) { on_finish_ = std::move(f); }
+
     std::shared_ptr<task> find(const std::string& id) const;
     void add(std::shared_ptr<task> t);
     size_t size() const { return tasks_.size(); }
@@ -48,6 +51,7 @@ class task_table {
   private:
     task_metrics& metrics_;
     std::function<void(std::chrono::nanoseconds)> on_release_;
+    std::function<void(const task&)> on_finish_;
     std::unordered_map<std::string, std::shared_ptr<task>> tasks_;
     std::deque<std::weak_ptr<task>> ended_;  // finished tasks, in the order they ended
 };
