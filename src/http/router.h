@@ -13,6 +13,9 @@ namespace llorch::http {
 struct route_options {
     bool public_route = false;   // reachable without a token (/health, /metrics)
     bool service_route = false;  // node-to-control-plane calls: checked against service tokens
+    // Reachable without a token when this says so of the request (GET / for a browser, which
+    // gets the dashboard page and asks for the token itself); checked before the token.
+    std::function<bool(const request&)> public_when;
 };
 
 class router {

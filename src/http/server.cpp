@@ -171,7 +171,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
         const token_set& required = m.opts.service_route && !opts.service_tokens.empty()
                                         ? opts.service_tokens
                                         : opts.tokens;
-        if (!m.opts.public_route && !required.empty()) {
+        const bool open = m.opts.public_route || (m.opts.public_when && m.opts.public_when(req));
+        if (!open && !required.empty()) {
             auto auth = req.header("Authorization");
             if (!auth) {
                 co_return routes.error_response(

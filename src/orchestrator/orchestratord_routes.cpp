@@ -7,6 +7,7 @@
 #include "orchestrator/compat_api.h"
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/compat_http.h"
+#include "orchestrator/dashboard_routes.h"
 #include "orchestrator/node_api.h"
 #include "orchestrator/remote_pool_admin.h"
 #include "pool/local_pool_admin.h"
@@ -60,6 +61,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.add("GET", "/health", on(client, &c::health), open);
     r.add("GET", "/ready", on(client, &c::ready));
     r.add("GET", "/metrics", on(client, &c::metrics), open);
+    add_dashboard_assets(r);
     // The compatible endpoints: CORS and x-request-id around each, and a preflight answer
     // (no token: browsers send none) on each path.
     auto cors = std::make_shared<const cors_policy>(s.cors_origins);
@@ -72,7 +74,10 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     add_compat("POST", "/v1/completions", on(compat, &o::completions));
     add_compat("GET", "/v1/models", on(compat, &o::models));
     add_compat("GET", "/v1/models/{id}", on(compat, &o::model));
-    add_compat("GET", "/", on(compat, &o::root));
+    // GET /: the dashboard for a browser (no token: the page asks for it), Ollama's root else.
+    r.add("GET", "/", with_compat_headers(dashboard_or(on(compat, &o::root)), cors),
+          {.public_when = wants_dashboard});
+    compat_paths.insert("/");
     add_compat("HEAD", "/", on(compat, &o::root));
     add_compat("GET", "/api/version", on(compat, &o::version));
     add_compat("POST", "/api/generate", on(compat, &o::generate));

@@ -8,6 +8,7 @@
 //   pool_routes   /v2/pools..., /v2/catalog/... over the local pools (HOME) or the nodes (CLOUD)
 //   node_api      /v2/nodes... (CLOUD only)
 //   cluster_monitor  /v2/events (live cluster events)
+//   dashboard_routes /, /ui/... (the web dashboard, for browsers)
 //
 // Everything named in orchestratord_services outlives the router.
 
