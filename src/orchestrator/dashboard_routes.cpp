@@ -45,7 +45,9 @@ void add_dashboard_assets(http::router& r) {
 }
 
 http::handler dashboard_or(http::handler otherwise) {
-    return [otherwise = std::move(otherwise)](http::request q) { return page_or(otherwise, std::move(q)); };
+    return [otherwise = std::move(otherwise)](http::request q) {
+        return page_or(otherwise, std::move(q));
+    };
 }
 
 }  // namespace llorch::orchestrator

@@ -11,19 +11,7 @@ namespace {
 
 fs::path clients_dir() { return fs::path(LLORCH_CLIENTS_DIR); }
 
-// `node` as found on PATH (the process launcher takes a path, not a name).
-fs::path node_binary() {
-    const char* path = std::getenv("PATH");
-    std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    while (!rest.empty()) {
-        auto colon = rest.find(':');
-        auto candidate = fs::path(std::string(rest.substr(0, colon))) / "node";
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-        if (colon == std::string_view::npos) break;
-        rest.remove_prefix(colon + 1);
-    }
-    return {};
-}
+fs::path node_binary() { return program_on_path("node"); }
 
 class client_sdk : public ::testing::Test {
   protected:

@@ -177,6 +177,19 @@ bool wait_http_ok(const std::string& url, std::chrono::milliseconds deadline) {
     return wait_until([&] { return http_call("GET", url, {}, {}, 2s).status == 200; }, deadline);
 }
 
+fs::path program_on_path(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (!rest.empty()) {
+        auto colon = rest.find(':');
+        auto candidate = fs::path(std::string(rest.substr(0, colon))) / name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        if (colon == std::string_view::npos) break;
+        rest.remove_prefix(colon + 1);
+    }
+    return {};
+}
+
 common::subprocess start_process(const std::vector<std::string>& argv, const fs::path& log,
                                  const std::vector<std::pair<std::string, std::string>>& env) {
     common::spawn_options o;

@@ -90,6 +90,8 @@ common::subprocess start_process(const std::vector<std::string>& argv,
                                  const std::vector<std::pair<std::string, std::string>>& env = {});
 
 std::string read_file(const std::filesystem::path& p);
+// A program as found on PATH (the process launcher takes a path, not a name); empty when absent.
+std::filesystem::path program_on_path(const std::string& name);
 boost::json::value parse_json(const std::string& s);
 
 // Header or environment pairs.

@@ -227,9 +227,11 @@ function renderStats() {
                           state.history.map((p) => p.ttft_p95_ms)], ["line", "line p95"]);
 }
 
-// Lines of up to 300 points (one a second), scaled to the largest value shown.
+// Lines of up to 300 points (one a second), scaled to the largest value shown; the x axis spans
+// at least a minute, so that a fresh history does not fill the width with a few points.
 function chart(svg, series, classes) {
-  const W = 300, H = 80, N = 300;
+  const W = 300, H = 80;
+  const N = Math.max(60, ...series.map((s) => s.length));
   let max = 0;
   for (const s of series) for (const v of s) if (v !== null && v > max) max = v;
   const ns = "http://www.w3.org/2000/svg";

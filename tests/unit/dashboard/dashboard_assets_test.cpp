@@ -55,9 +55,9 @@ TEST(dashboard_assets, the_page_loads_nothing_from_elsewhere) {
 }
 
 TEST(prefers_html, a_browser_navigation_prefers_the_page) {
-    EXPECT_TRUE(prefers_html(
-        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
-        "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"));
+    EXPECT_TRUE(
+        prefers_html("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+                     "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"));
     EXPECT_TRUE(prefers_html("text/html"));
     EXPECT_TRUE(prefers_html("TEXT/HTML; charset=utf-8"));
 }
