@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "client_support.h"
 #include "commands.h"
 #include "http/client.h"
 #include "http/listen.h"
@@ -17,41 +18,6 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string default_url() {
-    if (const char* u = std::getenv("LLORCH_URL")) return u;
-    if (const char* a = std::getenv("ORCHESTRATORD_ADDR")) return std::string("http://") + a;
-    return "http://127.0.0.1:8080";
-}
-
-void add_auth(http::client_request& r) {
-    auto token = http::outgoing_token_from_env({"LLORCH_API_TOKEN"});
-    if (!token.empty()) r.headers.add("Authorization", "Bearer " + token);
-}
-
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> aw) {
-    std::optional<T> out;
-    std::exception_ptr err;
-    asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-        if (e)
-            err = e;
-        else
-            out.emplace(std::move(v));
-    });
-    io.run();
-    if (err) std::rethrow_exception(err);
-    return std::move(*out);
-}
-
-std::string describe_error(const std::string& body, int status) {
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("code"))
-        return std::string(v.at("code").as_string()) + ": " +
-               std::string(v.at("message").as_string());
-    return "HTTP " + std::to_string(status) + ": " + body.substr(0, 200);
-}
 
 struct submit_args {
     std::string url, model = "tiny", prompt, priority = "interactive";

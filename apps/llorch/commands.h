@@ -11,5 +11,9 @@ void add_engine_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);
 // `llorch submit`, `llorch status`: talk to a running orchestratord.
 void add_client_commands(CLI::App& app);
+// `llorch nodes`, `pools`, `tail`, `drain`, `reload`: an operator's commands.
+void add_operator_commands(CLI::App& app);
+// `llorch top`: a live terminal view of the cluster from GET /v2/events.
+void add_top_command(CLI::App& app);
 
 }  // namespace llorch::cli

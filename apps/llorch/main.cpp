@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
     llorch::cli::add_engine_commands(app);
     llorch::cli::add_model_commands(app);
     llorch::cli::add_client_commands(app);
+    llorch::cli::add_operator_commands(app);
+    llorch::cli::add_top_command(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -40,6 +40,7 @@ struct pool_row {
     std::string device;
     int slots_total = 0;
     int slots_free = 0;
+    int slots_busy = 0;  // generations running on it (not total - free: a stopped pool has none)
     uint64_t vram_total_bytes = 0;
     uint64_t vram_free_bytes = 0;
     std::optional<double> gpu_util_percent;  // where the node reports it

@@ -37,7 +37,7 @@ json::object pool_json(const cluster::pool_row& p) {
                    {"device", p.device},
                    {"slots_total", p.slots_total},
                    {"slots_free", p.slots_free},
-                   {"slots_busy", std::max(0, p.slots_total - p.slots_free)},
+                   {"slots_busy", p.slots_busy},
                    {"vram_total_bytes", p.vram_total_bytes},
                    {"vram_free_bytes", p.vram_free_bytes},
                    {"gpu_util_percent", nullptr},

@@ -24,6 +24,7 @@ cluster::pool_row pool_row_of(const pool::pool_view& v) {
     r.slots_total = v.pool.slots_total;
     // The control plane's own count where it has one (CLOUD), else the pool's.
     r.slots_free = v.placement ? v.placement->slots_free : v.pool.slots_free;
+    r.slots_busy = v.placement ? v.placement->in_flight : v.pool.in_flight;
     r.vram_total_bytes = v.pool.vram_total_bytes;
     r.vram_free_bytes = v.pool.vram_free_bytes;
     r.last_error = v.pool.last_error;

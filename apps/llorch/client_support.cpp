@@ -1,0 +1,98 @@
+#include "client_support.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "http/listen.h"
+
+namespace llorch::cli {
+namespace json = boost::json;
+
+std::string default_url() {
+    if (const char* u = std::getenv("LLORCH_URL")) return u;
+    if (const char* a = std::getenv("ORCHESTRATORD_ADDR")) return std::string("http://") + a;
+    return "http://127.0.0.1:8080";
+}
+
+void add_auth(http::client_request& r) {
+    auto token = http::outgoing_token_from_env({"LLORCH_API_TOKEN"});
+    if (!token.empty()) r.headers.add("Authorization", "Bearer " + token);
+}
+
+std::string describe_error(const std::string& body, int status) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (!ec && v.is_object() && v.as_object().contains("code"))
+        return std::string(v.at("code").as_string()) + ": " +
+               std::string(v.at("message").as_string());
+    return "HTTP " + std::to_string(status) + ": " + body.substr(0, 200);
+}
+
+std::string path_segment(std::string_view id) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : id) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+void add_url_option(CLI::App* sub, std::string& url) {
+    url = default_url();
+    sub->add_option("--url", url,
+                    "orchestratord's URL (env LLORCH_URL; the token comes from "
+                    "LLORCH_API_TOKEN)")
+        ->capture_default_str();
+}
+
+void add_json_option(CLI::App* sub, bool& json) {
+    sub->add_flag("--json", json, "print JSON for scripts instead of a table");
+}
+
+asio::awaitable<std::optional<json::value>> call_json(http::client& c, std::string method,
+                                                      std::string url, std::string body) {
+    http::client_request r;
+    r.method = std::move(method);
+    r.url = url;
+    r.body = std::move(body);
+    r.timeout = std::chrono::minutes(10);
+    add_auth(r);
+    auto res = co_await c.send(r);
+    if (!res) {
+        std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << res.error().message
+                  << "\n  is orchestratord running? (--url or LLORCH_URL say where)\n";
+        co_return std::nullopt;
+    }
+    if (res->status < 200 || res->status >= 300) {
+        std::cerr << "llorch: " << describe_error(res->body, res->status) << "\n";
+        co_return std::nullopt;
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(res->body, ec);
+    if (ec) {
+        std::cerr << "llorch: " << url << " answered something other than JSON\n";
+        co_return std::nullopt;
+    }
+    co_return v;
+}
+
+std::string str(const json::object& o, const char* key, const std::string& fallback) {
+    auto* v = o.if_contains(key);
+    return v && v->is_string() && !v->get_string().empty() ? std::string(v->get_string())
+                                                           : fallback;
+}
+
+double num(const json::object& o, const char* key, double fallback) {
+    auto* v = o.if_contains(key);
+    return v && v->is_number() ? v->to_number<double>() : fallback;
+}
+
+}  // namespace llorch::cli
