@@ -62,6 +62,11 @@ test("a task started through the API appears and leaves live", async () => {
     for (let k = 0; k < 200 && (await taskState(id)) !== "completed"; k++)
       await new Promise((r) => setTimeout(r, 50));
   }
+  // A few seconds of figures on the charts (one point a second).
+  await page.waitForFunction(() => {
+    const l = document.querySelector("#chart-ttft polyline");
+    return l && l.getAttribute("points").split(" ").length >= 4;
+  }, { timeout: 30000 });
   const id = await submit(3500);
   const row = `#tasks tr[data-task-id="${id}"]`;
   await page.waitForSelector(row, { timeout: 30000 });

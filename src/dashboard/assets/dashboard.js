@@ -250,6 +250,8 @@ function chart(svg, series, classes) {
       const y = H - 2 - (max > 0 ? (v / max) * (H - 12) : 0);
       pts.push(x.toFixed(1) + "," + y.toFixed(1));
     });
+    // One point is no line: draw it as a short flat step.
+    if (pts.length === 1) pts.unshift(((N - 2) / (N - 1)) * W + "," + pts[0].split(",")[1]);
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("class", classes[k]);
     line.setAttribute("points", pts.join(" "));
