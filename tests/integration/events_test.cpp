@@ -17,6 +17,27 @@ TEST(events_home, needs_the_token) {
     EXPECT_EQ(str_of(object_of(r.body), "code"), "MISSING_TOKEN");
 }
 
+TEST(dashboard_page, browsers_get_the_page_without_a_token_and_others_ollamas_root_with_one) {
+    engine_or_skip();
+    home_daemon d("dashboard-root", tiny_pool("tiny", 1));
+    header_pairs browser{{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}};
+    auto page = http_call("GET", d.url("/"), {}, browser, 5s);
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("/ui/dashboard.js"), std::string::npos) << page.body;
+    auto js = http_call("GET", d.url("/ui/dashboard.js"), {}, {}, 5s);
+    EXPECT_EQ(js.status, 200);
+    EXPECT_NE(js.body.find("/v2/events"), std::string::npos);
+    EXPECT_EQ(http_call("GET", d.url("/ui/nope.js"), {}, {}, 5s).status, 404);
+    // Not a browser: Ollama's root, behind the token like before.
+    auto bare = http_call("GET", d.url("/"), {}, {}, 5s);
+    EXPECT_EQ(bare.status, 401) << bare.body;
+    auto ollama = http_call("GET", d.url("/"), {}, with_token(), 5s);
+    EXPECT_EQ(ollama.status, 200);
+    EXPECT_NE(ollama.body.find("Ollama is running"), std::string::npos) << ollama.body;
+    auto json_client = http_call("GET", d.url("/"), {}, {{"Accept", "application/json"}}, 5s);
+    EXPECT_EQ(json_client.status, 401);
+}
+
 TEST(events_home, shows_a_task_live_and_a_drained_pool) {
     engine_or_skip();
     home_daemon d("events-home", tiny_pool("tiny", 2));
