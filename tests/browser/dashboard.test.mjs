@@ -46,6 +46,12 @@ async function taskState(id) {
 test("the page asks for the token, then shows the cluster live", async () => {
   await page.goto(url + "/", { waitUntil: "domcontentloaded" });
   await page.waitForSelector("#login:not([hidden])", { timeout: 20000 });
+  // A wrong token is refused, with the daemon's reason, and asked for again.
+  await page.type("#token", "not-the-token-0123456789");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForFunction(
+    () => document.querySelector("#login-error").textContent.includes("refused"),
+    { timeout: 20000 });
   await page.type("#token", token);
   await page.click("#login-form button[type=submit]");
   await page.waitForSelector(`#pools tr[data-pool-id="${poolId}"][data-state="ready"]`,

@@ -48,9 +48,10 @@ async function connect() {
   if (res.status === 401) {
     let msg = "";
     try { msg = (await res.json()).message; } catch (_) { /* not JSON */ }
+    const hadToken = token() !== "";
     sessionStorage.removeItem(TOKEN_KEY);
     setConn("error", "token needed");
-    return showLogin(token() ? "The token was refused: " + msg : msg);
+    return showLogin(hadToken ? "The token was refused: " + msg : msg);
   }
   if (!res.ok || !res.body) return reconnectLater("HTTP " + res.status);
   $("login").hidden = true;
