@@ -5,8 +5,8 @@
 #     deliberate typo must draw one (so the check can fail at all);
 #   - both are Type=notify (the daemons send READY=1 and STOPPING=1, tests/integration/notify_test);
 #   - every variable in the units and their environment files is one the daemon reads (its --help);
-#   - the example orchestratord.env starts the real daemon once the tokens are set, and refuses
-#     to with its placeholder tokens.
+#   - each example environment file (pool-managerd's with the example pools.toml) starts the real
+#     daemon once the tokens are set, and does not with its placeholder tokens.
 #
 #   tests/deploy/systemd_verify.sh BIN_DIR
 set -euo pipefail
@@ -61,21 +61,34 @@ grep -q "Restartt" <<<"$out" || fail "verify did not notice a misspelt key: '$ou
 grep -q "ProtectSystem\|protect system" <<<"$out" || fail "verify did not notice a bad value: '$out'"
 echo "ok   a unit with a misspelt key is refused"
 
-# The example environment file, as systemd would pass it, with the tokens set and a free port.
+# The example environment files, as systemd passes them, with a free loopback port (and for the
+# node a closed orchestratord URL and a scratch runtime dir): the placeholder tokens are refused,
+# real ones start the daemon (pool-managerd with the example pools.toml, whose model is missing:
+# that pool fails and retries while the daemon serves).
 run_with_envfile() {
-  local log="$1"; shift
-  ( set -a; source "$units/orchestratord.env"; set +a
-    export ORCHESTRATORD_ADDR=127.0.0.1:0 "$@"
-    exec "$bin_dir/orchestratord" ) >"$log" 2>&1 &
+  local daemon="$1" log="$2"; shift 2
+  ( set -a; source "$units/$daemon.env"; set +a
+    export ORCHESTRATORD_ADDR=127.0.0.1:0 POOL_MANAGERD_ADDR=127.0.0.1:0 \
+      ORCHESTRATORD_URL=http://127.0.0.1:9 POOL_MANAGERD_RUNTIME_DIR="$work/run-$daemon" "$@"
+    args=()
+    [[ "$daemon" == pool-managerd ]] && args=(--config "$units/pools.toml")
+    exec "$bin_dir/$daemon" "${args[@]}" ) >"$log" 2>&1 &
   pids+=($!)
 }
-run_with_envfile "$work/placeholder.log"
-for _ in $(seq 1 100); do kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "${pids[-1]}" 2>/dev/null; then fail "orchestratord started with the placeholder tokens"; fi
-grep -q "LLORCH_API_TOKEN" "$work/placeholder.log" || fail "the refusal does not name LLORCH_API_TOKEN: $(cat "$work/placeholder.log")"
-echo "ok   the placeholder tokens are refused: $(head -n 1 "$work/placeholder.log")"
+for daemon in orchestratord pool-managerd; do
+  token_var=LLORCH_API_TOKEN
+  [[ "$daemon" == pool-managerd ]] && token_var=LLORCH_SERVICE_TOKEN
+  run_with_envfile "$daemon" "$work/$daemon-placeholder.log"
+  for _ in $(seq 1 100); do kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "${pids[-1]}" 2>/dev/null; then fail "$daemon started with the placeholder tokens"; fi
+  grep -q "$token_var" "$work/$daemon-placeholder.log" ||
+    fail "the refusal does not name $token_var: $(cat "$work/$daemon-placeholder.log")"
+  echo "ok   $daemon refuses the placeholder token: $(head -n 1 "$work/$daemon-placeholder.log")"
 
-run_with_envfile "$work/started.log" LLORCH_API_TOKEN=0123456789abcdef0123 LLORCH_SERVICE_TOKEN=fedcba9876543210fedc
-for _ in $(seq 1 300); do grep -q "listening on" "$work/started.log" && break; sleep 0.1; done
-grep -q "listening on" "$work/started.log" || fail "orchestratord did not start with orchestratord.env: $(cat "$work/started.log")"
-echo "ok   orchestratord starts with orchestratord.env and real tokens"
+  run_with_envfile "$daemon" "$work/$daemon-started.log" \
+    LLORCH_API_TOKEN=0123456789abcdef0123 LLORCH_SERVICE_TOKEN=fedcba9876543210fedc
+  for _ in $(seq 1 300); do grep -q "$daemon listening on" "$work/$daemon-started.log" && break; sleep 0.1; done
+  grep -q "$daemon listening on" "$work/$daemon-started.log" ||
+    fail "$daemon did not start with $daemon.env: $(cat "$work/$daemon-started.log")"
+  echo "ok   $daemon starts with $daemon.env and real tokens"
+done

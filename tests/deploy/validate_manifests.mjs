@@ -11,10 +11,12 @@
 // itself: the port of ORCHESTRATORD_ADDR / POOL_MANAGERD_ADDR is the container port that the
 // probes, the Service and the NetworkPolicy name; liveness asks /health and readiness /ready;
 // selectors match their pod labels; Secrets and ConfigMaps referenced are in the set; and, with
-// --bin-dir, every variable given to a daemon is one it reads (from its --help).
-import { readFileSync, readdirSync, statSync } from "node:fs";
+// --bin-dir, every variable given to a daemon is one it reads (from its --help) and the pools.toml
+// of a ConfigMap is one that pool-managerd starts with.
+import { readFileSync, readdirSync, statSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join, basename } from "node:path";
-import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { execFileSync, spawn } from "node:child_process";
 import { parseAllDocuments } from "yaml";
 
 const args = process.argv.slice(2);
@@ -227,6 +229,35 @@ function crossProblems(docs) {
   return problems;
 }
 
+// Starts pool-managerd on loopback with `toml` as its --config: its first line says whether the
+// file is accepted ("listening on") or what is wrong with it (a missing model file is not a
+// start-up error: that pool fails and retries while the daemon serves).
+function poolsFileProblem(toml) {
+  const dir = mkdtempSync(join(tmpdir(), "llorch-pools-"));
+  const file = join(dir, "pools.toml");
+  writeFileSync(file, toml);
+  const env = { ...process.env, LLORCH_API_TOKEN: "", LLORCH_SERVICE_TOKEN: "" };
+  const p = spawn(join(binDir, "pool-managerd"),
+    ["--config", file, "--addr", "127.0.0.1:0", "--runtime-dir", join(dir, "run")], { env });
+  return new Promise((resolve) => {
+    let out = "";
+    const done = (problem) => {
+      clearTimeout(timer);
+      p.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      resolve(problem);
+    };
+    const timer = setTimeout(() => done(`pool-managerd neither started nor refused in 30 s: ${out}`), 30000);
+    const seen = (chunk) => {
+      out += chunk;
+      if (out.includes("pool-managerd listening on")) done(null);
+    };
+    p.stdout.on("data", seen);
+    p.stderr.on("data", seen);
+    p.on("exit", () => done(`pool-managerd refuses it: ${out.trim()}`));
+  });
+}
+
 async function check(files) {
   const docs = [];
   const problems = [];
@@ -241,6 +272,12 @@ async function check(files) {
   }
   for (const { doc, where } of docs) problems.push(...(await schemaProblems(doc, where)));
   if (problems.length === 0) problems.push(...crossProblems(docs));
+  if (binDir)
+    for (const { doc, where } of docs)
+      if (doc.kind === "ConfigMap" && typeof doc.data?.["pools.toml"] === "string") {
+        const problem = await poolsFileProblem(doc.data["pools.toml"]);
+        if (problem) problems.push(`${where}: pools.toml: ${problem}`);
+      }
   return { docs, problems };
 }
 
@@ -273,6 +310,7 @@ if (brokenDir) {
   const { docs, problems } = await check(files);
   for (const p of problems) console.error(`FAIL ${p}`);
   failed = problems.length > 0;
-  if (!failed) console.log(`ok   ${docs.length} objects in ${files.length} files: schema, fields, ports, probes, references`);
+  if (!failed)
+    console.log(`ok   ${docs.length} objects in ${files.length} files: schema, fields, ports, probes, references${binDir ? ", variables, pools file" : ""}`);
 }
 process.exit(failed ? 1 : 0);
