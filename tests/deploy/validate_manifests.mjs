@@ -9,7 +9,8 @@
 // as the API server's field validation does, for fields the schema does not know (a typo such as
 // `readinessProbes` is otherwise silently dropped). Then the set is checked against llama-orch
 // itself: the port of ORCHESTRATORD_ADDR / POOL_MANAGERD_ADDR is the container port that the
-// probes, the Service and the NetworkPolicy name; liveness asks /health and readiness /ready;
+// probes, the Service and the NetworkPolicy name, and the one a node registers; a node's
+// ORCHESTRATORD_URL is a port of orchestratord's Service; liveness asks /health and readiness /ready;
 // selectors match their pod labels; Secrets and ConfigMaps referenced are in the set; and, with
 // --bin-dir, every variable given to a daemon is one it reads (from its --help) and the pools.toml
 // of a ConfigMap is one that pool-managerd starts with.
@@ -173,6 +174,17 @@ function crossProblems(docs) {
       if (!port) {
         problems.push(`${where}: ${daemon} needs ${addrVar} with a port (its default binds loopback)`);
         continue;
+      }
+      if (daemon === "pool-managerd") {
+        // The URL the node registers must reach the port it binds, and the control plane's URL
+        // must be a Service of the set on one of its ports.
+        const own = /^https?:\/\/[^/]+:(\d+)$/.exec(env.POOL_MANAGERD_ADDRESS?.value ?? "");
+        if (!own || Number(own[1]) !== port)
+          problems.push(`${where}: POOL_MANAGERD_ADDRESS ${env.POOL_MANAGERD_ADDRESS?.value ?? "(unset)"} must end in the port of ${addrVar} (${port})`);
+        const url = /^https?:\/\/([^.:/]+)[^:/]*:(\d+)$/.exec(env.ORCHESTRATORD_URL?.value ?? "");
+        const svc = url && docs.find(({ doc: d }) => d.kind === "Service" && d.metadata.name === url[1]);
+        if (!svc || !svc.doc.spec.ports.some((p) => p.port === Number(url[2])))
+          problems.push(`${where}: ORCHESTRATORD_URL ${env.ORCHESTRATORD_URL?.value ?? "(unset)"} is no port of a Service in the set`);
       }
       const ports = c.ports ?? [];
       const resolve = (p) => (typeof p === "number" ? p : ports.find((x) => x.name === p)?.containerPort);
