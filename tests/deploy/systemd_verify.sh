@@ -67,6 +67,7 @@ echo "ok   a unit with a misspelt key is refused"
 # that pool fails and retries while the daemon serves).
 run_with_envfile() {
   local daemon="$1" log="$2"; shift 2
+  # shellcheck disable=SC1090,SC2163  # the example file; the arguments are NAME=value pairs
   ( set -a; source "$units/$daemon.env"; set +a
     export ORCHESTRATORD_ADDR=127.0.0.1:0 POOL_MANAGERD_ADDR=127.0.0.1:0 \
       ORCHESTRATORD_URL=http://127.0.0.1:9 POOL_MANAGERD_RUNTIME_DIR="$work/run-$daemon" "$@"
