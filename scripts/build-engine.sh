@@ -2,8 +2,10 @@
 # Builds llama.cpp's llama-server from the source that the npm package node-llama-cpp ships, into a
 # cache outside the repository, keyed by version and backend. Idempotent: a finished build is reused.
 #
-#   scripts/build-engine.sh [--backend cpu|cuda|auto] [--jobs N]
+#   scripts/build-engine.sh [--backend cpu|cuda|auto] [--jobs N] [--portable]
 #
+# --portable builds for any x86-64 CPU instead of this one (-DGGML_NATIVE=OFF): for a container
+# image or a binary copied to other machines. It is cached apart from the native build.
 # Prints the path of llama-server as its last line.
 set -euo pipefail
 
@@ -13,11 +15,13 @@ source "$here/engine-version.env"
 
 backend="${LLORCH_ENGINE_BACKEND:-auto}"
 jobs="${LLORCH_BUILD_JOBS:-2}"
+native=ON
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --backend) backend="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --portable) native=OFF; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "build-engine: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,8 +37,9 @@ case "$backend" in cpu|cuda) ;; *) echo "build-engine: --backend must be cpu, cu
 
 cache="${LLORCH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llama-orch}"
 tag="llama.cpp-nlc${NODE_LLAMA_CPP_VERSION}-${backend}"
-dest="$cache/engines/$tag"
 src="$cache/src/$tag"
+[[ "$native" == OFF ]] && tag="$tag-portable"
+dest="$cache/engines/$tag"
 
 if [[ -x "$dest/bin/llama-server" ]]; then
   echo "$dest/bin/llama-server"
@@ -63,8 +68,9 @@ if [[ ! -f "$src/CMakeLists.txt" ]]; then
 fi
 
 build="$src/build"
+[[ "$native" == OFF ]] && build="$src/build-portable"
 args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF
-      -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON)
+      -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DBUILD_SHARED_LIBS=OFF "-DGGML_NATIVE=$native")
 if [[ "$backend" == cuda ]]; then
   arch="${CMAKE_CUDA_ARCHITECTURES:-}"
   if [[ -z "$arch" ]]; then

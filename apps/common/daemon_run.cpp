@@ -6,9 +6,11 @@
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "common/log.h"
+#include "sd_notify.h"
 
 namespace llorch::daemon {
 
@@ -29,14 +31,23 @@ int serve_until_signal(const std::string& name, boost::asio::io_context& io,
                        std::unique_ptr<http::io_threads>& threads, const daemon_steps& steps) {
     auto log = common::logger(name);
     raise_open_files_limit();
+    // Before start() makes any thread or child: NOTIFY_SOCKET leaves the environment here.
+    const auto notifier = sd_notifier::from_environment();
+    auto tell_manager = [&](std::string_view state) {
+        if (auto why = notifier.notify(state); !why.empty())
+            log->warn("cannot notify the service manager: {}", why);
+    };
     if (auto r = steps.start(); !r) {
         std::cerr << name << ": " << r.error().message << "\n";
         return 2;
     }
+    // Ready once the loop runs: the listeners are bound and their accept loops wait on `io`.
+    boost::asio::post(io, [&] { tell_manager("READY=1\nSTATUS=serving"); });
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
         log->info("signal {}: {}", sig, steps.on_signal(sig));
+        tell_manager("STOPPING=1\nSTATUS=stopping");
         boost::asio::co_spawn(io, steps.stop(), [&io](std::exception_ptr) { io.stop(); });
     });
     std::signal(SIGPIPE, SIG_IGN);

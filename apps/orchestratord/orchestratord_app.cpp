@@ -15,6 +15,7 @@
 #include "http/listen.h"
 #include "http/server.h"
 #include "orchestrator/cloud_backend.h"
+#include "orchestrator/cluster_metrics.h"
 #include "orchestrator/cluster_monitor.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/orchestratord_routes.h"
@@ -84,8 +85,14 @@ startup_result<void> orchestratord_app::start() {
     so.retention = milliseconds(cfg_.retention_ms);
     orchestrator::pool_backend& pools =
         cfg_.cloud ? static_cast<orchestrator::pool_backend&>(*remote_) : *local_;
-    tasks_ = std::make_unique<orchestrator::task_service>(io_, so, *index_, pools);
+    tasks_ = std::make_unique<orchestrator::task_service>(io_, so, *index_, pools, metrics_);
+    if (registry_)
+        metrics_.add_collector([this](common::scrape& s) {
+            orchestrator::report_cluster_metrics(s, *registry_, *index_,
+                                                 std::chrono::steady_clock::now());
+        });
     if (manager_) {
+        manager_->add_metrics(metrics_);
         manager_->on_capacity_change([this](const std::string& pool_id) {
             local_->sync(pool_id);
             tasks_->wake();
@@ -98,6 +105,7 @@ startup_result<void> orchestratord_app::start() {
     tasks_->set_observer(events_.get());
 
     auto routes = orchestrator::orchestratord_routes({.tasks = tasks_.get(),
+                                                      .metrics = &metrics_,
                                                       .index = index_.get(),
                                                       .local_pools = manager_.get(),
                                                       .nodes = registry_.get(),

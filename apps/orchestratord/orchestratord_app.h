@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "common/metrics.h"
 #include "common/task_group.h"
 #include "orchestratord_config.h"
 #include "startup_error.h"
@@ -65,6 +66,7 @@ class orchestratord_app {
 
     orchestratord_config cfg_;
     boost::asio::io_context io_{1};
+    common::metrics_registry metrics_;  // before the parts that report into it
     std::unique_ptr<placement::placement_index> index_;
     // HOME: the pools run in this process.
     std::unique_ptr<pool::pool_manager> manager_;

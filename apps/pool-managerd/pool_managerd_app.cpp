@@ -108,8 +108,9 @@ startup_result<void> pool_managerd_app::start() {
     manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*selected),
                                                     std::make_shared<gpu::system_gpu_inventory>());
 
+    manager_->add_metrics(metrics_);
     http::router routes;
-    pool::add_worker_routes(routes, *manager_, {.node_id = node_id});
+    pool::add_worker_routes(routes, *manager_, metrics_, {.node_id = node_id});
     http::server_options so;
     so.name = "pool-managerd";
     so.address = listen->first;
@@ -138,6 +139,7 @@ startup_result<void> pool_managerd_app::start() {
         ao.service_token =
             http::outgoing_token_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
         ao.tls = client_tls;
+        ao.metrics = &metrics_;
         agent_ = std::make_unique<pool::node_agent>(io_, ao, *manager_);
         agent_->start();
     }

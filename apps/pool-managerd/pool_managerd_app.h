@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "common/metrics.h"
 #include "pool_managerd_config.h"
 #include "startup_error.h"
 
@@ -47,6 +48,7 @@ class pool_managerd_app {
   private:
     pool_managerd_config cfg_;
     boost::asio::io_context io_{1};
+    common::metrics_registry metrics_;  // before the parts that report into it
     std::unique_ptr<pool::pool_manager> manager_;
     std::unique_ptr<http::server> server_;
     std::unique_ptr<pool::node_agent> agent_;

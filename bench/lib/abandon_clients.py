@@ -26,7 +26,9 @@ def metrics():
         if line and not line.startswith("#") and " " in line:
             k, v = line.rsplit(" ", 1)
             try:
-                out[k] = float(v)
+                # A family's labelled series summed under its name.
+                name = k.split("{", 1)[0]
+                out[name] = out.get(name, 0.0) + float(v)
             except ValueError:
                 pass
     return out

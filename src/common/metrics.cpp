@@ -1,256 +1,162 @@
 #include "common/metrics.h"
 
-#include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
-#include <fmt/format.h>
+#include <prometheus/check_names.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 namespace llorch::common {
 namespace {
 
-bool valid_name(std::string_view n, bool allow_colon) {
-    if (n.empty()) return false;
-    for (size_t i = 0; i < n.size(); ++i) {
-        const char c = n[i];
-        const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                           (allow_colon && c == ':');
-        const bool digit = c >= '0' && c <= '9';
-        if (!alpha && !(digit && i > 0)) return false;
+prometheus::Labels to_map(const labels& l) {
+    prometheus::Labels m;
+    for (const auto& [k, v] : l) {
+        if (!prometheus::CheckLabelName(k))
+            throw std::logic_error("invalid metric label name '" + k + "'");
+        m[k] = v;
     }
-    return true;
+    return m;
 }
 
+std::string_view type_name(prometheus::MetricType t) {
+    switch (t) {
+        case prometheus::MetricType::Counter:
+            return "counter";
+        case prometheus::MetricType::Gauge:
+            return "gauge";
+        case prometheus::MetricType::Histogram:
+            return "histogram";
+        default:
+            return "other";
+    }
+}
+
+// HELP text as the format requires (\\ and \n escaped); prometheus-cpp 1.0 writes it verbatim.
 std::string escape_help(std::string_view v) {
     std::string out;
     out.reserve(v.size());
     for (char c : v) {
-        if (c == '\\') {
+        if (c == '\\')
             out += "\\\\";
-        } else if (c == '\n') {
+        else if (c == '\n')
             out += "\\n";
-        } else {
+        else
             out += c;
-        }
     }
     return out;
 }
 
-// `{a="x",b="y"}` with an optional trailing `le`, or nothing when there are no labels at all.
-void append_labels(std::string& out, const labels& l, std::string_view le = {}) {
-    if (l.empty() && le.empty()) return;
-    out += '{';
-    bool first = true;
-    for (const auto& [k, v] : l) {
-        if (!first) out += ',';
-        first = false;
-        out += k;
-        out += "=\"";
-        out += escape_label_value(v);
-        out += '"';
-    }
-    if (!le.empty()) {
-        if (!first) out += ',';
-        out += "le=\"";
-        out += le;
-        out += '"';
-    }
-    out += '}';
-}
-
-void append_sample(std::string& out, std::string_view name, std::string_view suffix,
-                   const labels& l, std::string_view value, std::string_view le = {}) {
-    out += name;
-    out += suffix;
-    append_labels(out, l, le);
-    out += ' ';
-    out += value;
-    out += '\n';
+void check_name(std::string_view name) {
+    if (!prometheus::CheckMetricName(std::string(name)))
+        throw std::logic_error("invalid metric name '" + std::string(name) + "'");
 }
 
 }  // namespace
-
-void counter::inc(double v) {
-    if (!(v >= 0)) throw std::logic_error("counter increment must be non-negative");
-    value_ += v;
-}
-
-histogram::histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1, 0) {}
-
-void histogram::observe(double v) {
-    // Buckets are inclusive upper bounds: the first bound >= v.
-    const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), v);
-    ++counts_[static_cast<size_t>(it - bounds_.begin())];
-    ++count_;
-    sum_ += v;
-}
-
-std::vector<uint64_t> histogram::cumulative_counts() const {
-    std::vector<uint64_t> out(counts_.size());
-    uint64_t running = 0;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-        running += counts_[i];
-        out[i] = running;
-    }
-    return out;
-}
 
 std::vector<double> default_latency_buckets() {
     return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
             0.5,    1,     2.5,    5,     10,   20,    30,   60};
 }
 
-std::string escape_label_value(std::string_view v) {
-    std::string out;
-    out.reserve(v.size());
-    for (char c : v) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
+struct metrics_registry::family {
+    prometheus::MetricType type;
+    prometheus::Family<prometheus::Counter>* c = nullptr;
+    prometheus::Family<prometheus::Gauge>* g = nullptr;
+    prometheus::Family<prometheus::Histogram>* h = nullptr;
+    std::vector<double> buckets;  // a histogram family's, shared by its members
+};
 
-std::string format_metric_value(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    return fmt::format("{}", v);
-}
-
-metrics_registry::metrics_registry() = default;
+metrics_registry::metrics_registry() : registry_(std::make_unique<prometheus::Registry>()) {}
 metrics_registry::~metrics_registry() = default;
 
 metrics_registry::family& metrics_registry::family_for(std::string_view name, std::string_view help,
-                                                       kind type) {
-    if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) {
-        if (it->second->type != type) {
-            throw std::logic_error(
-                fmt::format("metric {} already registered with another type", name));
-        }
+                                                       prometheus::MetricType t) {
+    auto it = families_.find(std::string(name));
+    if (it != families_.end()) {
+        if (it->second->type != t)
+            throw std::logic_error("metric '" + std::string(name) + "' is a " +
+                                   std::string(type_name(it->second->type)) + ", not a " +
+                                   std::string(type_name(t)));
         return *it->second;
     }
-    if (!valid_name(name, true)) throw std::logic_error(fmt::format("bad metric name {}", name));
+    check_name(name);
     auto f = std::make_unique<family>();
-    f->name = std::string(name);
-    f->help = std::string(help);
-    f->type = type;
-    family& ref = *f;
-    by_name_.emplace(f->name, f.get());
-    families_.push_back(std::move(f));
-    return ref;
-}
-
-metrics_registry::series& metrics_registry::series_for(family& f, labels l) {
-    labels sorted = l;
-    std::sort(sorted.begin(), sorted.end());
-    for (auto& s : f.members) {
-        if (s->sorted == sorted) return *s;
+    f->type = t;
+    const std::string n(name), h = escape_help(help);
+    switch (t) {
+        case prometheus::MetricType::Counter:
+            f->c = &prometheus::BuildCounter().Name(n).Help(h).Register(*registry_);
+            break;
+        case prometheus::MetricType::Gauge:
+            f->g = &prometheus::BuildGauge().Name(n).Help(h).Register(*registry_);
+            break;
+        default:
+            f->h = &prometheus::BuildHistogram().Name(n).Help(h).Register(*registry_);
     }
-    for (size_t i = 0; i < sorted.size(); ++i) {
-        const auto& k = sorted[i].first;
-        if (!valid_name(k, false) || k.starts_with("__")) {
-            throw std::logic_error(fmt::format("bad label name {} on {}", k, f.name));
-        }
-        if (i > 0 && sorted[i - 1].first == k) {
-            throw std::logic_error(fmt::format("label {} twice on {}", k, f.name));
-        }
-        if (f.type == kind::histogram && k == "le") {
-            throw std::logic_error(fmt::format("label le is reserved on histogram {}", f.name));
-        }
-    }
-    auto s = std::make_unique<series>();
-    s->l = std::move(l);
-    s->sorted = std::move(sorted);
-    series& ref = *s;
-    f.members.push_back(std::move(s));
-    return ref;
+    return *families_.emplace(n, std::move(f)).first->second;
 }
 
-counter& metrics_registry::counter(std::string_view name, std::string_view help, labels l) {
-    series& s = series_for(family_for(name, help, kind::counter), std::move(l));
-    if (!s.c) s.c = std::make_unique<common::counter>();
-    return *s.c;
+counter& metrics_registry::counter(std::string_view name, std::string_view help, const labels& l) {
+    return family_for(name, help, prometheus::MetricType::Counter).c->Add(to_map(l));
 }
 
-gauge& metrics_registry::gauge(std::string_view name, std::string_view help, labels l) {
-    series& s = series_for(family_for(name, help, kind::gauge), std::move(l));
-    if (!s.g) s.g = std::make_unique<common::gauge>();
-    return *s.g;
+gauge& metrics_registry::gauge(std::string_view name, std::string_view help, const labels& l) {
+    return family_for(name, help, prometheus::MetricType::Gauge).g->Add(to_map(l));
 }
 
 histogram& metrics_registry::histogram(std::string_view name, std::string_view help,
-                                       std::vector<double> buckets, labels l) {
-    for (size_t i = 0; i < buckets.size(); ++i) {
-        if (!std::isfinite(buckets[i]) || (i > 0 && !(buckets[i - 1] < buckets[i]))) {
-            throw std::logic_error(
-                fmt::format("histogram {} buckets must be finite and increasing", name));
-        }
-    }
-    const bool is_new = by_name_.find(std::string(name)) == by_name_.end();
-    family& f = family_for(name, help, kind::histogram);
-    if (is_new) {
-        f.buckets = buckets;
-    } else if (f.buckets != buckets) {
-        throw std::logic_error(fmt::format("histogram {} registered with other buckets", name));
-    }
-    series& s = series_for(f, std::move(l));
-    if (!s.h) s.h = std::make_unique<common::histogram>(std::move(buckets));
-    return *s.h;
+                                       const std::vector<double>& buckets, const labels& l) {
+    for (size_t i = 0; i < buckets.size(); ++i)
+        if (i > 0 && !(buckets[i] > buckets[i - 1]))
+            throw std::logic_error("histogram '" + std::string(name) +
+                                   "': buckets must be strictly increasing");
+    auto& f = family_for(name, help, prometheus::MetricType::Histogram);
+    if (f.buckets.empty()) f.buckets = buckets;
+    if (f.buckets != buckets)
+        throw std::logic_error("histogram '" + std::string(name) +
+                               "': every member of a family has the same buckets");
+    for (const auto& [k, v] : l)
+        if (k == "le") throw std::logic_error("histogram label 'le' is reserved");
+    // Add returns the existing series for a label set seen before.
+    return f.h->Add(to_map(l), buckets);
 }
 
+void metrics_registry::add_collector(collector c) { collectors_.push_back(std::move(c)); }
+
 std::string metrics_registry::render() const {
-    std::string out;
-    for (const auto& f : families_) {
-        out += "# HELP ";
-        out += f->name;
-        out += ' ';
-        out += escape_help(f->help);
-        out += "\n# TYPE ";
-        out += f->name;
-        switch (f->type) {
-            case kind::counter:
-                out += " counter\n";
-                break;
-            case kind::gauge:
-                out += " gauge\n";
-                break;
-            case kind::histogram:
-                out += " histogram\n";
-                break;
-        }
-        for (const auto& s : f->members) {
-            switch (f->type) {
-                case kind::counter:
-                    append_sample(out, f->name, "", s->l, format_metric_value(s->c->value()));
-                    break;
-                case kind::gauge:
-                    append_sample(out, f->name, "", s->l, format_metric_value(s->g->value()));
-                    break;
-                case kind::histogram: {
-                    const auto cum = s->h->cumulative_counts();
-                    const auto& bounds = s->h->upper_bounds();
-                    // Counts are integers; printing them through double would lose digits.
-                    for (size_t i = 0; i < bounds.size(); ++i) {
-                        append_sample(out, f->name, "_bucket", s->l, fmt::format("{}", cum[i]),
-                                      format_metric_value(bounds[i]));
-                    }
-                    const std::string count = fmt::format("{}", s->h->count());
-                    append_sample(out, f->name, "_bucket", s->l, count, "+Inf");
-                    append_sample(out, f->name, "_sum", s->l, format_metric_value(s->h->sum()));
-                    append_sample(out, f->name, "_count", s->l, count);
-                    break;
-                }
-            }
-        }
+    auto families = registry_->Collect();
+    scrape s;
+    for (const auto& c : collectors_) c(s);
+    for (auto& f : s.families_) {
+        if (families_.count(f.name))
+            throw std::logic_error("metric '" + f.name + "' is both live and scraped");
+        families.push_back(std::move(f));
     }
-    return out;
+    return prometheus::TextSerializer().Serialize(families);
+}
+
+prometheus::ClientMetric& scrape::sample(std::string_view name, std::string_view help,
+                                         prometheus::MetricType type, const labels& l) {
+    auto [it, fresh] = index_.try_emplace(std::string(name), families_.size());
+    if (fresh) {
+        check_name(name);
+        families_.push_back({std::string(name), escape_help(help), type, {}});
+    }
+    auto& f = families_[it->second];
+    if (f.type != type) throw std::logic_error("metric '" + f.name + "' reported as two types");
+    auto& m = f.metric.emplace_back();
+    for (const auto& [k, v] : to_map(l)) m.label.push_back({k, v});
+    return m;
+}
+
+void scrape::gauge(std::string_view name, std::string_view help, const labels& l, double v) {
+    sample(name, help, prometheus::MetricType::Gauge, l).gauge.value = v;
+}
+
+void scrape::counter(std::string_view name, std::string_view help, const labels& l, double v) {
+    sample(name, help, prometheus::MetricType::Counter, l).counter.value = v;
 }
 
 }  // namespace llorch::common

@@ -3,6 +3,7 @@
 // values, copied freely between threads.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,8 @@ struct gpu_info {
     uint64_t memory_free_bytes = 0;
     std::string compute_capability;  // "9.0"; empty when unknown
     std::string driver_version;      // "580.95.05"
+    // Fraction of the last sample period a kernel ran (0..1); absent when the source cannot say.
+    std::optional<double> utilization;
 
     friend bool operator==(const gpu_info&, const gpu_info&) = default;
 };

@@ -27,6 +27,11 @@ struct nvml_memory_v2 {
     unsigned long long free;
     unsigned long long used;
 };
+// nvmlUtilization_t: percent of the last sample period a kernel (gpu) or memory access ran.
+struct nvml_utilization {
+    unsigned int gpu;
+    unsigned int memory;
+};
 // NVML_STRUCT_VERSION(Memory, 2).
 constexpr unsigned int nvml_memory_v2_version =
     static_cast<unsigned int>(sizeof(nvml_memory_v2)) | (2U << 24U);
@@ -55,6 +60,7 @@ struct nvml_inventory::library {
     nvml_return (*get_memory)(nvml_device, nvml_memory*) = nullptr;
     nvml_return (*get_memory_v2)(nvml_device, nvml_memory_v2*) = nullptr;  // optional
     nvml_return (*get_cuda_cc)(nvml_device, int*, int*) = nullptr;
+    nvml_return (*get_utilization)(nvml_device, nvml_utilization*) = nullptr;  // optional
     nvml_return (*get_driver_version)(char*, unsigned int) = nullptr;
 
     library() = default;
@@ -138,6 +144,7 @@ discovery_result nvml_inventory::discover() {
         }
         resolve(lib->handle, "nvmlErrorString", lib->error_string);
         resolve(lib->handle, "nvmlDeviceGetMemoryInfo_v2", lib->get_memory_v2);
+        resolve(lib->handle, "nvmlDeviceGetUtilizationRates", lib->get_utilization);
         if (const auto rc = lib->init(); rc != nvml_success) {
             // Kept unloaded so that the next refresh retries (a driver may come up later).
             result.reason = "nvmlInit_v2 failed: " + lib->describe(rc);
@@ -202,6 +209,9 @@ discovery_result nvml_inventory::discover() {
         if (lib_->get_cuda_cc(device, &major, &minor) == nvml_success) {
             gpu.compute_capability = std::to_string(major) + "." + std::to_string(minor);
         }
+        nvml_utilization use{};
+        if (lib_->get_utilization != nullptr && lib_->get_utilization(device, &use) == nvml_success)
+            gpu.utilization = use.gpu / 100.0;
         result.gpus.push_back(std::move(gpu));
     }
     if (result.gpus.empty()) result.reason = "NVML reports no GPU";

@@ -173,9 +173,8 @@ asio::awaitable<response> client_api::ready(request) {
 }
 
 asio::awaitable<response> client_api::metrics(request) {
-    std::string m = tasks_.render_metrics();
-    if (opts_.local_pools) m += opts_.local_pools->render_metrics();
-    co_return response::text(200, m, "text/plain; version=0.0.4");
+    co_return response::text(200, opts_.metrics ? opts_.metrics->render() : std::string(),
+                             "text/plain; version=0.0.4");
 }
 
 }  // namespace llorch::orchestrator

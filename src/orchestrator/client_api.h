@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "common/metrics.h"
 #include "http/message.h"
 #include "orchestrator/task_service.h"
 
@@ -12,7 +13,8 @@ namespace llorch::orchestrator {
 
 struct client_api_options {
     std::string profile = "home";
-    pool::pool_manager* local_pools = nullptr;  // HOME profile
+    pool::pool_manager* local_pools = nullptr;          // HOME profile
+    const common::metrics_registry* metrics = nullptr;  // the daemon's, served at /metrics
 };
 
 class client_api {

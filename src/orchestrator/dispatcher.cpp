@@ -17,13 +17,14 @@ api::error no_pool_can_start(std::string_view model) {
 dispatcher::dispatcher(asio::io_context& io, common::clock& clock,
                        admission::admission_queue& queue, placement::placement_index& index,
                        pool_backend& backend, task_table& tasks, const session_table& sessions,
-                       start_fn start)
+                       task_metrics& metrics, start_fn start)
     : clock_(clock),
       queue_(queue),
       index_(index),
       backend_(backend),
       tasks_(tasks),
       sessions_(sessions),
+      metrics_(metrics),
       start_(std::move(start)),
       wake_timer_(io) {}
 
@@ -107,12 +108,18 @@ bool dispatcher::try_dispatch(const std::shared_ptr<task>& t, clock::time_point 
     // A pool the backend refuses (its node's half-open trial is out) has left placement, so the
     // next decision looks elsewhere; the bound only guards against a backend that never agrees.
     for (int tries = 0; tries < 4; ++tries) {
+        // Timed on the real clock: the decision's cost, whatever clock the service runs on.
+        const auto began = std::chrono::steady_clock::now();
         auto d = place(*t, now);
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
         if (!d) {
             if (d.error() == placement::placement_errc::no_capacity) return false;
+            metrics_.placement_decided(took, false);
             fail_placement(*t, d.error(), now);
             return true;
         }
+        metrics_.placement_decided(took, true);
         if (!backend_.admit(*d)) continue;
         index_.on_dispatch(d->pool);
         start_(t, std::move(*d));

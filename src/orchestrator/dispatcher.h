@@ -35,7 +35,7 @@ class dispatcher {
 
     dispatcher(asio::io_context& io, common::clock& clock, admission::admission_queue& queue,
                placement::placement_index& index, pool_backend& backend, task_table& tasks,
-               const session_table& sessions, start_fn start);
+               const session_table& sessions, task_metrics& metrics, start_fn start);
 
     asio::awaitable<void> run();
     void wake();
@@ -63,6 +63,7 @@ class dispatcher {
     pool_backend& backend_;
     task_table& tasks_;
     const session_table& sessions_;
+    task_metrics& metrics_;
     start_fn start_;
     std::deque<std::shared_ptr<task>> parked_;  // placement said "wait" for its overrides
     asio::steady_timer wake_timer_;

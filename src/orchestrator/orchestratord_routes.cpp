@@ -45,7 +45,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     const http::route_options open{.public_route = true};
     const http::route_options service{.public_route = false, .service_route = true};
     auto client = std::make_shared<client_api>(
-        *s.tasks, client_api_options{cloud ? "cloud" : "home", s.local_pools});
+        *s.tasks, client_api_options{cloud ? "cloud" : "home", s.local_pools, s.metrics});
     auto compat = std::make_shared<compat_api>(*s.tasks, *s.index);
     using c = client_api;
     using o = compat_api;

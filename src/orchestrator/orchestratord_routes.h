@@ -26,6 +26,7 @@ namespace llorch::orchestrator {
 
 struct orchestratord_services {
     task_service* tasks = nullptr;
+    const common::metrics_registry* metrics = nullptr;  // served at /metrics
     placement::placement_index* index = nullptr;
     pool::pool_manager* local_pools = nullptr;  // HOME profile
     registry::node_registry* nodes = nullptr;   // CLOUD profile

@@ -21,6 +21,7 @@
 
 #include "api/error.h"
 #include "http/message.h"
+#include "orchestrator/task_metrics.h"
 #include "orchestrator/task_spec.h"
 #include "placement/placement_request.h"
 
@@ -39,7 +40,7 @@ struct task {
     explicit task(asio::io_context& io) : io_(io) {}
     task_spec spec;
     task_state state = task_state::queued;
-    clock::time_point created{}, started{}, first_token{}, ended{};
+    clock::time_point created{}, started{}, first_token{}, last_token{}, ended{};
     std::chrono::system_clock::time_point created_wall{};
     std::string node_id, pool_id;
     int attempts = 0;
@@ -51,6 +52,10 @@ struct task {
     std::optional<api::error> error;
     placement::pool_ref pool;
     pool::infer_stream* upstream = nullptr;  // while running; cancel() goes through it
+    const task_series* series = nullptr;     // of the pool it runs on; set when placed
+
+    // Its labels in the task metrics: the model, and the pool and node once placed.
+    series_key metrics_key() const { return {spec.model, pool_id, node_id, spec.priority}; }
 
     // Readers.
     int readers = 0;

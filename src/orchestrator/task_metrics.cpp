@@ -1,60 +1,123 @@
 #include "orchestrator/task_metrics.h"
 
-#include <algorithm>
-
 namespace llorch::orchestrator {
 
 namespace {
-constexpr size_t window = 10'000;
+std::string priority_of(admission::task_priority p) { return std::string(admission::to_string(p)); }
+constexpr const char* enqueued_help = "Tasks accepted into the queue.";
+constexpr const char* started_help = "Tasks placed on a pool (each attempt).";
+constexpr const char* deadline_help = "Tasks that failed because their deadline could not be met.";
 
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-void keep(std::vector<double>& samples, double v) {
-    samples.push_back(v);
-    if (samples.size() > window) samples.erase(samples.begin(), samples.begin() + window / 2);
+// Placement decisions take microseconds: 1 µs to 100 ms.
+std::vector<double> decision_buckets() {
+    return {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 1e-1};
 }
 }  // namespace
 
-void task_metrics::observe_completion(double e2e_ms, std::optional<double> ttft_ms) {
-    keep(e2e_ms_, e2e_ms);
-    if (ttft_ms) keep(ttft_ms_, *ttft_ms);
+task_metrics::task_metrics(common::metrics_registry& r)
+    : registry_(r),
+      routing_(&r.histogram("task_routing_seconds",
+                            "From the placement decision to the engine accepting the request.",
+                            common::default_latency_buckets())),
+      placement_(&r.histogram("placement_decision_seconds", "Time to take a placement decision.",
+                              decision_buckets())),
+      placed_ok_(
+          &r.counter("placements_total", "Placement decisions by outcome.", {{"outcome", "ok"}})),
+      placed_failed_(&r.counter("placements_total", "Placement decisions by outcome.",
+                                {{"outcome", "failed"}})) {
+    // Present from the start, so that rates and alerts have series before the first event.
+    for (auto p : {admission::task_priority::interactive, admission::task_priority::batch}) {
+        r.counter("tasks_enqueued_total", enqueued_help, {{"priority", priority_of(p)}});
+        r.counter("tasks_started_total", started_help, {{"priority", priority_of(p)}});
+    }
+    for (const char* c : {"tasks_canceled_total", "tasks_completed_total", "tasks_failed_total"})
+        r.counter(c, "Tasks that ended so (all models).");
+    r.counter("tasks_deadline_unmet_total", deadline_help);
 }
 
-std::string task_metrics::render(size_t queue_depth, size_t running) const {
-    std::string o;
-    auto c = [&](const char* name, const char* type, double v) {
-        o += std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) +
-             "\n";
-    };
-    const auto& n = counts;
-    c("tasks_enqueued_total", "counter", static_cast<double>(n.enqueued));
-    c("tasks_started_total", "counter", static_cast<double>(n.started));
-    c("tasks_canceled_total", "counter", static_cast<double>(n.canceled));
-    c("tasks_rejected_total", "counter", static_cast<double>(n.rejected));
-    c("tasks_completed_total", "counter", static_cast<double>(n.completed));
-    c("tasks_failed_total", "counter", static_cast<double>(n.failed));
-    c("tokens_out_total", "counter", static_cast<double>(n.tokens));
-    c("queue_depth", "gauge", static_cast<double>(queue_depth));
-    c("tasks_running", "gauge", static_cast<double>(running));
-    o += "# TYPE admission_backpressure_events_total counter\n";
-    o += "admission_backpressure_events_total{policy=\"reject\"} " + std::to_string(n.rejected) +
-         "\n";
-    o += "admission_backpressure_events_total{policy=\"drop-lru\"} " +
-         std::to_string(n.dropped_lru) + "\n";
-    c("tasks_deadline_unmet_total", "counter", static_cast<double>(n.deadline_unmet));
-    o += "# TYPE latency_first_token_ms summary\n";
-    o += "latency_first_token_ms{quantile=\"0.5\"} " + std::to_string(percentile(ttft_ms_, 0.5)) +
-         "\n";
-    o += "latency_first_token_ms{quantile=\"0.99\"} " + std::to_string(percentile(ttft_ms_, 0.99)) +
-         "\n";
-    o += "# TYPE latency_e2e_ms summary\n";
-    o += "latency_e2e_ms{quantile=\"0.5\"} " + std::to_string(percentile(e2e_ms_, 0.5)) + "\n";
-    o += "latency_e2e_ms{quantile=\"0.99\"} " + std::to_string(percentile(e2e_ms_, 0.99)) + "\n";
-    return o;
+void task_metrics::enqueued(admission::task_priority p) {
+    registry_.counter("tasks_enqueued_total", enqueued_help, {{"priority", priority_of(p)}})
+        .Increment();
+}
+
+void task_metrics::rejected(std::string_view reason, std::string_view policy) {
+    registry_
+        .counter("tasks_rejected_total", "Tasks admission refused or dropped, by reason.",
+                 {{"reason", std::string(reason)}})
+        .Increment();
+    registry_
+        .counter("admission_backpressure_events_total", "Full-queue events, by the queue's policy.",
+                 {{"policy", std::string(policy)}})
+        .Increment();
+}
+
+void task_metrics::started(admission::task_priority p, std::string_view model,
+                           double queue_wait_s) {
+    registry_.counter("tasks_started_total", started_help, {{"priority", priority_of(p)}})
+        .Increment();
+    registry_
+        .histogram("queue_wait_seconds", "Time from admission to placement.",
+                   common::default_latency_buckets(),
+                   {{"model", std::string(model)}, {"priority", priority_of(p)}})
+        .Observe(queue_wait_s);
+}
+
+const task_series& task_metrics::series(const series_key& k) {
+    std::string id;
+    id.reserve(k.model.size() + k.pool.size() + k.node.size() + 16);
+    id.append(k.model).push_back('\0');
+    id.append(k.pool).push_back('\0');
+    id.append(k.node).push_back('\0');
+    id.append(admission::to_string(k.priority));
+    auto [it, fresh] = series_.try_emplace(std::move(id));
+    if (!fresh) return it->second;
+    const common::labels l{{"model", std::string(k.model)},
+                           {"pool", std::string(k.pool)},
+                           {"node", std::string(k.node)},
+                           {"priority", priority_of(k.priority)}};
+    const common::labels tl{l[0], l[1], l[2]};
+    const auto b = common::default_latency_buckets();
+    auto& s = it->second;
+    s.ttft = &registry_.histogram("time_to_first_token_seconds",
+                                  "From placement to the first token.", b, l);
+    s.inter_token = &registry_.histogram("inter_token_latency_seconds",
+                                         "Time between consecutive tokens of a task.", b, l);
+    s.e2e = &registry_.histogram("task_e2e_seconds",
+                                 "From admission to the end of a completed task.", b, l);
+    s.tokens_in = &registry_.counter("tokens_in_total", "Prompt tokens the engines reported.", tl);
+    s.tokens_out = &registry_.counter("tokens_out_total", "Tokens streamed to clients.", tl);
+    return s;
+}
+
+void task_metrics::placement_decided(double seconds, bool placed) {
+    placement_->Observe(seconds);
+    (placed ? placed_ok_ : placed_failed_)->Increment();
+}
+
+void task_metrics::retried(std::string_view model, std::string_view why) {
+    registry_
+        .counter("task_retries_total",
+                 "Attempts started again before the first token, by why the last one ended.",
+                 {{"model", std::string(model)}, {"reason", std::string(why)}})
+        .Increment();
+}
+
+void task_metrics::ended(const series_key& k, std::string_view outcome, std::string_view code) {
+    registry_
+        .counter("tasks_ended_total", "Tasks by how they ended (completed, failed, cancelled).",
+                 {{"model", std::string(k.model)},
+                  {"pool", std::string(k.pool)},
+                  {"node", std::string(k.node)},
+                  {"priority", priority_of(k.priority)},
+                  {"outcome", std::string(outcome)},
+                  {"code", std::string(code)}})
+        .Increment();
+    const char* total = outcome == "cancelled"   ? "tasks_canceled_total"
+                        : outcome == "completed" ? "tasks_completed_total"
+                                                 : "tasks_failed_total";
+    registry_.counter(total, "").Increment();
+    if (code == api::to_string(api::error_code::deadline_unmet))
+        registry_.counter("tasks_deadline_unmet_total", deadline_help).Increment();
 }
 
 }  // namespace llorch::orchestrator

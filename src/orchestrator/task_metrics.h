@@ -1,31 +1,66 @@
 #pragma once
-// The task service's counters and latency samples, rendered for /metrics. Plain state, no I/O:
-// owned by task_service, written by its parts (task_table counts how tasks end, task_runner
-// counts tokens and latencies) on the control plane's thread.
+// The task service's metrics, in the daemon's registry: how tasks enter, wait, run and end, as
+// counters and latency histograms labelled by model, pool, node and priority. Written by the
+// task service's parts (task_service admits, task_table ends, task_runner times tokens) on the
+// control plane's thread.
+//
+// Label cardinality stays bounded: a model label only comes from an admitted task (its model was
+// served when it was admitted), pools and nodes are bounded by the configuration and the node
+// registry, codes by the error vocabulary. No task or session ids.
+//
+// Cost: a task's series are looked up once per placement (one hash of its four labels); a token
+// costs one histogram observation and one counter increment through pointers it holds.
 
-#include <cstdint>
-#include <optional>
+#include <chrono>
 #include <string>
-#include <vector>
+#include <string_view>
+#include <unordered_map>
+
+#include "admission/admission_config.h"
+#include "api/error.h"
+#include "common/metrics.h"
 
 namespace llorch::orchestrator {
 
-struct task_counters {
-    uint64_t enqueued = 0, started = 0, canceled = 0, rejected = 0, completed = 0, failed = 0,
-             tokens = 0, dropped_lru = 0, deadline_unmet = 0;
+// The live series of one model × pool × node × priority: a running task holds a pointer.
+struct task_series {
+    common::histogram* ttft = nullptr;
+    common::histogram* inter_token = nullptr;
+    common::histogram* e2e = nullptr;
+    common::counter* tokens_in = nullptr;
+    common::counter* tokens_out = nullptr;
+};
+
+struct series_key {
+    std::string_view model, pool, node;
+    admission::task_priority priority;
 };
 
 class task_metrics {
   public:
-    task_counters counts;
+    explicit task_metrics(common::metrics_registry& registry);
 
-    // A task that completed: its end-to-end time and time to its first token.
-    void observe_completion(double e2e_ms, std::optional<double> ttft_ms);
-    std::string render(size_t queue_depth, size_t running) const;
+    void enqueued(admission::task_priority p);
+    // Admission refused a task (`reason`: queue_full) or dropped a queued one (drop_lru).
+    void rejected(std::string_view reason, std::string_view policy);
+    void started(admission::task_priority p, std::string_view model, double queue_wait_s);
+    // The series a task placed on `k` reports into.
+    const task_series& series(const series_key& k);
+    // From the placement decision to the engine accepting the request.
+    void routed(double seconds) { routing_->Observe(seconds); }
+    void placement_decided(double seconds, bool placed);
+    void retried(std::string_view model, std::string_view why);
+    // How a task ended; `code` is empty for a completed task.
+    void ended(const series_key& k, std::string_view outcome, std::string_view code);
+    common::metrics_registry& registry() { return registry_; }
 
   private:
-    // Bounded: the oldest half goes when a window is full.
-    std::vector<double> ttft_ms_, e2e_ms_;
+    common::metrics_registry& registry_;
+    std::unordered_map<std::string, task_series> series_;
+    common::histogram* routing_;
+    common::histogram* placement_;
+    common::counter* placed_ok_;
+    common::counter* placed_failed_;
 };
 
 }  // namespace llorch::orchestrator

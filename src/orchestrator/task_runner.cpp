@@ -23,6 +23,10 @@ long long ms_between(clock::time_point a, clock::time_point b) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
 }
 
+double seconds_between(clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
 api::error engine_error(const engines::engine_event& ev, const std::string& engine) {
     auto code =
         api::error_code_from_string(ev.finish_reason).value_or(api::error_code::upstream_failed);
@@ -90,6 +94,7 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     t->started = clock_.now();
     auto g = t->spec.generation;
     g.attempt = t->attempts - 1;
+    t->series = &metrics_.series(t->metrics_key());
     auto up = co_await backend_.open(d, g);
     if (!up) {
         const auto& err = up.error();
@@ -107,6 +112,7 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
         co_return;
     }
     auto stream = std::move(*up);
+    metrics_.routed(seconds_between(t->started, clock_.now()));
     if (t->finished()) {  // cancelled while opening
         stream->cancel();
         index_.on_complete(d.pool, true);
@@ -120,8 +126,7 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     stream.reset();
     index_.on_complete(d.pool, r.completed || t->state == task_state::cancelled, r.ttft_ms);
     if (r.completed) {
-        metrics_.observe_completion(static_cast<double>(ms_between(t->created, t->ended)),
-                                    r.ttft_ms);
+        t->series->e2e->Observe(seconds_between(t->created, t->ended));
         log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done", t->spec.task_id,
                     d.pool_id, t->tokens_out, ms_between(t->started, t->ended));
     }
@@ -140,13 +145,18 @@ asio::awaitable<task_runner::relay_result> task_runner::relay(std::shared_ptr<ta
         auto ev = co_await s->next();
         if (t->finished() || !ev) break;
         if (ev->type == engines::engine_event::kind::token) {
+            const auto now = clock_.now();
             if (t->tokens == 0) {
-                t->first_token = clock_.now();
+                t->first_token = now;
                 r.ttft_ms = static_cast<double>(ms_between(t->started, t->first_token));
+                t->series->ttft->Observe(seconds_between(t->started, now));
+            } else {
+                t->series->inter_token->Observe(seconds_between(t->last_token, now));
             }
+            t->last_token = now;
             t->append(token_frame(ev->text, t->tokens), t->tokens);
             ++t->tokens;
-            ++metrics_.counts.tokens;
+            t->series->tokens_out->Increment();
         } else if (ev->type == engines::engine_event::kind::end) {
             append_end(*t, *ev);
             tasks_.finish(*t, task_state::completed, std::nullopt, clock_.now());
@@ -170,6 +180,7 @@ asio::awaitable<task_runner::relay_result> task_runner::relay(std::shared_ptr<ta
 asio::awaitable<void> task_runner::retry_later(std::shared_ptr<task> t, std::string failed_pool,
                                                bool avoid) {
     run_ended();
+    metrics_.retried(t->spec.model, avoid ? "pool_failed" : "pool_full");
     t->state = task_state::queued;
     if (avoid) t->retry_avoid.push_back(std::move(failed_pool));
     auto delay = backoff_.delay(static_cast<uint32_t>(t->attempts)).value_or(0ms);
@@ -206,7 +217,10 @@ void task_runner::append_end(task& t, const engines::engine_event& ev) {
     json::object o{{"tokens_out", t.tokens_out},
                    {"decode_ms", ev.decode_ms >= 0 ? ev.decode_ms : ms_between(t.started, now)},
                    {"finish_reason", ev.finish_reason}};
-    if (ev.tokens_in >= 0) o["tokens_in"] = ev.tokens_in;
+    if (ev.tokens_in >= 0) {
+        o["tokens_in"] = ev.tokens_in;
+        if (t.series) t.series->tokens_in->Increment(static_cast<double>(ev.tokens_in));
+    }
     std::string f;
     http::append_sse(f, "end", json::serialize(o));
     t.append(std::move(f));

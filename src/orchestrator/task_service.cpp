@@ -19,12 +19,13 @@ std::shared_ptr<spdlog::logger> log() {
 }  // namespace
 
 task_service::task_service(asio::io_context& io, service_options opts,
-                           placement::placement_index& index, pool_backend& backend)
-    : task_service(io, std::move(opts), index, backend, common::real_clock::instance()) {}
+                           placement::placement_index& index, pool_backend& backend,
+                           common::metrics_registry& metrics)
+    : task_service(io, std::move(opts), index, backend, metrics, common::real_clock::instance()) {}
 
 task_service::task_service(asio::io_context& io, service_options opts,
                            placement::placement_index& index, pool_backend& backend,
-                           common::clock& clock)
+                           common::metrics_registry& metrics, common::clock& clock)
     : io_(io),
       clock_(clock),
       opts_(std::move(opts)),
@@ -32,9 +33,10 @@ task_service::task_service(asio::io_context& io, service_options opts,
       backend_(backend),
       queue_(opts_.admission),
       rate_(opts_.rate),
+      metrics_(metrics),
       tasks_(metrics_, [this](std::chrono::nanoseconds held) { rate_.observe(held); }),
       sessions_(opts_.session_ttl),
-      dispatcher_(io, clock_, queue_, index_, backend_, tasks_, sessions_,
+      dispatcher_(io, clock_, queue_, index_, backend_, tasks_, sessions_, metrics_,
                   [this](std::shared_ptr<task> t, placement::placement_decision d) {
                       on_placed(std::move(t), std::move(d));
                   }),
@@ -45,7 +47,9 @@ task_service::task_service(asio::io_context& io, service_options opts,
                .seed = opts_.retry_seed},
               index_, backend_, tasks_, metrics_, dispatcher_, queue_),
       sweep_timer_(io),
-      background_(io.get_executor()) {}
+      background_(io.get_executor()) {
+    metrics.add_collector([this](common::scrape& s) { report_metrics(s); });
+}
 
 task_service::~task_service() = default;
 
@@ -101,7 +105,7 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
     if (t->spec.deadline) q.deadline = t->created + *t->spec.deadline;
     auto pushed = queue_.push(q);
     if (!pushed) {
-        ++metrics_.counts.rejected;
+        metrics_.rejected("queue_full", admission::to_string(queue_.config().policy));
         auto retry = retry_after_ms();
         auto e = api::make_error(api::error_code::admission_reject,
                                  "the queue is full (" + std::to_string(queue_.capacity()) +
@@ -111,11 +115,11 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
         e.policy_label = std::string(admission::to_string(queue_.config().policy));
         return e;
     }
-    ++metrics_.counts.enqueued;
+    metrics_.enqueued(t->spec.priority);
     tasks_.add(t);
     if (observer_) observer_->on_queued(*t);
     if (pushed->evicted) {
-        ++metrics_.counts.dropped_lru;
+        metrics_.rejected("dropped_lru", admission::to_string(queue_.config().policy));
         if (auto evicted = tasks_.find(pushed->evicted->task_id)) {
             auto e = api::make_error(api::error_code::queue_full_drop_lru,
                                      "dropped from the full queue to make room for newer work");
@@ -237,7 +241,8 @@ void task_service::on_placed(std::shared_ptr<task> t, placement::placement_decis
     t->pool = d.pool;
     t->node_id = d.node_id;
     t->pool_id = d.pool_id;
-    ++metrics_.counts.started;
+    metrics_.started(t->spec.priority, t->spec.model,
+                     std::chrono::duration<double>(now - t->created).count());
     sessions_.record_turn(t->spec.session_id, d, now);
     if (observer_) observer_->on_started(*t);
     runner_.start(std::move(t), std::move(d));
@@ -306,8 +311,14 @@ asio::awaitable<void> task_service::stop(std::chrono::milliseconds deadline) {
     co_await background_.stop();
 }
 
-std::string task_service::render_metrics() const {
-    return metrics_.render(queue_.size(), runner_.running());
+void task_service::report_metrics(common::scrape& s) const {
+    s.gauge("queue_depth", "Tasks waiting in the queue.", {}, static_cast<double>(queue_.size()));
+    for (auto p : {admission::task_priority::interactive, admission::task_priority::batch})
+        s.gauge("queue_tasks", "Tasks waiting in the queue, by priority.",
+                {{"priority", std::string(admission::to_string(p))}},
+                static_cast<double>(queue_.size(p)));
+    s.gauge("tasks_running", "Tasks running on an engine.", {},
+            static_cast<double>(runner_.running()));
 }
 
 }  // namespace llorch::orchestrator

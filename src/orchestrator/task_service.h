@@ -60,11 +60,12 @@ struct admission_info {
 
 class task_service {
   public:
+    // Its metrics go to `metrics` (which outlives it: a collector reads the queue on render).
     task_service(asio::io_context& io, service_options opts, placement::placement_index& index,
-                 pool_backend& backend);
+                 pool_backend& backend, common::metrics_registry& metrics);
     // With the clock that deadlines, the disconnect grace and retry backoff run on.
     task_service(asio::io_context& io, service_options opts, placement::placement_index& index,
-                 pool_backend& backend, common::clock& clock);
+                 pool_backend& backend, common::metrics_registry& metrics, common::clock& clock);
     ~task_service();
 
     void start();
@@ -101,7 +102,6 @@ class task_service {
     size_t queue_depth() const { return queue_.size(); }
     size_t queue_depth(admission::task_priority p) const { return queue_.size(p); }
     size_t running() const { return runner_.running(); }
-    std::string render_metrics() const;
 
   private:
     api::api_result<void> check_limits(task_spec& spec) const;
@@ -114,6 +114,8 @@ class task_service {
     void finish(task& t, task_state s, std::optional<api::error> e = std::nullopt);
     long long predicted_start_ms(size_t position) const;
     long long retry_after_ms() const;
+    // The queue and running gauges, read when /metrics renders.
+    void report_metrics(common::scrape& s) const;
 
     asio::io_context& io_;
     common::clock& clock_;

@@ -44,15 +44,8 @@ void task_table::finish(task& t, task_state s, std::optional<api::error> e, cloc
     t.state = s;
     t.ended = now;
     if (held_slot && on_release_) on_release_(now - t.started);
-    auto& n = metrics_.counts;
-    if (s == task_state::cancelled)
-        ++n.canceled;
-    else if (s == task_state::failed)
-        ++n.failed;
-    else if (s == task_state::completed)
-        ++n.completed;
+    metrics_.ended(t.metrics_key(), to_string(s), e ? api::to_string(e->code) : "");
     if (e) {
-        if (e->code == api::error_code::deadline_unmet) ++n.deadline_unmet;
         t.error = e;
         t.append(error_frame(*e));
     }

@@ -63,6 +63,10 @@ std::string refusal(int status, const std::string& body, const std::string& toke
 }
 }  // namespace
 
+namespace {
+constexpr const char* heartbeats_help = "Heartbeats this node sent, by outcome.";
+}
+
 node_agent::node_agent(asio::io_context& io, node_agent_options opts, pool_manager& pools)
     : io_(io),
       opts_(std::move(opts)),
@@ -72,6 +76,9 @@ node_agent::node_agent(asio::io_context& io, node_agent_options opts, pool_manag
       background_(io.get_executor()) {
     while (!opts_.orchestratord_url.empty() && opts_.orchestratord_url.back() == '/')
         opts_.orchestratord_url.pop_back();
+    if (opts_.metrics)  // both outcomes from the start, so that a failure ratio has a base
+        for (const char* o : {"ok", "failed"})
+            opts_.metrics->counter("node_heartbeats_total", heartbeats_help, {{"outcome", o}});
 }
 
 node_agent::~node_agent() = default;
@@ -160,7 +167,9 @@ asio::awaitable<int> node_agent::heartbeat_once() {
     r.timeout = 5s;
     if (!opts_.service_token.empty())
         r.headers.add("Authorization", "Bearer " + opts_.service_token);
+    const auto sent = std::chrono::steady_clock::now();
     auto res = co_await client_->send(std::move(r));
+    count_heartbeat(res && res->status == 200, sent);
     if (!res) {
         log()->warn("heartbeat to {} failed: {}", opts_.orchestratord_url, res.error().message);
         co_return -1;
@@ -174,6 +183,20 @@ asio::awaitable<int> node_agent::heartbeat_once() {
         log()->error("orchestratord refused a heartbeat: {}",
                      refusal(res->status, res->body, opts_.service_token));
     co_return res->status;
+}
+
+void node_agent::count_heartbeat(bool ok, std::chrono::steady_clock::time_point sent) {
+    if (!opts_.metrics) return;
+    opts_.metrics
+        ->counter("node_heartbeats_total", heartbeats_help, {{"outcome", ok ? "ok" : "failed"}})
+        .Increment();
+    if (ok)
+        opts_.metrics
+            ->histogram("node_heartbeat_seconds",
+                        "Round trip of a heartbeat answered by orchestratord.",
+                        common::default_latency_buckets())
+            .Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
 }
 
 asio::awaitable<void> node_agent::run() {

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/metrics.h"
 #include "common/task_group.h"
 #include "http/tls.h"
 #include "pool/node_report.h"
@@ -33,6 +34,8 @@ struct node_agent_options {
     std::chrono::milliseconds heartbeat_interval{10'000};
     std::string service_token;  // sent to orchestratord; empty: none
     http::tls_context tls;      // for an https:// orchestratord
+    // node_heartbeats_total{outcome} and node_heartbeat_seconds go here when set.
+    common::metrics_registry* metrics = nullptr;
 };
 
 class node_agent {
@@ -51,6 +54,7 @@ class node_agent {
     asio::awaitable<bool> register_once();
     asio::awaitable<int> heartbeat_once();
     std::vector<reported_pool> pool_reports() const;
+    void count_heartbeat(bool ok, std::chrono::steady_clock::time_point sent);
 
     asio::io_context& io_;
     node_agent_options opts_;

@@ -446,8 +446,12 @@ void pool_manager::on_capacity_change(std::function<void(const std::string&)> cb
     impl_->rt->on_capacity_change(std::move(cb));
 }
 
-std::string pool_manager::render_metrics() const {
-    return render_pool_metrics(impl_->rt->table(), impl_->adopter->outcomes());
+void pool_manager::add_metrics(common::metrics_registry& registry) const {
+    registry.add_collector([this](common::scrape& s) {
+        const auto& rt = *impl_->rt;
+        report_pool_metrics(s, rt.table(), impl_->adopter->outcomes(), rt.last_discovery,
+                            rt.opts().node_id);
+    });
 }
 
 }  // namespace llorch::pool

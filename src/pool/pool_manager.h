@@ -27,6 +27,7 @@
 
 #include "api/error.h"
 #include "common/backoff.h"
+#include "common/metrics.h"
 #include "engines/engine_adapter.h"
 #include "engines/generation.h"
 #include "gpu/gpu_inventory.h"
@@ -161,10 +162,11 @@ class pool_manager {
     // Called whenever a slot frees or a pool's readiness changes (the HOME dispatcher waits on it).
     void on_capacity_change(std::function<void(const std::string& pool_id)> cb);
 
-    // Prometheus text for this manager's pools, and handoff files processed
+    // Reports this manager's pools, handoff files processed
     // (pool_handoff_files_processed_total{pool_id,outcome}: adopted, malformed, unreachable,
-    // not_ready, conflict).
-    std::string render_metrics() const;
+    // not_ready, conflict) and its GPUs into `registry` whenever it renders; the manager
+    // outlives every render.
+    void add_metrics(common::metrics_registry& registry) const;
 
     // The engine's token count of `text` on a ready replica of the pool (llama-server's
     // /tokenize); nullopt when the pool cannot say (not ready, another engine kind, an error).

@@ -1,63 +1,48 @@
 #include "pool/pool_metrics.h"
 
+#include <string>
+
 namespace llorch::pool {
 
-namespace {
-// Ids of malformed handoff files come from file names, so they are escaped like any label value.
-std::string label(const std::string& v) {
-    std::string e;
-    for (char c : v) {
-        if (c == '\\' || c == '"') e += '\\';
-        if (c == '\n') {
-            e += "\\n";
-            continue;
-        }
-        e += c;
-    }
-    return e;
-}
-}  // namespace
-
-std::string render_pool_metrics(const pool_table& table,
-                                const handoff_adopter::outcome_counts& handoffs) {
-    std::string out;
-    auto line = [&](const char* name, const std::string& id, double v) {
-        out += name;
-        out += "{pool_id=\"" + id + "\"} " + std::to_string(v) + "\n";
-    };
-    out += "# TYPE pool_slots_total gauge\n# TYPE pool_slots_free gauge\n# TYPE pool_ready gauge\n";
-    out += "# TYPE pool_vram_total_bytes gauge\n# TYPE pool_vram_free_bytes gauge\n";
-    out += "# TYPE pool_restarts_total counter\n";
+void report_pool_metrics(common::scrape& s, const pool_table& table,
+                         const handoff_adopter::outcome_counts& handoffs,
+                         const gpu::discovery_result& gpus, std::string_view node_id) {
     for (const auto& [id, p] : table.entries()) {
-        auto s = snapshot_of(*p);
-        line("pool_slots_total", id, s.slots_total);
-        line("pool_slots_free", id, s.slots_free);
-        line("pool_ready", id, s.state == pool_state::ready ? 1 : 0);
-        line("pool_vram_total_bytes", id, static_cast<double>(s.vram_total_bytes));
-        line("pool_vram_free_bytes", id, static_cast<double>(s.vram_free_bytes));
-        line("pool_restarts_total", id, s.restarts);
+        const common::labels l{{"pool_id", id}};
+        auto v = snapshot_of(*p);
+        s.gauge("pool_slots_total", "Slots of the pool's engines.", l, v.slots_total);
+        s.gauge("pool_slots_free", "Free slots of the pool's engines.", l, v.slots_free);
+        s.gauge("pool_ready", "1 when the pool takes requests.", l,
+                v.state == pool_state::ready ? 1 : 0);
+        s.gauge("pool_vram_total_bytes", "Memory of the pool's GPUs.", l,
+                static_cast<double>(v.vram_total_bytes));
+        s.gauge("pool_vram_free_bytes", "Free memory of the pool's GPUs.", l,
+                static_cast<double>(v.vram_free_bytes));
+        s.counter("pool_restarts_total", "Engine restarts after a crash or a stall.", l,
+                  v.restarts);
+        if (v.engine_slots_busy >= 0)
+            s.gauge("pool_engine_slots_busy", "Busy slots as the engine itself reports them.", l,
+                    v.engine_slots_busy);
+        s.counter("pool_slot_mismatch_total",
+                  "Times the engine's busy-slot count disagreed with the manager's.", l,
+                  static_cast<double>(p->slot_mismatches));
+        for (auto [outcome, n] : {std::pair{"ok", p->health_ok}, std::pair{"fail", p->health_fail}})
+            s.counter("pool_health_checks_total", "Engine health probes, by outcome.",
+                      {{"pool_id", id}, {"outcome", outcome}}, static_cast<double>(n));
     }
-    out += "# TYPE pool_health_checks_total counter\n";
-    for (const auto& [id, p] : table.entries()) {
-        out += "pool_health_checks_total{pool_id=\"" + id + "\",outcome=\"ok\"} " +
-               std::to_string(p->health_ok) + "\n";
-        out += "pool_health_checks_total{pool_id=\"" + id + "\",outcome=\"fail\"} " +
-               std::to_string(p->health_fail) + "\n";
-    }
-    out += "# TYPE pool_engine_slots_busy gauge\n# TYPE pool_slot_mismatch_total counter\n";
-    for (const auto& [id, p] : table.entries()) {
-        auto s = snapshot_of(*p);
-        if (s.engine_slots_busy >= 0)
-            out += "pool_engine_slots_busy{pool_id=\"" + id + "\"} " +
-                   std::to_string(s.engine_slots_busy) + "\n";
-        out += "pool_slot_mismatch_total{pool_id=\"" + id + "\"} " +
-               std::to_string(p->slot_mismatches) + "\n";
-    }
-    out += "# TYPE pool_handoff_files_processed_total counter\n";
     for (const auto& [key, n] : handoffs)
-        out += "pool_handoff_files_processed_total{pool_id=\"" + label(key.first) +
-               "\",outcome=\"" + key.second + "\"} " + std::to_string(n) + "\n";
-    return out;
+        s.counter("pool_handoff_files_processed_total", "Handoff files processed, by outcome.",
+                  {{"pool_id", key.first}, {"outcome", key.second}}, static_cast<double>(n));
+    for (const auto& g : gpus.gpus) {
+        const common::labels l{{"node", std::string(node_id)}, {"device", std::to_string(g.index)}};
+        s.gauge("gpu_memory_total_bytes", "Memory of a GPU.", l,
+                static_cast<double>(g.memory_total_bytes));
+        s.gauge("gpu_memory_used_bytes", "Memory in use on a GPU.", l,
+                static_cast<double>(g.memory_used_bytes));
+        if (g.utilization)
+            s.gauge("gpu_utilization_ratio", "Fraction of time a GPU was busy (0..1).", l,
+                    *g.utilization);
+    }
 }
 
 }  // namespace llorch::pool

@@ -96,7 +96,8 @@ response error_response(const api::error& e, const request& q) {
 
 }  // namespace
 
-void add_worker_routes(http::router& routes, pool_manager& m, worker_api_options opts) {
+void add_worker_routes(http::router& routes, pool_manager& m,
+                       const common::metrics_registry& metrics, worker_api_options opts) {
     auto* mp = &m;
     routes.add("GET", "/health",
                [mp, opts](request) -> asio::awaitable<response> {
@@ -116,8 +117,8 @@ void add_worker_routes(http::router& routes, pool_manager& m, worker_api_options
         co_return response::json(not_ready.empty() ? 200 : 503, json::serialize(o));
     });
     routes.add("GET", "/metrics",
-               [mp](request) -> asio::awaitable<response> {
-                   co_return response::text(200, mp->render_metrics(), "text/plain; version=0.0.4");
+               [reg = &metrics](request) -> asio::awaitable<response> {
+                   co_return response::text(200, reg->render(), "text/plain; version=0.0.4");
                },
                {.public_route = true});
     add_pool_routes(routes, std::make_shared<local_pool_admin>(m));

@@ -15,7 +15,8 @@ struct worker_api_options {
     std::string version = LLORCH_VERSION;
 };
 
-// Adds every route of pool-managerd to `r`; `m` outlives `r`.
-void add_worker_routes(http::router& r, pool_manager& m, worker_api_options opts);
+// Adds every route of pool-managerd to `r`; `m` and `metrics` (served at /metrics) outlive `r`.
+void add_worker_routes(http::router& r, pool_manager& m, const common::metrics_registry& metrics,
+                       worker_api_options opts);
 
 }  // namespace llorch::pool

@@ -137,7 +137,10 @@ registry_result<uint64_t> node_registry::register_node(node_registration r, time
                                   "' is not compatible with control "
                                   "plane " +
                                   config_.control_plane_version +
-                                  "; compatible versions: " + accepted};
+                                  "; compatible versions: " + accepted +
+                                  "; install the control plane's release on this node, or "
+                                  "upgrade orchestratord first when the node is newer "
+                                  "(docs/operations.md, Upgrades)"};
     }
     auto [it, inserted] = nodes_.try_emplace(r.node_id);
     node_record& n = it->second;

@@ -225,9 +225,9 @@ asio::awaitable<http::response> sim_engine::handle_generate(http::request req, a
     auto parsed = parse_gen_request(api, req.body);
     if (!parsed) co_return json_response(parsed.error().status, error_body(parsed.error()));
     const gen_request& r = *parsed;
-    m_requests_->inc();
+    m_requests_->Increment();
     if (cfg_.error_rate > 0 && unit_interval(rng_) < cfg_.error_rate) {
-        m_errors_injected_->inc();
+        m_errors_injected_->Increment();
         co_return json_response(500, error_body({500, "simulated engine error", "server_error"}));
     }
 
@@ -238,7 +238,7 @@ asio::awaitable<http::response> sim_engine::handle_generate(http::request req, a
         (cfg_.hang_rate >= 1 || unit_interval(rng_) < cfg_.hang_rate))
         p.hang_after = cfg_.hang_after_tokens;
     p.prompt_tokens = r.prompt_tokens;
-    m_prompt_tokens_->inc(p.prompt_tokens);
+    m_prompt_tokens_->Increment(p.prompt_tokens);
 
     auto gen = std::make_shared<generation>(shared_from_this(), p);
     gen->start();
@@ -272,8 +272,8 @@ slot_table::ticket sim_engine::admit(generation& g) {
     const slot_table::ticket t = next_ticket_++;
     by_ticket_.emplace(t, &g);
     auto slot = slots_.acquire(t);
-    m_processing_->set(slots_.busy());
-    m_deferred_->set(static_cast<double>(slots_.waiting()));
+    m_processing_->Set(slots_.busy());
+    m_deferred_->Set(static_cast<double>(slots_.waiting()));
     if (slot) g.grant(*slot);
     return t;
 }
@@ -281,8 +281,8 @@ slot_table::ticket sim_engine::admit(generation& g) {
 void sim_engine::release(slot_table::ticket t) {
     by_ticket_.erase(t);
     auto next = slots_.release(t);
-    m_processing_->set(slots_.busy());
-    m_deferred_->set(static_cast<double>(slots_.waiting()));
+    m_processing_->Set(slots_.busy());
+    m_deferred_->Set(static_cast<double>(slots_.waiting()));
     if (!next) return;
     if (auto it = by_ticket_.find(next->first); it != by_ticket_.end())
         it->second->grant(next->second);
@@ -294,7 +294,7 @@ int sim_engine::count_tokens(int n) {
         if (n < 0) n = 0;
     }
     tokens_sent_ += n;
-    m_tokens_predicted_->inc(n);
+    m_tokens_predicted_->Increment(n);
     return n;
 }
 

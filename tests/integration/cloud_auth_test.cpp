@@ -248,6 +248,8 @@ TEST(cloud, incompatible_node_version_is_refused_with_the_versions_that_fit) {
     // "compatible versions: 0.1.x" for a 0.1.0 control plane.
     auto series = own.substr(0, own.rfind('.')) + ".x";
     EXPECT_NE(message.find(series), std::string::npos) << "names no version that fits: " << message;
+    EXPECT_NE(message.find("upgrade orchestratord first"), std::string::npos)
+        << "says not what to do: " << message;
     EXPECT_EQ(cp.node_state("future-node"), "absent");
 
     // The same registration with a version of the same series is taken.

@@ -42,6 +42,7 @@ class cluster_monitor_test : public ::testing::Test {
     asio::io_context io;
     placement::placement_index index;
     testing::fake_pool_backend backend{io};
+    common::metrics_registry metrics;
     std::unique_ptr<task_service> svc;
     std::shared_ptr<fake_pool_admin> pools = std::make_shared<fake_pool_admin>();
     std::unique_ptr<cluster_monitor> mon;
@@ -62,7 +63,7 @@ class cluster_monitor_test : public ::testing::Test {
         v.pool.slots_total = 1;
         v.pool.slots_free = 1;
         pools->views = {v};
-        svc = std::make_unique<task_service>(io, service_options{}, index, backend, clock);
+        svc = std::make_unique<task_service>(io, service_options{}, index, backend, metrics, clock);
         mon = std::make_unique<cluster_monitor>(
             io, cluster_monitor_options{.log = {.max_events = 8}}, *svc, nullptr, clock);
         mon->set_pools(pools);

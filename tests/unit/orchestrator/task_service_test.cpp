@@ -21,6 +21,7 @@ class task_service_test : public ::testing::Test {
     placement::placement_index index;
     testing::fake_pool_backend backend{io};
     service_options opts;
+    common::metrics_registry metrics;
     std::unique_ptr<task_service> svc;
 
     placement::pool_ref add_pool(const std::string& id, int slots = 1, bool ready = true,
@@ -34,7 +35,7 @@ class task_service_test : public ::testing::Test {
         return index.upsert_pool(node, id, st);
     }
     void start() {
-        svc = std::make_unique<task_service>(io, opts, index, backend, clock);
+        svc = std::make_unique<task_service>(io, opts, index, backend, metrics, clock);
         svc->start();
         poll();
     }

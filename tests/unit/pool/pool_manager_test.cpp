@@ -215,8 +215,10 @@ TEST_F(pool_manager_test, a_foreign_handoff_file_is_adopted_once_its_engine_answ
     ASSERT_TRUE(write_handoff_atomic(opts_.runtime_dir, h));
     run_for(300ms);
     EXPECT_FALSE(m.has_pool("ext")) << "adopted before its engine answered";
-    EXPECT_NE(m.render_metrics().find(
-                  R"(pool_handoff_files_processed_total{pool_id="ext",outcome="unreachable"} 1)"),
+    common::metrics_registry metrics;
+    m.add_metrics(metrics);
+    EXPECT_NE(metrics.render().find(
+                  R"(pool_handoff_files_processed_total{outcome="unreachable",pool_id="ext"} 1)"),
               std::string::npos);
 
     foreign->set_healthy(true);

@@ -261,6 +261,10 @@ TEST_F(registry_fixture, refuses_an_incompatible_version_and_names_the_compatibl
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code, registry_errc::incompatible_version);
     EXPECT_NE(result.error().message.find("0.1.x"), std::string::npos);
+    // And what to do about it.
+    EXPECT_NE(result.error().message.find("install the control plane's release on this node"),
+              std::string::npos)
+        << result.error().message;
     EXPECT_EQ(registry.find("n1"), nullptr);
     r.version = "0.1.7";
     EXPECT_TRUE(registry.register_node(r, t0));
