@@ -282,6 +282,7 @@ class control_plane {
 
     std::string log_text() const { return read_file(dir_ / "orchestratord.log"); }
     steady::time_point started() const { return started_; }
+    long pid() const { return proc_.pid(); }
 
   private:
     plane_options opts_;
