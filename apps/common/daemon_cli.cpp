@@ -68,6 +68,13 @@ void add_serve_limits_options(CLI::App& app, serve_limits_options& o,
         ->check(CLI::Range(100LL, 86'400'000LL));
 }
 
+void count_streams(common::metrics_registry& metrics, http::server_options& so) {
+    so.streams_open = &metrics.gauge("sse_streams_open", "Streamed responses being written.");
+    so.slow_readers_cut = &metrics.counter(
+        "sse_slow_readers_cut_total",
+        "Streams cut off because the client read too slowly (one write over the write timeout).");
+}
+
 void apply_serve_limits(const serve_limits_options& o, http::server_options& so) {
     so.max_connections = o.max_connections;
     so.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);

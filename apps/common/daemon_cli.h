@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/metrics.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "startup_error.h"
@@ -51,6 +52,8 @@ struct serve_limits_options {
 void add_serve_limits_options(CLI::App& app, serve_limits_options& o,
                               const std::string& env_prefix);
 void apply_serve_limits(const serve_limits_options& o, http::server_options& so);
+// The server's stream figures (sse_streams_open, sse_slow_readers_cut_total) into `metrics`.
+void count_streams(common::metrics_registry& metrics, http::server_options& so);
 
 // Parses the command line into `cfg` (the options its declare() gives, with --version) and starts
 // logging. Returns the exit code when the process should end now: 0 after --help or --version,

@@ -120,6 +120,7 @@ startup_result<void> orchestratord_app::start() {
     hso.service_tokens = *service_tokens;
     hso.tls = *served;
     apply_serve_limits(cfg_.limits, hso);
+    count_streams(metrics_, hso);
     threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
     hso.connection_executors = threads_->executors();
     server_ = std::make_unique<http::server>(io_, hso, std::move(routes));

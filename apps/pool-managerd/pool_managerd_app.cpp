@@ -118,6 +118,7 @@ startup_result<void> pool_managerd_app::start() {
     so.tokens = *tokens;
     so.tls = *served;
     apply_serve_limits(cfg_.limits, so);
+    count_streams(metrics_, so);
     threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
     so.connection_executors = threads_->executors();
     server_ = std::make_unique<http::server>(io_, so, std::move(routes));

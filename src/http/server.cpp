@@ -478,6 +478,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         }
         bool clean = true;
         bool last_sent = false;  // the body's end went out
+        if (opts.streams_open) opts.streams_open->Increment();
 
         // A frame that is ready (or nearly) leaves in the head's write; a quiet stream gets its
         // head alone after a moment.
@@ -496,10 +497,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
             auto ec =
                 co_await write_piece(stream, head, chunk ? &*chunk : nullptr, last_sent, chunked);
             if (ec) {
+                if (ec == beast::error::timeout && opts.slow_readers_cut)
+                    opts.slow_readers_cut->Increment();
                 probe.mark_gone();
                 clean = false;
             }
         }
+        if (opts.streams_open) opts.streams_open->Decrement();
         co_await stop_probe(stream, probe);
         co_return clean&& keep_alive&& chunked && !probe.closed && !stopping;
     }

@@ -18,6 +18,7 @@
 
 #include "http/auth.h"
 #include "http/http_error.h"
+#include "common/metrics.h"
 #include "http/router.h"
 #include "http/tls.h"
 
@@ -46,6 +47,10 @@ struct server_options {
     // the server's own io_context and these, round-robin; handlers and streamed bodies always
     // run on the server's own io_context (the control thread). Empty: everything runs there.
     std::vector<asio::any_io_executor> connection_executors;
+    // Streamed responses being written (SSE readers), and those cut off because one write took
+    // longer than write_timeout (a slow reader). Updated from any io thread; null: not counted.
+    common::gauge* streams_open = nullptr;
+    common::counter* slow_readers_cut = nullptr;
 };
 
 class server {

@@ -138,12 +138,25 @@ inline ::testing::AssertionResult ended_with_error(const sse_result& r,
     return ::testing::AssertionSuccess();
 }
 
+// Where a daemon runs: a command prefix (e.g. `ip netns exec NS`, see netns_fixture.h) and the
+// address it listens on. The default is this host's loopback.
+struct host_place {
+    std::vector<std::string> wrap;
+    std::string host = "127.0.0.1";
+};
+
+inline std::vector<std::string> wrapped(const host_place& where, std::vector<std::string> argv) {
+    argv.insert(argv.begin(), where.wrap.begin(), where.wrap.end());
+    return argv;
+}
+
 // orchestratord with the CLOUD profile, on a port of its own that a restart keeps.
 struct plane_options {
     long long node_timeout_ms = 2000;
     std::string strategy = "round-robin";
     header_pairs env = no_tokens;
     header_pairs auth;  // sent with every call the test makes to it
+    host_place where;
 };
 
 class control_plane {
@@ -159,10 +172,11 @@ class control_plane {
         env.emplace_back("ORCHESTRATORD_CLOUD_PROFILE", "true");
         started_ = steady::now();
         proc_ = start_process(
-            {(bin_dir() / "orchestratord").string(), "--addr", "127.0.0.1:" + std::to_string(port_),
-             "--node-timeout-ms", std::to_string(opts_.node_timeout_ms),
-             "--stale-check-interval-secs", "1", "--placement-strategy", opts_.strategy,
-             "--drain-deadline-ms", "1000"},
+            wrapped(opts_.where,
+                    {(bin_dir() / "orchestratord").string(), "--addr",
+                     opts_.where.host + ":" + std::to_string(port_), "--node-timeout-ms",
+                     std::to_string(opts_.node_timeout_ms), "--stale-check-interval-secs", "1",
+                     "--placement-strategy", opts_.strategy, "--drain-deadline-ms", "1000"}),
             dir_ / "orchestratord.log", env);
         // The first start takes any free port; a restart binds the same one again.
         if (port_ == 0) port_ = listening_port(proc_, dir_ / "orchestratord.log", "orchestratord");
@@ -173,7 +187,7 @@ class control_plane {
         while (proc_.running()) std::this_thread::sleep_for(5ms);
     }
 
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string base() const { return "http://" + opts_.where.host + ":" + std::to_string(port_); }
     std::string url(const std::string& path) const { return base() + path; }
     bool wait_healthy(std::chrono::milliseconds d = 30s) const {
         return wait_http_ok(url("/health"), d);
@@ -268,6 +282,7 @@ class control_plane {
 
     std::string log_text() const { return read_file(dir_ / "orchestratord.log"); }
     steady::time_point started() const { return started_; }
+    long pid() const { return proc_.pid(); }
 
   private:
     plane_options opts_;
@@ -281,18 +296,28 @@ class control_plane {
 class node_process {
   public:
     node_process(std::string id, const std::string& toml, const std::string& orchestratord_url,
-                 header_pairs env = no_tokens)
-        : id_(std::move(id)), dir_(temp_dir("cloud-" + id_)) {
+                 header_pairs env = no_tokens, host_place where = {})
+        : id_(std::move(id)), dir_(temp_dir("cloud-" + id_)), where_(std::move(where)) {
         std::ofstream(dir_ / "pools.toml") << toml;
         env.emplace_back("POOL_MANAGERD_CLOUD_PROFILE", "true");
         env.emplace_back("POOL_MANAGERD_NODE_ID", id_);
         env.emplace_back("ORCHESTRATORD_URL", orchestratord_url);
         env.emplace_back("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS", "0.5");
+        env_ = env;
+        start();
+    }
+    // Starts it again after a crash (kill9): same directory, any free port.
+    void start() {
+        // The log of an earlier run is kept aside, so that the port read is this run's.
+        const auto log = dir_ / "pool-managerd.log";
+        if (fs::exists(log))
+            fs::rename(log, dir_ / ("pool-managerd." + std::to_string(++runs_) + ".log"));
         proc_ =
-            start_process({(bin_dir() / "pool-managerd").string(), "--config",
-                           (dir_ / "pools.toml").string(), "--addr", "127.0.0.1:0", "--runtime-dir",
-                           (dir_ / "run").string(), "--drain-deadline-ms", "1000"},
-                          dir_ / "pool-managerd.log", env);
+            start_process(wrapped(where_, {(bin_dir() / "pool-managerd").string(), "--config",
+                                           (dir_ / "pools.toml").string(), "--addr",
+                                           where_.host + ":0", "--runtime-dir",
+                                           (dir_ / "run").string(), "--drain-deadline-ms", "1000"}),
+                          dir_ / "pool-managerd.log", env_);
         // Without POOL_MANAGERD_ADDRESS the node registers the address it bound.
         port_ = listening_port(proc_, dir_ / "pool-managerd.log", "pool-managerd");
     }
@@ -301,8 +326,13 @@ class node_process {
         proc_.stop(std::chrono::milliseconds(5000));
     }
 
+    // A crash: SIGKILL, reaped before returning (its engines stop on their own: they watch it).
+    void kill9() {
+        ::kill(proc_.pid(), SIGKILL);
+        while (proc_.running()) std::this_thread::sleep_for(5ms);
+    }
     const std::string& id() const { return id_; }
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string base() const { return "http://" + where_.host + ":" + std::to_string(port_); }
     std::string url(const std::string& path) const { return base() + path; }
     void signal(int sig) { ::kill(proc_.pid(), sig); }
     bool wait_exited(std::chrono::milliseconds d) {
@@ -328,6 +358,9 @@ class node_process {
   private:
     std::string id_;
     fs::path dir_;
+    host_place where_;
+    header_pairs env_;
+    int runs_ = 0;
     uint16_t port_ = 0;
     common::subprocess proc_;
 };

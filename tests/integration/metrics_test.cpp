@@ -210,6 +210,17 @@ TEST(metrics, a_real_prometheus_scrapes_the_cluster_and_sees_the_series_move) {
     EXPECT_LT(p50, 60);
     EXPECT_TRUE(wait_until(
         [&] { return prom.scalar(R"(sum(node_heartbeats_total{outcome="ok"}))") > 0; }, 30s));
+
+    // The alert rules (deploy/prometheus/alerts.yml) read series that exist. GPU utilization
+    // needs a GPU, so only its name is checked against the rules.
+    const auto rules = read_file(fs::path(LLORCH_SOURCE_DIR) / "deploy/prometheus/alerts.yml");
+    for (const char* name : {"node_up", "node_heartbeats_total", "placements_total",
+                             "task_routing_seconds_bucket", "queue_depth", "gpu_utilization_ratio"})
+        EXPECT_NE(rules.find(name), std::string::npos) << name << " is not in the rules any more";
+    for (const char* name : {"node_up", "node_heartbeats_total", "placements_total",
+                             "task_routing_seconds_bucket", "queue_depth"})
+        EXPECT_FALSE(prom.query(std::string("count(") + name + ")").empty())
+            << name << ", which an alert reads, has no series";
 }
 
 }  // namespace

@@ -64,7 +64,9 @@ TEST_F(orchestratord_home,
          "INVALID_PARAMS"},
         {"oversized body", oversized, 413, "PAYLOAD_TOO_LARGE"},
     };
-    auto enqueued_before = metric_value(d_->metrics(), "tasks_enqueued_total");
+    const std::string enqueued = R"(tasks_enqueued_total{priority="interactive"})";
+    auto enqueued_before = metric_value(d_->metrics(), enqueued);
+    ASSERT_GE(enqueued_before, 0) << "no series " << enqueued;
     for (const auto& c : cases) {
         SCOPED_TRACE(c.what);
         auto corr = "corr-bad-" + std::to_string(&c - cases.data());
@@ -80,8 +82,7 @@ TEST_F(orchestratord_home,
             EXPECT_EQ(str_of(e, "correlation_id"), corr);
         }
     }
-    EXPECT_EQ(metric_value(d_->metrics(), "tasks_enqueued_total"), enqueued_before)
-        << "a bad request was queued";
+    EXPECT_EQ(metric_value(d_->metrics(), enqueued), enqueued_before) << "a bad request was queued";
     EXPECT_EQ(http_call("GET", d_->url("/health")).status, 200);
     reader.join();
     EXPECT_TRUE(well_formed_stream(beside, 300));

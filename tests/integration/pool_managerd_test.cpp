@@ -225,7 +225,7 @@ TEST_F(pool_managerd_serving, adopts_a_foreign_handoff_file_once_its_engine_answ
         << R"(","gpu_device":"cpu","slots":1,"ready":true,"model":"tiny"})";
     fs::rename(d_->runtime() / ".ext.json.tmp", file);
     const std::string unreachable =
-        R"(pool_handoff_files_processed_total{pool_id="ext",outcome="unreachable"})";
+        R"(pool_handoff_files_processed_total{outcome="unreachable",pool_id="ext"})";
     EXPECT_TRUE(wait_until(
         [&] { return metric_value(http_call("GET", d_->url("/metrics")).body, unreachable) >= 1; },
         10s));
@@ -255,7 +255,7 @@ TEST_F(pool_managerd_serving, adopts_a_foreign_handoff_file_once_its_engine_answ
     EXPECT_TRUE(wait_until([&] { return !fs::exists(file); }, 5s)) << "adopted file still there";
     auto m = http_call("GET", d_->url("/metrics")).body;
     EXPECT_GE(
-        metric_value(m, R"(pool_handoff_files_processed_total{pool_id="ext",outcome="adopted"})"),
+        metric_value(m, R"(pool_handoff_files_processed_total{outcome="adopted",pool_id="ext"})"),
         1)
         << m;
 }
@@ -263,7 +263,7 @@ TEST_F(pool_managerd_serving, adopts_a_foreign_handoff_file_once_its_engine_answ
 TEST_F(pool_managerd_serving, malformed_handoff_file_is_reported_and_skipped) {
     std::ofstream(d_->runtime() / "broken.json") << "{\"pool_id\": \"broken\", \"endpoint\": 42";
     const std::string series =
-        R"(pool_handoff_files_processed_total{pool_id="broken",outcome="malformed"})";
+        R"(pool_handoff_files_processed_total{outcome="malformed",pool_id="broken"})";
     std::string m;
     EXPECT_TRUE(wait_until(
         [&] {

@@ -141,5 +141,35 @@ TEST(server, connections_beyond_the_limit_wait_until_one_ends) {
     EXPECT_TRUE(third.read_until("hello", 5s)) << "not served after a connection ended";
 }
 
+// An endless stream of 64 KiB pieces.
+class flood final : public body_stream {
+  public:
+    asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds) override {
+        co_return std::string(64 << 10, 'x');
+    }
+};
+
+TEST(server, a_reader_too_slow_for_the_write_timeout_is_cut_off_and_counted) {
+    common::metrics_registry m;
+    router r;
+    r.add("GET", "/flood", [](request) -> asio::awaitable<response> {
+        response res;
+        res.content_type = "text/event-stream";
+        res.stream = std::make_shared<flood>();
+        co_return res;
+    });
+    server_options o;
+    o.write_timeout = 200ms;
+    o.streams_open = &m.gauge("streams_open", "h");
+    o.slow_readers_cut = &m.counter("slow_readers_cut_total", "h");
+    running_server s(std::move(r), o);
+    raw_client c(s.port());
+    c.send("GET /flood HTTP/1.1\r\nHost: x\r\n\r\n");  // and never reads
+    ASSERT_TRUE(wait_until([&] { return o.streams_open->Value() == 1; }, 5s));
+    EXPECT_TRUE(wait_until([&] { return o.slow_readers_cut->Value() == 1; }, 30s))
+        << "the stuck reader was not cut off";
+    EXPECT_TRUE(wait_until([&] { return o.streams_open->Value() == 0; }, 5s));
+}
+
 }  // namespace
 }  // namespace llorch::http::test
