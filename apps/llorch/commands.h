@@ -11,5 +11,7 @@ void add_engine_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);
 // `llorch submit`, `llorch status`: talk to a running orchestratord.
 void add_client_commands(CLI::App& app);
+// `llorch job run FILE`, `llorch job cancel ID`: jobs of tasks with dependencies.
+void add_job_commands(CLI::App& app);
 
 }  // namespace llorch::cli

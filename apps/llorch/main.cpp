@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     llorch::cli::add_engine_commands(app);
     llorch::cli::add_model_commands(app);
     llorch::cli::add_client_commands(app);
+    llorch::cli::add_job_commands(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -252,5 +252,71 @@ TEST_F(jobs_home, max_parallel_runs_independent_tasks_one_at_a_time) {
     EXPECT_EQ(most, 1);
 }
 
+// `llorch job run FILE` against the daemon: its exit status and what it printed (stdout and
+// stderr together).
+struct cli_result {
+    int exit_code = -1;
+    std::string output;
+};
+
+cli_result llorch_job_run(const std::string& url, const std::string& job_json) {
+    auto dir = temp_dir("llorch-job");
+    std::ofstream(dir / "job.json") << job_json;
+    auto log = dir / "out.log";
+    auto p = start_process(
+        {(bin_dir() / "llorch").string(), "job", "run", (dir / "job.json").string(), "--url", url},
+        log, no_tokens);
+    cli_result r;
+    if (!wait_until([&] { return !p.running(); }, 120s)) {
+        r.output = "llorch job run did not end: " + read_file(log);
+        return r;
+    }
+    auto st = p.status().value_or(-1);
+    r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.output = read_file(log);
+    return r;
+}
+
+TEST_F(jobs_home, llorch_job_run_shows_each_tasks_progress_and_prints_the_outputs) {
+    auto r = llorch_job_run(
+        d_->url(""), R"({"job_id":"cli-ok","defaults":{"model":"tiny","max_tokens":5,)"
+                     R"("temperature":0,"ignore_eos":true},"tasks":[)"
+                     R"({"id":"plan","prompt":"Once upon a time"},)"
+                     R"({"id":"write","depends_on":["plan"],"prompt":"{{tasks.plan.output}}"}]})");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    auto j = job("cli-ok");
+    ASSERT_EQ(str_of(j, "state"), "completed") << r.output;
+    for (const char* line :
+         {"plan: started on pool quad", "plan: completed (5 tokens)", "write: started on pool quad",
+          "write: completed (5 tokens)", "job completed"})
+        EXPECT_NE(r.output.find(line), std::string::npos) << "no '" << line << "' in\n" << r.output;
+    // Progress in order: write starts after plan ended.
+    EXPECT_LT(r.output.find("plan: completed"), r.output.find("write: started"));
+    for (const char* t : {"plan", "write"})
+        EXPECT_NE(r.output.find(std::string("=== ") + t + " (completed) ===\n" +
+                                str_of(task_of(j, t), "output") + "\n"),
+                  std::string::npos)
+            << t << " output missing in\n"
+            << r.output;
+}
+
+TEST_F(jobs_home, llorch_job_run_reports_skipped_tasks_and_refused_jobs_with_a_failing_exit) {
+    auto r = llorch_job_run(
+        d_->url(""),
+        R"({"defaults":{"model":"tiny","max_tokens":3},"tasks":[)"
+        R"({"id":"bad","prompt":"x","placement":{"mode":"pin","pin_pool_id":"nowhere"}},)"
+        R"({"id":"after","depends_on":["bad"],"prompt":"y"}]})");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("after: skipped: dependency 'bad' failed"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("job failed"), std::string::npos) << r.output;
+
+    auto cyc = llorch_job_run(d_->url(""), job_body({job_task("a", "tiny", prompt, {"b"}),
+                                                     job_task("b", "tiny", prompt, {"a"})}));
+    EXPECT_EQ(cyc.exit_code, 1) << cyc.output;
+    EXPECT_NE(cyc.output.find("INVALID_PARAMS: dependency cycle: a -> b -> a"), std::string::npos)
+        << cyc.output;
+}
+
 }  // namespace
 }  // namespace llorch::test
