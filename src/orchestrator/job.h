@@ -29,6 +29,8 @@ struct job_task {
     std::string output;               // its token text so far
     clock::time_point submitted{};
     bool cancel_requested = false;  // cancelled before it reached the task service
+    // Its wait before submitting again after a full queue refused it; a cancel ends it early.
+    std::unique_ptr<asio::steady_timer> retry_timer;
 };
 
 struct job {

@@ -110,6 +110,7 @@ void job_service::apply(const std::shared_ptr<job>& j, jobs::job_step s) {
             tasks_.cancel(jt.t->spec.task_id);  // its follower reports the end
         else
             jt.cancel_requested = true;  // still on its way to the task service
+        if (jt.retry_timer) jt.retry_timer->cancel();
     }
     for (size_t i : s.start) background_.spawn(run_task(j, i), "job task");
     maybe_end(*j);
@@ -126,22 +127,18 @@ asio::awaitable<void> job_service::run_task(std::shared_ptr<job> j, size_t i) {
     set_job_texts(jt.spec, std::move(*texts));
     jt.submitted = clock_.now();
     auto fits = co_await tasks_.check_prompt(jt.spec);
-    if (jt.cancel_requested) {
-        jt.error = api::make_error(api::error_code::cancelled, "the task was cancelled");
-        auto s = j->run.cancelled(i, describe(*jt.error));
-        report_task_ended(*j, i);
-        apply(j, std::move(s));
-        co_return;
-    }
-    if (!fits) {
-        start_failed(j, i, fits.error());
-        co_return;
-    }
+    if (jt.cancel_requested) co_return cancelled_before_submit(j, i);
+    if (!fits) co_return start_failed(j, i, fits.error());
     auto a = tasks_.submit(jt.spec);
-    if (!a) {
-        start_failed(j, i, a.error());
-        co_return;
+    // A full queue is back-pressure, not a failure of the task: submit again when it said.
+    while (!a && a.error().code == api::error_code::admission_reject && !stopping_) {
+        if (!jt.retry_timer) jt.retry_timer = std::make_unique<asio::steady_timer>(io_);
+        auto wait = std::chrono::milliseconds(a.error().retry_after_ms.value_or(1000));
+        co_await clock_.wait_for(*jt.retry_timer, wait);
+        if (jt.cancel_requested) co_return cancelled_before_submit(j, i);
+        a = tasks_.submit(jt.spec);
     }
+    if (!a) co_return start_failed(j, i, a.error());
     auto t = a->t;
     jt.t = t;
     // Follow the task's log: its token text is the task's output.
@@ -196,6 +193,14 @@ void job_service::task_ended(const std::shared_ptr<job>& j, size_t i) {
         s = t.state == task_state::cancelled ? j->run.cancelled(i, describe(*jt.error))
                                              : j->run.fail(i, describe(*jt.error));
     }
+    report_task_ended(*j, i);
+    apply(j, std::move(s));
+}
+
+void job_service::cancelled_before_submit(const std::shared_ptr<job>& j, size_t i) {
+    auto& jt = j->tasks[i];
+    jt.error = api::make_error(api::error_code::cancelled, "the task was cancelled");
+    auto s = j->run.cancelled(i, describe(*jt.error));
     report_task_ended(*j, i);
     apply(j, std::move(s));
 }

@@ -1,7 +1,8 @@
 #pragma once
 // What the job handlers call: runs jobs (DAGs of tasks, src/jobs) through the task service.
 // Every task whose dependencies are done is submitted at once, with its dependencies' outputs
-// substituted into its prompt, through the normal queue, placement and failover; a coroutine
+// substituted into its prompt, through the normal queue, placement and failover (a full queue
+// is waited out: the task is submitted again after the queue's Retry-After); a coroutine
 // per running task follows the task's event log (its token text is the task's output) and, when
 // the task ends, moves the job on (jobs::job_run). Each job keeps its own event log for
 // GET /v2/jobs/{id}/events.
@@ -63,6 +64,7 @@ class job_service {
     // Task i ended (outcome from its task, or an error before it reached the task service).
     void task_ended(const std::shared_ptr<job>& j, size_t i);
     void start_failed(const std::shared_ptr<job>& j, size_t i, api::error e);
+    void cancelled_before_submit(const std::shared_ptr<job>& j, size_t i);
     void report_task_ended(job& j, size_t i);
     void maybe_end(job& j);
     void sweep();

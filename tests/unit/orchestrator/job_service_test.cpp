@@ -204,6 +204,42 @@ TEST_F(job_service_test, cancel_ends_queued_and_running_tasks) {
     EXPECT_EQ(jobs->cancel("nope").error().code, api::error_code::not_found);
 }
 
+TEST_F(job_service_test, a_full_queue_is_waited_out_and_a_cancel_ends_the_wait) {
+    opts.admission.capacity = 1;
+    start(1);
+    auto body = [](const char* id) {
+        return std::string(R"({"job_id": ")") + id + R"(", "defaults": {"model": "tiny"},
+            "tasks": [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "p"},
+                      {"id": "c", "prompt": "p"}]})";
+    };
+    auto j = submit(body("j"));
+    ASSERT_TRUE(j);
+    // One slot and one place in the queue: a got in, the others were refused and wait to try
+    // again; none of them failed.
+    ASSERT_EQ(backend.opens.size(), 1u);
+    size_t waiting = 0;
+    for (const char* t : {"a", "b", "c"}) {
+        EXPECT_EQ(j->run.state(at(*j, t)), jobs::task_state::running) << t;
+        waiting += j->tasks[at(*j, t)].t ? 0 : 1;
+    }
+    EXPECT_EQ(waiting, 2u);
+    for (int round = 0; round < 10 && !j->run.finished(); ++round) {
+        for (const auto& g : backend.opens)
+            if (g->events.empty() && !g->closed) g->end(1);
+        run_for(31s);  // Retry-After is at most 30 s
+    }
+    EXPECT_EQ(j->run.state(), jobs::job_state::completed);
+    EXPECT_EQ(backend.opens.size(), 3u);
+
+    auto k = submit(body("k"));
+    ASSERT_TRUE(k);
+    EXPECT_FALSE(k->tasks[at(*k, "c")].t);
+    ASSERT_TRUE(jobs->cancel("k"));
+    poll();
+    EXPECT_EQ(k->run.state(at(*k, "c")), jobs::task_state::cancelled);
+    EXPECT_EQ(k->run.state(), jobs::job_state::cancelled) << "no wait outlives the cancel";
+}
+
 TEST_F(job_service_test, refuses_jobs_past_the_running_cap_and_forgets_finished_ones) {
     jopts.max_active = 1;
     start();
