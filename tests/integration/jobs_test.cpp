@@ -235,6 +235,20 @@ TEST_F(jobs_home, cancelling_a_running_job_stops_its_running_task_and_its_pendin
     EXPECT_FALSE(str_of(object_of(r.body), "message").empty());
 }
 
+TEST_F(jobs_home, independent_tasks_run_side_by_side) {
+    auto id = submit_job(
+        job_body({job_task("a", "tiny", prompt, {}, 300), job_task("b", "tiny", prompt, {}, 300),
+                  job_task("c", "tiny", prompt, {}, 300)}));
+    ASSERT_FALSE(id.empty());
+    auto ev = job_events(id);
+    ASSERT_FALSE(ev.events.empty());
+    EXPECT_EQ(str_of(object_of(ev.events.back().data), "state"), "completed");
+    // All three were placed before the first of them ended (quad has four slots).
+    auto first_end = index_of(ev, "task_ended", "");
+    for (const char* t : {"a", "b", "c"})
+        EXPECT_LT(index_of(ev, "task_started", t), first_end) << t;
+}
+
 TEST_F(jobs_home, max_parallel_runs_independent_tasks_one_at_a_time) {
     auto id =
         submit_job(job_body({job_task("a", "tiny", prompt, {}), job_task("b", "tiny", prompt, {}),
