@@ -15,5 +15,7 @@ void add_client_commands(CLI::App& app);
 void add_operator_commands(CLI::App& app);
 // `llorch top`: a live terminal view of the cluster from GET /v2/events.
 void add_top_command(CLI::App& app);
+// `llorch job run FILE`, `llorch job cancel ID`: jobs of tasks with dependencies.
+void add_job_commands(CLI::App& app);
 
 }  // namespace llorch::cli

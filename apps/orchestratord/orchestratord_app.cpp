@@ -17,6 +17,7 @@
 #include "orchestrator/cloud_backend.h"
 #include "orchestrator/cluster_metrics.h"
 #include "orchestrator/cluster_monitor.h"
+#include "orchestrator/job_service.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/orchestratord_routes.h"
 #include "orchestrator/task_service.h"
@@ -86,6 +87,9 @@ startup_result<void> orchestratord_app::start() {
     orchestrator::pool_backend& pools =
         cfg_.cloud ? static_cast<orchestrator::pool_backend&>(*remote_) : *local_;
     tasks_ = std::make_unique<orchestrator::task_service>(io_, so, *index_, pools, metrics_);
+    orchestrator::job_service_options jo;
+    jo.retention = so.retention;
+    jobs_ = std::make_unique<orchestrator::job_service>(io_, jo, *tasks_);
     if (registry_)
         metrics_.add_collector([this](common::scrape& s) {
             orchestrator::report_cluster_metrics(s, *registry_, *index_,
@@ -105,6 +109,7 @@ startup_result<void> orchestratord_app::start() {
     tasks_->set_observer(events_.get());
 
     auto routes = orchestrator::orchestratord_routes({.tasks = tasks_.get(),
+                                                      .jobs = jobs_.get(),
                                                       .metrics = &metrics_,
                                                       .index = index_.get(),
                                                       .local_pools = manager_.get(),
@@ -204,6 +209,7 @@ asio::awaitable<void> orchestratord_app::stop() {
     if (!started_) co_return;
     started_ = false;
     co_await background_.stop();
+    if (jobs_) co_await jobs_->stop();
     co_await tasks_->stop(milliseconds(cfg_.drain_deadline_ms));
     // The event streams never end by themselves: end them before the server waits for its
     // exchanges.

@@ -32,6 +32,7 @@ class node_registry;
 }
 namespace llorch::orchestrator {
 class task_service;
+class job_service;
 class local_backend;
 class cloud_backend;
 class cluster_monitor;
@@ -76,6 +77,7 @@ class orchestratord_app {
     std::unique_ptr<orchestrator::cloud_backend> remote_;
     std::unique_ptr<orchestrator::task_service> tasks_;
     std::unique_ptr<orchestrator::cluster_monitor> events_;  // GET /v2/events
+    std::unique_ptr<orchestrator::job_service> jobs_;
     std::unique_ptr<http::server> server_;
     common::task_group background_{io_.get_executor()};
     bool started_ = false;

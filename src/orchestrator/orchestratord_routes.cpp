@@ -8,6 +8,7 @@
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/compat_http.h"
 #include "orchestrator/dashboard_routes.h"
+#include "orchestrator/job_api.h"
 #include "orchestrator/node_api.h"
 #include "orchestrator/remote_pool_admin.h"
 #include "pool/local_pool_admin.h"
@@ -54,6 +55,13 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.add("GET", "/v2/tasks/{id}", on(client, &c::task_status));
     r.add("GET", "/v2/tasks/{id}/events", on(client, &c::events));
     r.add("POST", "/v2/tasks/{id}/cancel", on(client, &c::cancel));
+    if (s.jobs) {
+        auto jobs = std::make_shared<job_api>(*s.jobs, *s.tasks);
+        r.add("POST", "/v2/jobs", on(jobs, &job_api::submit));
+        r.add("GET", "/v2/jobs/{id}", on(jobs, &job_api::status));
+        r.add("GET", "/v2/jobs/{id}/events", on(jobs, &job_api::events));
+        r.add("POST", "/v2/jobs/{id}/cancel", on(jobs, &job_api::cancel));
+    }
     r.add("GET", "/v2/sessions/{id}", on(client, &c::session));
     r.add("DELETE", "/v2/sessions/{id}", on(client, &c::drop_session));
     r.add("GET", "/v2/meta/version", on(client, &c::version));

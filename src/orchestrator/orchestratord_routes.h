@@ -3,6 +3,7 @@
 // in orchestratord_routes.cpp):
 //
 //   client_api    /v2/tasks..., /v2/sessions/{id}, /v2/meta/..., /health, /ready, /metrics
+//   job_api       /v2/jobs... (when a job service is given)
 //   compat_api    /v1/chat/completions, /v1/completions, /v1/models, /api/generate, /api/chat,
 //                 /api/tags
 //   pool_routes   /v2/pools..., /v2/catalog/... over the local pools (HOME) or the nodes (CLOUD)
@@ -17,6 +18,7 @@
 #include "http/router.h"
 #include "orchestrator/cloud_backend.h"
 #include "orchestrator/cluster_monitor.h"
+#include "orchestrator/job_service.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_index.h"
 #include "pool/pool_manager.h"
@@ -26,6 +28,7 @@ namespace llorch::orchestrator {
 
 struct orchestratord_services {
     task_service* tasks = nullptr;
+    job_service* jobs = nullptr;                        // /v2/jobs...
     const common::metrics_registry* metrics = nullptr;  // served at /metrics
     placement::placement_index* index = nullptr;
     pool::pool_manager* local_pools = nullptr;  // HOME profile

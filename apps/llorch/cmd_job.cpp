@@ -1,0 +1,230 @@
+// `llorch job run FILE`: submits a job (a JSON file, the body of POST /v2/jobs), shows each
+// task's progress as it happens and prints the outputs at the end. `llorch job cancel ID`.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "commands.h"
+#include "http/client.h"
+#include "http/listen.h"
+#include "http/sse.h"
+
+namespace llorch::cli {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The same defaults as `llorch submit`: LLORCH_URL, else ORCHESTRATORD_ADDR, else :8080.
+std::string job_default_url() {
+    if (const char* u = std::getenv("LLORCH_URL")) return u;
+    if (const char* a = std::getenv("ORCHESTRATORD_ADDR")) return std::string("http://") + a;
+    return "http://127.0.0.1:8080";
+}
+
+void job_auth(http::client_request& r) {
+    auto token = http::outgoing_token_from_env({"LLORCH_API_TOKEN"});
+    if (!token.empty()) r.headers.add("Authorization", "Bearer " + token);
+}
+
+int run_job_command(asio::io_context& io, asio::awaitable<int> aw) {
+    int out = 1;
+    std::exception_ptr err;
+    asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, int v) {
+        err = e;
+        out = v;
+    });
+    io.run();
+    if (err) std::rethrow_exception(err);
+    return out;
+}
+
+std::string error_text(const std::string& body, int status) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (!ec && v.is_object() && v.as_object().contains("code") &&
+        v.as_object().at("code").is_string() && v.as_object().contains("message") &&
+        v.as_object().at("message").is_string())
+        return std::string(v.at("code").as_string()) + ": " +
+               std::string(v.at("message").as_string());
+    return "HTTP " + std::to_string(status) + ": " + body.substr(0, 200);
+}
+
+std::string field(const json::object& o, const char* k) {
+    auto* v = o.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+struct job_args {
+    std::string url, file;
+    bool quiet = false;
+};
+
+asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
+    std::string text;
+    if (a.file == "-") {
+        std::stringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+    } else {
+        std::ifstream in(a.file);
+        if (!in) {
+            std::cerr << "llorch: cannot read " << a.file << "\n";
+            co_return 2;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    boost::system::error_code ec;
+    auto parsed = json::parse(text, ec);
+    if (ec || !parsed.is_object()) {
+        std::cerr << "llorch: " << a.file << " is not a JSON object (" << ec.message()
+                  << "); see docs/jobs.md for the job format\n";
+        co_return 2;
+    }
+    http::client c(io);
+    http::client_request r;
+    r.method = "POST";
+    r.url = a.url + "/v2/jobs";
+    r.body = text;
+    job_auth(r);
+    auto res = co_await c.send(r);
+    if (!res) {
+        std::cerr << "llorch: cannot reach llama-orch at " << a.url << ": " << res.error().message
+                  << "\n";
+        co_return 1;
+    }
+    if (res->status != 202 && res->status != 200) {
+        std::cerr << "llorch: " << error_text(res->body, res->status) << "\n";
+        co_return 1;
+    }
+    auto sub = json::parse(res->body).as_object();
+    std::string id = field(sub, "job_id");
+    std::cerr << "[job " << id << ": " << sub.at("tasks").to_number<long long>() << " tasks]\n";
+
+    http::client_request ev;
+    ev.url = a.url + field(sub, "events_url");
+    ev.headers.add("Accept", "text/event-stream");
+    ev.timeout = 3600s;
+    job_auth(ev);
+    auto st = co_await c.open(ev);
+    if (!st || (*st)->status() != 200) {
+        std::cerr << "llorch: cannot read the events of job " << id << "\n";
+        co_return 1;
+    }
+    http::sse_parser parser;
+    std::vector<http::sse_event> events;
+    std::string final_state;
+    auto t0 = std::chrono::steady_clock::now();
+    auto at = [&] {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%7.1fs", static_cast<double>(ms) / 1000.0);
+        return std::string(buf);
+    };
+    while (final_state.empty()) {
+        auto piece = co_await (*st)->read_some(3600s);
+        if (!piece) {
+            std::cerr << "llorch: the stream broke: " << piece.error().message << "\n";
+            co_return 1;
+        }
+        if (piece->empty()) break;
+        events.clear();
+        parser.feed(*piece, events);
+        for (const auto& e : events) {
+            auto pv = json::parse(e.data, ec);
+            if (ec || !pv.is_object()) continue;
+            const auto& v = pv.as_object();
+            auto task = field(v, "task");
+            if (e.event == "task_started") {
+                auto node = field(v, "node_id");
+                std::cerr << at() << "  " << task << ": started on pool "
+                          << (node.empty() ? "" : node + "/") << field(v, "pool_id") << "\n";
+            } else if (e.event == "task_ended") {
+                std::cerr << at() << "  " << task << ": " << field(v, "state");
+                if (auto* n = v.if_contains("tokens_out"))
+                    std::cerr << " (" << n->to_number<long long>() << " tokens)";
+                if (auto cause = field(v, "cause"); !cause.empty()) std::cerr << ": " << cause;
+                std::cerr << "\n";
+            } else if (e.event == "job_ended") {
+                final_state = field(v, "state");
+                std::cerr << at() << "  job " << final_state;
+                if (auto cause = field(v, "cause"); !cause.empty()) std::cerr << ": " << cause;
+                std::cerr << "\n";
+            }
+        }
+    }
+    // The outputs, in the job's order.
+    http::client_request g;
+    g.url = a.url + "/v2/jobs/" + id;
+    job_auth(g);
+    auto jr = co_await c.send(g);
+    if (jr && jr->status == 200 && !a.quiet) {
+        auto j = json::parse(jr->body).as_object();
+        for (const auto& tv : j.at("tasks").as_array()) {
+            const auto& t = tv.as_object();
+            std::cout << "=== " << field(t, "id") << " (" << field(t, "state") << ") ===\n"
+                      << field(t, "output") << "\n";
+        }
+    }
+    co_return final_state == "completed" ? 0 : 1;
+}
+
+asio::awaitable<int> cancel_job(asio::io_context& io, std::string url, std::string id) {
+    http::client c(io);
+    http::client_request r;
+    r.method = "POST";
+    r.url = url + "/v2/jobs/" + id + "/cancel";
+    job_auth(r);
+    auto res = co_await c.send(r);
+    if (!res) {
+        std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << res.error().message
+                  << "\n";
+        co_return 1;
+    }
+    if (res->status != 204) {
+        std::cerr << "llorch: " << error_text(res->body, res->status) << "\n";
+        co_return 1;
+    }
+    co_return 0;
+}
+
+}  // namespace
+
+void add_job_commands(CLI::App& app) {
+    auto* job = app.add_subcommand("job", "Run jobs: tasks with dependencies (docs/jobs.md)");
+    job->require_subcommand(1);
+    auto a = std::make_shared<job_args>();
+    a->url = job_default_url();
+    auto* run = job->add_subcommand(
+        "run", "Submit a job (a JSON file, '-' for stdin), follow each task, print the outputs");
+    run->add_option("file", a->file, "the job: the JSON body of POST /v2/jobs")->required();
+    run->add_option("--url", a->url, "orchestratord's URL (env LLORCH_URL)")->capture_default_str();
+    run->add_flag("--quiet,-q", a->quiet, "progress only, no outputs");
+    run->callback([a] {
+        asio::io_context io;
+        std::exit(run_job_command(io, run_job(io, *a)));
+    });
+    auto id = std::make_shared<std::string>();
+    auto url = std::make_shared<std::string>(job_default_url());
+    auto* cancel = job->add_subcommand("cancel", "Cancel a job's running and pending tasks");
+    cancel->add_option("job_id", *id, "the job")->required();
+    cancel->add_option("--url", *url, "orchestratord's URL (env LLORCH_URL)")
+        ->capture_default_str();
+    cancel->callback([id, url] {
+        asio::io_context io;
+        std::exit(run_job_command(io, cancel_job(io, *url, *id)));
+    });
+}
+
+}  // namespace llorch::cli
