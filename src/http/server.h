@@ -16,9 +16,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "common/metrics.h"
 #include "http/auth.h"
 #include "http/http_error.h"
-#include "common/metrics.h"
 #include "http/router.h"
 #include "http/tls.h"
 
