@@ -27,6 +27,15 @@ cluster::pool_row pool_row_of(const pool::pool_view& v) {
     r.slots_busy = v.placement ? v.placement->in_flight : v.pool.in_flight;
     r.vram_total_bytes = v.pool.vram_total_bytes;
     r.vram_free_bytes = v.pool.vram_free_bytes;
+    // The mean over the pool's GPUs that report it (NVML discovery does).
+    double busy = 0;
+    int known = 0;
+    for (const auto& g : v.pool.gpus)
+        if (g.utilization) {
+            busy += *g.utilization;
+            ++known;
+        }
+    if (known > 0) r.gpu_util_percent = 100 * busy / known;
     r.last_error = v.pool.last_error;
     return r;
 }

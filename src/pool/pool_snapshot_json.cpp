@@ -1,6 +1,7 @@
 #include "pool/pool_snapshot_json.h"
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -50,6 +51,15 @@ class field_reader {
         if (!v->is_int64() || v->get_int64() < min || v->get_int64() > max)
             return bad(key, "must be an integer in range");
         out = static_cast<Int>(v->get_int64());
+    }
+    // A fraction in [0, 1].
+    void ratio(const char* key, std::optional<double>& out) {
+        auto* v = o_.if_contains(key);
+        if (!v || v->is_null()) return;
+        if (!v->is_number()) return bad(key, "must be a number from 0 to 1");
+        const double d = v->to_number<double>();
+        if (!(d >= 0 && d <= 1)) return bad(key, "must be a number from 0 to 1");
+        out = d;
     }
     void texts(const char* key, std::vector<std::string>& out) {
         auto* v = o_.if_contains(key);
@@ -101,6 +111,7 @@ void read_gpus(field_reader& f, std::vector<gpu::gpu_info>& out) {
         g.count("memory_total_bytes", info.memory_total_bytes);
         g.count("memory_free_bytes", info.memory_free_bytes);
         g.text("compute_capability", info.compute_capability);
+        g.ratio("utilization", info.utilization);
         if (g.error()) return f.bad("gpus", g.error()->message);
         out.push_back(std::move(info));
     }
@@ -147,13 +158,16 @@ json::object to_json(const pool_snapshot& s) {
     o["vram_total_bytes"] = s.vram_total_bytes;
     o["vram_free_bytes"] = s.vram_free_bytes;
     json::array gpus;
-    for (const auto& g : s.gpus)
-        gpus.push_back(json::object{{"index", g.index},
-                                    {"uuid", g.uuid},
-                                    {"name", g.name},
-                                    {"memory_total_bytes", g.memory_total_bytes},
-                                    {"memory_free_bytes", g.memory_free_bytes},
-                                    {"compute_capability", g.compute_capability}});
+    for (const auto& g : s.gpus) {
+        json::object go{{"index", g.index},
+                        {"uuid", g.uuid},
+                        {"name", g.name},
+                        {"memory_total_bytes", g.memory_total_bytes},
+                        {"memory_free_bytes", g.memory_free_bytes},
+                        {"compute_capability", g.compute_capability}};
+        if (g.utilization) go["utilization"] = *g.utilization;
+        gpus.push_back(std::move(go));
+    }
     o["gpus"] = std::move(gpus);
     return o;
 }

@@ -147,6 +147,17 @@ TEST_F(cluster_monitor_test, a_reader_starts_with_a_snapshot_of_pools_queue_and_
     EXPECT_EQ(mon->readers(), 1u);
 }
 
+TEST_F(cluster_monitor_test, a_pool_shows_the_mean_utilization_of_its_gpus_where_known) {
+    auto& v = pools->views[0];
+    v.pool.gpus = {gpu::gpu_info{.index = 0, .utilization = 0.5},
+                   gpu::gpu_info{.index = 1, .utilization = 1.0}, gpu::gpu_info{.index = 2}};
+    auto r = mon->open();
+    auto ev = pull(*r);
+    ASSERT_FALSE(ev.empty());
+    auto p = data(ev[0]).at("pools").as_array()[0].as_object();
+    EXPECT_DOUBLE_EQ(p.at("gpu_util_percent").to_number<double>(), 75.0);
+}
+
 TEST_F(cluster_monitor_test, task_events_follow_a_task_from_queue_to_its_end) {
     auto r = mon->open();
     pull(*r);

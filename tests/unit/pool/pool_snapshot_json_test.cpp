@@ -38,7 +38,8 @@ pool_snapshot full_snapshot() {
                             .memory_total_bytes = 150ull << 30,
                             .memory_free_bytes = 100ull << 30,
                             .compute_capability = "9.0",
-                            .driver_version = {}}};
+                            .driver_version = {},
+                            .utilization = 0.75}};
     s.generation = 7;
     s.engine_slots_busy = 3;
     return s;
@@ -98,7 +99,9 @@ TEST(pool_snapshot_json, refuses_a_report_it_cannot_trust) {
           R"({"pool_id":"p","slots_total":-1})", R"({"pool_id":"p","slots_total":"4"})",
           R"({"pool_id":"p","slots_total":99999999999})", R"({"pool_id":"p","ready":"yes"})",
           R"({"pool_id":"p","aliases":[1]})", R"({"pool_id":"p","pids":[-5]})",
-          R"({"pool_id":"p","gpus":[{"index":"x"}]})"}) {
+          R"({"pool_id":"p","gpus":[{"index":"x"}]})",
+          R"({"pool_id":"p","gpus":[{"index":0,"utilization":1.5}]})",
+          R"({"pool_id":"p","gpus":[{"index":0,"utilization":"busy"}]})"}) {
         auto s = decode(bad);
         ASSERT_FALSE(s) << bad;
         EXPECT_EQ(s.error().code, api::error_code::invalid_params) << bad;
