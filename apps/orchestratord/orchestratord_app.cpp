@@ -20,6 +20,7 @@
 #include "orchestrator/job_service.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/orchestratord_routes.h"
+#include "orchestrator/placement_rules.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
 #include "placement/placement_index.h"
@@ -75,6 +76,19 @@ startup_result<void> orchestratord_app::start() {
 
     placement::placement_config pc;
     pc.strategy = *placement::parse_strategy(cfg_.placement_strategy);
+    orchestrator::placement_rules rules;
+    if (!cfg_.placement_rules.empty()) {
+        if (auto why = orchestrator::load_placement_rules(cfg_.placement_rules, rules);
+            !why.empty())
+            return startup_error{startup_errc::invalid_option,
+                                 "ORCHESTRATORD_PLACEMENT_RULES: " + why};
+        if (!rules.affinity.empty() && pc.strategy != placement::placement_strategy::hybrid)
+            return startup_error{
+                startup_errc::invalid_option,
+                "ORCHESTRATORD_PLACEMENT_RULES: [[affinity]] rules apply in the "
+                "hybrid strategy only; set ORCHESTRATORD_PLACEMENT_STRATEGY=hybrid"};
+        pc.rules = rules.affinity;
+    }
     index_ = std::make_unique<placement::placement_index>(pc);
     auto backend = cfg_.cloud ? start_cloud() : start_home();
     if (!backend) return backend.error();
@@ -84,6 +98,7 @@ startup_result<void> orchestratord_app::start() {
     so.admission.policy = *admission::parse_full_policy(cfg_.admission_policy);
     so.disconnect_grace = milliseconds(cfg_.disconnect_grace_ms);
     so.retention = milliseconds(cfg_.retention_ms);
+    so.task_types = std::move(rules.task_types);
     orchestrator::pool_backend& pools =
         cfg_.cloud ? static_cast<orchestrator::pool_backend&>(*remote_) : *local_;
     tasks_ = std::make_unique<orchestrator::task_service>(io_, so, *index_, pools, metrics_);

@@ -29,6 +29,10 @@ void orchestratord_config::declare(CLI::App& app) {
         ->envname("ORCHESTRATORD_PLACEMENT_STRATEGY")
         ->check(CLI::IsMember({"round-robin", "least-loaded", "random", "weighted", "hybrid"}))
         ->capture_default_str();
+    app.add_option("--placement-rules", placement_rules,
+                   "TOML file with [task_types] (type = model) and [[affinity]] label rules "
+                   "(affinity needs the hybrid strategy)")
+        ->envname("ORCHESTRATORD_PLACEMENT_RULES");
     app.add_option("--disconnect-grace-ms", disconnect_grace_ms,
                    "a running task whose last reader left is cancelled after this")
         ->envname("ORCHESTRATORD_DISCONNECT_GRACE_MS")

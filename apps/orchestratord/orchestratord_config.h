@@ -33,6 +33,7 @@ struct orchestratord_config {
     size_t admission_capacity = admission::admission_config{}.capacity;
     std::string admission_policy = "reject";
     std::string placement_strategy = "round-robin";
+    std::string placement_rules;  // TOML: [task_types] and [[affinity]] (hybrid only)
     long long disconnect_grace_ms = orchestrator::service_options{}.disconnect_grace.count();
     long long retention_ms = orchestrator::service_options{}.retention.count();
     long long stall_timeout_ms = pool::manager_options{}.stall_timeout.count();

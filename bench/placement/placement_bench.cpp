@@ -61,32 +61,50 @@ placement::pool_state bench_pool(int slots_free = slots_per_pool) {
     return s;
 }
 
-void place_bench(benchmark::State& state, placement::placement_strategy strategy) {
+// `rules`: the hybrid strategy with affinity rules and jobs: every other node's pools are
+// labelled `big` (required for the model), every third node's `fast` (preferred), and the tasks
+// come in jobs of 8 that spread across nodes.
+void place_bench(benchmark::State& state, placement::placement_strategy strategy,
+                 bool rules = false) {
     const int pools = static_cast<int>(state.range(0));
     placement::placement_config config;
     config.strategy = strategy;
     config.seed = 1;
+    if (rules) {
+        config.rules = {{"llama-*", {}, "big", true, 0.0}, {{}, "interactive", "fast", false, 0.5}};
+    }
     placement::placement_index index(config);
     for (int p = 0; p < pools; ++p) {
-        const std::string node = numbered("node-", p / pools_per_node);
+        const int n = p / pools_per_node;
+        const std::string node = numbered("node-", n);
         if (p % pools_per_node == 0) index.upsert_node(node, "http://10.0.0.1:9200");
-        index.upsert_pool(node, numbered("gpu", p % pools_per_node), bench_pool());
+        auto s = bench_pool();
+        if (rules && n % 2 == 0) s.labels.push_back("big");
+        if (rules && n % 3 == 0) s.labels.push_back("fast");
+        index.upsert_pool(node, numbered("gpu", p % pools_per_node), s);
     }
     placement::placement_request request;
     request.model = "llama-3-8b";
+    request.priority = "interactive";
+    long task_count = 0;
+    auto next_job = [&] {
+        if (rules) request.job_id = numbered("job-", task_count++ / 8);
+    };
 
-    // Fill half of all slots and keep it there.
-    std::vector<placement::pool_ref> in_flight;
+    // Fill half of all slots and keep it there (rules: half of the labelled slots).
+    std::vector<std::pair<placement::pool_ref, std::string>> in_flight;
     std::mt19937_64 rng(7);
-    for (int i = 0; i < pools * slots_per_pool / 2; ++i) {
+    for (int i = 0; i < pools * slots_per_pool / (rules ? 4 : 2); ++i) {
+        next_job();
         auto d = index.place(request);
         if (!d) break;
-        index.on_dispatch(d->pool);
-        in_flight.push_back(d->pool);
+        index.on_dispatch(d->pool, request.job_id);
+        in_flight.emplace_back(d->pool, request.job_id);
     }
     std::vector<uint32_t> samples;
     samples.reserve(1 << 20);
     for (auto _ : state) {
+        next_job();
         const auto start = clock_type::now();
         auto decision = index.place(request);
         const auto end = clock_type::now();
@@ -98,11 +116,12 @@ void place_bench(benchmark::State& state, placement::placement_strategy strategy
             break;
         }
         benchmark::DoNotOptimize(decision->pool.index);
-        index.on_dispatch(decision->pool);
-        in_flight.push_back(decision->pool);
+        index.on_dispatch(decision->pool, request.job_id);
+        in_flight.emplace_back(decision->pool, request.job_id);
         const size_t k = rng() % in_flight.size();
         std::swap(in_flight[k], in_flight.back());
-        index.on_complete(in_flight.back(), true, 25.0 + static_cast<double>(rng() % 50));
+        index.on_complete(in_flight.back().first, true, 25.0 + static_cast<double>(rng() % 50),
+                          in_flight.back().second);
         in_flight.pop_back();
     }
     if (!samples.empty()) {
@@ -290,6 +309,9 @@ BENCHMARK_CAPTURE(place_bench, weighted, placement::placement_strategy::weighted
     ->RangeMultiplier(10)
     ->Range(10, 10'000);
 BENCHMARK_CAPTURE(place_bench, hybrid, placement::placement_strategy::hybrid)
+    ->RangeMultiplier(10)
+    ->Range(10, 10'000);
+BENCHMARK_CAPTURE(place_bench, hybrid_rules, placement::placement_strategy::hybrid, true)
     ->RangeMultiplier(10)
     ->Range(10, 10'000);
 BENCHMARK(heartbeat_bench)->RangeMultiplier(10)->Range(10, 1'000);

@@ -121,7 +121,7 @@ bool dispatcher::try_dispatch(const std::shared_ptr<task>& t, clock::time_point 
         }
         metrics_.placement_decided(took, true);
         if (!backend_.admit(*d)) continue;
-        index_.on_dispatch(d->pool);
+        index_.on_dispatch(d->pool, t->spec.job_id);
         start_(t, std::move(*d));
         return true;
     }
@@ -133,6 +133,8 @@ placement::placement_result<placement::placement_decision> dispatcher::place(
     placement::placement_request req;
     req.model = t.spec.model;
     req.overrides = t.spec.placement;
+    req.priority = admission::to_string(t.spec.priority);
+    req.job_id = t.spec.job_id;
     for (const auto& p : t.retry_avoid) req.overrides.avoid_pools.push_back(p);
     if (auto* s = sessions_.find(t.spec.session_id, now)) req.session_pool = s->pool;
     auto d = index_.place(req);

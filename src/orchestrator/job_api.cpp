@@ -82,11 +82,16 @@ asio::awaitable<response> job_api::submit(request q) {
     auto spec = parse_job_spec(*body, jobs_.options().limits);
     if (!spec) co_return err(spec.error(), q);
     if (!jobs_.find(spec->job_id)) {
-        // What can be known before anything runs: every model is served, and every prompt as
-        // written (before substitution) fits its model's context.
+        // What can be known before anything runs: every task type is known, every model is served,
+        // and every prompt as written (before substitution) fits its model's context.
         for (size_t i = 0; i < spec->tasks.size(); ++i) {
-            const auto& t = spec->tasks[i];
+            auto& t = spec->tasks[i];
             const auto& id = spec->graph.task(i).id;
+            if (auto ok = tasks_.resolve_task_type(t); !ok) {
+                auto e = ok.error();
+                e.message = "tasks." + id + ": " + e.message;
+                co_return err(e, q);
+            }
             if (!tasks_.limits(t.model))
                 co_return err(api::make_error(api::error_code::model_not_available,
                                               "tasks." + id + ": no pool serves model '" + t.model +

@@ -84,6 +84,13 @@ api::api_result<job_spec> parse_job_spec(const json::object& o, const jobs::job_
             }
         }
         json::object body = defaults ? *defaults : json::object{};
+        // A task naming its model one way overrides the defaults' other way.
+        if (to->contains("task_type")) {
+            body.erase("model");
+            body.erase("model_ref");
+        } else if (to->contains("model") || to->contains("model_ref")) {
+            body.erase("task_type");
+        }
         for (const auto& [k, v] : *to) {
             if (k != "id" && k != "depends_on") body[k] = v;
         }
@@ -96,6 +103,7 @@ api::api_result<job_spec> parse_job_spec(const json::object& o, const jobs::job_
         }
         // A job's task runs whoever reads it: a reader leaving does not cancel it.
         spec->cancel_on_disconnect = false;
+        spec->job_id = j.job_id;
         d.texts = job_texts(*spec);
         defs.push_back(std::move(d));
         j.tasks.push_back(std::move(*spec));

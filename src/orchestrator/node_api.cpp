@@ -62,6 +62,7 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
         r.pool_id = p.pool.id;
         r.state.models = p.models;
         r.state.engine = p.pool.engine;
+        r.state.labels = p.pool.labels;
         r.state.ready = p.pool.state == pool::pool_state::ready;
         r.state.draining = p.pool.state == pool::pool_state::draining;
         r.state.down =

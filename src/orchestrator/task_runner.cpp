@@ -100,7 +100,7 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
         const auto& err = up.error();
         // A full pool is backpressure, not a failure of the pool.
         bool full = err.code == api::error_code::pool_unavailable;
-        index_.on_complete(d.pool, full);
+        index_.on_complete(d.pool, full, std::nullopt, t->spec.job_id);
         if (t->finished()) {
             run_ended();
         } else if (may_retry(*t, err)) {
@@ -115,7 +115,7 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     metrics_.routed(seconds_between(t->started, clock_.now()));
     if (t->finished()) {  // cancelled while opening
         stream->cancel();
-        index_.on_complete(d.pool, true);
+        index_.on_complete(d.pool, true, std::nullopt, t->spec.job_id);
         run_ended();
         co_return;
     }
@@ -124,7 +124,8 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     auto r = co_await relay(t, stream.get(), engine);
     t->upstream = nullptr;
     stream.reset();
-    index_.on_complete(d.pool, r.completed || t->state == task_state::cancelled, r.ttft_ms);
+    index_.on_complete(d.pool, r.completed || t->state == task_state::cancelled, r.ttft_ms,
+                       t->spec.job_id);
     if (r.completed) {
         t->series->e2e->Observe(seconds_between(t->created, t->ended));
         log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done", t->spec.task_id,

@@ -92,6 +92,7 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
         auto pos = queue_.position(spec.task_id);
         return admission_info{t, pos.value_or(0), predicted_start_ms(pos.value_or(0)), true};
     }
+    if (auto ok = resolve_task_type(spec); !ok) return ok.error();
     if (auto ok = check_limits(spec); !ok) return ok.error();
     auto t = std::make_shared<task>(io_);
     t->created = clock_.now();
@@ -162,6 +163,19 @@ std::optional<api::error> task_service::check_against_cluster(const task_spec& s
                                    "placement.allow_fallback to run elsewhere");
     }
     return std::nullopt;
+}
+
+api::api_result<void> task_service::resolve_task_type(task_spec& spec) const {
+    if (spec.task_type.empty()) return {};
+    if (auto it = opts_.task_types.find(spec.task_type); it != opts_.task_types.end()) {
+        spec.model = it->second;
+        return {};
+    }
+    std::string known;
+    for (const auto& [type, model] : opts_.task_types) known += (known.empty() ? "" : ", ") + type;
+    return api::make_error(api::error_code::invalid_params,
+                           "task_type: unknown type '" + spec.task_type +
+                               "'; known types: " + (known.empty() ? "none configured" : known));
 }
 
 api::api_result<void> task_service::check_limits(task_spec& spec) const {

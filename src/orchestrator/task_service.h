@@ -13,6 +13,7 @@
 // Thread: the control plane's io thread. Lifecycle: start() → ... → co_await stop(deadline).
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,8 @@ struct service_options {
     uint64_t retry_seed = 0x7265747279ULL;              // of that jitter (tests pin it)
     std::chrono::milliseconds session_ttl{600'000};
     std::chrono::milliseconds sweep_interval{5'000};  // retention and session expiry
+    // Task type → model (`coding` → `qwen2.5-coder:32b`): a task may name a type instead.
+    std::map<std::string, std::string> task_types;
 };
 
 struct admission_info {
@@ -74,6 +77,9 @@ class task_service {
     bool admitting() const { return !stopping_; }
 
     api::api_result<admission_info> submit(task_spec spec);
+    // Sets the model of a spec that names a task_type; INVALID_PARAMS naming the known types
+    // for an unknown one. A spec with a model is left alone.
+    api::api_result<void> resolve_task_type(task_spec& spec) const;
     // INVALID_PARAMS when the prompt is longer than the context of the model's pools. Prompts
     // that surely fit (fewer bytes than context tokens) cost nothing; longer ones are counted
     // by an engine's tokenizer where the backend has one.

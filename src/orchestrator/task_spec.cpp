@@ -53,7 +53,13 @@ api::api_result<task_spec> parse_task_spec(const json::object& o) {
     auto model = str("model");
     if (!model) return model.error();
     t.model = model_ref->value_or(model->value_or(""));
-    if (t.model.empty()) return bad("model_ref", "name the model to run (model_ref or model)");
+    auto task_type = str("task_type");
+    if (!task_type) return task_type.error();
+    t.task_type = task_type->value_or("");
+    if (!t.model.empty() && !t.task_type.empty())
+        return bad("task_type", "give a model or a task_type, not both");
+    if (t.model.empty() && t.task_type.empty())
+        return bad("model_ref", "name the model to run (model_ref or model, or a task_type)");
     if (auto e = str("engine"); !e)
         return e.error();
     else

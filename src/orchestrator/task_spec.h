@@ -18,7 +18,9 @@ namespace llorch::orchestrator {
 struct task_spec {
     std::string task_id;     // client's, or generated
     std::string session_id;  // client's, or generated
-    std::string model;       // model_ref or model
+    std::string model;       // model_ref or model; empty until a task_type is resolved
+    std::string job_id;      // set for a job's tasks: they spread across nodes
+    std::string task_type;   // instead of a model: resolved by task_service (task_types)
     std::string engine;      // optional: only pools of this engine
     admission::task_priority priority = admission::task_priority::interactive;
     std::optional<std::chrono::milliseconds> deadline;  // from submission: must start by then

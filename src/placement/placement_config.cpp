@@ -11,6 +11,32 @@ std::optional<placement_strategy> parse_strategy(std::string_view text) {
     return std::nullopt;
 }
 
+bool glob_match(std::string_view pattern, std::string_view text) {
+    // Iterative matcher with one backtrack point (the last `*`): O(|pattern|·|text|) worst case.
+    size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+            ++p;
+            ++t;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = t;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            t = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+bool rule_applies(const affinity_rule& rule, std::string_view model, std::string_view priority) {
+    return (rule.model.empty() || glob_match(rule.model, model)) &&
+           (rule.priority.empty() || rule.priority == priority);
+}
+
 std::string_view to_string(placement_strategy s) {
     switch (s) {
         case placement_strategy::round_robin:

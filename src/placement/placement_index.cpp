@@ -10,6 +10,10 @@ bool contains(const std::vector<uint32_t>& v, uint32_t x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+bool has_label(const pool_entry& e, const std::string& label) {
+    return std::find(e.state.labels.begin(), e.state.labels.end(), label) != e.state.labels.end();
+}
+
 }  // namespace
 
 placement_index::placement_index(placement_config config) : config_(config), rng_(config.seed) {}
@@ -127,7 +131,8 @@ bool placement_index::changes(const slot& s, const pool_state& state) const {
            st.down != state.down || st.slots_total != total || st.slots_free != free ||
            st.vram_total_bytes != state.vram_total_bytes ||
            st.vram_free_bytes != state.vram_free_bytes || st.vram_ok != state.vram_ok ||
-           s.entry.busy_elsewhere != busy_elsewhere || st.models != state.models;
+           s.entry.busy_elsewhere != busy_elsewhere || st.models != state.models ||
+           st.labels != state.labels;
 }
 
 void placement_index::apply(uint32_t index, const pool_state& state) {
@@ -140,6 +145,7 @@ void placement_index::apply(uint32_t index, const pool_state& state) {
     }
     pool_state& st = s->entry.state;
     st.engine = state.engine;
+    st.labels = state.labels;
     st.ready = state.ready;
     st.draining = state.draining;
     st.down = state.down;
@@ -208,14 +214,26 @@ void placement_index::set_models(uint32_t index, const std::vector<std::string>&
 
 // ---- dispatcher accounting ---------------------------------------------------------------------
 
-void placement_index::on_dispatch(pool_ref ref) {
+void placement_index::on_dispatch(pool_ref ref, std::string_view job) {
     slot* s = live_slot(ref);
     if (s == nullptr) return;
+    if (!job.empty()) {
+        auto it = job_pools_.find(job);
+        if (it == job_pools_.end()) it = job_pools_.emplace(std::string(job), 0).first;
+        it->second.push_back(ref);
+    }
     ++s->entry.in_flight;
     refresh(ref.index);
 }
 
-void placement_index::on_complete(pool_ref ref, bool success, std::optional<double> latency_ms) {
+void placement_index::on_complete(pool_ref ref, bool success, std::optional<double> latency_ms,
+                                  std::string_view job) {
+    if (auto it = job.empty() ? job_pools_.end() : job_pools_.find(job); it != job_pools_.end()) {
+        // Also for a pool removed since: the job's record must not outlive its tasks.
+        if (auto p = std::find(it->second.begin(), it->second.end(), ref); p != it->second.end())
+            it->second.erase(p);
+        if (it->second.empty()) job_pools_.erase(it);
+    }
     slot* s = live_slot(ref);
     if (s == nullptr) return;
     pool_entry& e = s->entry;
@@ -359,8 +377,52 @@ void placement_index::for_each_named(std::string_view name, F&& fn) const {
     if (auto it = known.find(name.substr(slash + 1)); it != known.end()) fn(it->second);
 }
 
-std::optional<uint32_t> placement_index::pick(model_set& ms, const std::vector<uint32_t>& avoid,
-                                              std::optional<uint32_t> affinity) {
+// Some running task of the job is on one of the node's pools: O(j).
+bool placement_index::runs_job(const node_info* node, const std::vector<pool_ref>& job) const {
+    return std::any_of(job.begin(), job.end(), [&](pool_ref r) {
+        const slot* s = live_slot(r);
+        return s != nullptr && s->node == node;
+    });
+}
+
+std::optional<uint32_t> placement_index::pick_hybrid(model_set& ms,
+                                                     const std::vector<uint32_t>& avoid,
+                                                     std::optional<uint32_t> affinity,
+                                                     const std::vector<const affinity_rule*>& rules,
+                                                     const std::vector<pool_ref>* job) {
+    // Filter, then score: a pool lacking a required label is skipped; the others score their
+    // hybrid key + the weights of the preferred labels they carry (+ affinity for the session's
+    // pool). The ranked set is walked from the top and stops once no later pool, even with every
+    // bonus, could beat the best so far: O(1) to O(log n) without rules, O(n) at worst when the
+    // best-ranked pools all lack a required label.
+    double max_bonus = affinity ? config_.hybrid.affinity : 0.0;
+    for (const auto* r : rules) max_bonus += r->required ? 0.0 : std::max(r->weight, 0.0);
+    std::optional<uint32_t> best;
+    double best_score = 0.0;
+    for (auto it = ms.ranked.rbegin(); it != ms.ranked.rend(); ++it) {
+        if (best && it->first + max_bonus <= best_score) break;
+        const uint32_t p = it->second;
+        if (!avoid.empty() && contains(avoid, p)) continue;
+        const pool_entry& e = slots_[p].entry;
+        double score = it->first;
+        bool fits = true;
+        for (const auto* r : rules) {
+            const bool has = has_label(e, r->label);
+            if (r->required && !has) fits = false;
+            if (!r->required && has) score += r->weight;
+        }
+        if (!fits) continue;
+        if (affinity && p == *affinity) score += config_.hybrid.affinity;
+        if (job != nullptr && runs_job(slots_[p].node, *job)) score -= config_.hybrid.spread;
+        if (!best || score > best_score) {
+            best = p;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+std::optional<uint32_t> placement_index::pick(model_set& ms, const std::vector<uint32_t>& avoid) {
     auto allowed = [&](uint32_t p) { return avoid.empty() || !contains(avoid, p); };
     switch (config_.strategy) {
         case placement_strategy::round_robin: {
@@ -376,17 +438,13 @@ std::optional<uint32_t> placement_index::pick(model_set& ms, const std::vector<u
             return std::nullopt;
         }
         case placement_strategy::least_loaded:
-        case placement_strategy::hybrid: {
+        case placement_strategy::hybrid: {  // hybrid: pick_hybrid
             std::optional<std::pair<double, uint32_t>> best;
             for (auto it = ms.ranked.rbegin(); it != ms.ranked.rend(); ++it) {
                 if (allowed(it->second)) {
                     best = *it;
                     break;
                 }
-            }
-            if (affinity && config_.strategy == placement_strategy::hybrid) {
-                const double bonus = slots_[*affinity].indexed_key + config_.hybrid.affinity;
-                if (!best || bonus >= best->first) return affinity;
             }
             if (best) return best->second;
             return std::nullopt;
@@ -471,7 +529,21 @@ placement_result<placement_decision> placement_index::place(const placement_requ
     }
 
     model_set& ms = models_[model];
-    if (auto chosen = pick(ms, avoid, affinity)) return decide(*chosen);
+    std::optional<uint32_t> chosen;
+    if (config_.strategy == placement_strategy::hybrid) {
+        std::vector<const affinity_rule*> rules;
+        for (const auto& r : config_.rules) {
+            if (rule_applies(r, request.model, request.priority)) rules.push_back(&r);
+        }
+        const std::vector<pool_ref>* job = nullptr;
+        if (auto it = request.job_id.empty() ? job_pools_.end() : job_pools_.find(request.job_id);
+            it != job_pools_.end())
+            job = &it->second;
+        chosen = pick_hybrid(ms, avoid, affinity, rules, job);
+    } else {
+        chosen = pick(ms, avoid);
+    }
+    if (chosen) return decide(*chosen);
 
     if (!avoid.empty()) {
         uint32_t avoided_serving = 0;

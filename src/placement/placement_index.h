@@ -48,9 +48,11 @@ class placement_index {
 
     // The dispatcher's own accounting: one call each when a task is sent to / ends on a pool.
     // `success` and `latency_ms` (e.g. time to first token) feed the hybrid score.
-    void on_dispatch(pool_ref ref);
+    // `job`: the job the task belongs to (empty: none); while it runs, the hybrid strategy
+    // steers the job's other tasks away from the pool's node (hybrid_weights::spread).
+    void on_dispatch(pool_ref ref, std::string_view job = {});
     void on_complete(pool_ref ref, bool success = true,
-                     std::optional<double> latency_ms = std::nullopt);
+                     std::optional<double> latency_ms = std::nullopt, std::string_view job = {});
 
     // Filters, then overrides (pin, prefer, avoid), session affinity, then the strategy.
     placement_result<placement_decision> place(const placement_request& request);
@@ -130,8 +132,12 @@ class placement_index {
     bool serves_model(const slot& s, uint32_t model) const;
     template <class F>
     void for_each_named(std::string_view name, F&& fn) const;
-    std::optional<uint32_t> pick(model_set& ms, const std::vector<uint32_t>& avoid,
-                                 std::optional<uint32_t> affinity);
+    std::optional<uint32_t> pick(model_set& ms, const std::vector<uint32_t>& avoid);
+    std::optional<uint32_t> pick_hybrid(model_set& ms, const std::vector<uint32_t>& avoid,
+                                        std::optional<uint32_t> affinity,
+                                        const std::vector<const affinity_rule*>& rules,
+                                        const std::vector<pool_ref>* job);
+    bool runs_job(const node_info* node, const std::vector<pool_ref>& job) const;
     placement_decision decide(uint32_t index) const;
 
     placement_config config_;
@@ -143,6 +149,7 @@ class placement_index {
     std::vector<model_set> models_;
     std::mt19937_64 rng_;
     uint64_t updates_applied_ = 0;
+    string_map<std::vector<pool_ref>> job_pools_;  // job id → pools of its running tasks
 };
 
 }  // namespace llorch::placement

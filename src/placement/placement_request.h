@@ -24,6 +24,10 @@ struct placement_request {
     placement_overrides overrides{};
     // The pool the task's session last ran on (from the session table); invalid when none.
     pool_ref session_pool{};
+    // "interactive" or "batch": selects the affinity rules that name a priority.
+    std::string priority;
+    // The job the task belongs to (empty: none): its tasks spread across nodes (hybrid).
+    std::string job_id;
 };
 
 struct placement_decision {

@@ -23,6 +23,7 @@ struct pool_ref {
 struct pool_state {
     std::vector<std::string> models;  // every name the pool answers to (name, aliases, path)
     std::string engine;
+    std::vector<std::string> labels;  // placement labels (`big`, `fast`) from the pool's config
     bool ready = false;
     bool draining = false;
     // Failed or offline: takes no task, and none is on its way until a retry of the node's or an

@@ -68,6 +68,8 @@ struct pool_config {
     std::string endpoint;              // base URL of an openai/ollama server run outside llama-orch
     std::string engine_path;           // per-pool engine binary instead of the default llama-server
     std::vector<std::string> aliases;  // more model names this pool answers to
+    // Placement labels (`big`, `fast`): affinity rules of the control plane prefer or require them.
+    std::vector<std::string> labels;
 
     friend bool operator==(const pool_config&, const pool_config&) = default;
 };

@@ -9,7 +9,7 @@
 namespace llorch::pool {
 namespace {
 
-constexpr std::array<std::string_view, 16> known_keys = {
+constexpr std::array<std::string_view, 17> known_keys = {
     "id",
     "engine",
     "model",
@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, 16> known_keys = {
     "endpoint",
     "engine_path",
     "aliases",
+    "labels",
 };
 
 constexpr int max_slots = 1024;
@@ -280,6 +281,19 @@ std::optional<pool_config> read_pool(toml_table_reader& r) {
             }
         }
         pool.aliases = std::move(*aliases);
+    }
+    if (r.error()) return std::nullopt;
+    if (auto labels = r.strings("labels")) {
+        for (std::size_t i = 0; i < labels->size(); ++i) {
+            if (!valid_model_name((*labels)[i])) {
+                r.fail(fmt::format("labels[{}]", i), r.find("labels"),
+                       fmt::format("a label must be 1 to {} characters without spaces or "
+                                   "control characters (got {})",
+                                   max_name_length, in_quotes((*labels)[i])));
+                return std::nullopt;
+            }
+        }
+        pool.labels = std::move(*labels);
     }
     if (r.error()) return std::nullopt;
     return pool;

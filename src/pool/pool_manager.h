@@ -74,9 +74,10 @@ struct pool_snapshot {
     std::string id;
     std::string name;  // model name requests use
     std::vector<std::string> aliases;
-    std::string model;   // model file or remote model id
-    std::string engine;  // "llamacpp", ...
-    std::string device;  // "cpu", "gpu:0"
+    std::vector<std::string> labels;  // placement labels from the pool's configuration
+    std::string model;                // model file or remote model id
+    std::string engine;               // "llamacpp", ...
+    std::string device;               // "cpu", "gpu:0"
     pool_state state = pool_state::uninitialized;
     std::string last_error;
     int restarts = 0;

@@ -127,6 +127,9 @@ json::object to_json(const pool_snapshot& s) {
     json::array aliases;
     for (const auto& a : s.aliases) aliases.push_back(json::value(a));
     o["aliases"] = std::move(aliases);
+    json::array labels;
+    for (const auto& l : s.labels) labels.push_back(json::value(l));
+    o["labels"] = std::move(labels);
     o["model"] = s.model;
     o["engine"] = s.engine;
     o["device"] = s.device;
@@ -186,6 +189,7 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     f.text("pool_id", s.id);
     f.text("name", s.name);
     f.texts("aliases", s.aliases);
+    f.texts("labels", s.labels);
     f.text("model", s.model);
     f.text("engine", s.engine);
     f.text("device", s.device);

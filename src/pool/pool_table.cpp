@@ -62,6 +62,7 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.id = p.cfg.id;
     s.name = p.cfg.name;
     s.aliases = p.cfg.aliases;
+    s.labels = p.cfg.labels;
     s.engine = std::string(to_string(p.cfg.engine));
     s.device = p.cfg.device.empty() ? "cpu" : p.cfg.device;
     s.state = p.state;

@@ -157,6 +157,7 @@ struct plane_options {
     header_pairs env = no_tokens;
     header_pairs auth;  // sent with every call the test makes to it
     host_place where;
+    std::vector<std::string> args;  // more orchestratord options
 };
 
 class control_plane {
@@ -171,13 +172,20 @@ class control_plane {
         auto env = opts_.env;
         env.emplace_back("ORCHESTRATORD_CLOUD_PROFILE", "true");
         started_ = steady::now();
-        proc_ = start_process(
-            wrapped(opts_.where,
-                    {(bin_dir() / "orchestratord").string(), "--addr",
-                     opts_.where.host + ":" + std::to_string(port_), "--node-timeout-ms",
-                     std::to_string(opts_.node_timeout_ms), "--stale-check-interval-secs", "1",
-                     "--placement-strategy", opts_.strategy, "--drain-deadline-ms", "1000"}),
-            dir_ / "orchestratord.log", env);
+        std::vector<std::string> argv = {(bin_dir() / "orchestratord").string(),
+                                         "--addr",
+                                         opts_.where.host + ":" + std::to_string(port_),
+                                         "--node-timeout-ms",
+                                         std::to_string(opts_.node_timeout_ms),
+                                         "--stale-check-interval-secs",
+                                         "1",
+                                         "--placement-strategy",
+                                         opts_.strategy,
+                                         "--drain-deadline-ms",
+                                         "1000"};
+        argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
+        proc_ =
+            start_process(wrapped(opts_.where, std::move(argv)), dir_ / "orchestratord.log", env);
         // The first start takes any free port; a restart binds the same one again.
         if (port_ == 0) port_ = listening_port(proc_, dir_ / "orchestratord.log", "orchestratord");
     }

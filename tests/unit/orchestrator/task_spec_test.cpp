@@ -61,6 +61,13 @@ TEST(task_spec, takes_model_as_well_as_model_ref_and_ours_sampling_fields) {
     EXPECT_EQ(t->generation.max_tokens, 0) << "0 means the pool's default";
 }
 
+TEST(task_spec, takes_a_task_type_instead_of_a_model) {
+    auto t = parse(R"({"task_type": "coding", "prompt": "x"})");
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->task_type, "coding");
+    EXPECT_TRUE(t->model.empty());
+}
+
 TEST(task_spec, generates_distinct_task_and_session_ids_when_absent) {
     auto a = parse(R"({"model": "tiny", "prompt": "x"})");
     auto b = parse(R"({"model": "tiny", "prompt": "x"})");
@@ -79,6 +86,8 @@ TEST(task_spec, each_bad_field_is_invalid_params_naming_the_field) {
     const bad_case cases[] = {
         {R"({"prompt": "x"})", "model_ref"},
         {R"({"model": 5, "prompt": "x"})", "model"},
+        {R"({"model": "tiny", "task_type": "coding", "prompt": "x"})", "task_type"},
+        {R"({"task_type": 3, "prompt": "x"})", "task_type"},
         {R"({"model": "tiny"})", "prompt"},
         {R"({"model": "tiny", "prompt": 7})", "prompt"},
         {R"({"model": "tiny", "prompt": "x", "max_tokens": "ten"})", "max_tokens"},

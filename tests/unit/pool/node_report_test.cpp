@@ -15,6 +15,7 @@ pool_snapshot snapshot(std::string id, std::string name, pool_state state) {
     s.id = std::move(id);
     s.name = std::move(name);
     s.aliases = {s.name + "-alias"};
+    s.labels = {"big", "fast"};
     s.model = "/models/" + s.name + ".gguf";
     s.engine = "llamacpp";
     s.device = "cpu";

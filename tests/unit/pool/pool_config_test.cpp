@@ -28,6 +28,7 @@ engine = "llamacpp"
 model = "/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
 name = "qwen2.5-7b"
 aliases = ["qwen", "default"]
+labels = ["big", "fast"]
 device = "gpu:0, 1"
 slots = 64
 replicas = 4
@@ -88,6 +89,8 @@ TEST(pool_config, parses_a_good_file_with_defaults) {
     const auto& big = pools[1];
     EXPECT_EQ(big.name, "qwen2.5-7b");
     EXPECT_EQ(big.aliases, (std::vector<std::string>{"qwen", "default"}));
+    EXPECT_EQ(big.labels, (std::vector<std::string>{"big", "fast"}));
+    EXPECT_TRUE(tiny.labels.empty());
     EXPECT_EQ(big.gpus, (std::vector<int>{0, 1}));
     EXPECT_EQ(big.slots, 64);
     EXPECT_EQ(big.replicas, 4);
@@ -283,6 +286,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "pools[0].aliases[0]: repeats the model name \"tiny\""},
         bad_case{one_pool("aliases = [\"a\", \"a\"]\n"), "pools[0].aliases[1]",
                  "pools[0].aliases[1]: repeats the model name \"a\""},
+        bad_case{one_pool("labels = [\"a b\"]\n"), "pools[0].labels[0]",
+                 "pools[0].labels[0]: a label must be 1 to 256 characters without spaces or "
+                 "control characters (got \"a b\")"},
+        bad_case{one_pool("labels = \"big\"\n"), "pools[0].labels",
+                 "pools[0].labels: must be an array of strings (got a string)"},
         bad_case{one_pool("engine_path = \"\"\n"), "pools[0].engine_path",
                  "pools[0].engine_path: must not be empty"},
         bad_case{"pools = 5\n", "pools",
