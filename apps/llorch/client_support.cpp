@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "http/listen.h"
+#include "http/message.h"
 
 namespace llorch::cli {
 namespace json = boost::json;
@@ -24,26 +25,17 @@ void add_auth(http::client_request& r) {
 std::string describe_error(const std::string& body, int status) {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("code"))
-        return std::string(v.at("code").as_string()) + ": " +
-               std::string(v.at("message").as_string());
+    // Only a well-formed envelope: a `code` or `message` of another type must not throw.
+    if (!ec && v.is_object()) {
+        auto* code = v.as_object().if_contains("code");
+        auto* message = v.as_object().if_contains("message");
+        if (code && code->is_string() && message && message->is_string())
+            return std::string(code->get_string()) + ": " + std::string(message->get_string());
+    }
     return "HTTP " + std::to_string(status) + ": " + body.substr(0, 200);
 }
 
-std::string path_segment(std::string_view id) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : id) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+std::string path_segment(std::string_view id) { return http::percent_encode(id); }
 
 void add_url_option(CLI::App* sub, std::string& url) {
     url = default_url();

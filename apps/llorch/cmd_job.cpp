@@ -10,9 +10,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "client_support.h"
 #include "commands.h"
 #include "http/client.h"
-#include "http/listen.h"
 #include "http/sse.h"
 
 namespace llorch::cli {
@@ -21,41 +21,6 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The same defaults as `llorch submit`: LLORCH_URL, else ORCHESTRATORD_ADDR, else :8080.
-std::string job_default_url() {
-    if (const char* u = std::getenv("LLORCH_URL")) return u;
-    if (const char* a = std::getenv("ORCHESTRATORD_ADDR")) return std::string("http://") + a;
-    return "http://127.0.0.1:8080";
-}
-
-void job_auth(http::client_request& r) {
-    auto token = http::outgoing_token_from_env({"LLORCH_API_TOKEN"});
-    if (!token.empty()) r.headers.add("Authorization", "Bearer " + token);
-}
-
-int run_job_command(asio::io_context& io, asio::awaitable<int> aw) {
-    int out = 1;
-    std::exception_ptr err;
-    asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, int v) {
-        err = e;
-        out = v;
-    });
-    io.run();
-    if (err) std::rethrow_exception(err);
-    return out;
-}
-
-std::string error_text(const std::string& body, int status) {
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("code") &&
-        v.as_object().at("code").is_string() && v.as_object().contains("message") &&
-        v.as_object().at("message").is_string())
-        return std::string(v.at("code").as_string()) + ": " +
-               std::string(v.at("message").as_string());
-    return "HTTP " + std::to_string(status) + ": " + body.substr(0, 200);
-}
 
 std::string field(const json::object& o, const char* k) {
     auto* v = o.if_contains(k);
@@ -95,7 +60,7 @@ asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
     r.method = "POST";
     r.url = a.url + "/v2/jobs";
     r.body = text;
-    job_auth(r);
+    add_auth(r);
     auto res = co_await c.send(r);
     if (!res) {
         std::cerr << "llorch: cannot reach llama-orch at " << a.url << ": " << res.error().message
@@ -103,7 +68,7 @@ asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
         co_return 1;
     }
     if (res->status != 202 && res->status != 200) {
-        std::cerr << "llorch: " << error_text(res->body, res->status) << "\n";
+        std::cerr << "llorch: " << describe_error(res->body, res->status) << "\n";
         co_return 1;
     }
     auto sub = json::parse(res->body).as_object();
@@ -114,7 +79,7 @@ asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
     ev.url = a.url + field(sub, "events_url");
     ev.headers.add("Accept", "text/event-stream");
     ev.timeout = 3600s;
-    job_auth(ev);
+    add_auth(ev);
     auto st = co_await c.open(ev);
     if (!st || (*st)->status() != 200) {
         std::cerr << "llorch: cannot read the events of job " << id << "\n";
@@ -167,7 +132,7 @@ asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
     // The outputs, in the job's order.
     http::client_request g;
     g.url = a.url + "/v2/jobs/" + id;
-    job_auth(g);
+    add_auth(g);
     auto jr = co_await c.send(g);
     if (jr && jr->status == 200 && !a.quiet) {
         auto j = json::parse(jr->body).as_object();
@@ -185,7 +150,7 @@ asio::awaitable<int> cancel_job(asio::io_context& io, std::string url, std::stri
     http::client_request r;
     r.method = "POST";
     r.url = url + "/v2/jobs/" + id + "/cancel";
-    job_auth(r);
+    add_auth(r);
     auto res = co_await c.send(r);
     if (!res) {
         std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << res.error().message
@@ -193,7 +158,7 @@ asio::awaitable<int> cancel_job(asio::io_context& io, std::string url, std::stri
         co_return 1;
     }
     if (res->status != 204) {
-        std::cerr << "llorch: " << error_text(res->body, res->status) << "\n";
+        std::cerr << "llorch: " << describe_error(res->body, res->status) << "\n";
         co_return 1;
     }
     co_return 0;
@@ -205,7 +170,7 @@ void add_job_commands(CLI::App& app) {
     auto* job = app.add_subcommand("job", "Run jobs: tasks with dependencies (docs/jobs.md)");
     job->require_subcommand(1);
     auto a = std::make_shared<job_args>();
-    a->url = job_default_url();
+    a->url = default_url();
     auto* run = job->add_subcommand(
         "run", "Submit a job (a JSON file, '-' for stdin), follow each task, print the outputs");
     run->add_option("file", a->file, "the job: the JSON body of POST /v2/jobs")->required();
@@ -213,17 +178,17 @@ void add_job_commands(CLI::App& app) {
     run->add_flag("--quiet,-q", a->quiet, "progress only, no outputs");
     run->callback([a] {
         asio::io_context io;
-        std::exit(run_job_command(io, run_job(io, *a)));
+        std::exit(cli::run(io, run_job(io, *a)));
     });
     auto id = std::make_shared<std::string>();
-    auto url = std::make_shared<std::string>(job_default_url());
+    auto url = std::make_shared<std::string>(default_url());
     auto* cancel = job->add_subcommand("cancel", "Cancel a job's running and pending tasks");
     cancel->add_option("job_id", *id, "the job")->required();
     cancel->add_option("--url", *url, "orchestratord's URL (env LLORCH_URL)")
         ->capture_default_str();
     cancel->callback([id, url] {
         asio::io_context io;
-        std::exit(run_job_command(io, cancel_job(io, *url, *id)));
+        std::exit(cli::run(io, cancel_job(io, *url, *id)));
     });
 }
 

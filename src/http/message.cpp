@@ -24,8 +24,11 @@ int hexval(char c) {
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
-std::string pct_decode(std::string_view s) {
+}  // namespace
+
+std::string percent_decode(std::string_view s, bool plus_is_space) {
     std::string out;
+    out.reserve(s.size());
     for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%' && i + 2 < s.size()) {
             int a = hexval(s[i + 1]);
@@ -36,11 +39,26 @@ std::string pct_decode(std::string_view s) {
                 continue;
             }
         }
-        out += s[i] == '+' ? ' ' : s[i];
+        out += plus_is_space && s[i] == '+' ? ' ' : s[i];
     }
     return out;
 }
-}  // namespace
+
+std::string percent_encode(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
 
 std::optional<std::string> request::query_param(std::string_view name) const {
     std::string_view q = query;
@@ -49,8 +67,9 @@ std::optional<std::string> request::query_param(std::string_view name) const {
         auto kv = q.substr(0, amp);
         auto eq = kv.find('=');
         auto k = kv.substr(0, eq);
-        if (pct_decode(k) == name)
-            return eq == std::string_view::npos ? std::string() : pct_decode(kv.substr(eq + 1));
+        if (percent_decode(k, true) == name)
+            return eq == std::string_view::npos ? std::string()
+                                                : percent_decode(kv.substr(eq + 1), true);
         if (amp == std::string_view::npos) break;
         q.remove_prefix(amp + 1);
     }

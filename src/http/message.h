@@ -54,6 +54,12 @@ struct request {
     std::optional<std::string> query_param(std::string_view name) const;
 };
 
+// %XX escapes decoded (a malformed escape stays as it is); `plus_is_space` for query strings.
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
+// Every byte but the unreserved ones (RFC 3986: letters, digits, - _ . ~) as %XX: a path
+// segment or a query value.
+std::string percent_encode(std::string_view s);
+
 // A streamed response body, pulled by the connection's session: the producer never touches the
 // socket, and a client that goes away reaches it as on_disconnect(). Used on the session's thread.
 class body_stream {

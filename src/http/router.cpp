@@ -17,31 +17,6 @@ std::vector<std::string_view> split_path(std::string_view p) {
     }
     return out;
 }
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// A captured segment with its %XX escapes decoded, so that an id holding a '/' (a cluster-wide
-// pool name, node_id/pool_id) fits one segment as %2F.
-std::string decode_segment(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int a = hex_digit(s[i + 1]), b = hex_digit(s[i + 2]);
-            if (a >= 0 && b >= 0) {
-                out += static_cast<char>(a * 16 + b);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i];
-    }
-    return out;
-}
 }  // namespace
 
 void router::add(std::string method, std::string pattern, handler h, route_options opts) {
@@ -61,7 +36,9 @@ router::match_result router::match(std::string_view method, std::string_view pat
             const auto& seg = r.segments[i];
             if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
                 if (parts[i].empty()) ok = false;
-                params.push_back(decode_segment(parts[i]));
+                // An id holding a '/' (a cluster-wide pool name, node_id/pool_id) fits one segment
+                // as %2F.
+                params.push_back(percent_decode(parts[i]));
             } else if (seg != parts[i]) {
                 ok = false;
             }

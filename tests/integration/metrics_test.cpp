@@ -29,21 +29,6 @@ std::string promtool_problems(const std::string& text, const std::string& name) 
     return problems;
 }
 
-std::string url_encode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 // A real Prometheus (Debian's `prometheus`) scraping `targets` every second.
 class prometheus_server {
   public:
@@ -66,7 +51,8 @@ class prometheus_server {
     bool wait_ready() const { return wait_http_ok(base() + "/-/ready", 60s); }
     // The result vector of an instant query; empty on any error.
     json::array query(const std::string& promql) const {
-        auto r = http_call("GET", base() + "/api/v1/query?query=" + url_encode(promql), {}, {}, 5s);
+        auto r = http_call("GET", base() + "/api/v1/query?query=" + http::percent_encode(promql),
+                           {}, {}, 5s);
         if (r.status != 200) return {};
         auto o = object_of(r.body);
         auto* d = o.if_contains("data");
