@@ -42,14 +42,18 @@ sim_pool_toml sim0 1024 "${LAT[@]}" >"$WORK/rate.toml"
 orch_start orch "$WORK/rate.toml"
 
 # orch = the task API (POST /v2/tasks, then GET its events: two exchanges per request);
+# orch-stream = the task API in one exchange (POST /v2/tasks with Accept: text/event-stream);
 # orch-openai = the same orchestratord through POST /v1/completions (one exchange, like nginx's).
 declare -A URL=([direct]="http://127.0.0.1:$SIM_PORT" [nginx]="http://127.0.0.1:$NGINX_PORT"
-               [orch]="http://127.0.0.1:$ORCH_PORT" [orch-openai]="http://127.0.0.1:$ORCH_PORT")
-declare -A KIND=([direct]=llamacpp [nginx]=llamacpp [orch]=orch [orch-openai]=openai-completions)
-declare -A CPU_PIDS=([direct]="" [nginx]="$NGINX_PIDS" [orch]="$ORCH_PID" [orch-openai]="$ORCH_PID")
+               [orch]="http://127.0.0.1:$ORCH_PORT" [orch-stream]="http://127.0.0.1:$ORCH_PORT"
+               [orch-openai]="http://127.0.0.1:$ORCH_PORT")
+declare -A KIND=([direct]=llamacpp [nginx]=llamacpp [orch]=orch [orch-stream]=orch-stream
+                 [orch-openai]=openai-completions)
+declare -A CPU_PIDS=([direct]="" [nginx]="$NGINX_PIDS" [orch]="$ORCH_PID" [orch-stream]="$ORCH_PID"
+                     [orch-openai]="$ORCH_PID")
 for ((round = 1; round <= ROUNDS; round++)); do
   for c in "${LEVELS[@]}"; do
-    for t in direct nginx orch orch-openai; do
+    for t in direct nginx orch orch-stream orch-openai; do
       name="$t-c$c-r$round"
       before=$(cpu_seconds ${CPU_PIDS[$t]})
       loadgen "$name" --target "${KIND[$t]}" --url "${URL[$t]}" --model sim -c "$c" \
@@ -75,7 +79,7 @@ best=$(jq -rs '
   | map({key: .kind, value: .best}) | from_entries
 ' "$WORK/rate.jsonl")
 rate_targets=$(jq -r '
-  "- orchestratord sustains \(.orch.rps // 0 | round) req/s (\(.orch.tps // 0 | round) tokens/s) of \('"$TOKENS"')-token completions with 0 errors (best at \(.orch.streams // "n/a") streams); nginx \(.nginx.rps // 0 | round) req/s; the engine straight \(.direct.rps // 0 | round) req/s. orch ÷ nginx = \(((.orch.rps // 0) / (.nginx.rps // 1)) * 100 | round / 100) (target ≥ 1: \(if (.orch.rps // 0) >= (.nginx.rps // 1) then "met" else "missed" end)); absolute target ~1,000 req/s per instance: \(if (.orch.rps // 0) >= 1000 then "met" else "missed" end). Through the OpenAI-compatible endpoint (one exchange per request): \(.["orch-openai"].rps // 0 | round) req/s, ÷ nginx = \(((.["orch-openai"].rps // 0) / (.nginx.rps // 1)) * 100 | round / 100)."
+  "- orchestratord sustains \(.orch.rps // 0 | round) req/s (\(.orch.tps // 0 | round) tokens/s) of \('"$TOKENS"')-token completions with 0 errors (best at \(.orch.streams // "n/a") streams); nginx \(.nginx.rps // 0 | round) req/s; the engine straight \(.direct.rps // 0 | round) req/s. orch ÷ nginx = \(((.orch.rps // 0) / (.nginx.rps // 1)) * 100 | round / 100) (target ≥ 1: \(if (.orch.rps // 0) >= (.nginx.rps // 1) then "met" else "missed" end)); absolute target ~1,000 req/s per instance: \(if (.orch.rps // 0) >= 1000 then "met" else "missed" end). The task API in one exchange (orch-stream): \(.["orch-stream"].rps // 0 | round) req/s, ÷ nginx = \(((.["orch-stream"].rps // 0) / (.nginx.rps // 1)) * 100 | round / 100). Through the OpenAI-compatible endpoint (one exchange per request): \(.["orch-openai"].rps // 0 | round) req/s, ÷ nginx = \(((.["orch-openai"].rps // 0) / (.nginx.rps // 1)) * 100 | round / 100)."
 ' <<<"$best")
 
 # (b) concurrent streams held.
@@ -138,7 +142,7 @@ out=$(result_file capacity)
   echo "Command: \`bench/run-capacity.sh${ROUNDS:+ --rounds $ROUNDS}\`"
   echo
   machine_markdown
-  echo "- (a) Short completions: $TOKENS tokens each, llorch-sim with TTFT 1 ms and ITL 1 ms, 1,024 slots. Paths: direct = loadgen → llorch-sim /completion; nginx = loadgen → nginx (1 worker, proxy_buffering off, upstream keepalive, access_log off) → llorch-sim; orch = loadgen → orchestratord HOME (POST /v2/tasks + SSE events, log level warn) → its own llorch-sim with the same settings; orch-openai = the same orchestratord through POST /v1/completions with stream=true (one exchange per request). Closed loop at ${LEVELS[*]} streams, ${DURATION} s each after ${WARMUP} s warm-up, $ROUNDS rounds interleaved; medians. The load generator, the proxy and the simulator share the machine's $(nproc) CPUs."
+  echo "- (a) Short completions: $TOKENS tokens each, llorch-sim with TTFT 1 ms and ITL 1 ms, 1,024 slots. Paths: direct = loadgen → llorch-sim /completion; nginx = loadgen → nginx (1 worker, proxy_buffering off, upstream keepalive, access_log off) → llorch-sim; orch = loadgen → orchestratord HOME (POST /v2/tasks + SSE events, log level warn) → its own llorch-sim with the same settings; orch-stream = the same orchestratord, POST /v2/tasks with Accept: text/event-stream answered by the task's events (one exchange per request); orch-openai = the same orchestratord through POST /v1/completions with stream=true (one exchange per request). Closed loop at ${LEVELS[*]} streams, ${DURATION} s each after ${WARMUP} s warm-up, $ROUNDS rounds interleaved; medians. The load generator, the proxy and the simulator share the machine's $(nproc) CPUs."
   echo "- (b) Held streams: $HOLD streams opened over ${HOLD_RAMP} s, each $HOLD_TOKENS tokens at one token per $HOLD_ITL (about $(( HOLD_TOKENS * ${HOLD_ITL%ms} / 1000 )) s), orchestratord with $HOLD_POOLS llorch-sim pools of $(( HOLD / HOLD_POOLS )) slots (a pool has at most 1,024), nginx in front of one llorch-sim with $HOLD slots; RSS of the proxy sampled every 0.5 s (orchestratord's RSS excludes its engine child). Descriptor limit $(ulimit -n)."
   echo
   echo "## (a) Requests/s of short completions"

@@ -145,6 +145,7 @@ asio::awaitable<bench::request_record> one_request(run_state& s, uint64_t seq) {
     req.body = std::move(call.body);
     req.headers = s.headers;
     req.timeout = timeout;
+    if (s.kind == bench::target_kind::orch_stream) req.headers.add("Accept", "text/event-stream");
 
     if (s.kind == bench::target_kind::orch) {
         auto submitted = co_await s.client.send(req);
@@ -292,10 +293,12 @@ int main(int argc, char** argv) {
     CLI::App app{
         "llorch-loadgen: streams completions at a server and reports time to first token, "
         "inter-token latency, end-to-end time, tokens/s and requests/s.\nTargets: orch (llama-orch "
-        "POST /v2/tasks + events), pool (pool-managerd /v2/pools/ID/infer), llamacpp (llama-server "
+        "POST /v2/tasks + events), orch-stream (POST /v2/tasks answered by its events), pool "
+        "(pool-managerd /v2/pools/ID/infer), llamacpp (llama-server "
         "/completion), openai-chat (/v1/chat/completions), openai-completions (/v1/completions); "
         "all streaming, with ignore_eos so every request generates --max-tokens tokens."};
-    app.add_option("--target", o.target, "orch, pool, llamacpp, openai-chat, openai-completions")
+    app.add_option("--target", o.target,
+                   "orch, orch-stream, pool, llamacpp, openai-chat, openai-completions")
         ->capture_default_str();
     app.add_option("--url", o.urls, "base URL; repeat to spread requests round-robin over servers")
         ->capture_default_str();

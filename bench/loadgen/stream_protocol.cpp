@@ -11,6 +11,8 @@ std::string_view to_string(target_kind k) {
     switch (k) {
         case target_kind::orch:
             return "orch";
+        case target_kind::orch_stream:
+            return "orch-stream";
         case target_kind::pool:
             return "pool";
         case target_kind::llamacpp:
@@ -24,8 +26,9 @@ std::string_view to_string(target_kind k) {
 }
 
 std::optional<target_kind> parse_target_kind(std::string_view name) {
-    for (auto k : {target_kind::orch, target_kind::pool, target_kind::llamacpp,
-                   target_kind::openai_chat, target_kind::openai_completions})
+    for (auto k :
+         {target_kind::orch, target_kind::orch_stream, target_kind::pool, target_kind::llamacpp,
+          target_kind::openai_chat, target_kind::openai_completions})
         if (to_string(k) == name) return k;
     return std::nullopt;
 }
@@ -165,6 +168,7 @@ http_call start_call(target_kind k, const request_shape& r, std::string_view tas
     http_call c;
     switch (k) {
         case target_kind::orch:
+        case target_kind::orch_stream:
             c.path = "/v2/tasks";
             c.body = "{\"model\":" + quoted(r.model) + ",\"prompt\":" + quoted(r.prompt) + "," +
                      common_fields(r, "max_tokens");
@@ -214,6 +218,7 @@ boost::system::result<std::string, protocol_error> events_path_from_submit(std::
 stream_step interpret(target_kind k, const http::sse_event& e) {
     switch (k) {
         case target_kind::orch:
+        case target_kind::orch_stream:
         case target_kind::pool:
             return interpret_llorch(e);
         case target_kind::llamacpp:

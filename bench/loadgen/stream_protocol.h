@@ -1,8 +1,8 @@
 #pragma once
 // What the load generator sends to each kind of target and how it reads the streamed answer:
-// llama-orch's task API (POST /v2/tasks, then the task's SSE events), pool-managerd's
-// /v2/pools/{id}/infer, llama-server's /completion and the OpenAI-compatible streaming endpoints.
-// Pure functions over request parameters and parsed SSE events; no I/O.
+// llama-orch's task API (POST /v2/tasks, then the task's SSE events, or both in one exchange),
+// pool-managerd's /v2/pools/{id}/infer, llama-server's /completion and the OpenAI-compatible
+// streaming endpoints. Pure functions over request parameters and parsed SSE events; no I/O.
 
 #include <optional>
 #include <string>
@@ -17,13 +17,14 @@ namespace llorch::bench {
 
 enum class target_kind {
     orch,                // POST /v2/tasks, then GET the events_url: started, token*, end | error
+    orch_stream,         // POST /v2/tasks with Accept: text/event-stream: the events, one exchange
     pool,                // POST /v2/pools/{pool}/infer: started, token*, end | error
     llamacpp,            // POST /completion with stream: data {content, stop}
     openai_chat,         // POST /v1/chat/completions with stream: data {choices[0].delta}, [DONE]
     openai_completions,  // POST /v1/completions with stream: data {choices[0].text}, [DONE]
 };
 
-// "orch", "pool", "llamacpp", "openai-chat", "openai-completions".
+// "orch", "orch-stream", "pool", "llamacpp", "openai-chat", "openai-completions".
 std::string_view to_string(target_kind k);
 std::optional<target_kind> parse_target_kind(std::string_view name);
 

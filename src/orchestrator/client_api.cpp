@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
+#include "http/accept.h"
 
 namespace llorch::orchestrator {
 namespace json = boost::json;
@@ -19,6 +20,12 @@ response err(const api::error& e, const request& q) {
 
 api::error not_found(const std::string& what) {
     return api::make_error(api::error_code::not_found, what);
+}
+
+// ?verbose=true (or 1): the event stream carries the engine's own frames too.
+bool wants_verbose(const request& q) {
+    auto v = q.query_param("verbose");
+    return v && (*v == "true" || *v == "1");
 }
 
 json::object task_json(const task& t, const task_service& s) {
@@ -63,6 +70,17 @@ asio::awaitable<response> client_api::submit(request q) {
     auto a = s.submit(std::move(*spec));
     if (!a) co_return err(a.error(), q);
     const auto& id = a->t->spec.task_id;
+    if (auto accept = q.header("Accept");
+        accept && http::names_media_type(*accept, "text/event-stream")) {
+        // One exchange: the answer is the task's event stream itself, from its first event (a
+        // resubmitted task_id replays from the start); the task's URL and id ride in headers.
+        response r;
+        r.content_type = "text/event-stream";
+        r.headers.add("Location", "/v2/tasks/" + id);
+        r.headers.add("X-Task-Id", id);
+        r.stream = s.open_events(a->t, std::nullopt, wants_verbose(q));
+        co_return r;
+    }
     std::string events = "/v2/tasks/" + id + "/events";
     json::object o{
         {"task_id", id},
@@ -101,8 +119,7 @@ asio::awaitable<response> client_api::events(request q) {
     }
     response r;
     r.content_type = "text/event-stream";
-    auto verbose = q.query_param("verbose");
-    r.stream = s.open_events(t, last, verbose && (*verbose == "true" || *verbose == "1"));
+    r.stream = s.open_events(t, last, wants_verbose(q));
     co_return r;
 }
 

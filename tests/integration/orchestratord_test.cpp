@@ -37,6 +37,40 @@ TEST_F(orchestratord_home, streams_a_task_end_to_end_started_then_consecutive_to
     EXPECT_EQ(int_of(t, "tokens_out"), 24);
 }
 
+TEST_F(orchestratord_home, one_exchange_a_submission_that_accepts_sse_is_answered_by_the_stream) {
+    const std::string id = "one-exchange-1";
+    cancel_on_exit guard{*d_, {id}};
+    auto s = sse_call("POST", d_->url("/v2/tasks"),
+                      task_body("tiny", 12, R"(,"task_id":")" + id + "\""));
+    ASSERT_EQ(s.status, 200) << s.raw << s.error;
+    ASSERT_TRUE(well_formed_stream(s, 12));
+    EXPECT_EQ(token_count(s), 12);
+    EXPECT_EQ(str_of(object_of(s.events.front().data), "pool_id"), "quad");
+    auto t = d_->task(id);
+    EXPECT_EQ(str_of(t, "state"), "completed");
+    EXPECT_EQ(int_of(t, "tokens_out"), 12);
+    // The stream is the task's own: a later reader replays the same events.
+    auto replay = d_->events(id);
+    ASSERT_EQ(replay.events.size(), s.events.size());
+    for (size_t i = 0; i < s.events.size(); ++i)
+        EXPECT_EQ(replay.events[i].event, s.events[i].event) << "event " << i;
+    // Without Accept: text/event-stream the answer stays the 202 with the task's links.
+    auto plain = d_->submit(task_body("tiny", 2));
+    EXPECT_EQ(plain.status, 202) << plain.body;
+    EXPECT_FALSE(str_of(object_of(plain.body), "events_url").empty());
+}
+
+TEST_F(orchestratord_home, one_exchange_a_client_that_hangs_up_cancels_its_task_after_the_grace) {
+    const std::string id = "one-exchange-gone";
+    cancel_on_exit guard{*d_, {id}};
+    int tokens = 0;
+    sse_call("POST", d_->url("/v2/tasks"), task_body("solo", 4000, R"(,"task_id":")" + id + "\""),
+             {}, [&](const http::sse_event& e) { return !(e.event == "token" && ++tokens == 2); });
+    ASSERT_EQ(tokens, 2);
+    ASSERT_TRUE(d_->wait_state(id, "cancelled", 10s)) << "still " << d_->state(id);
+    EXPECT_LT(int_of(d_->task(id), "tokens_out"), 4000);
+}
+
 TEST_F(orchestratord_home, verbose_readers_get_human_readable_metrics_and_others_do_not) {
     auto id = d_->submit_id(task_body("tiny", 6));
     auto plain = d_->events(id);

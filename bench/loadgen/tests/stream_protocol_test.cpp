@@ -14,9 +14,11 @@ json::object body_of(const http_call& c) { return json::parse(c.body).as_object(
 }  // namespace
 
 TEST(stream_protocol, target_names_round_trip) {
-    for (auto k : {target_kind::orch, target_kind::pool, target_kind::llamacpp,
-                   target_kind::openai_chat, target_kind::openai_completions})
+    for (auto k :
+         {target_kind::orch, target_kind::orch_stream, target_kind::pool, target_kind::llamacpp,
+          target_kind::openai_chat, target_kind::openai_completions})
         EXPECT_EQ(parse_target_kind(to_string(k)), k);
+    EXPECT_EQ(to_string(target_kind::orch_stream), "orch-stream");
     EXPECT_FALSE(parse_target_kind("vllm"));
 }
 
