@@ -1,5 +1,7 @@
 #include "http/sse.h"
 
+#include <cstring>
+
 namespace llorch::http {
 
 void append_sse(std::string& out, std::string_view event, std::string_view data,
@@ -26,19 +28,34 @@ void append_sse(std::string& out, std::string_view event, std::string_view data,
     out += '\n';
 }
 
+// Lines are found with memchr and handed on as views of the input; only a line split across
+// two pieces is copied into line_.
 void sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
-    for (char c : bytes) {
+    while (!bytes.empty()) {
         if (skip_lf_) {
             skip_lf_ = false;
-            if (c == '\n') continue;
+            if (bytes.front() == '\n') {
+                bytes.remove_prefix(1);
+                continue;
+            }
         }
-        if (c == '\r' || c == '\n') {
-            if (c == '\r') skip_lf_ = true;
+        const char* p = bytes.data();
+        size_t end = bytes.size();
+        if (const void* nl = std::memchr(p, '\n', end)) end = static_cast<const char*>(nl) - p;
+        if (const void* cr = std::memchr(p, '\r', end)) end = static_cast<const char*>(cr) - p;
+        if (end == bytes.size()) {
+            line_.append(bytes);
+            return;
+        }
+        if (bytes[end] == '\r') skip_lf_ = true;
+        if (line_.empty()) {
+            line(bytes.substr(0, end), out);
+        } else {
+            line_.append(bytes.substr(0, end));
             line(line_, out);
             line_.clear();
-        } else {
-            line_ += c;
         }
+        bytes.remove_prefix(end + 1);
     }
 }
 

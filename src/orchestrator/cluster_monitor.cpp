@@ -145,7 +145,10 @@ std::shared_ptr<http::body_stream> cluster_monitor::open() {
         io_, hub_, cluster_json::snapshot(view_, opts_.profile, now, wall_ms(now)));
 }
 
+// The log is only ever read from the moment a reader opens (after its snapshot), so with no
+// reader a task's frame would be written for nobody: the view is kept, the frames are not.
 void cluster_monitor::on_queued(const task& t) {
+    if (hub_->readers == 0) return;
     auto pos = tasks_.queue_position(t.spec.task_id).value_or(0);
     hub_->append(cluster_json::task_queued(t.spec.task_id, t.spec.model,
                                            admission::to_string(t.spec.priority), pos));
@@ -161,6 +164,7 @@ void cluster_monitor::on_started(const task& t) {
     r.node_id = t.node_id;
     r.started = clock_.now();
     const auto& row = view_.task_started(std::move(r));
+    if (hub_->readers == 0) return;
     hub_->append(cluster_json::task_started(row, row.priority, t.attempts));
     refresh_queue();
 }
@@ -181,6 +185,7 @@ void cluster_monitor::on_ended(const task& t) {
         e.ttft_ms = std::chrono::duration<double, std::milli>(t.first_token - t.started).count();
     e.duration_ms = ms_of(now - t.created);
     view_.task_ended(e, wall_ms(now), now);
+    if (hub_->readers == 0) return;
     hub_->append(cluster_json::task_ended(e, wall_ms(now)));
     refresh_queue();
 }

@@ -69,6 +69,8 @@ class cluster_monitor final : public task_observer {
     // A new reader: the snapshot, then every event from now on.
     std::shared_ptr<http::body_stream> open();
     size_t readers() const { return hub_->readers; }
+    // How many frames have been logged since the start (tests: nothing is encoded unread).
+    uint64_t frames_logged() const { return hub_->log.next_seq() - 1; }
     const cluster::cluster_view& view() const { return view_; }
     // One tick now (tests; the loop calls it every `tick`).
     void tick();

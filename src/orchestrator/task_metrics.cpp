@@ -27,18 +27,19 @@ task_metrics::task_metrics(common::metrics_registry& r)
                                 {{"outcome", "failed"}})) {
     // Present from the start, so that rates and alerts have series before the first event.
     for (auto p : {admission::task_priority::interactive, admission::task_priority::batch}) {
-        r.counter("tasks_enqueued_total", enqueued_help, {{"priority", priority_of(p)}});
-        r.counter("tasks_started_total", started_help, {{"priority", priority_of(p)}});
+        enqueued_[index(p)] =
+            &r.counter("tasks_enqueued_total", enqueued_help, {{"priority", priority_of(p)}});
+        started_[index(p)] =
+            &r.counter("tasks_started_total", started_help, {{"priority", priority_of(p)}});
     }
-    for (const char* c : {"tasks_canceled_total", "tasks_completed_total", "tasks_failed_total"})
-        r.counter(c, "Tasks that ended so (all models).");
-    r.counter("tasks_deadline_unmet_total", deadline_help);
+    const char* totals_help = "Tasks that ended so (all models).";
+    canceled_ = &r.counter("tasks_canceled_total", totals_help);
+    completed_ = &r.counter("tasks_completed_total", totals_help);
+    failed_ = &r.counter("tasks_failed_total", totals_help);
+    deadline_unmet_ = &r.counter("tasks_deadline_unmet_total", deadline_help);
 }
 
-void task_metrics::enqueued(admission::task_priority p) {
-    registry_.counter("tasks_enqueued_total", enqueued_help, {{"priority", priority_of(p)}})
-        .Increment();
-}
+void task_metrics::enqueued(admission::task_priority p) { enqueued_[index(p)]->Increment(); }
 
 void task_metrics::rejected(std::string_view reason, std::string_view policy) {
     registry_
@@ -53,13 +54,18 @@ void task_metrics::rejected(std::string_view reason, std::string_view policy) {
 
 void task_metrics::started(admission::task_priority p, std::string_view model,
                            double queue_wait_s) {
-    registry_.counter("tasks_started_total", started_help, {{"priority", priority_of(p)}})
-        .Increment();
-    registry_
-        .histogram("queue_wait_seconds", "Time from admission to placement.",
-                   common::default_latency_buckets(),
-                   {{"model", std::string(model)}, {"priority", priority_of(p)}})
-        .Observe(queue_wait_s);
+    started_[index(p)]->Increment();
+    std::string key;
+    key.reserve(model.size() + 12);
+    key.append(model).push_back('\0');
+    key.append(admission::to_string(p));
+    auto [it, fresh] = queue_wait_.try_emplace(std::move(key), nullptr);
+    if (fresh)
+        it->second =
+            &registry_.histogram("queue_wait_seconds", "Time from admission to placement.",
+                                 common::default_latency_buckets(),
+                                 {{"model", std::string(model)}, {"priority", priority_of(p)}});
+    it->second->Observe(queue_wait_s);
 }
 
 const task_series& task_metrics::series(const series_key& k) {
@@ -103,21 +109,27 @@ void task_metrics::retried(std::string_view model, std::string_view why) {
 }
 
 void task_metrics::ended(const series_key& k, std::string_view outcome, std::string_view code) {
-    registry_
-        .counter("tasks_ended_total", "Tasks by how they ended (completed, failed, cancelled).",
-                 {{"model", std::string(k.model)},
-                  {"pool", std::string(k.pool)},
-                  {"node", std::string(k.node)},
-                  {"priority", priority_of(k.priority)},
-                  {"outcome", std::string(outcome)},
-                  {"code", std::string(code)}})
-        .Increment();
-    const char* total = outcome == "cancelled"   ? "tasks_canceled_total"
-                        : outcome == "completed" ? "tasks_completed_total"
-                                                 : "tasks_failed_total";
-    registry_.counter(total, "").Increment();
-    if (code == api::to_string(api::error_code::deadline_unmet))
-        registry_.counter("tasks_deadline_unmet_total", deadline_help).Increment();
+    std::string key;
+    key.reserve(k.model.size() + k.pool.size() + k.node.size() + outcome.size() + code.size() + 16);
+    for (auto part : {k.model, k.pool, k.node, admission::to_string(k.priority), outcome})
+        key.append(part).push_back('\0');
+    key.append(code);
+    auto [it, fresh] = ended_.try_emplace(std::move(key), nullptr);
+    if (fresh)
+        it->second = &registry_.counter("tasks_ended_total",
+                                        "Tasks by how they ended (completed, failed, cancelled).",
+                                        {{"model", std::string(k.model)},
+                                         {"pool", std::string(k.pool)},
+                                         {"node", std::string(k.node)},
+                                         {"priority", priority_of(k.priority)},
+                                         {"outcome", std::string(outcome)},
+                                         {"code", std::string(code)}});
+    it->second->Increment();
+    auto* total = outcome == "cancelled"   ? canceled_
+                  : outcome == "completed" ? completed_
+                                           : failed_;
+    total->Increment();
+    if (code == api::to_string(api::error_code::deadline_unmet)) deadline_unmet_->Increment();
 }
 
 }  // namespace llorch::orchestrator

@@ -8,9 +8,12 @@
 // served when it was admitted), pools and nodes are bounded by the configuration and the node
 // registry, codes by the error vocabulary. No task or session ids.
 //
-// Cost: a task's series are looked up once per placement (one hash of its four labels); a token
-// costs one histogram observation and one counter increment through pointers it holds.
+// Cost: every series is created in the registry once and then reached through a pointer: a
+// task's admission, start and end cost one hash of a short key each (no label maps, no registry
+// lookup); a token costs one histogram observation and one counter increment through pointers
+// the task holds.
 
+#include <array>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -55,8 +58,18 @@ class task_metrics {
     common::metrics_registry& registry() { return registry_; }
 
   private:
+    static size_t index(admission::task_priority p) { return static_cast<size_t>(p); }
+
     common::metrics_registry& registry_;
     std::unordered_map<std::string, task_series> series_;
+    std::unordered_map<std::string, common::histogram*> queue_wait_;  // model \0 priority
+    std::unordered_map<std::string, common::counter*> ended_;  // series key \0 outcome \0 code
+    std::array<common::counter*, 2> enqueued_{};               // by priority
+    std::array<common::counter*, 2> started_{};
+    common::counter* canceled_;
+    common::counter* completed_;
+    common::counter* failed_;
+    common::counter* deadline_unmet_;
     common::histogram* routing_;
     common::histogram* placement_;
     common::counter* placed_ok_;

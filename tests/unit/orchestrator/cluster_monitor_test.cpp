@@ -202,6 +202,26 @@ TEST_F(cluster_monitor_test, task_events_follow_a_task_from_queue_to_its_end) {
     EXPECT_TRUE(mon->view().errors().empty());
 }
 
+TEST_F(cluster_monitor_test, with_no_reader_tasks_are_tracked_but_no_frame_is_encoded) {
+    auto before = mon->frames_logged();
+    submit("quiet");
+    ASSERT_EQ(backend.opens.size(), 1u);
+    EXPECT_EQ(mon->frames_logged(), before) << "frames written for nobody";
+    EXPECT_EQ(mon->view().running().count("quiet"), 1u);
+    // A reader that comes now sees the running task in its snapshot and its end as an event.
+    auto r = mon->open();
+    auto snap = pull(*r);
+    auto* s = find(snap, "snapshot");
+    ASSERT_NE(s, nullptr);
+    EXPECT_NE(s->data.find("quiet"), std::string::npos) << s->data;
+    backend.opens[0]->end(0);
+    poll();
+    auto ev = pull(*r);
+    auto* ended = find(ev, "task_ended");
+    ASSERT_NE(ended, nullptr);
+    EXPECT_EQ(data(*ended).at("task_id").as_string(), "quiet");
+}
+
 TEST_F(cluster_monitor_test, a_failed_task_is_listed_with_its_code) {
     auto r = mon->open();
     pull(*r);
