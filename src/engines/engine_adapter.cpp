@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_pick.h"
 #include "http/sse.h"
 
 namespace llorch::engines {
@@ -94,13 +95,7 @@ class sse_json_decoder : public stream_decoder {
                 end(out);
                 continue;
             }
-            // A chunk is small: its values live in a buffer on the stack, not on the heap.
-            unsigned char storage[4096];
-            json::monotonic_resource mr(storage, sizeof storage);
-            boost::system::error_code ec;
-            auto v = json::parse(e.data, ec, json::storage_ptr(&mr));
-            if (ec || !v.is_object()) continue;
-            on_object(v.get_object(), out);
+            on_data(e.data, out);
         }
     }
     void finish(std::vector<engine_event>& out) override {
@@ -114,6 +109,17 @@ class sse_json_decoder : public stream_decoder {
     }
 
   protected:
+    // One data line that is not [DONE]: parsed as an object and handed to on_object, unless a
+    // decoder reads its chunks another way.
+    virtual void on_data(std::string_view data, std::vector<engine_event>& out) {
+        // A chunk is small: its values live in a buffer on the stack, not on the heap.
+        unsigned char storage[4096];
+        json::monotonic_resource mr(storage, sizeof storage);
+        boost::system::error_code ec;
+        auto v = json::parse(data, ec, json::storage_ptr(&mr));
+        if (ec || !v.is_object()) return;
+        on_object(v.get_object(), out);
+    }
     virtual void on_object(const json::object& o, std::vector<engine_event>& out) = 0;
     void token(std::string t, std::vector<engine_event>& out) {
         if (t.empty()) return;
@@ -153,8 +159,30 @@ class sse_json_decoder : public stream_decoder {
     std::vector<http::sse_event> events_;
 };
 
-// llama-server's native POST /completion stream.
+// llama-server's native POST /completion stream. A token's chunk is read for the fields the
+// relay uses in one pass, without a DOM (this runs once per token); a chunk with an error
+// takes the DOM path below.
 class llamacpp_completion_decoder : public sse_json_decoder {
+    enum field { content, stop, predicted, evaluated, predicted_ms, stop_type, error_field };
+    api::json_pick pick_{{"content", "stop", "tokens_predicted", "tokens_evaluated",
+                          "timings.predicted_ms", "stop_type", "error"}};
+
+    static long long int_of(const api::json_pick::value& v) {
+        using k = api::json_pick::kind;
+        return v.k == k::integer || v.k == k::number ? v.integer : -1;
+    }
+    void on_data(std::string_view data, std::vector<engine_event>& out) override {
+        if (!pick_.parse(data)) return;
+        if (pick_[error_field].k != api::json_pick::kind::absent)
+            return sse_json_decoder::on_data(data, out);
+        token(pick_[content].text, out);
+        if (pick_[stop].k != api::json_pick::kind::boolean || !pick_[stop].boolean) return;
+        tokens_out_ = static_cast<int>(int_of(pick_[predicted]));
+        tokens_in_ = static_cast<int>(int_of(pick_[evaluated]));
+        decode_ms_ = int_of(pick_[predicted_ms]);
+        finish_reason_ = pick_[stop_type].text == "limit" ? "length" : "stop";
+        end(out);
+    }
     void on_object(const json::object& o, std::vector<engine_event>& out) override {
         if (auto* err = o.if_contains("error")) {
             auto* eo = err->if_object();

@@ -4,13 +4,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/json.hpp>
 
+#include "api/flat_json.h"
 #include "common/log.h"
 #include "http/sse.h"
 
 namespace llorch::orchestrator {
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
@@ -41,11 +40,10 @@ std::string pool_name(const placement::placement_decision& d) {
 }
 
 // A metrics frame and its ?verbose=true twin, which adds `message`.
-void append_metrics(task& t, json::object m, const std::string& message) {
+void append_metrics(task& t, api::flat_json m, const std::string& message) {
     std::string plain, verbose;
-    http::append_sse(plain, "metrics", json::serialize(m));
-    m["message"] = message;
-    http::append_sse(verbose, "metrics", json::serialize(m));
+    http::append_sse(plain, "metrics", m.closed());
+    http::append_sse(verbose, "metrics", m.str("message", message).closed());
     t.append(std::move(plain), -1, std::move(verbose));
 }
 }  // namespace
@@ -191,18 +189,28 @@ asio::awaitable<void> task_runner::retry_later(std::shared_ptr<task> t, std::str
 }
 
 void task_runner::append_started(task& t, const placement::placement_decision& d) {
-    json::object o{{"queue_position", 0},      {"predicted_start_ms", 0},   {"node_id", d.node_id},
-                   {"pool_id", d.pool_id},     {"task_id", t.spec.task_id}, {"model", t.spec.model},
-                   {"attempt", t.attempts - 1}};
+    api::flat_json o;
+    o.num("queue_position", 0)
+        .num("predicted_start_ms", 0)
+        .str("node_id", d.node_id)
+        .str("pool_id", d.pool_id)
+        .str("task_id", t.spec.task_id)
+        .str("model", t.spec.model)
+        .num("attempt", t.attempts - 1);
     std::string f;
-    http::append_sse(f, "started", json::serialize(o));
+    http::append_sse(f, "started", o.closed());
     t.append(std::move(f));
     auto waited = ms_between(t.created, t.started);
-    append_metrics(
-        t, {{"queue_wait_ms", waited}, {"attempt", t.attempts - 1}, {"queue_depth", queue_.size()}},
-        "started on pool " + (d.node_id.empty() ? "" : d.node_id + "/") + d.pool_id + " after " +
-            std::to_string(waited) + " ms in the queue (attempt " + std::to_string(t.attempts) +
-            ", " + std::to_string(queue_.size()) + " tasks still queued)");
+    auto depth = static_cast<long long>(queue_.size());
+    append_metrics(t,
+                   std::move(api::flat_json()
+                                 .num("queue_wait_ms", waited)
+                                 .num("attempt", t.attempts - 1)
+                                 .num("queue_depth", depth)),
+                   "started on pool " + (d.node_id.empty() ? "" : d.node_id + "/") + d.pool_id +
+                       " after " + std::to_string(waited) + " ms in the queue (attempt " +
+                       std::to_string(t.attempts) + ", " + std::to_string(depth) +
+                       " tasks still queued)");
 }
 
 void task_runner::append_end(task& t, const engines::engine_event& ev) {
@@ -211,19 +219,24 @@ void task_runner::append_end(task& t, const engines::engine_event& ev) {
     // A closing metrics frame: throughput of the generation as the client saw it.
     auto gen_ms = std::max<long long>(1, ms_between(t.started, now));
     auto ttft = t.tokens > 0 ? ms_between(t.started, t.first_token) : 0;
-    append_metrics(t, {{"tokens", t.tokens}, {"generation_ms", gen_ms}, {"ttft_ms", ttft}},
+    append_metrics(t,
+                   std::move(api::flat_json()
+                                 .num("tokens", t.tokens)
+                                 .num("generation_ms", gen_ms)
+                                 .num("ttft_ms", ttft)),
                    std::to_string(t.tokens) + " tokens in " + std::to_string(gen_ms) + " ms (" +
                        std::to_string(t.tokens * 1000 / gen_ms) + " tokens/s), first token after " +
                        std::to_string(ttft) + " ms");
-    json::object o{{"tokens_out", t.tokens_out},
-                   {"decode_ms", ev.decode_ms >= 0 ? ev.decode_ms : ms_between(t.started, now)},
-                   {"finish_reason", ev.finish_reason}};
+    api::flat_json o;
+    o.num("tokens_out", t.tokens_out)
+        .num("decode_ms", ev.decode_ms >= 0 ? ev.decode_ms : ms_between(t.started, now))
+        .str("finish_reason", ev.finish_reason);
     if (ev.tokens_in >= 0) {
-        o["tokens_in"] = ev.tokens_in;
+        o.num("tokens_in", ev.tokens_in);
         if (t.series) t.series->tokens_in->Increment(static_cast<double>(ev.tokens_in));
     }
     std::string f;
-    http::append_sse(f, "end", json::serialize(o));
+    http::append_sse(f, "end", o.closed());
     t.append(std::move(f));
 }
 

@@ -1,0 +1,167 @@
+#include "api/json_pick.h"
+
+#include <cstdint>
+
+#include <boost/json/basic_parser_impl.hpp>
+
+namespace llorch::api {
+namespace {
+using boost::json::error_code;
+using boost::json::string_view;
+
+struct level {
+    size_t len;  // length of the path of the object or array itself
+    bool array;
+    long long index = 0;  // the next element's index (arrays)
+};
+
+}  // namespace
+
+// basic_parser's handler: keeps the current value's path as text and fills the wanted values.
+struct json_pick::state {
+    static constexpr std::size_t max_object_size = -1;
+    static constexpr std::size_t max_array_size = -1;
+    static constexpr std::size_t max_key_size = -1;
+    static constexpr std::size_t max_string_size = -1;
+
+    const std::vector<std::string>* paths = nullptr;
+    std::vector<value>* values = nullptr;
+    std::vector<level> levels;
+    std::string path;
+    std::string key;
+    value* string_target = nullptr;  // the wanted value a string in parts goes to
+    bool in_string = false;
+    bool root_is_object = false;
+
+    void reset() {
+        levels.clear();
+        path.clear();
+        key.clear();
+        string_target = nullptr;
+        in_string = false;
+        root_is_object = false;
+        for (auto& v : *values) {
+            v.k = kind::absent;
+            v.text.clear();
+        }
+    }
+    // A value starts: the path of an array element is its index.
+    void begin_value() {
+        if (levels.empty() || !levels.back().array) return;
+        auto& l = levels.back();
+        path.resize(l.len);
+        if (!path.empty()) path += '.';
+        path += std::to_string(l.index++);
+    }
+    value* wanted() {
+        for (size_t i = 0; i < paths->size(); ++i)
+            if ((*paths)[i] == path) return &(*values)[i];
+        return nullptr;
+    }
+    void scalar(kind k, long long i, double d, bool b) {
+        begin_value();
+        if (auto* v = wanted()) {
+            v->k = k;
+            v->integer = i;
+            v->number = d;
+            v->boolean = b;
+        }
+    }
+
+    bool on_document_begin(error_code&) { return true; }
+    bool on_document_end(error_code&) { return true; }
+    bool on_object_begin(error_code&) {
+        if (levels.empty() && path.empty()) root_is_object = true;
+        begin_value();
+        if (auto* v = wanted(); v && !levels.empty()) v->k = kind::object;
+        levels.push_back({path.size(), false});
+        return true;
+    }
+    bool on_object_end(std::size_t, error_code&) {
+        levels.pop_back();
+        return true;
+    }
+    bool on_array_begin(error_code&) {
+        begin_value();
+        if (auto* v = wanted(); v && !levels.empty()) v->k = kind::array;
+        levels.push_back({path.size(), true});
+        return true;
+    }
+    bool on_array_end(std::size_t, error_code&) {
+        levels.pop_back();
+        return true;
+    }
+    bool on_key_part(string_view s, std::size_t, error_code&) {
+        key.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(string_view s, std::size_t, error_code&) {
+        key.append(s.data(), s.size());
+        path.resize(levels.back().len);
+        if (!path.empty()) path += '.';
+        path += key;
+        key.clear();
+        return true;
+    }
+    bool on_string_part(string_view s, std::size_t, error_code&) {
+        if (!in_string) {
+            in_string = true;
+            begin_value();
+            string_target = wanted();
+            if (string_target) string_target->k = kind::string;
+        }
+        if (string_target) string_target->text.append(s.data(), s.size());
+        return true;
+    }
+    bool on_string(string_view s, std::size_t n, error_code& ec) {
+        on_string_part(s, n, ec);
+        in_string = false;
+        string_target = nullptr;
+        return true;
+    }
+    bool on_number_part(string_view, error_code&) { return true; }
+    bool on_int64(int64_t i, string_view, error_code&) {
+        scalar(kind::integer, i, static_cast<double>(i), false);
+        return true;
+    }
+    bool on_uint64(uint64_t u, string_view, error_code&) {
+        scalar(kind::integer, static_cast<long long>(u), static_cast<double>(u), false);
+        return true;
+    }
+    bool on_double(double d, string_view, error_code&) {
+        scalar(kind::number, static_cast<long long>(d), d, false);
+        return true;
+    }
+    bool on_bool(bool b, error_code&) {
+        scalar(kind::boolean, 0, 0, b);
+        return true;
+    }
+    bool on_null(error_code&) {
+        scalar(kind::null, 0, 0, false);
+        return true;
+    }
+    bool on_comment_part(string_view, error_code&) { return true; }
+    bool on_comment(string_view, error_code&) { return true; }
+};
+
+json_pick::json_pick(std::vector<std::string> paths)
+    : paths_(std::move(paths)), values_(paths_.size()) {}
+
+bool json_pick::parse(std::string_view text) {
+    boost::json::basic_parser<state> p{boost::json::parse_options{}};
+    auto& h = p.handler();
+    h.paths = &paths_;
+    h.values = &values_;
+    h.reset();
+    error_code ec;
+    auto n = p.write_some(false, text.data(), text.size(), ec);
+    // Only whitespace may follow the object.
+    bool rest_blank = text.find_first_not_of(" \t\r\n", n) == std::string_view::npos;
+    if (ec || !p.done() || !rest_blank || !h.root_is_object) {
+        h.reset();
+        return false;
+    }
+    return true;
+}
+
+}  // namespace llorch::api

@@ -1,0 +1,51 @@
+#include "api/json_pick.h"
+
+#include <gtest/gtest.h>
+
+using llorch::api::json_pick;
+using kind = json_pick::kind;
+
+TEST(json_pick, picks_values_at_nested_paths_and_array_indexes) {
+    json_pick p({"content", "stop", "timings.predicted_ms", "choices.0.delta.content",
+                 "choices.1.text", "choices.0.delta", "missing", "n", "big", "nil", "list"});
+    ASSERT_TRUE(p.parse(R"({"index":0,"content":"he said \"hi\"\n","stop":false,
+        "timings":{"predicted_n":2,"predicted_ms":3.75},"content2":"no",
+        "choices":[{"delta":{"content":"a\u00e9"}},{"text":"second","delta":"x"}],
+        "n":-7,"big":18446744073709551615,"nil":null,"list":[1,[2,{"content":"deep"}]]})"));
+    EXPECT_EQ(p[0].k, kind::string);
+    EXPECT_EQ(p[0].text, "he said \"hi\"\n");
+    EXPECT_EQ(p[1].k, kind::boolean);
+    EXPECT_FALSE(p[1].boolean);
+    EXPECT_EQ(p[2].k, kind::number);
+    EXPECT_DOUBLE_EQ(p[2].number, 3.75);
+    EXPECT_EQ(p[2].integer, 3);
+    EXPECT_EQ(p[3].text, "a\xc3\xa9");
+    EXPECT_EQ(p[4].text, "second");
+    EXPECT_EQ(p[5].k, kind::object);
+    EXPECT_EQ(p[6].k, kind::absent);
+    EXPECT_EQ(p[7].k, kind::integer);
+    EXPECT_EQ(p[7].integer, -7);
+    EXPECT_EQ(p[8].k, kind::integer);
+    EXPECT_EQ(p[9].k, kind::null);
+    EXPECT_EQ(p[10].k, kind::array);
+}
+
+TEST(json_pick, a_later_text_forgets_the_earlier_values) {
+    json_pick p({"content", "stop"});
+    ASSERT_TRUE(p.parse(R"({"content":"x","stop":true})"));
+    EXPECT_EQ(p[0].text, "x");
+    ASSERT_TRUE(p.parse(R"({"stop":false})"));
+    EXPECT_EQ(p[0].k, kind::absent);
+    EXPECT_EQ(p[0].text, "");
+    EXPECT_FALSE(p[1].boolean);
+}
+
+TEST(json_pick, a_text_that_is_not_one_object_gives_nothing) {
+    json_pick p({"content", "0"});
+    for (const char* bad : {"", "[1,2]", "\"content\"", R"({"content":"x")", R"({"content":"x"} 1)",
+                            "[DONE]", R"({"content":"\ud800"})"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(p.parse(bad));
+        EXPECT_EQ(p[0].k, kind::absent);
+    }
+}
