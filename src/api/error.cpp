@@ -70,10 +70,15 @@ std::string to_json(const error& e, std::string_view correlation_id) {
     return boost::json::serialize(o);
 }
 
+// Runs of characters that need no escape are appended whole (most text is one run).
 void append_json_escaped(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -91,15 +96,12 @@ void append_json_escaped(std::string& out, std::string_view s) {
                 out += "\\t";
                 break;
             default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 15];
-                } else {
-                    out += ch;
-                }
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
         }
     }
+    out.append(s.data() + run, s.size() - run);
 }
 
 }  // namespace llorch::api

@@ -17,13 +17,9 @@ struct level {
 
 }  // namespace
 
-// basic_parser's handler: keeps the current value's path as text and fills the wanted values.
+// Keeps the current value's path as text and fills the wanted values; its buffers live as long
+// as the json_pick, so a text allocates nothing once they have grown.
 struct json_pick::state {
-    static constexpr std::size_t max_object_size = -1;
-    static constexpr std::size_t max_array_size = -1;
-    static constexpr std::size_t max_key_size = -1;
-    static constexpr std::size_t max_string_size = -1;
-
     const std::vector<std::string>* paths = nullptr;
     std::vector<value>* values = nullptr;
     std::vector<level> levels;
@@ -144,15 +140,53 @@ struct json_pick::state {
     bool on_comment(string_view, error_code&) { return true; }
 };
 
+namespace {
+// basic_parser's handler: forwards every event to the json_pick's state.
+struct handler {
+    static constexpr std::size_t max_object_size = -1;
+    static constexpr std::size_t max_array_size = -1;
+    static constexpr std::size_t max_key_size = -1;
+    static constexpr std::size_t max_string_size = -1;
+    json_pick::state* s;
+
+    explicit handler(json_pick::state* st) : s(st) {}
+    bool on_document_begin(error_code& ec) { return s->on_document_begin(ec); }
+    bool on_document_end(error_code& ec) { return s->on_document_end(ec); }
+    bool on_object_begin(error_code& ec) { return s->on_object_begin(ec); }
+    bool on_object_end(std::size_t n, error_code& ec) { return s->on_object_end(n, ec); }
+    bool on_array_begin(error_code& ec) { return s->on_array_begin(ec); }
+    bool on_array_end(std::size_t n, error_code& ec) { return s->on_array_end(n, ec); }
+    bool on_key_part(string_view k, std::size_t n, error_code& ec) {
+        return s->on_key_part(k, n, ec);
+    }
+    bool on_key(string_view k, std::size_t n, error_code& ec) { return s->on_key(k, n, ec); }
+    bool on_string_part(string_view v, std::size_t n, error_code& ec) {
+        return s->on_string_part(v, n, ec);
+    }
+    bool on_string(string_view v, std::size_t n, error_code& ec) { return s->on_string(v, n, ec); }
+    bool on_number_part(string_view, error_code&) { return true; }
+    bool on_int64(int64_t i, string_view t, error_code& ec) { return s->on_int64(i, t, ec); }
+    bool on_uint64(uint64_t u, string_view t, error_code& ec) { return s->on_uint64(u, t, ec); }
+    bool on_double(double d, string_view t, error_code& ec) { return s->on_double(d, t, ec); }
+    bool on_bool(bool b, error_code& ec) { return s->on_bool(b, ec); }
+    bool on_null(error_code& ec) { return s->on_null(ec); }
+    bool on_comment_part(string_view, error_code&) { return true; }
+    bool on_comment(string_view, error_code&) { return true; }
+};
+}  // namespace
+
 json_pick::json_pick(std::vector<std::string> paths)
-    : paths_(std::move(paths)), values_(paths_.size()) {}
+    : paths_(std::move(paths)), values_(paths_.size()), state_(std::make_unique<state>()) {
+    state_->paths = &paths_;
+    state_->values = &values_;
+}
+
+json_pick::~json_pick() = default;
 
 bool json_pick::parse(std::string_view text) {
-    boost::json::basic_parser<state> p{boost::json::parse_options{}};
-    auto& h = p.handler();
-    h.paths = &paths_;
-    h.values = &values_;
+    auto& h = *state_;
     h.reset();
+    boost::json::basic_parser<handler> p{boost::json::parse_options{}, state_.get()};
     error_code ec;
     auto n = p.write_some(false, text.data(), text.size(), ec);
     // Only whitespace may follow the object.

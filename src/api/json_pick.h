@@ -8,6 +8,7 @@
 // path with each wanted path; strings are copied only when wanted. The object is reused from one
 // text to the next, so its buffers are allocated once.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,17 +27,21 @@ class json_pick {
     };
 
     explicit json_pick(std::vector<std::string> paths);
+    ~json_pick();
+    json_pick(const json_pick&) = delete;
+    json_pick& operator=(const json_pick&) = delete;
 
     // Reads one text: false when it is not a single JSON object (every value is then absent).
     bool parse(std::string_view text);
     // The value at the i-th path given to the constructor, for the last text parsed.
     const value& operator[](size_t i) const { return values_[i]; }
 
-    struct state;  // the parser's handler (json_pick.cpp)
+    struct state;  // the parser's handler and its buffers, kept from one text to the next
 
   private:
     std::vector<std::string> paths_;
     std::vector<value> values_;
+    std::unique_ptr<state> state_;
 };
 
 }  // namespace llorch::api

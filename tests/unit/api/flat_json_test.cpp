@@ -1,5 +1,7 @@
 #include "api/flat_json.h"
 
+#include "api/error.h"
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
@@ -28,4 +30,14 @@ TEST(flat_json, closed_leaves_the_writer_open_for_a_twin_with_more_fields) {
     o.str("message", "more");
     EXPECT_EQ(plain, R"({"a":1})");
     EXPECT_EQ(o.closed(), R"({"a":1,"message":"more"})");
+}
+
+TEST(append_json_escaped, escapes_quotes_backslashes_and_control_characters_only) {
+    std::string out = "x";
+    llorch::api::append_json_escaped(out, "a\"b\\c\nd\re\tf\x01g\x1fh é/");
+    EXPECT_EQ(out, "xa\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh é/");
+    out.clear();
+    llorch::api::append_json_escaped(out, "");
+    llorch::api::append_json_escaped(out, "plain");
+    EXPECT_EQ(out, "plain");
 }
