@@ -102,10 +102,9 @@ hold() {  # NAME KIND URL PIDS_TO_WATCH...
   jadd "$name" rss_max_mb "$(sort -g -k1 "$WORK/$name.rss" | tail -1 | cut -d' ' -f1)"
   jadd "$name" hwm_mb "$(sort -g -k2 "$WORK/$name.rss" | tail -1 | cut -d' ' -f2)"
 }
-SIM2_PORT=$(free_port)
-bench_start sim-hold "$SIM" --port "$SIM2_PORT" --slots "$HOLD" -c 256 --ttft 10ms --itl "$HOLD_ITL"
-wait_http "http://127.0.0.1:$SIM2_PORT/health" 20
-# A pool has at most 1,024 slots: the streams are spread over pools of 1,000, each its own engine.
+# A pool has at most 1,024 slots: the streams are spread over pools of 1,000, each its own engine;
+# nginx gets the same engines (as many llorch-sim processes, round-robin), so both sides run the
+# same engine work on the same cores.
 HOLD_POOLS=$(( (HOLD + 999) / 1000 ))
 for ((i = 0; i < HOLD_POOLS; i++)); do
   sim_pool_toml "hold$i" $(( HOLD / HOLD_POOLS )) --ttft 10ms --itl "$HOLD_ITL"; echo
@@ -114,22 +113,32 @@ orch_start orch-hold "$WORK/hold.toml"
 wait_pools_ready "$ORCH_PORT" "$HOLD_POOLS"
 echo "holding $HOLD streams through orchestratord ..."
 hold hold-orch orch "http://127.0.0.1:$ORCH_PORT" "$ORCH_PID"
+echo "holding $HOLD streams through orchestratord, one exchange each ..."
+hold hold-orch-stream orch-stream "http://127.0.0.1:$ORCH_PORT" "$ORCH_PID"
 bench_stop "$ORCH_PID"
+HOLD_UPSTREAMS=()
+for ((i = 0; i < HOLD_POOLS; i++)); do
+  port=$(free_port)
+  bench_start "sim-hold$i" "$SIM" --port "$port" --slots $(( HOLD / HOLD_POOLS )) -c 256 --ttft 10ms --itl "$HOLD_ITL"
+  wait_http "http://127.0.0.1:$port/health" 20
+  HOLD_UPSTREAMS+=("127.0.0.1:$port")
+done
 NGINX2_PORT=$(free_port)
-nginx_start "$NGINX2_PORT" "127.0.0.1:$SIM2_PORT"
+nginx_start "$NGINX2_PORT" "${HOLD_UPSTREAMS[@]}"
 wait_http "http://127.0.0.1:$NGINX2_PORT/health" 20
 echo "holding $HOLD streams through nginx ..."
 hold hold-nginx llamacpp "http://127.0.0.1:$NGINX2_PORT" $(with_children "$NGINX_PID")
 bench_stop "$NGINX_PID"
 
-hold_table=$(for n in hold-orch hold-nginx; do jq -r '"| \(.label) | \(.peak_in_flight) | \(.requests_ok) | \(.requests_failed) | \(.errors | to_entries | map("\(.key) \(.value)") | join(", ")) | \(.rss_max_mb) | \(.hwm_mb) | \(.ttft_ms.p50 * 10 | round / 10) | \(.ttft_ms.p99 * 10 | round / 10) | \(.itl_ms.p99 * 10 | round / 10) |"' "$WORK/$n.json"; done)
+hold_table=$(for n in hold-orch hold-orch-stream hold-nginx; do jq -r '"| \(.label) | \(.peak_in_flight) | \(.requests_ok) | \(.requests_failed) | \(.errors | to_entries | map("\(.key) \(.value)") | join(", ")) | \(.rss_max_mb) | \(.hwm_mb) | \(.ttft_ms.p50 * 10 | round / 10) | \(.ttft_ms.p99 * 10 | round / 10) | \(.itl_ms.p99 * 10 | round / 10) |"' "$WORK/$n.json"; done)
 hold_target=$(jq -r '"- orchestratord held \(.peak_in_flight) concurrent streams (\(.requests_failed) failed) at \(.rss_max_mb) MB RSS (peak \(.hwm_mb) MB). Target 8,000 streams under 300 MB: \(if .peak_in_flight >= 8000 and .requests_failed == 0 and .hwm_mb < 300 then "met" else "missed" end)."' "$WORK/hold-orch.json")
+hold_ttft=$(jq -rs '"- TTFT p99 over the ramp, ÷ nginx'"'"'s: task API \((.[0].ttft_ms.p99 / .[2].ttft_ms.p99) * 100 | round / 100), one exchange \((.[1].ttft_ms.p99 / .[2].ttft_ms.p99) * 100 | round / 100) (target ≤ 2: \(if .[1].ttft_ms.p99 <= 2 * .[2].ttft_ms.p99 then "met" else "missed" end))."' "$WORK/hold-orch.json" "$WORK/hold-orch-stream.json" "$WORK/hold-nginx.json")
 
 rate_header='| path | streams | req/s | tokens/s | TTFT p50 ms | TTFT p99 ms | failed | proxy CPU µs / request |
 |---|---:|---:|---:|---:|---:|---:|---:|'
 hold_header='| run | peak streams | ok | failed | errors | RSS max MB | RSS peak (HWM) MB | TTFT p50 ms | TTFT p99 ms | ITL p99 ms |
 |---|---:|---:|---:|---|---:|---:|---:|---:|---:|'
-echo; echo "$rate_header"; echo "$rate_table"; echo; echo "$rate_targets"; echo; echo "$hold_header"; echo "$hold_table"; echo; echo "$hold_target"
+echo; echo "$rate_header"; echo "$rate_table"; echo; echo "$rate_targets"; echo; echo "$hold_header"; echo "$hold_table"; echo; echo "$hold_target"; echo "$hold_ttft"
 if ((SMOKE)); then
   jq -e -s 'map(.requests_failed) | add == 0' "$WORK/rate.jsonl" "$WORK/hold-orch.json" >/dev/null || { echo "smoke: FAILED (failed requests)"; exit 1; }
   echo "smoke: ok"; exit 0
@@ -143,7 +152,7 @@ out=$(result_file capacity)
   echo
   machine_markdown
   echo "- (a) Short completions: $TOKENS tokens each, llorch-sim with TTFT 1 ms and ITL 1 ms, 1,024 slots. Paths: direct = loadgen → llorch-sim /completion; nginx = loadgen → nginx (1 worker, proxy_buffering off, upstream keepalive, access_log off) → llorch-sim; orch = loadgen → orchestratord HOME (POST /v2/tasks + SSE events, log level warn) → its own llorch-sim with the same settings; orch-stream = the same orchestratord, POST /v2/tasks with Accept: text/event-stream answered by the task's events (one exchange per request); orch-openai = the same orchestratord through POST /v1/completions with stream=true (one exchange per request). Closed loop at ${LEVELS[*]} streams, ${DURATION} s each after ${WARMUP} s warm-up, $ROUNDS rounds interleaved; medians. The load generator, the proxy and the simulator share the machine's $(nproc) CPUs."
-  echo "- (b) Held streams: $HOLD streams opened over ${HOLD_RAMP} s, each $HOLD_TOKENS tokens at one token per $HOLD_ITL (about $(( HOLD_TOKENS * ${HOLD_ITL%ms} / 1000 )) s), orchestratord with $HOLD_POOLS llorch-sim pools of $(( HOLD / HOLD_POOLS )) slots (a pool has at most 1,024), nginx in front of one llorch-sim with $HOLD slots; RSS of the proxy sampled every 0.5 s (orchestratord's RSS excludes its engine child). Descriptor limit $(ulimit -n)."
+  echo "- (b) Held streams: $HOLD streams opened over ${HOLD_RAMP} s, each $HOLD_TOKENS tokens at one token per $HOLD_ITL (about $(( HOLD_TOKENS * ${HOLD_ITL%ms} / 1000 )) s), orchestratord with $HOLD_POOLS llorch-sim pools of $(( HOLD / HOLD_POOLS )) slots (a pool has at most 1,024), nginx (1 worker, round-robin) in front of $HOLD_POOLS llorch-sim processes of the same size; RSS of the proxy sampled every 0.5 s (orchestratord's RSS excludes its engine child). Descriptor limit $(ulimit -n)."
   echo
   echo "## (a) Requests/s of short completions"
   echo
@@ -156,5 +165,6 @@ out=$(result_file capacity)
   echo "$hold_header"; echo "$hold_table"
   echo
   echo "$hold_target"
+  echo "$hold_ttft"
 } >"$out"
 echo "wrote $out"
