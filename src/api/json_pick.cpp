@@ -104,7 +104,10 @@ struct json_pick::state {
             in_string = true;
             begin_value();
             string_target = wanted();
-            if (string_target) string_target->k = kind::string;
+            if (string_target) {
+                string_target->k = kind::string;
+                string_target->text.clear();  // a key seen twice: the last value counts
+            }
         }
         if (string_target) string_target->text.append(s.data(), s.size());
         return true;

@@ -49,3 +49,10 @@ TEST(json_pick, a_text_that_is_not_one_object_gives_nothing) {
         EXPECT_EQ(p[0].k, kind::absent);
     }
 }
+
+TEST(json_pick, a_key_given_twice_reads_as_its_last_value_like_the_dom_parse) {
+    json_pick p({"content", "error"});
+    ASSERT_TRUE(p.parse(R"({"content":"a","content":"b","error":"x","error":{"m":1}})"));
+    EXPECT_EQ(p[0].text, "b");
+    EXPECT_EQ(p[1].k, kind::object);
+}
