@@ -14,7 +14,6 @@
 #include <openssl/evp.h>
 
 #include "cloud_fixture.h"
-#include "orchestratord_fixture.h"
 #include "pool_managerd_fixture.h"
 
 namespace llorch::test {
@@ -392,8 +391,21 @@ TEST(catalog_restart, unchanged_files_are_not_hashed_again) {
 TEST(catalog_home, orchestratord_lists_its_own_models_folder) {
     auto models = temp_dir("catalog-home");
     std::ofstream(models / "homefile.gguf", std::ios::binary) << read_file(tiny_model());
-    orchestratord_process o("catalog-home", pool_toml("h", tiny_model(), 1, 512),
-                            {"--models-dir", models.string()});
+    auto dir = temp_dir("catalog-home-run");
+    std::ofstream(dir / "pools.toml") << pool_toml("h", tiny_model(), 1, 512);
+    auto proc =
+        start_process({(bin_dir() / "orchestratord").string(), "--config",
+                       (dir / "pools.toml").string(), "--addr", "127.0.0.1:0", "--runtime-dir",
+                       (dir / "run").string(), "--models-dir", models.string()},
+                      dir / "orchestratord.log", no_tokens);
+    auto port = listening_port(proc, dir / "orchestratord.log", "orchestratord");
+    ASSERT_NE(port, 0) << read_file(dir / "orchestratord.log");
+    struct {
+        uint16_t port;
+        std::string url(const std::string& p) const {
+            return "http://127.0.0.1:" + std::to_string(port) + p;
+        }
+    } o{port};
     ASSERT_TRUE(wait_http_ok(o.url("/health")));
     json::object entry;
     ASSERT_TRUE(wait_until([&] {
