@@ -94,7 +94,8 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     add_compat("GET", "/api/tags", on(compat, &o::tags));
     add_compat("POST", "/api/show", on(compat, &o::show));
     add_compat("GET", "/api/ps", on(compat, &o::ps));
-    for (const char* m : {"pull", "push", "copy", "create"})
+    add_compat("POST", "/api/pull", on(compat, &o::pull));
+    for (const char* m : {"push", "copy", "create"})
         add_compat("POST", std::string("/api/") + m, on(compat, &o::model_management));
     add_compat("DELETE", "/api/delete", on(compat, &o::model_management));
     for (const auto& p : compat_paths) r.add("OPTIONS", p, cors_preflight(cors), open);
@@ -106,6 +107,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
         // /v2/pools..., /v2/catalog/...: the pools of this process.
         auto pools = std::make_shared<pool::local_pool_admin>(*s.local_pools);
         pool::add_pool_routes(r, pools, s.local_files);
+        compat->set_catalog(s.local_files);
         add_events_route(r, s.events, pools);
         return r;
     }
@@ -113,6 +115,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     auto pools = std::make_shared<remote_pool_admin>(*s.nodes, *s.index, *s.remote);
     auto files = std::make_shared<remote_catalog_admin>(*s.nodes, *s.remote);
     pool::add_pool_routes(r, pools, files);
+    compat->set_catalog(files);
     add_events_route(r, s.events, pools);
     auto nodes =
         std::make_shared<node_api>(cloud_context{s.nodes, s.remote, s.tasks, pools, files});

@@ -421,6 +421,43 @@ TEST(catalog_home, orchestratord_lists_its_own_models_folder) {
                              str_of(object_of(job.body), "job_id"));
     EXPECT_EQ(str_of(done, "state"), "done") << json::serialize(done);
     EXPECT_TRUE(fs::exists(models / "homestaged.gguf"));
+
+    // Ollama's /api/tags describes the served model from its file; /api/pull stages a reference.
+    auto tags = object_of(http_call("GET", o.url("/api/tags")).body);
+    json::object tiny;
+    for (const auto& m : tags.at("models").as_array())
+        if (str_of(m.as_object(), "name") == "tiny") tiny = m.as_object();
+    ASSERT_FALSE(tiny.empty()) << json::serialize(tags);
+    EXPECT_EQ(int_of(tiny, "size"), static_cast<long long>(fs::file_size(tiny_model())));
+    EXPECT_EQ(str_of(tiny, "digest").size(), 64u);
+    EXPECT_EQ(str_of(tiny.at("details").as_object(), "family"), "llama");
+    EXPECT_EQ(str_of(tiny.at("details").as_object(), "quantization_level"), "F32");
+    EXPECT_EQ(str_of(tiny.at("details").as_object(), "parameter_size"), "2.2M");
+    auto elsewhere = temp_dir("catalog-home-src");
+    fs::copy_file(tiny_model(), elsewhere / "pullme.gguf");
+    fs::copy_file(tiny_model(), elsewhere / "streamed.gguf");
+    auto quiet = http_call(
+        "POST", o.url("/api/pull"),
+        R"({"model":"file:)" + (elsewhere / "pullme.gguf").string() + R"(","stream":false})");
+    EXPECT_EQ(quiet.status, 200) << quiet.body;
+    EXPECT_EQ(str_of(object_of(quiet.body), "status"), "success");
+    EXPECT_TRUE(fs::exists(models / "pullme.gguf"));
+    auto streamed =
+        http_call("POST", o.url("/api/pull"),
+                  R"({"model":"file:)" + (elsewhere / "streamed.gguf").string() + R"("})");
+    ASSERT_EQ(streamed.status, 200) << streamed.body;
+    std::vector<json::object> lines;
+    std::istringstream in(streamed.body);
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) lines.push_back(object_of(l));
+    ASSERT_GE(lines.size(), 3u) << streamed.body;
+    EXPECT_EQ(str_of(lines.front(), "status"), "pulling manifest");
+    EXPECT_EQ(str_of(lines.back(), "status"), "success") << streamed.body;
+    EXPECT_EQ(str_of(lines.back(), "digest"), "sha256:" + str_of(tiny, "digest"));
+    // A registry name cannot be pulled: 501 with what to do instead.
+    auto registry = http_call("POST", o.url("/api/pull"), R"({"model":"llama3"})");
+    EXPECT_EQ(registry.status, 501) << registry.body;
+    EXPECT_NE(registry.body.find("hf:ORG/REPO/FILE.gguf"), std::string::npos) << registry.body;
 }
 
 TEST(catalog_cloud, nodes_report_their_files_and_staging_goes_to_a_node) {
