@@ -61,6 +61,8 @@ class file_server {
         return "http://127.0.0.1:" + std::to_string(port_) + path;
     }
     void cut_once_at(long long n) { cut_ = n; }
+    // Sends bodies in 256 KiB pieces 20 ms apart, so that a download takes a while.
+    void slow_down() { slow_ = true; }
     std::vector<std::string> ranges() {
         std::lock_guard l(m_);
         return ranges_;
@@ -125,7 +127,12 @@ class file_server {
         send_all(c, out.data(), out.size());
         long long cut = cut_.exchange(-1);
         size_t n = cut >= 0 ? std::min(len, static_cast<size_t>(cut)) : len;
-        send_all(c, body_.data() + from, n);
+        for (size_t at = 0; at < n;) {
+            size_t piece = slow_ ? std::min<size_t>(n - at, 256 << 10) : n - at;
+            send_all(c, body_.data() + from + at, piece);
+            at += piece;
+            if (slow_ && !stop_) std::this_thread::sleep_for(20ms);
+        }
         ::shutdown(c, SHUT_WR);
     }
 
@@ -134,6 +141,7 @@ class file_server {
     uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<long long> cut_{-1};
+    std::atomic<bool> slow_{false};
     std::atomic<int> requests_{0};
     std::mutex m_;
     std::vector<std::string> ranges_;
@@ -260,6 +268,34 @@ TEST_F(catalog_on_a_node, stages_over_http_and_resumes_a_download_cut_half_way) 
     ASSERT_FALSE(ev.events.empty());
     EXPECT_EQ(ev.events.back().event, "done");
     EXPECT_EQ(str_of(object_of(ev.events.back().data), "job_id"), id);
+}
+
+TEST_F(catalog_on_a_node, the_event_stream_shows_progress_until_the_job_is_done) {
+    file_server server(*tiny_bytes_);
+    server.slow_down();
+    auto job = stage(R"({"source":")" + server.url("/slow/tiny.gguf") + R"(","name":"watched"})");
+    auto id = str_of(job, "job_id");
+    auto ev = sse_call("GET", url("/v2/catalog/jobs/" + id + "/events"), {}, {}, {}, 60s);
+    ASSERT_EQ(ev.status, 200) << ev.raw << ev.error;
+    ASSERT_GE(ev.events.size(), 2u);
+    EXPECT_EQ(ev.events.back().event, "done") << ev.events.back().data;
+    long long last = -1;
+    bool moving = false;
+    for (size_t k = 0; k + 1 < ev.events.size(); ++k) {
+        EXPECT_EQ(ev.events[k].event, "progress");
+        auto o = object_of(ev.events[k].data);
+        auto bytes = int_of(o, "bytes");
+        EXPECT_GE(bytes, last) << "bytes go only up";
+        if (bytes > 0 && bytes < static_cast<long long>(tiny_bytes_->size())) {
+            moving = true;
+            EXPECT_EQ(int_of(o, "total"), static_cast<long long>(tiny_bytes_->size()));
+        }
+        last = bytes;
+    }
+    EXPECT_TRUE(moving) << "no frame showed the download under way";
+    auto done = object_of(ev.events.back().data);
+    EXPECT_EQ(str_of(done, "state"), "done");
+    EXPECT_GT(int_of(done, "rate_bytes_per_s"), 0);
 }
 
 TEST_F(catalog_on_a_node, a_corrupted_download_is_rejected_and_never_appears) {
