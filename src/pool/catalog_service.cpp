@@ -173,8 +173,8 @@ asio::awaitable<void> catalog_service::scan() {
         metrics_->counter("catalog_hashed_bytes_total", "")
             .Increment(static_cast<double>(found.hashed_bytes));
     scanned_ = true;
-    log()->info("catalog: {} files ({} unchanged since the index, {} bytes hashed)",
-                catalog_.size(), found.reused, found.hashed_bytes);
+    log()->info("{} files ({} unchanged since the index, {} bytes hashed)", catalog_.size(),
+                found.reused, found.hashed_bytes);
     changed();
     co_await save_index();
 }
