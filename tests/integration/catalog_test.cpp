@@ -419,9 +419,16 @@ TEST(catalog_restart, unchanged_files_are_not_hashed_again) {
         EXPECT_GE(hashed(first), 2.0 * static_cast<double>(fs::file_size(tiny_model())))
             << "the folder's file and the pool's were hashed";
     }
-    daemon_process second("catalog-second", toml, {"--models-dir", models.string()});
-    EXPECT_EQ(hashed(second), 0) << second.log_text();
-    // A file that changed is hashed again.
+    {
+        daemon_process second("catalog-second", toml, {"--models-dir", models.string()});
+        EXPECT_EQ(hashed(second), 0) << second.log_text();
+    }
+    // A file whose modification time moved is hashed again; the others are not.
+    fs::last_write_time(models / "again.gguf",
+                        fs::last_write_time(models / "again.gguf") + std::chrono::seconds(5));
+    daemon_process third("catalog-third", toml, {"--models-dir", models.string()});
+    EXPECT_EQ(hashed(third), static_cast<double>(fs::file_size(models / "again.gguf")))
+        << third.log_text();
 }
 
 TEST(catalog_home, orchestratord_lists_its_own_models_folder) {
