@@ -110,8 +110,10 @@ void run_make_tiny(const make_tiny_options& o, const CLI::App& cmd) {
 }  // namespace
 
 void add_model_commands(CLI::App& app) {
-    auto* model = app.add_subcommand("model", "Models: generate the tiny test model");
+    auto* model = app.add_subcommand(
+        "model", "Models: the catalog (list, pull) and the tiny test model (make-tiny)");
     model->require_subcommand(1);
+    add_model_catalog_commands(*model);
     auto* cmd = model->add_subcommand(
         "make-tiny",
         "Write a llama-architecture GGUF model with random weights (deterministic for a seed) and "

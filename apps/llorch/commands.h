@@ -7,8 +7,10 @@ namespace llorch::cli {
 
 // `llorch engine path`: where the built llama-server is.
 void add_engine_commands(CLI::App& app);
-// `llorch model make-tiny`: generate the tiny GGUF model.
+// `llorch model make-tiny`: generate the tiny GGUF model; with the catalog's commands below.
 void add_model_commands(CLI::App& app);
+// `llorch model pull SOURCE`, `llorch model list`: the catalog of a running daemon.
+void add_model_catalog_commands(CLI::App& model);
 // `llorch submit`, `llorch status`: talk to a running orchestratord.
 void add_client_commands(CLI::App& app);
 // `llorch nodes`, `pools`, `tail`, `drain`, `reload`: an operator's commands.

@@ -24,6 +24,7 @@
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
 #include "placement/placement_index.h"
+#include "pool/catalog_service.h"
 #include "pool/pool_config.h"
 #include "registry/node_registry.h"
 
@@ -128,6 +129,7 @@ startup_result<void> orchestratord_app::start() {
                                                       .metrics = &metrics_,
                                                       .index = index_.get(),
                                                       .local_pools = manager_.get(),
+                                                      .local_files = catalog_,
                                                       .nodes = registry_.get(),
                                                       .remote = remote_.get(),
                                                       .cors_origins = cfg_.cors_origins,
@@ -149,6 +151,7 @@ startup_result<void> orchestratord_app::start() {
     threads_->start();
 
     if (manager_) manager_->start();
+    if (catalog_) catalog_->start();
     tasks_->start();
     events_->start();
     if (cfg_.cloud) background_.spawn(stale_check_loop(), "stale node check");
@@ -174,6 +177,12 @@ startup_result<void> orchestratord_app::start_home() {
     manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*pools),
                                                     std::make_shared<gpu::system_gpu_inventory>());
     local_ = std::make_unique<orchestrator::local_backend>(*manager_, *index_);
+    pool::catalog_options co;
+    if (auto why = pool::make_catalog_options(co, cfg_.models_dir, cfg_.runtime_dir, "");
+        !why.empty())
+        return at_key(startup_errc::invalid_option, "ORCHESTRATORD_MODELS_DIR", why);
+    catalog_ =
+        std::make_shared<pool::catalog_service>(io_, std::move(co), manager_.get(), &metrics_);
     return {};
 }
 
@@ -234,6 +243,7 @@ asio::awaitable<void> orchestratord_app::stop() {
     server_->stop();
     // Streams that ended during the drain still have their last frames to write.
     co_await server_->wait_exchanges(milliseconds(2000));
+    if (catalog_) co_await catalog_->stop();
     if (manager_) co_await manager_->stop(milliseconds(1000));
 }
 

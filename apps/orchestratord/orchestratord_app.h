@@ -27,6 +27,9 @@ class io_threads;
 namespace llorch::placement {
 class placement_index;
 }
+namespace llorch::pool {
+class catalog_service;
+}
 namespace llorch::registry {
 class node_registry;
 }
@@ -71,6 +74,7 @@ class orchestratord_app {
     std::unique_ptr<placement::placement_index> index_;
     // HOME: the pools run in this process.
     std::unique_ptr<pool::pool_manager> manager_;
+    std::shared_ptr<pool::catalog_service> catalog_;  // HOME profile
     std::unique_ptr<orchestrator::local_backend> local_;
     // CLOUD: nodes register; tasks go to them over HTTP.
     std::unique_ptr<registry::node_registry> registry_;

@@ -56,6 +56,10 @@ void orchestratord_config::declare(CLI::App& app) {
     app.add_option("--runtime-dir", runtime_dir, "handoff files and engine logs of the local pools")
         ->envname("ORCHESTRATORD_RUNTIME_DIR")
         ->capture_default_str();
+    app.add_option("--models-dir", models_dir,
+                   "HOME: folder of GGUF model files, listed in the catalog (with sha256 and "
+                   "metadata) and where POST /v2/catalog/models stages new ones")
+        ->envname("ORCHESTRATORD_MODELS_DIR");
     app.add_option("--ready-timeout-ms", ready_timeout_ms,
                    "longest a local engine may take to become ready")
         ->envname("ORCHESTRATORD_READY_TIMEOUT_MS")

@@ -13,6 +13,7 @@
 #include "http/io_threads.h"
 #include "http/listen.h"
 #include "http/server.h"
+#include "pool/catalog_service.h"
 #include "pool/node_agent.h"
 #include "pool/pool_config.h"
 #include "pool/pool_manager.h"
@@ -109,8 +110,14 @@ startup_result<void> pool_managerd_app::start() {
                                                     std::make_shared<gpu::system_gpu_inventory>());
 
     manager_->add_metrics(metrics_);
+    pool::catalog_options co;
+    if (auto why = pool::make_catalog_options(co, cfg_.models_dir, cfg_.runtime_dir, node_id);
+        !why.empty())
+        return at_key(startup_errc::invalid_option, "POOL_MANAGERD_MODELS_DIR", why);
+    catalog_ =
+        std::make_shared<pool::catalog_service>(io_, std::move(co), manager_.get(), &metrics_);
     http::router routes;
-    pool::add_worker_routes(routes, *manager_, metrics_, {.node_id = node_id});
+    pool::add_worker_routes(routes, *manager_, metrics_, {.node_id = node_id, .files = catalog_});
     http::server_options so;
     so.name = "pool-managerd";
     so.address = listen->first;
@@ -126,6 +133,7 @@ startup_result<void> pool_managerd_app::start() {
         return at_key(startup_errc::listen_failed, "POOL_MANAGERD_ADDR", r.error().message);
     threads_->start();
     manager_->start();
+    catalog_->start();
     if (cfg_.cloud) {
         pool::node_agent_options ao;
         ao.orchestratord_url = cfg_.orchestratord_url;
@@ -141,6 +149,7 @@ startup_result<void> pool_managerd_app::start() {
             http::outgoing_token_from_env({"LLORCH_SERVICE_TOKEN", "LLORCH_API_TOKEN"});
         ao.tls = client_tls;
         ao.metrics = &metrics_;
+        ao.catalog = catalog_.get();
         agent_ = std::make_unique<pool::node_agent>(io_, ao, *manager_);
         agent_->start();
     }
@@ -156,6 +165,7 @@ asio::awaitable<void> pool_managerd_app::stop() {
     if (!started_) co_return;
     started_ = false;
     server_->stop();
+    co_await catalog_->stop();
     co_await manager_->stop(milliseconds(cfg_.drain_deadline_ms));
     // Streams that ended during the drain still have their last frames to write.
     co_await server_->wait_exchanges(milliseconds(2000));

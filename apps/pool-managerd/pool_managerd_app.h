@@ -23,6 +23,10 @@ class server;
 class io_threads;
 }  // namespace llorch::http
 
+namespace llorch::pool {
+class catalog_service;
+}
+
 namespace llorch::daemon {
 
 class pool_managerd_app {
@@ -50,6 +54,7 @@ class pool_managerd_app {
     boost::asio::io_context io_{1};
     common::metrics_registry metrics_;  // before the parts that report into it
     std::unique_ptr<pool::pool_manager> manager_;
+    std::shared_ptr<pool::catalog_service> catalog_;
     std::unique_ptr<http::server> server_;
     std::unique_ptr<pool::node_agent> agent_;
     bool started_ = false;

@@ -20,6 +20,10 @@ void pool_managerd_config::declare(CLI::App& app) {
     app.add_option("--runtime-dir", runtime_dir, "handoff files and engine logs")
         ->envname("POOL_MANAGERD_RUNTIME_DIR")
         ->capture_default_str();
+    app.add_option("--models-dir", models_dir,
+                   "folder of GGUF model files: listed in the catalog (with sha256 and metadata) "
+                   "and where POST /v2/catalog/models stages new ones")
+        ->envname("POOL_MANAGERD_MODELS_DIR");
     app.add_option("--watch-interval-ms", watch_interval_ms, "handoff directory polling interval")
         ->envname("POOL_MANAGERD_WATCH_INTERVAL_MS")
         ->capture_default_str()

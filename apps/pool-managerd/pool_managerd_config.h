@@ -27,6 +27,7 @@ struct pool_managerd_config {
     std::string pools;    // comma-separated ids; empty: all
     std::string node_id;  // empty: the host name
     std::string runtime_dir = default_runtime_dir();
+    std::string models_dir;  // GGUF files of the catalog, and where staging puts new ones
     long long watch_interval_ms = pool::manager_options{}.watch_interval.count();
     bool auto_delete_handoff = pool::manager_options{}.auto_delete_handoff;
     bool watch_handoffs = pool::manager_options{}.watch_handoffs;

@@ -3,14 +3,19 @@
 // (POST /v1/chat/completions, /v1/completions, /api/generate, /api/chat) is a task — queued,
 // placed, cancelled when the client goes away — streamed or not; only the wire format differs
 // (compat_request.h translates the request, compat_stream.h formats the answer). The model
-// endpoints read the placement index. Ollama's model management (pull, push, copy, delete,
-// create) is answered with an error that says what llama-orch does instead.
+// endpoints read the placement index, and the catalog for a model's size, digest and details.
+// Ollama's pull of a URL, hf: or file: reference stages it into the catalog; the rest of its
+// model management (a registry pull, push, copy, delete, create) is answered with an error that
+// says what llama-orch does instead.
 // Errors are in the endpoint's dialect (compat_errors.h).
 // Owner: the route table (shared by its handlers). Thread: the control plane's io thread.
+
+#include <memory>
 
 #include "http/message.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_index.h"
+#include "pool/catalog_admin.h"
 
 namespace llorch::orchestrator {
 
@@ -32,7 +37,12 @@ class compat_api {
     asio::awaitable<http::response> version(http::request q);
     asio::awaitable<http::response> show(http::request q);
     asio::awaitable<http::response> ps(http::request q);
-    asio::awaitable<http::response> model_management(http::request q);  // pull, copy, ...
+    asio::awaitable<http::response> model_management(http::request q);  // push, copy, ...
+    // POST /api/pull of a model reference: a staging job, streamed as Ollama's progress lines.
+    asio::awaitable<http::response> pull(http::request q);
+
+    // The model files /api/tags describes and /api/pull stages into (may stay unset).
+    void set_catalog(std::shared_ptr<pool::catalog_admin> files) { files_ = std::move(files); }
 
   private:
     // The model names the pools answer to, each once, sorted.
@@ -40,6 +50,7 @@ class compat_api {
 
     task_service& tasks_;
     const placement::placement_index& index_;
+    std::shared_ptr<pool::catalog_admin> files_;
 };
 
 }  // namespace llorch::orchestrator

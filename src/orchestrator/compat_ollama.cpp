@@ -1,8 +1,15 @@
 // Ollama's endpoints around generation: the server's liveness and version, the model list,
-// show, ps, and the model-management calls llama-orch answers with what it does instead.
+// show, ps, pull (onto the catalog's staging), and the model-management calls llama-orch answers
+// with what it does instead.
+#include <fmt/format.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
+#include "catalog/model_ref.h"
 #include "orchestrator/compat_api.h"
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/compat_request.h"
@@ -24,6 +31,103 @@ json::object model_details() {
                         {"families", nullptr}, {"parameter_size", ""}, {"quantization_level", ""}};
 }
 
+// Ollama's parameter size: "7.2B", "2.2M".
+std::string parameter_size(uint64_t n) {
+    if (n >= 1'000'000'000) return fmt::format("{:.1f}B", static_cast<double>(n) / 1e9);
+    if (n >= 1'000'000) return fmt::format("{:.1f}M", static_cast<double>(n) / 1e6);
+    return std::to_string(n);
+}
+
+// The catalog's file of a model name, if a node holds one.
+const catalog::catalog_entry* file_of(const std::vector<pool::node_files>& files,
+                                      const std::string& name) {
+    for (const auto& nf : files)
+        for (const auto& e : nf.entries)
+            if (e.name.display() == name || e.name.full() == name) return &e;
+    return nullptr;
+}
+
+json::object details_of(const catalog::catalog_entry& e) {
+    auto d = model_details();
+    d["family"] = e.summary.architecture;
+    d["families"] = json::array{json::value(e.summary.architecture)};
+    d["parameter_size"] = parameter_size(e.summary.parameter_count);
+    d["quantization_level"] = e.summary.quantization;
+    return d;
+}
+
+// Ollama's pull progress as NDJSON lines, from the staging job: "pulling manifest", then
+// "downloading" lines with total and completed whenever the bytes moved, then "verifying sha256
+// digest", "writing manifest", "success" — or one {"error"} line when the job failed.
+class pull_progress final : public http::body_stream {
+  public:
+    pull_progress(std::shared_ptr<pool::catalog_admin> files, std::string id)
+        : files_(std::move(files)), id_(std::move(id)) {}
+
+    asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override {
+        if (done_ || gone_) co_return std::nullopt;
+        if (!started_) {
+            started_ = true;
+            co_return line(json::object{{"status", "pulling manifest"}});
+        }
+        const auto until = std::chrono::steady_clock::now() + max_wait;
+        for (;;) {
+            auto j = co_await files_->job(id_);
+            if (gone_) co_return std::nullopt;
+            if (!j) {
+                done_ = true;
+                co_return line(json::object{{"error", j.error().message}});
+            }
+            std::string state(j->at("state").as_string());
+            if (state == "failed") {
+                done_ = true;
+                const auto& e = j->at("error").as_object();
+                co_return line(
+                    json::object{{"error", "pull failed: " + std::string(e.at("code").as_string()) +
+                                               ": " + std::string(e.at("message").as_string())}});
+            }
+            if (state == "done") {
+                done_ = true;
+                const auto& m = j->at("model").as_object();
+                std::string digest = "sha256:" + std::string(m.at("sha256").as_string());
+                co_return line(json::object{{"status", "verifying sha256 digest"}}) +
+                    line(json::object{{"status", "writing manifest"}}) +
+                    line(json::object{{"status", "success"}, {"digest", digest}});
+            }
+            auto bytes = j->at("bytes");
+            if (json::serialize(bytes) != last_) {
+                last_ = json::serialize(bytes);
+                json::object o{{"status", "downloading " + std::string(j->at("name").as_string())},
+                               {"digest", ""},
+                               {"completed", bytes}};
+                if (!j->at("total").is_null()) o["total"] = j->at("total");
+                co_return line(o);
+            }
+            if (std::chrono::steady_clock::now() >= until) co_return std::string();
+            timer_.emplace(co_await asio::this_coro::executor, std::chrono::milliseconds(250));
+            boost::system::error_code ec;
+            co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (gone_) co_return std::nullopt;
+        }
+    }
+    void on_disconnect() override {
+        gone_ = true;
+        if (timer_) timer_->cancel();
+    }
+    bool ended() const override { return done_; }
+
+  private:
+    static std::string line(const json::object& o) { return json::serialize(o) + "\n"; }
+
+    std::shared_ptr<pool::catalog_admin> files_;
+    std::string id_;
+    std::optional<asio::steady_timer> timer_;
+    std::string last_;
+    bool started_ = false;
+    bool done_ = false;
+    bool gone_ = false;
+};
+
 }  // namespace
 
 asio::awaitable<response> compat_api::root(request q) {
@@ -38,13 +142,16 @@ asio::awaitable<response> compat_api::version(request) {
 
 asio::awaitable<response> compat_api::tags(request) {
     json::array models;
-    for (const auto& m : model_names())
+    auto files = files_ ? files_->files() : std::vector<pool::node_files>{};
+    for (const auto& m : model_names()) {
+        const auto* f = file_of(files, m);
         models.push_back(json::object{{"name", m},
                                       {"model", m},
                                       {"modified_at", iso_now()},
-                                      {"size", 0},
-                                      {"digest", ""},
-                                      {"details", model_details()}});
+                                      {"size", f ? f->size_bytes : 0},
+                                      {"digest", f ? f->sha256 : std::string()},
+                                      {"details", f ? details_of(*f) : model_details()}});
+    }
     co_return response::json(200, json::serialize(json::object{{"models", models}}));
 }
 
@@ -102,6 +209,60 @@ asio::awaitable<response> compat_api::model_management(request q) {
             "pools' configuration (GET /api/tags lists them; GET /v2/catalog/models shows the "
             "catalog)");
     co_return ollama_error(e, q.correlation_id);
+}
+
+asio::awaitable<response> compat_api::pull(request q) {
+    auto parsed = api::parse_json_body(q.body);
+    if (!parsed) co_return ollama_error(parsed.error(), q.correlation_id);
+    auto* m = parsed->if_contains("model");
+    if (!m || m->is_null()) m = parsed->if_contains("name");
+    if (!m || !m->is_string() || m->get_string().empty())
+        co_return ollama_error(
+            api::make_error(api::error_code::invalid_params, "model: name the model to pull"),
+            q.correlation_id);
+    std::string source(m->get_string());
+    bool stream = true;
+    if (auto* s = parsed->if_contains("stream"); s && s->is_bool()) stream = s->get_bool();
+    if (!files_ || !catalog::parse_model_ref(source))
+        co_return ollama_error(
+            api::make_error(api::error_code::not_implemented,
+                            "llama-orch does not pull models from the Ollama registry ('" + source +
+                                "'): pull a GGUF file by its reference — an http(s):// URL, "
+                                "hf:ORG/REPO/FILE.gguf or file:/path — and it is staged into the "
+                                "catalog (POST /v2/catalog/models)"),
+            q.correlation_id);
+    auto job = co_await files_->stage(catalog::staging_request{source, "", "", ""});
+    if (!job) co_return ollama_error(job.error(), q.correlation_id);
+    std::string id(job->at("job_id").as_string());
+    if (stream) {
+        response r;
+        r.content_type = "application/x-ndjson";
+        r.stream = std::make_shared<pull_progress>(files_, id);
+        co_return r;
+    }
+    // Not streamed: one answer once the job ended.
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (;;) {
+        auto j = co_await files_->job(id);
+        if (!j) co_return ollama_error(j.error(), q.correlation_id);
+        std::string state(j->at("state").as_string());
+        if (state == "done")
+            co_return response::json(200, json::serialize(json::object{{"status", "success"}}));
+        if (state == "failed") {
+            const auto& e = j->at("error").as_object();
+            co_return ollama_error(
+                api::make_error(api::error_code::internal,
+                                "pull failed: " + std::string(e.at("code").as_string()) + ": " +
+                                    std::string(e.at("message").as_string())),
+                q.correlation_id);
+        }
+        t.expires_after(std::chrono::milliseconds(250));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            co_return ollama_error(api::make_error(api::error_code::cancelled, "stopping"),
+                                   q.correlation_id);
+    }
 }
 
 }  // namespace llorch::orchestrator

@@ -127,6 +127,8 @@ asio::awaitable<response> node_api::register_node(request q) {
     // A registration replaces the node's pools, limits included.
     c_.backend->forget_node(reg.node_id);
     accept_pools(c_, reg.node_id, b->pools);
+    c_.files->forget(reg.node_id);
+    c_.files->remember(reg.node_id, b->catalog);
     log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
                 reg.address, *epoch, reg.pools.size(), reg.version);
     json::object out{{"node_id", reg.node_id},
@@ -165,6 +167,7 @@ asio::awaitable<response> node_api::heartbeat(request q) {
             break;
     }
     accept_pools(c_, id, b->pools);
+    c_.files->remember(id, b->catalog);
     co_return response::json(
         200, json::serialize(json::object{{"next_heartbeat_ms", r.next_heartbeat.count()}}));
 }
@@ -173,6 +176,7 @@ asio::awaitable<response> node_api::deregister(request q) {
     if (!c_.reg->deregister(q.params[0])) co_return err(no_node(q.params[0]), q);
     c_.backend->forget_node(q.params[0]);
     c_.pools->forget(q.params[0]);
+    c_.files->forget(q.params[0]);
     log()->info("node_id={} deregistered", q.params[0]);
     co_return response::no_content();
 }

@@ -8,6 +8,7 @@
 
 #include "http/message.h"
 #include "orchestrator/cloud_backend.h"
+#include "orchestrator/remote_catalog_admin.h"
 #include "orchestrator/remote_pool_admin.h"
 #include "orchestrator/task_service.h"
 #include "registry/node_registry.h"
@@ -19,6 +20,7 @@ struct cloud_context {
     cloud_backend* backend;
     task_service* tasks;
     std::shared_ptr<remote_pool_admin> pools;
+    std::shared_ptr<remote_catalog_admin> files;  // the nodes' model files
 };
 
 class node_api {

@@ -10,6 +10,7 @@
 #include "orchestrator/dashboard_routes.h"
 #include "orchestrator/job_api.h"
 #include "orchestrator/node_api.h"
+#include "orchestrator/remote_catalog_admin.h"
 #include "orchestrator/remote_pool_admin.h"
 #include "pool/local_pool_admin.h"
 #include "pool/pool_routes.h"
@@ -93,7 +94,8 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     add_compat("GET", "/api/tags", on(compat, &o::tags));
     add_compat("POST", "/api/show", on(compat, &o::show));
     add_compat("GET", "/api/ps", on(compat, &o::ps));
-    for (const char* m : {"pull", "push", "copy", "create"})
+    add_compat("POST", "/api/pull", on(compat, &o::pull));
+    for (const char* m : {"push", "copy", "create"})
         add_compat("POST", std::string("/api/") + m, on(compat, &o::model_management));
     add_compat("DELETE", "/api/delete", on(compat, &o::model_management));
     for (const auto& p : compat_paths) r.add("OPTIONS", p, cors_preflight(cors), open);
@@ -104,15 +106,19 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     if (!cloud) {
         // /v2/pools..., /v2/catalog/...: the pools of this process.
         auto pools = std::make_shared<pool::local_pool_admin>(*s.local_pools);
-        pool::add_pool_routes(r, pools);
+        pool::add_pool_routes(r, pools, s.local_files);
+        compat->set_catalog(s.local_files);
         add_events_route(r, s.events, pools);
         return r;
     }
     // /v2/pools..., /v2/catalog/...: every node's pools, fed by the node routes.
     auto pools = std::make_shared<remote_pool_admin>(*s.nodes, *s.index, *s.remote);
-    pool::add_pool_routes(r, pools);
+    auto files = std::make_shared<remote_catalog_admin>(*s.nodes, *s.remote);
+    pool::add_pool_routes(r, pools, files);
+    compat->set_catalog(files);
     add_events_route(r, s.events, pools);
-    auto nodes = std::make_shared<node_api>(cloud_context{s.nodes, s.remote, s.tasks, pools});
+    auto nodes =
+        std::make_shared<node_api>(cloud_context{s.nodes, s.remote, s.tasks, pools, files});
     r.add("POST", "/v2/nodes/register", on(nodes, &node_api::register_node), service);
     r.add("POST", "/v2/nodes/{id}/heartbeat", on(nodes, &node_api::heartbeat), service);
     r.add("DELETE", "/v2/nodes/{id}", on(nodes, &node_api::deregister), service);

@@ -13,6 +13,7 @@
 //
 // Everything named in orchestratord_services outlives the router.
 
+#include <memory>
 #include <string>
 
 #include "http/router.h"
@@ -21,6 +22,7 @@
 #include "orchestrator/job_service.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_index.h"
+#include "pool/catalog_admin.h"
 #include "pool/pool_manager.h"
 #include "registry/node_registry.h"
 
@@ -31,11 +33,12 @@ struct orchestratord_services {
     job_service* jobs = nullptr;                        // /v2/jobs...
     const common::metrics_registry* metrics = nullptr;  // served at /metrics
     placement::placement_index* index = nullptr;
-    pool::pool_manager* local_pools = nullptr;  // HOME profile
-    registry::node_registry* nodes = nullptr;   // CLOUD profile
-    cloud_backend* remote = nullptr;            // CLOUD profile
-    std::vector<std::string> cors_origins;      // allowed besides loopback ones (compat_http.h)
-    cluster_monitor* events = nullptr;          // GET /v2/events; given the pool listing here
+    pool::pool_manager* local_pools = nullptr;         // HOME profile
+    std::shared_ptr<pool::catalog_admin> local_files;  // HOME profile: its model files
+    registry::node_registry* nodes = nullptr;          // CLOUD profile
+    cloud_backend* remote = nullptr;                   // CLOUD profile
+    std::vector<std::string> cors_origins;  // allowed besides loopback ones (compat_http.h)
+    cluster_monitor* events = nullptr;      // GET /v2/events; given the pool listing here
 };
 
 http::router orchestratord_routes(const orchestratord_services& s);

@@ -8,14 +8,6 @@ namespace llorch::orchestrator {
 namespace json = boost::json;
 using pool::pool_view;
 
-namespace {
-
-std::string key(const std::string& node_id, const std::string& pool_id) {
-    return node_id + "/" + pool_id;
-}
-
-// A node's error answer as our own error: its code and message (so the same status), else
-// UPSTREAM_FAILED.
 api::error node_error(int status, const std::string& body) {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
@@ -28,6 +20,12 @@ api::error node_error(int status, const std::string& body) {
         if (auto* m = o.if_contains("message"); m && m->is_string()) e.message = m->get_string();
     }
     return e;
+}
+
+namespace {
+
+std::string key(const std::string& node_id, const std::string& pool_id) {
+    return node_id + "/" + pool_id;
 }
 
 // What the index knows of a pool whose node has not reported it in full.

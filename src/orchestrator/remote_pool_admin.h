@@ -20,6 +20,10 @@
 namespace llorch::orchestrator {
 namespace asio = boost::asio;
 
+// A node's error answer as our own error: its code and message (so the same status), else
+// UPSTREAM_FAILED.
+api::error node_error(int status, const std::string& body);
+
 class remote_pool_admin final : public pool::pool_admin {
   public:
     remote_pool_admin(registry::node_registry& reg, const placement::placement_index& index,

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "http/auth.h"
 #include "http/client.h"
+#include "pool/catalog_service.h"
 #include "pool/node_report.h"
 
 namespace llorch::pool {
@@ -93,6 +94,7 @@ void node_agent::start() {
         }
         if (changed) poke();
     });
+    if (opts_.catalog) opts_.catalog->on_change([this] { poke(); });
     background_.spawn(run(), "registration and heartbeats");
 }
 
@@ -117,6 +119,10 @@ asio::awaitable<bool> node_agent::register_once() {
     body.cpu_cores = std::max(1u, std::thread::hardware_concurrency());
     body.ram_total_bytes = ram_total_bytes();
     body.pools = pool_reports();
+    if (opts_.catalog) {
+        body.catalog_version = opts_.catalog->catalog().version();
+        body.catalog = opts_.catalog->catalog().entries();
+    }
     for (const auto& p : body.pools) {
         for (const auto& g : p.pool.gpus)
             body.gpus.push_back({g.index, g.name, g.memory_total_bytes, g.compute_capability});
@@ -146,6 +152,7 @@ asio::awaitable<bool> node_agent::register_once() {
         if (auto* e = v.get_object().if_contains("epoch"); e && e->is_number())
             epoch_ = e->to_number<uint64_t>();
     for (const auto& s : pools_.list()) last_states_[s.id] = s.state;
+    catalog_sent_ = body.catalog_version;
     log()->info("node_id={} registered with {} (epoch {})", opts_.node_id, opts_.orchestratord_url,
                 epoch_);
     co_return true;
@@ -160,6 +167,12 @@ asio::awaitable<int> node_agent::heartbeat_once() {
     body.epoch = epoch_;
     body.pools = pool_reports();
     for (const auto& p : body.pools) last_states_[p.pool.id] = p.pool.state;
+    if (opts_.catalog) {
+        body.catalog_version = opts_.catalog->catalog().version();
+        if (body.catalog_version != catalog_sent_)
+            body.catalog = opts_.catalog->catalog().entries();
+    }
+    const auto catalog_version = body.catalog_version;
     http::client_request r;
     r.method = "POST";
     r.url = opts_.orchestratord_url + "/v2/nodes/" + opts_.node_id + "/heartbeat";
@@ -176,6 +189,7 @@ asio::awaitable<int> node_agent::heartbeat_once() {
     }
     if (res->status == 200) {
         auth_refused_ = false;
+        catalog_sent_ = catalog_version;
         co_return 0;
     }
     // Once per refusal, not at every beat: the node stays out until the tokens match again.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -26,6 +27,8 @@ class client;
 
 namespace llorch::pool {
 
+class catalog_service;
+
 struct node_agent_options {
     std::string orchestratord_url;  // e.g. http://10.0.0.1:8080
     std::string node_id;
@@ -36,6 +39,8 @@ struct node_agent_options {
     http::tls_context tls;      // for an https:// orchestratord
     // node_heartbeats_total{outcome} and node_heartbeat_seconds go here when set.
     common::metrics_registry* metrics = nullptr;
+    // This node's model files: reported at registration, and in a heartbeat when they changed.
+    catalog_service* catalog = nullptr;
 };
 
 class node_agent {
@@ -67,6 +72,8 @@ class node_agent {
     bool auth_refused_ = false;      // the last call was refused for its token (logged once)
     common::task_group background_;  // run()
     std::map<std::string, pool_state> last_states_;
+    // The catalog version orchestratord last accepted (registration or heartbeat).
+    std::optional<uint64_t> catalog_sent_;
 };
 
 }  // namespace llorch::pool

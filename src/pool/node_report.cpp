@@ -7,6 +7,7 @@
 
 #include "api/json_body.h"
 #include "http/ids.h"
+#include "pool/catalog_json.h"
 #include "pool/pool_names.h"
 #include "pool/pool_snapshot_json.h"
 
@@ -74,6 +75,30 @@ std::string text_or_empty(const json::object& o, const char* key) {
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+void put_catalog(json::object& o, const std::optional<uint64_t>& version,
+                 const std::optional<std::vector<catalog::catalog_entry>>& entries) {
+    if (version) o["catalog_version"] = *version;
+    if (entries) o["catalog"] = to_json(*entries);
+}
+
+api::api_result<void> take_catalog(const json::object& o, std::optional<uint64_t>& version,
+                                   std::optional<std::vector<catalog::catalog_entry>>& entries) {
+    if (auto* v = o.if_contains("catalog_version"); v && !v->is_null()) {
+        if (v->is_uint64())
+            version = v->get_uint64();
+        else if (v->is_int64() && v->get_int64() >= 0)
+            version = static_cast<uint64_t>(v->get_int64());
+        else
+            return invalid("catalog_version: must be an integer >= 0");
+    }
+    if (auto* c = o.if_contains("catalog"); c && !c->is_null()) {
+        auto e = catalog_entries_from_json(*c);
+        if (!e) return e.error();
+        entries = std::move(*e);
+    }
+    return {};
+}
+
 }  // namespace
 
 reported_pool report_of(pool_snapshot s) {
@@ -88,22 +113,25 @@ json::object to_json(const node_registration_body& b) {
                                     {"name", g.name},
                                     {"vram_total_bytes", g.vram_total_bytes},
                                     {"compute_capability", g.compute_capability}});
-    return json::object{{"node_id", b.node_id},
-                        {"machine_id", b.machine_id},
-                        {"address", b.address},
-                        {"version", b.version},
-                        {"heartbeat_interval_ms", b.heartbeat_interval.count()},
-                        {"capabilities", json::object{{"gpus", std::move(gpus)},
-                                                      {"cpu_cores", b.cpu_cores},
-                                                      {"ram_total_bytes", b.ram_total_bytes}}},
-                        {"models_available", strings(b.models_available)},
-                        {"pools", pools_json(b.pools)}};
+    json::object o{{"node_id", b.node_id},
+                   {"machine_id", b.machine_id},
+                   {"address", b.address},
+                   {"version", b.version},
+                   {"heartbeat_interval_ms", b.heartbeat_interval.count()},
+                   {"capabilities", json::object{{"gpus", std::move(gpus)},
+                                                 {"cpu_cores", b.cpu_cores},
+                                                 {"ram_total_bytes", b.ram_total_bytes}}},
+                   {"models_available", strings(b.models_available)},
+                   {"pools", pools_json(b.pools)}};
+    put_catalog(o, b.catalog_version, b.catalog);
+    return o;
 }
 
 json::object to_json(const node_heartbeat_body& b) {
     json::object o{{"timestamp", b.timestamp_ms}};
     if (b.epoch) o["epoch"] = *b.epoch;
     o["pools"] = pools_json(b.pools);
+    put_catalog(o, b.catalog_version, b.catalog);
     return o;
 }
 
@@ -152,6 +180,7 @@ api::api_result<node_registration_body> parse_registration(const json::object& o
     auto pools = parse_pools(o);
     if (!pools) return pools.error();
     b.pools = std::move(*pools);
+    if (auto c = take_catalog(o, b.catalog_version, b.catalog); !c) return c.error();
     return b;
 }
 
@@ -169,6 +198,7 @@ api::api_result<node_heartbeat_body> parse_heartbeat(const json::object& o) {
     auto pools = parse_pools(o);
     if (!pools) return pools.error();
     b.pools = std::move(*pools);
+    if (auto c = take_catalog(o, b.catalog_version, b.catalog); !c) return c.error();
     return b;
 }
 

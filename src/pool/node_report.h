@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 
 #include "api/error.h"
+#include "catalog/catalog_entry.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::pool {
@@ -41,12 +42,19 @@ struct node_registration_body {
     uint64_t ram_total_bytes = 0;
     std::vector<std::string> models_available;
     std::vector<reported_pool> pools;
+    // The node's model files (catalog_service) and the catalog's version.
+    std::optional<uint64_t> catalog_version;
+    std::optional<std::vector<catalog::catalog_entry>> catalog;
 };
 
 struct node_heartbeat_body {
     long long timestamp_ms = 0;  // the node's wall clock, for the log only
     std::optional<uint64_t> epoch;
     std::vector<reported_pool> pools;
+    // Always the catalog's version; the files only when they changed since the last report
+    // orchestratord accepted, so that a heartbeat stays small.
+    std::optional<uint64_t> catalog_version;
+    std::optional<std::vector<catalog::catalog_entry>> catalog;
 };
 
 // The heartbeat interval a node may ask for.

@@ -1,11 +1,9 @@
 #include "pool/pool_routes.h"
 
-#include <filesystem>
-#include <map>
-
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
+#include "pool/catalog_routes.h"
 #include "pool/pool_snapshot_json.h"
 
 namespace llorch::pool {
@@ -29,28 +27,6 @@ json::object to_json(const pool_view& v) {
         o["breaker_open"] = p.breaker_open;
     }
     return o;
-}
-
-json::object catalog_json(const std::vector<pool_view>& pools, bool files_here) {
-    std::map<std::string, json::object> models;
-    for (const auto& v : pools) {
-        const auto& p = v.pool;
-        auto& m = models[p.name];
-        if (m.empty()) {
-            std::error_code ec;
-            uintmax_t size = 0;
-            if (files_here && !p.model.empty()) size = std::filesystem::file_size(p.model, ec);
-            json::array names;
-            for (const auto& n : v.models) names.push_back(json::value(n));
-            m = json::object{{"name", p.name},     {"names", names},
-                             {"path", p.model},    {"size_bytes", ec ? 0 : size},
-                             {"engine", p.engine}, {"pools", json::array{}}};
-        }
-        m["pools"].as_array().push_back(json::value(v.name()));
-    }
-    json::array out;
-    for (auto& [name, m] : models) out.push_back(std::move(m));
-    return json::object{{"models", out}};
 }
 
 namespace {
@@ -102,26 +78,9 @@ asio::awaitable<response> reload(admin_ptr a, request q) {
     co_return reply(200, to_json(*v));
 }
 
-asio::awaitable<response> catalog(admin_ptr a, request) {
-    co_return reply(200, catalog_json(a->list(), a->files_here()));
-}
-
-asio::awaitable<response> availability(admin_ptr a, request) {
-    json::object models;
-    for (const auto& v : a->list()) {
-        auto& entry = models[v.pool.name];
-        if (!entry.is_array()) entry = json::array{};
-        entry.as_array().push_back(
-            json::object{{"node_id", v.placement ? v.placement->node_id : std::string()},
-                         {"pool_id", v.pool.id},
-                         {"ready", v.ready()}});
-    }
-    co_return reply(200, json::object{{"models", std::move(models)}});
-}
-
 }  // namespace
 
-void add_pool_routes(http::router& routes, admin_ptr a) {
+void add_pool_routes(http::router& routes, admin_ptr a, std::shared_ptr<catalog_admin> files) {
     using fn = asio::awaitable<response> (*)(admin_ptr, request);
     auto on = [a](fn f) { return [a, f](request q) { return f(a, std::move(q)); }; };
     routes.add("GET", "/v2/pools", on(list));
@@ -129,8 +88,7 @@ void add_pool_routes(http::router& routes, admin_ptr a) {
     routes.add("GET", "/v2/pools/{id}/health", on(health));
     routes.add("POST", "/v2/pools/{id}/drain", on(drain));
     routes.add("POST", "/v2/pools/{id}/reload", on(reload));
-    routes.add("GET", "/v2/catalog/models", on(catalog));
-    routes.add("GET", "/v2/catalog/availability", on(availability));
+    add_catalog_routes(routes, a, std::move(files));
 }
 
 }  // namespace llorch::pool

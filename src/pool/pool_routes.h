@@ -6,8 +6,7 @@
 //   GET  /v2/pools/{id}/health        {live, ready, draining, metrics, last_error}
 //   POST /v2/pools/{id}/drain         {deadline_ms}: an integer in [0, 24 h], default 30 s → 202
 //   POST /v2/pools/{id}/reload        {new_model_ref}: not empty → 200, 409 while one runs
-//   GET  /v2/catalog/models           every model with its names, engine and pools
-//   GET  /v2/catalog/availability     which pools serve which model, and whether they are ready
+//   /v2/catalog/...                   catalog_routes.h, over the pools and the files
 //
 // Handlers parse, call the admin, map its error, reply. Thread: the daemon's control io thread.
 
@@ -16,17 +15,17 @@
 #include <boost/json/object.hpp>
 
 #include "http/router.h"
+#include "pool/catalog_admin.h"
 #include "pool/pool_admin.h"
 
 namespace llorch::pool {
 
-void add_pool_routes(http::router& routes, std::shared_ptr<pool_admin> admin);
+// `files` (may be null: the catalog shows the pools only) backs the catalog routes.
+void add_pool_routes(http::router& routes, std::shared_ptr<pool_admin> admin,
+                     std::shared_ptr<catalog_admin> files = nullptr);
 
 // A pool of GET /v2/pools and GET /v2/pools/{id}/status: the snapshot's JSON, and in the CLOUD
 // profile its cluster-wide id, node and the control plane's own counts.
 boost::json::object to_json(const pool_view& v);
-
-// GET /v2/catalog/models: one entry per model, named by the first pool that serves it.
-boost::json::object catalog_json(const std::vector<pool_view>& pools, bool files_here);
 
 }  // namespace llorch::pool

@@ -121,7 +121,7 @@ void add_worker_routes(http::router& routes, pool_manager& m,
                    co_return response::text(200, reg->render(), "text/plain; version=0.0.4");
                },
                {.public_route = true});
-    add_pool_routes(routes, std::make_shared<local_pool_admin>(m));
+    add_pool_routes(routes, std::make_shared<local_pool_admin>(m), opts.files);
     routes.add("POST", "/v2/pools/{id}/infer", [mp, opts](request q) -> asio::awaitable<response> {
         auto body = api::parse_json_body(q.body);
         if (!body) co_return error_response(body.error(), q);

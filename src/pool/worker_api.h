@@ -5,7 +5,10 @@
 
 #include <string>
 
+#include <memory>
+
 #include "http/router.h"
+#include "pool/catalog_admin.h"
 #include "pool/pool_manager.h"
 
 namespace llorch::pool {
@@ -13,6 +16,7 @@ namespace llorch::pool {
 struct worker_api_options {
     std::string node_id;
     std::string version = LLORCH_VERSION;
+    std::shared_ptr<catalog_admin> files;  // this node's model files (catalog_service); may be null
 };
 
 // Adds every route of pool-managerd to `r`; `m` and `metrics` (served at /metrics) outlive `r`.
