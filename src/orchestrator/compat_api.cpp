@@ -22,12 +22,33 @@ response ollama_idiom_answer(const compat_ctx& c, compat_request::idiom i) {
                                            i == compat_request::idiom::unload ? "unload" : "load"));
 }
 
+// Adds a piece of a tool call (a task's `tool_call` event) to the calls of a whole answer.
+void add_tool_call_piece(json::array& calls, const json::object& ev) {
+    auto idx = ev.contains("index") ? api::json_number(ev.at("index")).value_or(0) : 0;
+    if (idx < 0 || idx > 127) return;
+    auto i = static_cast<size_t>(idx);
+    while (calls.size() <= i)
+        calls.push_back(json::object{{"id", ""},
+                                     {"type", "function"},
+                                     {"function", json::object{{"name", ""}, {"arguments", ""}}}});
+    auto& call = calls[i].as_object();
+    auto& fn = call["function"].as_object();
+    if (auto* id = ev.if_contains("id"); id && id->is_string()) call["id"] = *id;
+    if (auto* n = ev.if_contains("name"); n && n->is_string()) fn["name"] = *n;
+    if (auto* a = ev.if_contains("arguments"); a && a->is_string() && !a->get_string().empty()) {
+        std::string args(fn["arguments"].as_string());
+        args += a->get_string();
+        fn["arguments"] = args;
+    }
+}
+
 // The whole answer of a task that was not streamed, in the dialect of c.d.
 asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::body_stream> reader,
                                          std::string corr) {
     bool ollama = is_ollama(c.d);
     event_cursor cur(std::move(reader));
     std::string text;
+    json::array calls;  // tool calls, by their index, assembled from their pieces
     end_figures end;
     for (;;) {
         auto ev = co_await cur.next();
@@ -38,6 +59,8 @@ asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::bod
         const auto& o = ev_json.get_object();
         if (ev->event == "token") {
             if (auto* t = o.if_contains("t"); t && t->is_string()) text += t->get_string();
+        } else if (ev->event == "tool_call") {
+            add_tool_call_piece(calls, o);
         } else if (ev->event == "end") {
             end = end_figures_of(o);
         } else if (ev->event == "error") {
@@ -54,9 +77,15 @@ asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::bod
     }
     if (ollama) co_return response::json(200, ollama_line(c, text, true, &end));
     json::object choice{{"index", 0}, {"finish_reason", end.finish_reason}};
-    if (c.d == dialect::openai_chat)
-        choice["message"] = json::object{{"role", "assistant"}, {"content", text}};
-    else
+    if (c.d == dialect::openai_chat) {
+        json::object m{{"role", "assistant"}};
+        if (calls.empty() || !text.empty())
+            m["content"] = text;
+        else
+            m["content"] = nullptr;
+        if (!calls.empty()) m["tool_calls"] = std::move(calls);
+        choice["message"] = std::move(m);
+    } else
         choice["text"] = text;
     json::object o{{"id", c.id},
                    {"object", c.d == dialect::openai_chat ? "chat.completion" : "text_completion"},
