@@ -7,6 +7,7 @@
 #include "api/json_body.h"
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/compat_request.h"
+#include "orchestrator/compat_responses.h"
 #include "orchestrator/compat_stream.h"
 
 namespace llorch::orchestrator {
@@ -76,6 +77,8 @@ asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::bod
         }
     }
     if (ollama) co_return response::json(200, ollama_line(c, text, true, &end));
+    if (c.d == dialect::openai_responses)
+        co_return response::json(200, responses_answer(c, text, end));
     json::object choice{{"index", 0}, {"finish_reason", end.finish_reason}};
     if (c.d == dialect::openai_chat) {
         json::object m{{"role", "assistant"}};
@@ -103,7 +106,8 @@ asio::awaitable<response> handle(task_service& s, const placement::placement_ind
     };
     auto parsed = api::parse_json_body(q.body);
     if (!parsed) co_return error(parsed.error());
-    auto in = translate_request(*parsed, d);
+    auto in = d == dialect::openai_responses ? translate_responses_request(*parsed)
+                                             : translate_request(*parsed, d);
     if (!in) co_return error(in.error());
     if (in->ollama_idiom != compat_request::idiom::none) {
         // Pools keep their model loaded: loading is answered at once, unloading is a no-op.
@@ -124,13 +128,16 @@ asio::awaitable<response> handle(task_service& s, const placement::placement_ind
     // A compatible client cannot come back for its task: when it leaves — queued, running or
     // streaming — the task is cancelled at once, without the task API's reconnect grace.
     if (q.departure) q.departure->on_departure([&s, id = a->t->spec.task_id] { s.cancel(id); });
-    compat_ctx c{d, (d == dialect::openai_chat ? "chatcmpl-" : "cmpl-") + a->t->spec.task_id,
-                 in->model, in->include_usage};
+    const char* prefix = d == dialect::openai_chat        ? "chatcmpl-"
+                         : d == dialect::openai_responses ? "resp_"
+                                                          : "cmpl-";
+    compat_ctx c{d, prefix + a->t->spec.task_id, in->model, in->include_usage};
     auto reader = s.open_events(a->t, std::nullopt);
     if (in->stream) {
         response r;
         r.content_type = is_ollama(d) ? "application/x-ndjson" : "text/event-stream";
-        r.stream = make_compat_stream(c, reader);
+        r.stream = d == dialect::openai_responses ? make_responses_stream(c, reader)
+                                                  : make_compat_stream(c, reader);
         co_return r;
     }
     co_return co_await collect_answer(std::move(c), std::move(reader), q.correlation_id);
@@ -153,6 +160,9 @@ std::vector<std::string> compat_api::model_names() const {
 
 asio::awaitable<response> compat_api::chat_completions(request q) {
     return handle(tasks_, index_, std::move(q), dialect::openai_chat);
+}
+asio::awaitable<response> compat_api::responses(request q) {
+    return handle(tasks_, index_, std::move(q), dialect::openai_responses);
 }
 asio::awaitable<response> compat_api::completions(request q) {
     return handle(tasks_, index_, std::move(q), dialect::openai_text);
