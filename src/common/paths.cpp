@@ -44,6 +44,8 @@ std::optional<fs::path> find_vocab() {
     return std::nullopt;
 }
 
-fs::path default_tiny_model_path() { return cache_dir() / "models" / "tiny.gguf"; }
+// The folder names the generator's revision: a file made by an older `make-tiny` (without the
+// chat template and tool-call tokens) is not taken for the current one.
+fs::path default_tiny_model_path() { return cache_dir() / "models" / "tiny-r2" / "tiny.gguf"; }
 
 }  // namespace llorch::common

@@ -21,7 +21,7 @@ std::optional<std::filesystem::path> find_engine();
 // The llama.cpp SPM vocabulary copied next to the engine build (tokenizer of the tiny model).
 std::optional<std::filesystem::path> find_vocab();
 
-// <cache>/models/tiny.gguf: where `llorch model make-tiny` writes by default.
+// <cache>/models/tiny-r2/tiny.gguf: where `llorch model make-tiny` writes by default.
 std::filesystem::path default_tiny_model_path();
 
 }  // namespace llorch::common

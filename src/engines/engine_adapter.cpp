@@ -12,8 +12,7 @@ namespace {
 
 json::array messages_json(const generation_request& g) {
     json::array a;
-    for (const auto& m : g.messages)
-        a.push_back(json::object{{"role", m.role}, {"content", m.content}});
+    for (const auto& m : g.messages) a.push_back(message_json(m));
     return a;
 }
 
@@ -66,7 +65,8 @@ void add_ollama_params(json::object& o, json::object& opts, const generation_req
                 o["format"] = "json";
             else if (schema)
                 o["format"] = *schema;
-        } else if (kv.key() != "logit_bias" && kv.key() != "grammar") {
+        } else if (kv.key() != "logit_bias" && kv.key() != "grammar" && kv.key() != "tools" &&
+                   kv.key() != "tool_choice" && kv.key() != "parallel_tool_calls") {
             opts[kv.key()] = kv.value();
         }
     }
@@ -222,12 +222,34 @@ class openai_decoder : public sse_json_decoder {
         if (!choices || !choices->is_array() || choices->get_array().empty()) return;
         auto* c = choices->get_array()[0].if_object();
         if (!c) return;
-        if (auto* d = c->if_contains("delta"); d && d->is_object())
+        if (auto* d = c->if_contains("delta"); d && d->is_object()) {
             token(as_string(d->get_object().if_contains("content")), out);
-        else
+            tool_calls(d->get_object().if_contains("tool_calls"), out);
+        } else {
             token(as_string(c->if_contains("text")), out);
+        }
         auto fr = as_string(c->if_contains("finish_reason"));
-        if (!fr.empty()) finish_reason_ = fr == "length" ? "length" : "stop";
+        if (!fr.empty())
+            finish_reason_ = fr == "length" || fr == "tool_calls" ? fr : std::string("stop");
+    }
+    // OpenAI's tool call deltas: [{index, id, type, function: {name, arguments}}].
+    void tool_calls(const json::value* v, std::vector<engine_event>& out) {
+        if (!v || !v->is_array()) return;
+        for (const auto& x : v->get_array()) {
+            auto* o = x.if_object();
+            if (!o) continue;
+            engine_event ev;
+            ev.type = engine_event::kind::tool_call;
+            ev.tool_index = static_cast<int>(as_int(o->if_contains("index"), 0));
+            ev.tool_id = as_string(o->if_contains("id"));
+            if (auto* f = o->if_contains("function"); f && f->is_object()) {
+                ev.tool_name = as_string(f->get_object().if_contains("name"));
+                ev.text = as_string(f->get_object().if_contains("arguments"));
+            }
+            if (ev.tool_id.empty() && ev.tool_name.empty() && ev.text.empty()) continue;
+            ++pieces_;
+            out.push_back(std::move(ev));
+        }
     }
 };
 
@@ -378,6 +400,29 @@ class ollama_adapter : public engine_adapter {
 };
 
 }  // namespace
+
+std::string tool_call_json(const engine_event& e, long long i) {
+    json::object o{{"index", e.tool_index}};
+    if (!e.tool_id.empty()) o["id"] = e.tool_id;
+    if (!e.tool_name.empty()) o["name"] = e.tool_name;
+    o["arguments"] = e.text;
+    o["i"] = i;
+    return json::serialize(o);
+}
+
+std::optional<engine_event> tool_call_of(std::string_view text) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    const auto& o = v.get_object();
+    engine_event ev;
+    ev.type = engine_event::kind::tool_call;
+    ev.tool_index = static_cast<int>(as_int(o.if_contains("index"), 0));
+    ev.tool_id = as_string(o.if_contains("id"));
+    ev.tool_name = as_string(o.if_contains("name"));
+    ev.text = as_string(o.if_contains("arguments"));
+    return ev;
+}
 
 const engine_adapter& adapter_for(engine_kind_id k) {
     static const llamacpp_adapter llamacpp;

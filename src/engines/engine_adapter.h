@@ -3,6 +3,7 @@
 // An adapter is stateless and shared; a decoder holds the state of one stream.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,14 +16,29 @@ enum class engine_kind_id { llamacpp, openai, ollama };
 
 // One decoded step of an engine's stream.
 struct engine_event {
-    enum class kind { token, end, error } type = kind::token;
-    std::string text;           // token: a non-empty chunk of text
+    enum class kind { token, tool_call, end, error } type = kind::token;
+    std::string text;  // token: a non-empty chunk of text
+    // tool_call: a piece of the answer's call number `tool_index`: its first piece names the call
+    // (`tool_id`, `tool_name`), every piece may add to its JSON arguments (`text`), as OpenAI's
+    // streamed deltas do.
+    int tool_index = 0;
+    std::string tool_id;
+    std::string tool_name;
     int tokens_out = -1;        // end: the engine's count of generated tokens, if it said
     int tokens_in = -1;         // end: the engine's count of prompt tokens, if it said
     long long decode_ms = -1;   // end: the engine's own decode time, if it said
-    std::string finish_reason;  // end: "stop" or "length"
+    std::string finish_reason;  // end: "stop", "length" or "tool_calls"
     std::string message;        // error: what the engine said
 };
+
+// Whether `e` ends its stream (end or error).
+inline bool is_terminal(const engine_event& e) {
+    return e.type == engine_event::kind::end || e.type == engine_event::kind::error;
+}
+// A tool_call event as JSON (the `tool_call` event of llama-orch's streams, `i` its index in the
+// stream) and back.
+std::string tool_call_json(const engine_event& e, long long i);
+std::optional<engine_event> tool_call_of(std::string_view json_text);
 
 class stream_decoder {
   public:

@@ -12,12 +12,87 @@ namespace json = boost::json;
 namespace {
 using api::json_number;
 constexpr auto bad = api::invalid_field;
+// A message of the task API: string role and content; an assistant message with tool_calls may
+// have a null content, a tool message names the call it answers.
+api::api_result<chat_message> parse_message(const json::value& x) {
+    auto* xo = x.if_object();
+    auto* role = xo ? xo->if_contains("role") : nullptr;
+    if (!role || !role->is_string()) return bad("messages", "each message needs a string role");
+    chat_message m;
+    m.role = role->get_string();
+    if (auto* tc = xo->if_contains("tool_calls"); tc && !tc->is_null()) {
+        if (!tc->is_array() || tc->get_array().empty())
+            return bad("messages", "tool_calls must be a non-empty array");
+        m.tool_calls = json::serialize(*tc);
+    }
+    auto* content = xo->if_contains("content");
+    if (content && content->is_string()) {
+        m.content = content->get_string();
+    } else if ((!content || content->is_null()) && !m.tool_calls.empty()) {
+        m.content_null = true;
+    } else {
+        return bad("messages", "each message needs string role and content");
+    }
+    for (auto [key, out] : {std::pair{"tool_call_id", &m.tool_call_id}, {"name", &m.name}}) {
+        auto* v = xo->if_contains(key);
+        if (!v || v->is_null()) continue;
+        if (!v->is_string()) return bad("messages", std::string(key) + " must be a string");
+        *out = v->get_string();
+    }
+    if (m.role == "tool" && m.tool_call_id.empty())
+        return bad("messages", "a tool message needs the tool_call_id it answers");
+    return m;
+}
+
 }  // namespace
+
+json::object message_json(const chat_message& m) {
+    json::object o{{"role", m.role}};
+    if (m.content_null)
+        o["content"] = nullptr;
+    else
+        o["content"] = m.content;
+    if (!m.tool_calls.empty()) {
+        boost::system::error_code ec;
+        auto v = json::parse(m.tool_calls, ec);
+        if (!ec) o["tool_calls"] = std::move(v);
+    }
+    if (!m.tool_call_id.empty()) o["tool_call_id"] = m.tool_call_id;
+    if (!m.name.empty()) o["name"] = m.name;
+    return o;
+}
+
+bool uses_tools(const generation_request& g) {
+    for (const auto& m : g.messages)
+        if (!m.tool_calls.empty() || m.role == "tool") return true;
+    auto p = engine_params(g);
+    auto* t = p.if_contains("tools");
+    return t && t->is_array() && !t->get_array().empty();
+}
+
+std::optional<unsupported_field> field_unsupported_by(std::string_view engine,
+                                                      const generation_request& g) {
+    if (engine != "ollama" && engine != "sim") return std::nullopt;
+    if (!uses_tools(g)) return std::nullopt;
+    std::string why =
+        "tool calling needs an engine that speaks OpenAI's chat format with tools "
+        "(llamacpp or openai); the pool chosen runs '" +
+        std::string(engine) + "'";
+    auto p = engine_params(g);
+    if (p.contains("tools")) return unsupported_field{"tools", why};
+    for (size_t i = 0; i < g.messages.size(); ++i)
+        if (!g.messages[i].tool_calls.empty() || g.messages[i].role == "tool")
+            return unsupported_field{"messages[" + std::to_string(i) + "]" +
+                                         (g.messages[i].role == "tool" ? ".role" : ".tool_calls"),
+                                     why};
+    return unsupported_field{"tools", why};
+}
 
 const std::vector<std::string_view>& engine_param_names() {
     static const std::vector<std::string_view> names{
-        "presence_penalty", "frequency_penalty", "repeat_penalty", "logit_bias", "min_p",
-        "typical_p",        "response_format",   "json_schema",    "grammar"};
+        "presence_penalty", "frequency_penalty",  "repeat_penalty", "logit_bias", "min_p",
+        "typical_p",        "response_format",    "json_schema",    "grammar",    "tools",
+        "tool_choice",      "parallel_tool_calls"};
     return names;
 }
 
@@ -41,12 +116,9 @@ api::api_result<generation_request> parse_generation(const json::object& o) {
     if (auto* m = o.if_contains("messages"); m && !m->is_null()) {
         if (!m->is_array()) return bad("messages", "must be an array of {role, content}");
         for (const auto& x : m->get_array()) {
-            auto* xo = x.if_object();
-            if (!xo || !xo->contains("role") || !xo->at("role").is_string() ||
-                !xo->contains("content") || !xo->at("content").is_string())
-                return bad("messages", "each message needs string role and content");
-            g.messages.push_back({std::string(xo->at("role").get_string()),
-                                  std::string(xo->at("content").get_string())});
+            auto r = parse_message(x);
+            if (!r) return r.error();
+            g.messages.push_back(std::move(*r));
         }
     }
     if (!g.prompt && g.messages.empty())
@@ -112,6 +184,11 @@ api::api_result<generation_request> parse_generation(const json::object& o) {
             if (std::find(names.begin(), names.end(), kv.key()) == names.end())
                 return bad("engine_params." + std::string(kv.key()),
                            "is not a field llama-orch passes to engines");
+        if (g.messages.empty())
+            for (const char* k : {"tools", "tool_choice", "parallel_tool_calls"})
+                if (ep->contains(k))
+                    return bad("engine_params." + std::string(k),
+                               "tool calling needs a chat (messages), not a prompt");
         if (!ep->empty()) g.engine_params = json::serialize(*ep);
     }
     if (auto* v = o.if_contains("task_id"); v && v->is_string()) g.task_id = v->get_string();
@@ -145,8 +222,7 @@ std::string to_json(const generation_request& g) {
     if (g.prompt) o["prompt"] = *g.prompt;
     if (!g.messages.empty()) {
         json::array a;
-        for (const auto& m : g.messages)
-            a.push_back(json::object{{"role", m.role}, {"content", m.content}});
+        for (const auto& m : g.messages) a.push_back(message_json(m));
         o["messages"] = std::move(a);
     }
     if (g.max_tokens > 0) o["max_tokens"] = g.max_tokens;

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/fwd.hpp>
@@ -12,9 +13,16 @@
 
 namespace llorch::engines {
 
+// One chat message. Tool calling adds an assistant's `tool_calls` (its content may then be null)
+// and a `tool` message's `tool_call_id`: kept as the client sent them (JSON text), for engines
+// that speak OpenAI's chat format.
 struct chat_message {
     std::string role;
     std::string content;
+    bool content_null = false;  // an assistant message with tool_calls and no content
+    std::string tool_calls;     // JSON array text, or empty
+    std::string tool_call_id;   // a tool message: the call it answers
+    std::string name;           // a tool message: the function's name (optional)
 };
 
 struct generation_request {
@@ -41,13 +49,16 @@ inline constexpr size_t max_stop_strings = 32;
 inline constexpr size_t max_stop_bytes = 512;
 
 // The fields `engine_params` may carry: OpenAI's and llama.cpp's names for penalties, logit
-// bias, min_p / typical_p, and structured output (response_format, json_schema, grammar).
+// bias, min_p / typical_p, structured output (response_format, json_schema, grammar) and tool
+// calling (tools, tool_choice, parallel_tool_calls).
 const std::vector<std::string_view>& engine_param_names();
 
 // Reads the generation fields of a JSON object (prompt or inputs[], messages, max_tokens,
 // temperature, top_p, top_k, seed, stop, ignore_eos, engine_params, task_id, attempt); wrong
 // types are INVALID_PARAMS errors that name the field.
 api::api_result<generation_request> parse_generation(const boost::json::object& o);
+// A message as OpenAI's chat format writes it (content null beside tool_calls).
+boost::json::object message_json(const chat_message& m);
 // The same fields back as JSON (what orchestratord sends to a node).
 std::string to_json(const generation_request& g);
 // Adds the sampling fields that are set (temperature, top_p, top_k, seed, stop) to `o`; the
@@ -55,6 +66,18 @@ std::string to_json(const generation_request& g);
 void add_sampling(boost::json::object& o, const generation_request& g);
 // The engine_params of `g`, parsed (an empty object when there are none).
 boost::json::object engine_params(const generation_request& g);
+
+// The first field of `g` that an engine of kind `engine` ("llamacpp", "openai", "ollama", "sim")
+// cannot honour, with why; nullopt when it can run `g` as asked. Tool calling needs an engine
+// that speaks OpenAI's chat format with tools (llama-server, OpenAI-compatible servers).
+struct unsupported_field {
+    std::string field;
+    std::string why;
+};
+std::optional<unsupported_field> field_unsupported_by(std::string_view engine,
+                                                      const generation_request& g);
+// Whether `g` asks for tool calling (tools offered, or tool calls / results in its messages).
+bool uses_tools(const generation_request& g);
 
 // Whether `s` is valid UTF-8.
 bool valid_utf8(std::string_view s);

@@ -19,6 +19,50 @@ constexpr std::size_t chunk_elements = 1 << 16;
 constexpr uint32_t file_type_all_f32 = 0;
 constexpr uint32_t file_type_mostly_f16 = 1;
 
+model_error invalid(std::string message) {
+    return {model_errc::invalid_params, std::move(message)};
+}
+
+// ChatML with the calls of a turn in one section, <tool_call>[{"name": ..., "arguments": {...}},
+// ...]</tool_call>: a layout llama-server's template analysis recognises, in which its grammar
+// ends the answer after the section (with one tag per call it allows any number of tags). When
+// tools are offered and the model is to answer the user, the assistant's turn opens with the
+// tool-turn marker.
+constexpr std::string_view tiny_chat_template = R"TPL({%- if tools %}
+{{- '<|im_start|>system\n' }}
+{%- if messages[0].role == 'system' %}{{- messages[0].content + '\n\n' }}{%- endif %}
+{{- '# Tools\n<tools>' }}
+{%- for tool in tools %}{{- '\n' + (tool | tojson) }}{%- endfor %}
+{{- '\n</tools>\nCall functions as <tool_call>[{"name": <function-name>, "arguments": <args-json-object>}]</tool_call><|im_end|>\n' }}
+{%- elif messages[0].role == 'system' %}
+{{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}
+{%- endif %}
+{%- for message in messages %}
+{%- if message.role == 'user' or (message.role == 'system' and not loop.first) or (message.role == 'assistant' and not message.tool_calls) %}
+{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' }}
+{%- elif message.role == 'assistant' %}
+{{- '<|im_start|>assistant' }}
+{%- if message.content %}{{- '\n' + message.content }}{%- endif %}
+{{- '\n<tool_call>[' }}
+{%- for tool_call in message.tool_calls %}
+{%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}
+{%- if not loop.first %}{{- ', ' }}{%- endif %}
+{{- '{"name": "' + tool_call.name + '", "arguments": ' + (tool_call.arguments | tojson) + '}' }}
+{%- endfor %}
+{{- ']</tool_call>' }}
+{{- '<|im_end|>\n' }}
+{%- elif message.role == 'tool' %}
+{%- if loop.index0 == 0 or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}
+{{- '\n<tool_response>\n' + message.content + '\n</tool_response>' }}
+{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\n' }}{%- endif %}
+{%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+{{- '<|im_start|>assistant\n' }}
+{%- if tools and messages[-1].role != 'tool' %}{{- '<|tool_turn|>' }}{%- endif %}
+{%- endif %}
+)TPL";
+
 uint64_t splitmix64(uint64_t x) {
     x += 0x9e3779b97f4a7c15ull;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -63,7 +107,18 @@ class weight_stream {
     bool have_spare_ = false;
 };
 
-void fill_tensor(const gguf_tensor_info& t, uint64_t seed, gguf_data_sink& sink) {
+// The rows of token_embd.weight that steer the markers (see tiny_model.h): `<tool_call>` is the
+// tool-turn row scaled, so that after the tool-turn token (whose hidden state is about its own
+// embedding) `<tool_call>` has the largest logit. A small gain keeps `<tool_call>` about as
+// (un)likely as any token elsewhere.
+struct marker_rows {
+    uint64_t width = 0;
+    uint64_t tool_turn = 0;
+};
+constexpr float tool_call_gain = 1.5f;
+
+void fill_tensor(const gguf_tensor_info& t, uint64_t seed, const marker_rows& markers,
+                 gguf_data_sink& sink) {
     const uint64_t n = t.element_count();
     // Norm weights of 1 leave the activations' scale alone.
     if (t.dims.size() == 1) {
@@ -71,26 +126,65 @@ void fill_tensor(const gguf_tensor_info& t, uint64_t seed, gguf_data_sink& sink)
         sink.write(std::span<const float>(ones));
         return;
     }
+    const bool embeddings = t.name == "token_embd.weight";
     weight_stream weights(tensor_seed(seed, t.name));
     std::vector<float> f32;
     std::vector<uint16_t> f16;
+    std::vector<float> tool_turn_row;
     for (uint64_t done = 0; done < n;) {
         const auto count = static_cast<std::size_t>(std::min<uint64_t>(chunk_elements, n - done));
+        f32.resize(count);
+        for (std::size_t j = 0; j < count; ++j) {
+            f32[j] = weights.next();
+            if (!embeddings) continue;
+            const uint64_t row = (done + j) / markers.width;
+            const uint64_t col = (done + j) % markers.width;
+            if (row == markers.tool_turn) tool_turn_row.push_back(f32[j]);
+            if (row == markers.tool_turn + 1) f32[j] = tool_call_gain * tool_turn_row[col];
+        }
         if (t.type == tensor_type::f16) {
             f16.resize(count);
-            for (auto& x : f16) x = float_to_half(weights.next());
+            for (std::size_t j = 0; j < count; ++j) f16[j] = float_to_half(f32[j]);
             sink.write(std::span<const uint16_t>(f16));
         } else {
-            f32.resize(count);
-            for (auto& x : f32) x = weights.next();
             sink.write(std::span<const float>(f32));
         }
         done += count;
     }
 }
 
-model_error invalid(std::string message) {
-    return {model_errc::invalid_params, std::move(message)};
+// The vocabulary's tokenizer keys with the markers appended as user-defined tokens (type 4:
+// matched whole in text, printed as they are).
+model_result<std::vector<gguf_kv>> tokenizer_kvs(const gguf_reader& vocab) {
+    constexpr int32_t user_defined = 4;
+    std::vector<gguf_kv> out;
+    for (const auto& kv : vocab.kvs()) {
+        if (!kv.key.starts_with(tokenizer_prefix) || kv.key == "tokenizer.ggml.add_space_prefix")
+            continue;
+        if (kv.key == "tokenizer.ggml.tokens") {
+            auto tokens = *kv.value.get_strings();
+            for (auto m : tiny_model::markers) tokens.emplace_back(m);
+            out.push_back({kv.key, gguf_value::strings(std::move(tokens))});
+        } else if (kv.key == "tokenizer.ggml.scores") {
+            auto scores = kv.value.get_array<float>();
+            if (!scores) return invalid("tokenizer.ggml.scores is not an array of f32");
+            scores->resize(scores->size() + tiny_model::markers.size(), 0.0f);
+            out.push_back({kv.key, gguf_value::array(*scores)});
+        } else if (kv.key == "tokenizer.ggml.token_type") {
+            auto types = kv.value.get_array<int32_t>();
+            if (!types) return invalid("tokenizer.ggml.token_type is not an array of i32");
+            types->resize(types->size() + tiny_model::markers.size(), user_defined);
+            out.push_back({kv.key, gguf_value::array(*types)});
+        } else {
+            out.push_back(kv);
+        }
+    }
+    // Without the space SentencePiece puts before a text, the text of a generation prompt
+    // tokenizes to the same pieces inside and outside the prompt: what llama-server's grammar
+    // sampler needs to replay the prompt's end (response_format, tool_choice "required").
+    out.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::boolean(false)});
+    out.push_back({"tokenizer.chat_template", gguf_value::str(std::string(tiny_chat_template))});
+    return out;
 }
 
 model_result<void> check(const tiny_model_params& p) {
@@ -142,9 +236,12 @@ model_result<tiny_model> tiny_model::plan(const tiny_model_params& params,
                            "the vocabulary file has no tokenizer.ggml.tokens array of strings"};
     }
 
+    auto tokenizer = tokenizer_kvs(vocab);
+    if (!tokenizer) return tokenizer.error();
+
     tiny_model m;
     m.params_ = params;
-    m.vocab_size_ = tokens->array_size();
+    m.vocab_size_ = tokens->array_size() + markers.size();
     auto& w = m.writer_;
     const uint32_t head_size = params.width / params.heads;
     const uint64_t kv_width = uint64_t{head_size} * params.kv_heads;
@@ -169,9 +266,7 @@ model_result<tiny_model> tiny_model::plan(const tiny_model_params& params,
         {"llama.rope.freq_base", gguf_value::f32(10000.0f)},
         {"llama.attention.layer_norm_rms_epsilon", gguf_value::f32(1e-5f)},
     };
-    for (const auto& kv : vocab.kvs()) {
-        if (kv.key.starts_with(tokenizer_prefix)) kvs.push_back(kv);
-    }
+    for (auto& kv : *tokenizer) kvs.push_back(std::move(kv));
     for (auto& kv : kvs) {
         if (auto ok = w.set(std::move(kv.key), std::move(kv.value)); !ok) return ok.error();
     }
@@ -218,9 +313,12 @@ uint64_t tiny_model::parameter_count() const {
 
 model_result<void> tiny_model::write(const fs::path& dest, const gguf_progress_fn& progress) const {
     const uint64_t seed = params_.seed;
+    const marker_rows rows{params_.width, tool_turn_token()};
     return writer_.write(
         dest,
-        [seed](const gguf_tensor_info& t, gguf_data_sink& sink) { fill_tensor(t, seed, sink); },
+        [seed, rows](const gguf_tensor_info& t, gguf_data_sink& sink) {
+            fill_tensor(t, seed, rows, sink);
+        },
         progress);
 }
 

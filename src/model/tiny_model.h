@@ -4,8 +4,16 @@
 // `tokenizer.ggml.*` key) is copied from llama.cpp's vocabulary file, so the engine tokenizes and
 // detokenizes real text. Weights are a pure function of the parameters and the seed: the same
 // parameters give the same bytes on every machine.
+// Chat: a ChatML template with tool calls (`tokenizer.chat_template`, in a layout llama-server
+// parses tool calls from), and no SentencePiece space prefix (so llama-server's grammars, used
+// by response_format and tool_choice, can replay the generation prompt). Two user-defined tokens
+// end the vocabulary: `<|tool_turn|>`, with which the template opens an assistant turn when tools
+// are offered, and `<tool_call>`, whose embedding is the former's scaled: random weights make a
+// model repeat its last token under greedy decoding, and this makes the tiny model open a tool
+// call instead, so that tests see a real call from the real engine (with temperature 0).
 // Plain value; plan() is cheap, write() streams the tensor data and holds at most one chunk.
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -36,6 +44,8 @@ struct tiny_model_params {
 
 class tiny_model {
   public:
+    // The tokens appended to the vocabulary (see above), in order.
+    static constexpr std::array<std::string_view, 2> markers = {"<|tool_turn|>", "<tool_call>"};
     // Standard deviation of the random weights (uniformly distributed).
     static constexpr double weight_std = 0.02;
 
@@ -46,6 +56,8 @@ class tiny_model {
     const tiny_model_params& params() const { return params_; }
     const gguf_writer& layout() const { return writer_; }
     uint64_t vocab_size() const { return vocab_size_; }
+    // The id of `<|tool_turn|>` (`<tool_call>` follows it).
+    uint64_t tool_turn_token() const { return vocab_size_ - markers.size(); }
     uint64_t parameter_count() const;
     uint64_t file_size() const { return writer_.file_size(); }
 

@@ -74,7 +74,7 @@ class remote_stream final : public pool::infer_stream {
             if (!pending_.empty()) {
                 auto ev = std::move(pending_.front());
                 pending_.erase(pending_.begin());
-                if (ev.type != engines::engine_event::kind::token) {
+                if (engines::is_terminal(ev)) {
                     done_ = true;
                     ended_ = ev.type == engines::engine_event::kind::end;
                 }
@@ -128,6 +128,10 @@ class remote_stream final : public pool::infer_stream {
             auto* t = o.if_contains("t");
             if (!t || !t->is_string() || t->get_string().empty()) return;
             ev.text = t->get_string();
+        } else if (e.event == "tool_call") {
+            auto tc = engines::tool_call_of(e.data);
+            if (!tc) return;
+            ev = std::move(*tc);
         } else if (e.event == "end") {
             ev.type = engines::engine_event::kind::end;
             if (auto* n = o.if_contains("tokens_out"); n && n->is_int64())

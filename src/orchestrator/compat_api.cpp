@@ -7,6 +7,7 @@
 #include "api/json_body.h"
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/compat_request.h"
+#include "orchestrator/compat_responses.h"
 #include "orchestrator/compat_stream.h"
 
 namespace llorch::orchestrator {
@@ -22,12 +23,33 @@ response ollama_idiom_answer(const compat_ctx& c, compat_request::idiom i) {
                                            i == compat_request::idiom::unload ? "unload" : "load"));
 }
 
+// Adds a piece of a tool call (a task's `tool_call` event) to the calls of a whole answer.
+void add_tool_call_piece(json::array& calls, const json::object& ev) {
+    auto idx = ev.contains("index") ? api::json_number(ev.at("index")).value_or(0) : 0;
+    if (idx < 0 || idx > 127) return;
+    auto i = static_cast<size_t>(idx);
+    while (calls.size() <= i)
+        calls.push_back(json::object{{"id", ""},
+                                     {"type", "function"},
+                                     {"function", json::object{{"name", ""}, {"arguments", ""}}}});
+    auto& call = calls[i].as_object();
+    auto& fn = call["function"].as_object();
+    if (auto* id = ev.if_contains("id"); id && id->is_string()) call["id"] = *id;
+    if (auto* n = ev.if_contains("name"); n && n->is_string()) fn["name"] = *n;
+    if (auto* a = ev.if_contains("arguments"); a && a->is_string() && !a->get_string().empty()) {
+        std::string args(fn["arguments"].as_string());
+        args += a->get_string();
+        fn["arguments"] = args;
+    }
+}
+
 // The whole answer of a task that was not streamed, in the dialect of c.d.
 asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::body_stream> reader,
                                          std::string corr) {
     bool ollama = is_ollama(c.d);
     event_cursor cur(std::move(reader));
     std::string text;
+    json::array calls;  // tool calls, by their index, assembled from their pieces
     end_figures end;
     for (;;) {
         auto ev = co_await cur.next();
@@ -38,6 +60,8 @@ asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::bod
         const auto& o = ev_json.get_object();
         if (ev->event == "token") {
             if (auto* t = o.if_contains("t"); t && t->is_string()) text += t->get_string();
+        } else if (ev->event == "tool_call") {
+            add_tool_call_piece(calls, o);
         } else if (ev->event == "end") {
             end = end_figures_of(o);
         } else if (ev->event == "error") {
@@ -53,10 +77,18 @@ asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::bod
         }
     }
     if (ollama) co_return response::json(200, ollama_line(c, text, true, &end));
+    if (c.d == dialect::openai_responses)
+        co_return response::json(200, responses_answer(c, text, end));
     json::object choice{{"index", 0}, {"finish_reason", end.finish_reason}};
-    if (c.d == dialect::openai_chat)
-        choice["message"] = json::object{{"role", "assistant"}, {"content", text}};
-    else
+    if (c.d == dialect::openai_chat) {
+        json::object m{{"role", "assistant"}};
+        if (calls.empty() || !text.empty())
+            m["content"] = text;
+        else
+            m["content"] = nullptr;
+        if (!calls.empty()) m["tool_calls"] = std::move(calls);
+        choice["message"] = std::move(m);
+    } else
         choice["text"] = text;
     json::object o{{"id", c.id},
                    {"object", c.d == dialect::openai_chat ? "chat.completion" : "text_completion"},
@@ -74,7 +106,8 @@ asio::awaitable<response> handle(task_service& s, const placement::placement_ind
     };
     auto parsed = api::parse_json_body(q.body);
     if (!parsed) co_return error(parsed.error());
-    auto in = translate_request(*parsed, d);
+    auto in = d == dialect::openai_responses ? translate_responses_request(*parsed)
+                                             : translate_request(*parsed, d);
     if (!in) co_return error(in.error());
     if (in->ollama_idiom != compat_request::idiom::none) {
         // Pools keep their model loaded: loading is answered at once, unloading is a no-op.
@@ -95,13 +128,16 @@ asio::awaitable<response> handle(task_service& s, const placement::placement_ind
     // A compatible client cannot come back for its task: when it leaves — queued, running or
     // streaming — the task is cancelled at once, without the task API's reconnect grace.
     if (q.departure) q.departure->on_departure([&s, id = a->t->spec.task_id] { s.cancel(id); });
-    compat_ctx c{d, (d == dialect::openai_chat ? "chatcmpl-" : "cmpl-") + a->t->spec.task_id,
-                 in->model, in->include_usage};
+    const char* prefix = d == dialect::openai_chat        ? "chatcmpl-"
+                         : d == dialect::openai_responses ? "resp_"
+                                                          : "cmpl-";
+    compat_ctx c{d, prefix + a->t->spec.task_id, in->model, in->include_usage};
     auto reader = s.open_events(a->t, std::nullopt);
     if (in->stream) {
         response r;
         r.content_type = is_ollama(d) ? "application/x-ndjson" : "text/event-stream";
-        r.stream = make_compat_stream(c, reader);
+        r.stream = d == dialect::openai_responses ? make_responses_stream(c, reader)
+                                                  : make_compat_stream(c, reader);
         co_return r;
     }
     co_return co_await collect_answer(std::move(c), std::move(reader), q.correlation_id);
@@ -124,6 +160,9 @@ std::vector<std::string> compat_api::model_names() const {
 
 asio::awaitable<response> compat_api::chat_completions(request q) {
     return handle(tasks_, index_, std::move(q), dialect::openai_chat);
+}
+asio::awaitable<response> compat_api::responses(request q) {
+    return handle(tasks_, index_, std::move(q), dialect::openai_responses);
 }
 asio::awaitable<response> compat_api::completions(request q) {
     return handle(tasks_, index_, std::move(q), dialect::openai_text);

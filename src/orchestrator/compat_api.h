@@ -1,12 +1,12 @@
 #pragma once
 // OpenAI- and Ollama-compatible handlers over the same task machinery as /v2/tasks. Generation
-// (POST /v1/chat/completions, /v1/completions, /api/generate, /api/chat) is a task — queued,
-// placed, cancelled when the client goes away — streamed or not; only the wire format differs
-// (compat_request.h translates the request, compat_stream.h formats the answer). The model
-// endpoints read the placement index, and the catalog for a model's size, digest and details.
-// Ollama's pull of a URL, hf: or file: reference stages it into the catalog; the rest of its
-// model management (a registry pull, push, copy, delete, create) is answered with an error that
-// says what llama-orch does instead.
+// (POST /v1/chat/completions, /v1/completions, /v1/responses, /api/generate, /api/chat) is a
+// task — queued, placed, cancelled when the client goes away — streamed or not; only the wire
+// format differs (compat_request.h translates the request, compat_stream.h and
+// compat_responses.h format the answer). The model endpoints read the placement index, and the
+// catalog for a model's size, digest and details. Ollama's pull of a URL, hf: or file: reference
+// stages it into the catalog; the rest of its model management (a registry pull, push, copy,
+// delete, create) is answered with an error that says what llama-orch does instead.
 // Errors are in the endpoint's dialect (compat_errors.h).
 // Owner: the route table (shared by its handlers). Thread: the control plane's io thread.
 
@@ -27,6 +27,7 @@ class compat_api {
     // OpenAI (compat_api.cpp)
     asio::awaitable<http::response> chat_completions(http::request q);
     asio::awaitable<http::response> completions(http::request q);
+    asio::awaitable<http::response> responses(http::request q);  // compat_responses.h
     asio::awaitable<http::response> models(http::request q);
     asio::awaitable<http::response> model(http::request q);  // GET /v1/models/{id}
     // Ollama (compat_api.cpp: generation; compat_ollama.cpp: the rest)

@@ -48,9 +48,8 @@ api::api_result<void> refuse_unsupported(const json::object& in, dialect d) {
         const char* why;
     };
     static constexpr rule openai_rules[] = {
-        {"tools", "tool calling is not supported yet"},
-        {"functions", "function calling is not supported yet"},
-        {"function_call", "function calling is not supported yet"},
+        {"functions", "the deprecated functions field is not supported; use tools"},
+        {"function_call", "the deprecated function_call field is not supported; use tool_choice"},
         {"logprobs", "log probabilities are not supported yet"},
         {"top_logprobs", "log probabilities are not supported yet"},
         {"audio", "audio output is not supported"},
@@ -75,9 +74,8 @@ api::api_result<void> refuse_unsupported(const json::object& in, dialect d) {
         return bad(r.field, r.why);
     }
     if (!is_ollama(d)) {
-        if (auto* v = present(in, "tool_choice");
-            v && !(v->is_string() && v->get_string() == "none"))
-            return bad("tool_choice", "tool calling is not supported yet");
+        if (auto* v = present(in, "tools"); v && d == dialect::openai_text)
+            return bad("tools", "is a chat completions field; use /v1/chat/completions");
         if (auto* v = present(in, "best_of"); v && !(v->is_int64() && v->get_int64() == 1))
             return bad("best_of", "only 1 is supported");
         if (auto* v = present(in, "response_format"); v && d == dialect::openai_text)
@@ -112,6 +110,83 @@ api::api_result<std::string> content_text(const json::value& c, const std::strin
     return out;
 }
 
+// An assistant message's tool_calls: [{id, type: "function", function: {name, arguments}}].
+api::api_result<void> check_tool_calls(const json::value& v, const std::string& field) {
+    if (!v.is_array() || v.get_array().empty()) return bad(field, "must be a non-empty array");
+    size_t j = 0;
+    for (const auto& c : v.get_array()) {
+        auto f = field + "[" + std::to_string(j++) + "]";
+        auto* co = c.if_object();
+        auto* fn = co ? co->if_contains("function") : nullptr;
+        auto* fo = fn ? fn->if_object() : nullptr;
+        auto* name = fo ? fo->if_contains("name") : nullptr;
+        if (!name || !name->is_string() || name->get_string().empty())
+            return bad(f + ".function.name", "must be the name of the function called");
+        auto* args = fo->if_contains("arguments");
+        if (args && !args->is_null() && !args->is_string())
+            return bad(f + ".function.arguments", "must be a string of JSON");
+    }
+    return {};
+}
+
+// OpenAI's tools and tool_choice, checked and copied to the engine's fields. A tool_choice that
+// names one function becomes that tool alone with tool_choice "required" (what llama-server
+// understands; the meaning is the same).
+api::api_result<void> translate_tools(const json::object& in, json::object& extra) {
+    auto* tools = present(in, "tools");
+    auto* choice = present(in, "tool_choice");
+    if (auto* p = present(in, "parallel_tool_calls")) {
+        if (!p->is_bool()) return bad("parallel_tool_calls", "must be a boolean");
+        if (tools) extra["parallel_tool_calls"] = *p;
+    }
+    if (!tools) {
+        if (choice && !(choice->is_string() && choice->get_string() == "none"))
+            return bad("tool_choice", "needs tools to choose from");
+        return {};
+    }
+    if (!tools->is_array()) return bad("tools", "must be an array of tools");
+    if (tools->get_array().empty()) return {};
+    json::array kept;
+    size_t i = 0;
+    std::string forced;
+    if (choice && choice->is_object()) {
+        auto* fn = choice->get_object().if_contains("function");
+        auto* name = fn && fn->is_object() ? fn->get_object().if_contains("name") : nullptr;
+        if (!name || !name->is_string())
+            return bad("tool_choice.function.name", "must name one of the tools");
+        forced = name->get_string();
+    } else if (choice && (!choice->is_string() ||
+                          (choice->get_string() != "none" && choice->get_string() != "auto" &&
+                           choice->get_string() != "required"))) {
+        return bad("tool_choice",
+                   "must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", "
+                   "\"function\": {\"name\": ...}}");
+    }
+    for (const auto& t : tools->get_array()) {
+        auto f = "tools[" + std::to_string(i++) + "]";
+        auto* to = t.if_object();
+        auto* type = to ? to->if_contains("type") : nullptr;
+        if (!type || !type->is_string() || type->get_string() != "function")
+            return bad(f + ".type", "must be \"function\"");
+        auto* fn = to->if_contains("function");
+        auto* fo = fn ? fn->if_object() : nullptr;
+        auto* name = fo ? fo->if_contains("name") : nullptr;
+        if (!name || !name->is_string() || name->get_string().empty())
+            return bad(f + ".function.name", "must be a non-empty string");
+        if (auto* p = fo->if_contains("parameters"); p && !p->is_null() && !p->is_object())
+            return bad(f + ".function.parameters", "must be a JSON schema object");
+        if (forced.empty() || name->get_string() == forced) kept.push_back(t);
+    }
+    if (!forced.empty() && kept.empty())
+        return bad("tool_choice.function.name", "'" + forced + "' is not one of the tools");
+    extra["tools"] = std::move(kept);
+    if (!forced.empty())
+        extra["tool_choice"] = "required";
+    else if (choice)
+        extra["tool_choice"] = *choice;
+    return {};
+}
+
 // Messages as the task API takes them ({role, content} strings), from OpenAI's or Ollama's.
 api::api_result<json::array> messages_of(const json::value& v, dialect d) {
     if (!v.is_array()) return bad("messages", "must be an array of messages");
@@ -125,15 +200,30 @@ api::api_result<json::array> messages_of(const json::value& v, dialect d) {
         if (!role || !role->is_string()) return bad(f + ".role", "must be a string");
         std::string r(role->get_string());
         if (r == "developer") r = "system";
-        if (r == "tool" || r == "function")
-            return bad(f + ".role", "'" + r +
-                                        "' messages need tool calling, which is not "
-                                        "supported yet");
-        if (r != "system" && r != "user" && r != "assistant")
+        bool tool_role = r == "tool" && !is_ollama(d);
+        if (r == "function")
+            return bad(f + ".role", "'function' messages are deprecated; use 'tool' messages");
+        if (r != "system" && r != "user" && r != "assistant" && !tool_role)
             return bad(f + ".role",
-                       "must be system, developer, user or assistant (got '" + r + "')");
-        if (present(*mo, "tool_calls") || present(*mo, "function_call"))
-            return bad(f + ".tool_calls", "tool calling is not supported yet");
+                       is_ollama(d) ? "must be system, user or assistant (got '" + r + "')"
+                                    : "must be system, developer, user, assistant or tool (got '" +
+                                          r + "')");
+        if (present(*mo, "function_call"))
+            return bad(f + ".function_call", "is deprecated; use tool_calls");
+        json::object msg{{"role", r}};
+        if (auto* tc = present(*mo, "tool_calls")) {
+            if (is_ollama(d)) return bad(f + ".tool_calls", "tool calling is not supported yet");
+            if (r != "assistant")
+                return bad(f + ".tool_calls", "only assistant messages carry them");
+            if (auto ok = check_tool_calls(*tc, f + ".tool_calls"); !ok) return ok.error();
+            msg["tool_calls"] = *tc;
+        }
+        if (tool_role) {
+            auto* id = present(*mo, "tool_call_id");
+            if (!id || !id->is_string() || id->get_string().empty())
+                return bad(f + ".tool_call_id", "a tool message names the call it answers");
+            msg["tool_call_id"] = *id;
+        }
         if (is_ollama(d)) {
             if (auto* im = present(*mo, "images"); im && im->is_array() && !im->get_array().empty())
                 return bad(f + ".images",
@@ -149,7 +239,11 @@ api::api_result<json::array> messages_of(const json::value& v, dialect d) {
         } else if (r != "assistant") {
             return bad(f + ".content", "is required for a " + r + " message");
         }
-        out.push_back(json::object{{"role", r}, {"content", text}});
+        if (!content && msg.contains("tool_calls"))
+            msg["content"] = nullptr;
+        else
+            msg["content"] = text;
+        out.push_back(std::move(msg));
     }
     return out;
 }
@@ -208,6 +302,7 @@ api::api_result<void> translate_openai(const json::object& in, dialect d, compat
                            "must be \"text\", \"json_object\" or \"json_schema\"");
             if (type->get_string() != "text") extra["response_format"] = *rf;
         }
+        if (auto r = translate_tools(in, extra); !r) return r.error();
     } else {
         auto* p = present(in, "prompt");
         if (!p) return bad("prompt", "is required");

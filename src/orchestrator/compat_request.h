@@ -13,7 +13,8 @@
 
 namespace llorch::orchestrator {
 
-enum class dialect { openai_chat, openai_text, ollama_generate, ollama_chat };
+// openai_responses: the Responses API, run as a chat (compat_responses.h).
+enum class dialect { openai_chat, openai_text, openai_responses, ollama_generate, ollama_chat };
 
 inline bool is_ollama(dialect d) {
     return d == dialect::ollama_generate || d == dialect::ollama_chat;

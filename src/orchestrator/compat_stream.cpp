@@ -122,6 +122,34 @@ std::string openai_chunk(const compat_ctx& c, const std::string& head,
     return out;
 }
 
+// A chunk with a piece of a tool call (a `tool_call` event of the task): OpenAI's delta, whose
+// first piece of a call names it (id, type, function name) and every piece may add arguments.
+std::string openai_tool_chunk(const compat_ctx& c, const json::object& ev, bool role) {
+    json::object fn;
+    json::object call{{"index", ev.contains("index") ? ev.at("index") : json::value(0)}};
+    if (auto* id = ev.if_contains("id")) {
+        call["id"] = *id;
+        call["type"] = "function";
+    }
+    if (auto* n = ev.if_contains("name")) fn["name"] = *n;
+    fn["arguments"] = ev.contains("arguments") ? ev.at("arguments") : json::value("");
+    call["function"] = std::move(fn);
+    json::object delta;
+    if (role) {
+        delta["role"] = "assistant";
+        delta["content"] = nullptr;
+    }
+    delta["tool_calls"] = json::array{std::move(call)};
+    json::object o{
+        {"id", c.id},
+        {"object", "chat.completion.chunk"},
+        {"created", c.created},
+        {"model", c.model},
+        {"choices", json::array{json::object{
+                        {"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}}}}};
+    return "data: " + json::serialize(o) + "\n\n";
+}
+
 // The chunk after the last choice chunk when the client asked for usage: no choices.
 std::string openai_usage_chunk(const compat_ctx& c, const end_figures& e) {
     json::object o{
@@ -165,6 +193,11 @@ class compat_stream final : public http::body_stream {
                 auto* t = o.if_contains("t");
                 if (!t || !t->is_string()) continue;
                 co_return ollama_line(c_, std::string(t->get_string()), false) + "\n";
+            }
+            if (ev->event == "tool_call") {
+                if (c_.d != dialect::openai_chat) continue;
+                bool role = std::exchange(role_due_, false);
+                co_return openai_tool_chunk(c_, o, role);
             }
             if (ev->event == "end") {
                 done_ = true;

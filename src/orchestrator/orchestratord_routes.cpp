@@ -81,6 +81,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     };
     add_compat("POST", "/v1/chat/completions", on(compat, &o::chat_completions));
     add_compat("POST", "/v1/completions", on(compat, &o::completions));
+    add_compat("POST", "/v1/responses", on(compat, &o::responses));
     add_compat("GET", "/v1/models", on(compat, &o::models));
     add_compat("GET", "/v1/models/{id}", on(compat, &o::model));
     // GET /: the dashboard for a browser (no token: the page asks for it), Ollama's root else.

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 
 #include "api/flat_json.h"
+#include "api/json_body.h"
 #include "common/log.h"
 #include "http/sse.h"
 
@@ -92,6 +93,16 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     t->started = clock_.now();
     auto g = t->spec.generation;
     g.attempt = t->attempts - 1;
+    if (auto f = engines::field_unsupported_by(engine, g)) {
+        // Another pool of the model might run another engine, but placement chose this one:
+        // refused by name rather than sent to an engine that would drop the field.
+        index_.on_complete(d.pool, true, std::nullopt, t->spec.job_id);
+        tasks_.finish(*t, task_state::failed,
+                      api::invalid_field(f->field, f->why + " (pool " + d.pool_id + ")"),
+                      clock_.now());
+        run_ended();
+        co_return;
+    }
     t->series = &metrics_.series(t->metrics_key());
     auto up = co_await backend_.open(d, g);
     if (!up) {
@@ -143,7 +154,8 @@ asio::awaitable<task_runner::relay_result> task_runner::relay(std::shared_ptr<ta
     for (;;) {
         auto ev = co_await s->next();
         if (t->finished() || !ev) break;
-        if (ev->type == engines::engine_event::kind::token) {
+        if (ev->type == engines::engine_event::kind::token ||
+            ev->type == engines::engine_event::kind::tool_call) {
             const auto now = clock_.now();
             if (t->tokens == 0) {
                 t->first_token = now;
@@ -153,7 +165,14 @@ asio::awaitable<task_runner::relay_result> task_runner::relay(std::shared_ptr<ta
                 t->series->inter_token->Observe(seconds_between(t->last_token, now));
             }
             t->last_token = now;
-            t->append(token_frame(ev->text, t->tokens), t->tokens);
+            if (ev->type == engines::engine_event::kind::token) {
+                t->append(token_frame(ev->text, t->tokens), t->tokens);
+            } else {
+                std::string f;
+                http::append_sse(f, "tool_call", engines::tool_call_json(*ev, t->tokens),
+                                 t->tokens);
+                t->append(std::move(f), t->tokens);
+            }
             ++t->tokens;
             t->series->tokens_out->Increment();
         } else if (ev->type == engines::engine_event::kind::end) {

@@ -34,6 +34,9 @@ std::vector<std::string> engine_argv(const pool_config& c, const engine_spec& s,
                                "--api-key",
                                api_key,
                                "--no-webui"};
+    // Chat requests go through the model's own (Jinja) chat template: what tool calling and
+    // structured output need. Current llama-server builds default to it; older ones do not.
+    if (c.engine == engine_kind::llamacpp) a.push_back("--jinja");
     if (c.threads > 0) {
         a.push_back("-t");
         a.push_back(std::to_string(c.threads));

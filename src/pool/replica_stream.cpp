@@ -34,7 +34,7 @@ asio::awaitable<std::optional<engines::engine_event>> replica_stream::next() {
         if (!pending_.empty()) {
             auto ev = std::move(pending_.front());
             pending_.erase(pending_.begin());
-            if (ev.type != engines::engine_event::kind::token) {
+            if (engines::is_terminal(ev)) {
                 // The slot frees with the terminal event, before the caller relays it: a client
                 // that sends its next request on seeing `end` finds the slot free.
                 done_ = true;

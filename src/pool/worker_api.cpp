@@ -53,6 +53,13 @@ class infer_sse final : public http::body_stream {
                 ++i_;
                 break;
             }
+            case engines::engine_event::kind::tool_call: {
+                auto d = engines::tool_call_json(*ev, i_);
+                d.insert(d.size() - 1, ",\"attempt\":" + std::to_string(attempt_));
+                http::append_sse(out, "tool_call", d, i_);
+                ++i_;
+                break;
+            }
             case engines::engine_event::kind::end: {
                 json::object o{{"tokens_out", ev->tokens_out >= 0 ? ev->tokens_out : i_},
                                {"decode_ms", ev->decode_ms},

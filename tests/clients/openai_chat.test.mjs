@@ -133,6 +133,22 @@ test('response_format is checked', async () => {
   );
 });
 
+test('response_format json_schema constrains the answer to the schema', async () => {
+  const r = await openai.chat.completions.create({
+    model, messages, max_tokens: 40, temperature: 0,
+    response_format: {
+      type: 'json_schema',
+      json_schema: {
+        name: 'answer',
+        schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
+      },
+    },
+  });
+  const parsed = JSON.parse(r.choices[0].message.content);
+  assert.equal(typeof parsed.ok, 'boolean', r.choices[0].message.content);
+  assert.equal(r.choices[0].finish_reason, 'stop');
+});
+
 test('logit_bias reaches the engine: a +100 bias makes every token the same', async () => {
   const deltas = [];
   for await (const c of await openai.chat.completions.create({

@@ -74,6 +74,9 @@ TEST_F(client_sdk, openai_errors) { EXPECT_TRUE(node_passes("openai_errors.test.
 TEST_F(client_sdk, ollama) { EXPECT_TRUE(node_passes("ollama.test.mjs")); }
 TEST_F(client_sdk, ollama_api) { EXPECT_TRUE(node_passes("ollama_api.test.mjs")); }
 TEST_F(client_sdk, cors_and_request_ids) { EXPECT_TRUE(node_passes("cors.test.mjs")); }
+TEST_F(client_sdk, openai_tools) { EXPECT_TRUE(node_passes("openai_tools.test.mjs")); }
+TEST_F(client_sdk, langchain_tools) { EXPECT_TRUE(node_passes("langchain_tools.test.mjs")); }
+TEST_F(client_sdk, openai_responses) { EXPECT_TRUE(node_passes("openai_responses.test.mjs")); }
 
 }  // namespace
 }  // namespace llorch::test

@@ -128,6 +128,30 @@ TEST(cloud, model_aware_routing_places_each_task_on_a_node_with_its_model) {
     EXPECT_EQ(str_of(object_of(r.body), "code"), "MODEL_NOT_AVAILABLE") << r.body;
 }
 
+TEST(cloud, a_tool_call_travels_from_the_node_as_tool_call_events) {
+    control_plane cp;
+    node_process a("node-a", pool_toml("p", models().alpha, 1), cp.base());
+    ASSERT_EQ(cp.wait_cluster({"node-a"}), "");
+    // The tiny model opens a call when the template offers tools, under greedy decoding.
+    auto r = cp.run_task(
+        R"({"model":"alpha","max_tokens":200,"temperature":0,)"
+        R"("messages":[{"role":"user","content":"Weather in Oslo?"}],"engine_params":{)"
+        R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":)"
+        R"({"type":"object","properties":{"city":{"type":"string","enum":["Oslo"]}},)"
+        R"("required":["city"]}}}],"tool_choice":"required","parallel_tool_calls":false}})");
+    ASSERT_EQ(r.status, 200) << r.raw << r.error;
+    ASSERT_GE(count_events(r, "tool_call"), 1) << r.raw;
+    auto first = object_of(find_event(r, "tool_call")->data);
+    EXPECT_EQ(str_of(first, "name"), "get_weather") << r.raw;
+    EXPECT_FALSE(str_of(first, "id").empty()) << r.raw;
+    std::string args;
+    for (const auto& e : r.events)
+        if (e.event == "tool_call") args += str_of(object_of(e.data), "arguments");
+    EXPECT_EQ(str_of(object_of(args), "city"), "Oslo") << args;
+    ASSERT_NE(find_event(r, "end"), nullptr) << r.raw;
+    EXPECT_EQ(str_of(object_of(find_event(r, "end")->data), "finish_reason"), "tool_calls");
+}
+
 TEST(cloud, session_affinity_keeps_a_session_on_its_pool) {
     control_plane cp;
     node_process a("node-a", pool_toml("p", models().alpha, 2), cp.base());

@@ -88,7 +88,7 @@ TEST(tiny_model, has_the_llama_tensors_in_llama_cpp_dimension_order) {
         return t ? t->dims : std::vector<uint64_t>{};
     };
     using d = std::vector<uint64_t>;
-    EXPECT_EQ(dims("token_embd.weight"), (d{64, 100}));
+    EXPECT_EQ(dims("token_embd.weight"), (d{64, 102}));  // the vocabulary and two markers
     EXPECT_EQ(dims("output_norm.weight"), (d{64}));
     EXPECT_EQ(r.find_tensor("output.weight"), nullptr);  // tied to token_embd
     for (int i = 0; i < 2; ++i) {
@@ -122,7 +122,7 @@ TEST(tiny_model, writes_the_keys_llama_cpp_needs) {
     EXPECT_EQ(h->head_count_kv, 4u);
     EXPECT_EQ(h->context_length, 512u);
     EXPECT_EQ(h->feed_forward_length, 256u);
-    EXPECT_EQ(h->vocab_size, 100u);
+    EXPECT_EQ(h->vocab_size, 102u);
     auto u32 = [&r](const char* key) {
         return r.find(key) ? r.find(key)->get<uint32_t>() : std::nullopt;
     };
@@ -133,7 +133,7 @@ TEST(tiny_model, writes_the_keys_llama_cpp_needs) {
     EXPECT_EQ(r.find("general.name")->get_string(), "llorch-tiny");
 }
 
-TEST(tiny_model, copies_every_tokenizer_ggml_key_verbatim_and_nothing_else) {
+TEST(tiny_model, copies_the_tokenizer_and_appends_the_tool_markers_and_a_chat_template) {
     test::temp_dir dir;
     const auto vocab = make_vocab(dir);
     auto r = write_and_read(plan({}, vocab), dir / "tiny.gguf");
@@ -144,11 +144,39 @@ TEST(tiny_model, copies_every_tokenizer_ggml_key_verbatim_and_nothing_else) {
         ++copied;
         const auto* v = r.find(kv.key);
         ASSERT_NE(v, nullptr) << kv.key;
-        EXPECT_TRUE(*v == kv.value) << kv.key;
+        if (kv.key == "tokenizer.ggml.tokens" || kv.key == "tokenizer.ggml.scores" ||
+            kv.key == "tokenizer.ggml.token_type") {
+            EXPECT_EQ(v->array_size(), kv.value.array_size() + 2) << kv.key;
+        } else {
+            EXPECT_TRUE(*v == kv.value) << kv.key;
+        }
     }
     EXPECT_EQ(copied, 6);
-    EXPECT_EQ(r.find("tokenizer.chat_template"), nullptr);
+    const auto& tokens = *r.find("tokenizer.ggml.tokens")->get_strings();
+    EXPECT_EQ(tokens[0], "tok0");
+    EXPECT_EQ(tokens[100], "<|tool_turn|>");
+    EXPECT_EQ(tokens[101], "<tool_call>");
+    EXPECT_EQ(r.find("tokenizer.ggml.token_type")->get_array<int32_t>()->back(), 4);  // user
+    EXPECT_EQ(r.find("tokenizer.ggml.add_space_prefix")->get<bool>(), false);
+    auto tpl = r.find("tokenizer.chat_template")->get_string();
+    ASSERT_TRUE(tpl);  // ours, not the vocabulary file's
+    EXPECT_NE(tpl->find("<tool_call>"), std::string_view::npos);
+    EXPECT_NE(tpl->find("<|tool_turn|>"), std::string_view::npos);
     EXPECT_EQ(r.find("llama.context_length")->get<uint32_t>(), 4096u);  // ours, not the vocab's
+}
+
+TEST(tiny_model, the_tool_call_embedding_is_the_tool_turn_embedding_scaled) {
+    test::temp_dir dir;
+    const auto path = dir / "tiny.gguf";
+    auto m = plan({}, make_vocab(dir));
+    EXPECT_EQ(m.tool_turn_token(), 100u);
+    auto r = write_and_read(m, path);
+    const auto e = tensor_values(r, path, "token_embd.weight");
+    for (std::size_t j = 0; j < 64; ++j) {
+        const float turn = e[100 * 64 + j];
+        ASSERT_NE(turn, 0.0f);
+        EXPECT_FLOAT_EQ(e[101 * 64 + j], 1.5f * turn) << j;
+    }
 }
 
 TEST(tiny_model, the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes) {
@@ -225,7 +253,7 @@ TEST(tiny_model, default_has_the_expected_parameter_count_with_a_32k_vocabulary)
     auto m = plan({}, make_vocab(dir, 32000));
     // token_embd + output_norm + 2 x (2 norms + q, k, v, o + gate, up, down)
     const uint64_t per_layer = 2 * 64 + 4 * 64 * 64 + 3 * 64 * 256;
-    EXPECT_EQ(m.parameter_count(), 64u * 32000 + 64 + 2 * per_layer);
+    EXPECT_EQ(m.parameter_count(), 64u * 32002 + 64 + 2 * per_layer);
     EXPECT_GT(m.file_size(), 8'500'000u);
     EXPECT_LT(m.file_size(), 10'000'000u);
 }

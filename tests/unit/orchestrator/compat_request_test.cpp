@@ -1,5 +1,7 @@
 // Translation of OpenAI and Ollama requests into task bodies: what is carried, what is checked,
 // what is refused by name.
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -34,7 +36,11 @@ TEST(compat_request, openai_checks_ranges_and_types_naming_the_param) {
     EXPECT_EQ(refused_param(body(R"(,"frequency_penalty":-2.5)").c_str(), chat),
               "frequency_penalty");
     EXPECT_EQ(refused_param(body(R"(,"n":2)").c_str(), chat), "n");
-    EXPECT_EQ(refused_param(body(R"(,"tools":[{"type":"function"}])").c_str(), chat), "tools");
+    EXPECT_EQ(refused_param(body(R"(,"tools":[{"type":"function"}])").c_str(), chat),
+              "tools[0].function.name");
+    EXPECT_EQ(refused_param(body(R"(,"tools":{"type":"function"})").c_str(), chat), "tools");
+    EXPECT_EQ(refused_param(body(R"(,"tool_choice":"required")").c_str(), chat), "tool_choice");
+    EXPECT_EQ(refused_param(body(R"(,"functions":[{"name":"f"}])").c_str(), chat), "functions");
     EXPECT_EQ(refused_param(body(R"(,"logprobs":true)").c_str(), chat), "logprobs");
     EXPECT_EQ(refused_param(body(R"(,"stream_options":{"include_usage":true})").c_str(), chat),
               "stream_options");
@@ -59,7 +65,62 @@ TEST(compat_request, openai_content_parts_are_read_as_text_and_images_refused) {
               "messages[0].content[0].type");
     EXPECT_EQ(refused_param(R"({"model":"m","messages":[{"role":"tool","content":"x"}]})",
                             dialect::openai_chat),
+              "messages[0].tool_call_id");
+    EXPECT_EQ(refused_param(R"({"model":"m","messages":[{"role":"tool","content":"x",)"
+                            R"("tool_call_id":"c"}]})",
+                            dialect::ollama_chat),
               "messages[0].role");
+}
+
+const char* tool_body = R"({"model":"m","messages":[{"role":"user","content":"Weather?"},)"
+                        R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_1",)"
+                        R"("type":"function","function":{"name":"get_weather",)"
+                        R"("arguments":"{\"city\":\"Oslo\"}"}}]},)"
+                        R"({"role":"tool","tool_call_id":"call_1","content":"sunny"}],)"
+                        R"("tools":[{"type":"function","function":{"name":"get_weather",)"
+                        R"("parameters":{"type":"object"}}},)"
+                        R"({"type":"function","function":{"name":"get_time"}}],%s})";
+
+std::string with_choice(const char* choice) {
+    char buf[1024];
+    std::snprintf(buf, sizeof buf, tool_body, choice);
+    return buf;
+}
+
+TEST(compat_request, openai_tools_and_the_tool_turn_travel_to_the_engine) {
+    auto r =
+        translate(with_choice(R"("tool_choice":"required","parallel_tool_calls":false)").c_str(),
+                  dialect::openai_chat);
+    ASSERT_TRUE(r) << r.error().message;
+    const auto& ep = r->task_body.at("engine_params").as_object();
+    EXPECT_EQ(ep.at("tools").as_array().size(), 2u);
+    EXPECT_EQ(ep.at("tool_choice").as_string(), "required");
+    EXPECT_EQ(ep.at("parallel_tool_calls").as_bool(), false);
+    const auto& m = r->task_body.at("messages").as_array();
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_TRUE(m[1].at("content").is_null());
+    EXPECT_EQ(m[1].at("tool_calls").at(0).at("function").at("name").as_string(), "get_weather");
+    EXPECT_EQ(m[2].at("role").as_string(), "tool");
+    EXPECT_EQ(m[2].at("tool_call_id").as_string(), "call_1");
+}
+
+TEST(compat_request, openai_tool_choice_naming_a_function_keeps_that_tool_alone) {
+    auto r = translate(
+        with_choice(R"("tool_choice":{"type":"function","function":{"name":"get_time"}})").c_str(),
+        dialect::openai_chat);
+    ASSERT_TRUE(r) << r.error().message;
+    const auto& ep = r->task_body.at("engine_params").as_object();
+    ASSERT_EQ(ep.at("tools").as_array().size(), 1u);
+    EXPECT_EQ(ep.at("tools").at(0).at("function").at("name").as_string(), "get_time");
+    EXPECT_EQ(ep.at("tool_choice").as_string(), "required");
+    EXPECT_EQ(refused_param(with_choice(R"("tool_choice":{"type":"function","function":)"
+                                        R"({"name":"nope"}})")
+                                .c_str(),
+                            dialect::openai_chat),
+              "tool_choice.function.name");
+    EXPECT_EQ(
+        refused_param(with_choice(R"("tool_choice":"sometimes")").c_str(), dialect::openai_chat),
+        "tool_choice");
 }
 
 TEST(compat_request, openai_sampling_extras_travel_as_engine_params) {
