@@ -63,6 +63,7 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
         r.state.models = p.models;
         r.state.engine = p.pool.engine;
         r.state.labels = p.pool.labels;
+        r.state.weight = p.pool.weight;
         r.state.ready = p.pool.state == pool::pool_state::ready;
         r.state.draining = p.pool.state == pool::pool_state::draining;
         r.state.down =
@@ -127,6 +128,10 @@ asio::awaitable<response> node_api::register_node(request q) {
     // A registration replaces the node's pools, limits included.
     c_.backend->forget_node(reg.node_id);
     accept_pools(c_, reg.node_id, b->pools);
+    if (c_.servers) {  // a registration starts the node's record over, as its pools
+        c_.servers->forget_node(reg.node_id);
+        c_.servers->node_probe(reg.node_id, true);
+    }
     log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
                 reg.address, *epoch, reg.pools.size(), reg.version);
     json::object out{{"node_id", reg.node_id},
@@ -165,6 +170,13 @@ asio::awaitable<response> node_api::heartbeat(request q) {
             break;
     }
     accept_pools(c_, id, b->pools);
+    if (c_.servers) {
+        c_.servers->node_probe(id, true);
+        for (const auto& p : b->pools)
+            c_.servers->pool_reported(id, p.pool.id,
+                                      p.pool.state == pool::pool_state::failed ||
+                                          p.pool.state == pool::pool_state::offline);
+    }
     co_return response::json(
         200, json::serialize(json::object{{"next_heartbeat_ms", r.next_heartbeat.count()}}));
 }
@@ -172,6 +184,7 @@ asio::awaitable<response> node_api::heartbeat(request q) {
 asio::awaitable<response> node_api::deregister(request q) {
     if (!c_.reg->deregister(q.params[0])) co_return err(no_node(q.params[0]), q);
     c_.backend->forget_node(q.params[0]);
+    if (c_.servers) c_.servers->forget_node(q.params[0]);
     c_.pools->forget(q.params[0]);
     log()->info("node_id={} deregistered", q.params[0]);
     co_return response::no_content();

@@ -9,6 +9,7 @@
 #include "http/message.h"
 #include "orchestrator/cloud_backend.h"
 #include "orchestrator/remote_pool_admin.h"
+#include "orchestrator/servers_service.h"
 #include "orchestrator/task_service.h"
 #include "registry/node_registry.h"
 
@@ -19,6 +20,8 @@ struct cloud_context {
     cloud_backend* backend;
     task_service* tasks;
     std::shared_ptr<remote_pool_admin> pools;
+    servers_service* servers =
+        nullptr;  // hears each heartbeat as a probe of the node and its pools
 };
 
 class node_api {
