@@ -19,5 +19,7 @@ void add_operator_commands(CLI::App& app);
 void add_top_command(CLI::App& app);
 // `llorch job run FILE`, `llorch job cancel ID`: jobs of tasks with dependencies.
 void add_job_commands(CLI::App& app);
+// `llorch servers`: the server monitor's table (GET /v2/servers).
+void add_servers_command(CLI::App& app);
 
 }  // namespace llorch::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     llorch::cli::add_operator_commands(app);
     llorch::cli::add_top_command(app);
     llorch::cli::add_job_commands(app);
+    llorch::cli::add_servers_command(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "orchestrator/local_backend.h"
 #include "orchestrator/orchestratord_routes.h"
 #include "orchestrator/placement_rules.h"
+#include "orchestrator/servers_service.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_config.h"
 #include "placement/placement_index.h"
@@ -103,6 +104,15 @@ startup_result<void> orchestratord_app::start() {
     orchestrator::pool_backend& pools =
         cfg_.cloud ? static_cast<orchestrator::pool_backend&>(*remote_) : *local_;
     tasks_ = std::make_unique<orchestrator::task_service>(io_, so, *index_, pools, metrics_);
+    servers_ = std::make_unique<orchestrator::servers_service>(
+        monitor::monitor_config{.fall = cfg_.monitor_fall, .rise = cfg_.monitor_rise}, *index_);
+    tasks_->set_server_monitor(&servers_->monitor());
+    metrics_.add_collector([this](common::scrape& s) {
+        servers_->report_metrics(s, std::chrono::steady_clock::now());
+    });
+    if (remote_)
+        remote_->on_node_probe(
+            [this](const std::string& node, bool ok) { servers_->node_probe(node, ok); });
     orchestrator::job_service_options jo;
     jo.retention = so.retention;
     jobs_ = std::make_unique<orchestrator::job_service>(io_, jo, *tasks_);
@@ -117,6 +127,8 @@ startup_result<void> orchestratord_app::start() {
             local_->sync(pool_id);
             tasks_->wake();
         });
+        manager_->on_probe(
+            [this](const std::string& pool_id, bool ok) { servers_->pool_probe("", pool_id, ok); });
         local_->sync();
     }
     events_ = std::make_unique<orchestrator::cluster_monitor>(
@@ -133,7 +145,8 @@ startup_result<void> orchestratord_app::start() {
                                                       .nodes = registry_.get(),
                                                       .remote = remote_.get(),
                                                       .cors_origins = cfg_.cors_origins,
-                                                      .events = events_.get()});
+                                                      .events = events_.get(),
+                                                      .servers = servers_.get()});
     http::server_options hso;
     hso.name = "orchestratord";
     hso.address = listen->first;

@@ -39,6 +39,7 @@ class job_service;
 class local_backend;
 class cloud_backend;
 class cluster_monitor;
+class servers_service;
 }  // namespace llorch::orchestrator
 
 namespace llorch::daemon {
@@ -80,7 +81,8 @@ class orchestratord_app {
     std::unique_ptr<registry::node_registry> registry_;
     std::unique_ptr<orchestrator::cloud_backend> remote_;
     std::unique_ptr<orchestrator::task_service> tasks_;
-    std::unique_ptr<orchestrator::cluster_monitor> events_;  // GET /v2/events
+    std::unique_ptr<orchestrator::cluster_monitor> events_;   // GET /v2/events
+    std::unique_ptr<orchestrator::servers_service> servers_;  // GET /v2/servers
     std::unique_ptr<orchestrator::job_service> jobs_;
     std::unique_ptr<http::server> server_;
     common::task_group background_{io_.get_executor()};

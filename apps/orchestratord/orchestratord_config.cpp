@@ -97,6 +97,17 @@ void orchestratord_config::declare(CLI::App& app) {
         ->envname("ORCHESTRATORD_BREAKER_COOLDOWN_MS")
         ->capture_default_str()
         ->check(CLI::Range(10LL, 3600000LL));
+    app.add_option("--monitor-fall", monitor_fall,
+                   "consecutive failed health probes that mark an upstream unhealthy (out of "
+                   "placement; GET /v2/servers)")
+        ->envname("ORCHESTRATORD_MONITOR_FALL")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
+    app.add_option("--monitor-rise", monitor_rise,
+                   "consecutive good health probes that mark an unhealthy upstream healthy again")
+        ->envname("ORCHESTRATORD_MONITOR_RISE")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
     add_serve_tls_options(app, https, "ORCHESTRATORD");
     add_serve_limits_options(app, limits, "ORCHESTRATORD");
     app.add_option("--tls-ca", tls_ca, "CLOUD: CA that nodes' https certificates must chain to")

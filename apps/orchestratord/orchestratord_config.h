@@ -14,6 +14,7 @@
 #include "daemon_cli.h"
 #include "dispatch/circuit_breaker.h"
 #include "http/io_threads.h"
+#include "monitor/monitor_config.h"
 #include "orchestrator/task_service.h"
 #include "pool/pool_manager.h"
 #include "registry/registry_config.h"
@@ -52,6 +53,8 @@ struct orchestratord_config {
                                               .count();
     int breaker_failures = static_cast<int>(dispatch::circuit_breaker_config{}.failure_threshold);
     long long breaker_cooldown_ms = dispatch::circuit_breaker_config{}.cool_down.count();
+    int monitor_fall = monitor::monitor_config{}.fall;
+    int monitor_rise = monitor::monitor_config{}.rise;
     unsigned io_threads = http::default_io_threads();
     std::vector<std::string> cors_origins;
     logging_options logging;

@@ -35,6 +35,11 @@ struct job_options {
     size_t max_parallel = 0;                            // tasks running at once; 0: no bound
     bool fail_fast = false;                             // the first failure cancels the rest
     std::optional<std::chrono::milliseconds> deadline;  // from submission
+    // Runs of a task again after its stream broke (its engine or node died mid-generation:
+    // UPSTREAM_FAILED, WORKER_RESET): a dependent needs the whole output, so the partial one is
+    // dropped and the task placed again. The caller applies it; 0..5 (0: a broken run fails
+    // the task, as any failure).
+    int task_retries = 0;
 };
 
 // What the caller must do after a change: start the tasks in `start` (their texts from
@@ -49,6 +54,7 @@ struct job_step {
 class job_run {
   public:
     job_run(job_graph g, job_options o, clock::time_point now);
+    const job_options& options() const { return opts_; }
 
     // The first step: the tasks without dependencies (within max_parallel).
     job_step begin();

@@ -224,6 +224,7 @@ dispatch::circuit_breaker& cloud_backend::breaker(const std::string& node_id) {
 void cloud_backend::breaker_result(const std::string& node_id, bool ok) {
     auto& b = breaker(node_id);
     auto t = ok ? b.record_success() : b.record_failure();
+    if (!ok && node_probe_) node_probe_(node_id, false);
     if (t == dispatch::breaker_transition::opened) {
         log()->warn("node_id={} circuit breaker opened; out of placement for {} ms", node_id,
                     opts_.breaker.cool_down.count());
@@ -266,12 +267,14 @@ bool cloud_backend::admit(const placement::placement_decision& where) {
 
 void cloud_backend::node_unreachable(const std::string& node_id, const std::string& why) {
     if (reg_.mark_offline(node_id)) log()->warn("node_id={} offline: {}", node_id, why);
+    if (node_probe_) node_probe_(node_id, false);
     if (auto* n = reg_.find(node_id)) {
         if (auto u = http::parse_url(n->address)) client_->drop_idle(u->host, u->port);
     }
 }
 
 void cloud_backend::node_offline(const std::string& node_id, const std::string& why) {
+    if (node_probe_) node_probe_(node_id, false);
     auto [first_open, last_open] = opening_.equal_range(node_id);
     for (auto it = first_open; it != last_open; ++it) {
         auto& p = *it->second;

@@ -9,6 +9,7 @@
 // for another cool-down, and a trial whose outcome never arrives is given up after one.
 // Thread: the control plane's io thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,6 +61,11 @@ class cloud_backend final : public pool_backend {
     void set_pool_limits(const std::string& node_id, const std::string& pool_id,
                          std::vector<std::string> models, model_limits l);
     void forget_node(const std::string& node_id);
+    // Hears each failure to reach a node (a connection or 5xx counted by its breaker, the node
+    // found unreachable or offline) as a failed probe of the node: the server monitor.
+    void on_node_probe(std::function<void(const std::string&, bool)> cb) {
+        node_probe_ = std::move(cb);
+    }
     // A stream to the node broke or never connected: out of placement at once.
     void node_unreachable(const std::string& node_id, const std::string& why);
     // The node went offline (no heartbeat within its timeout): every connection to it ends now.
@@ -91,6 +97,7 @@ class cloud_backend final : public pool_backend {
     placement::placement_index& index_;
     std::unique_ptr<http::client> client_;
     std::map<std::string, std::unique_ptr<dispatch::circuit_breaker>, std::less<>> breakers_;
+    std::function<void(const std::string&, bool)> node_probe_;
     struct pool_limits {
         std::vector<std::string> models;
         model_limits limits;

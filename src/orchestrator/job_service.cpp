@@ -129,16 +129,54 @@ asio::awaitable<void> job_service::run_task(std::shared_ptr<job> j, size_t i) {
     auto fits = co_await tasks_.check_prompt(jt.spec);
     if (jt.cancel_requested) co_return cancelled_before_submit(j, i);
     if (!fits) co_return start_failed(j, i, fits.error());
+    const std::string base_id = jt.spec.task_id;
+    for (int run = 0;; ++run) {
+        if (run > 0) {
+            // A fresh task: the same task_id would name the one that failed.
+            jt.spec.task_id = base_id + ".retry" + std::to_string(run);
+            jt.spec.generation.task_id = jt.spec.task_id;
+            jt.output.clear();
+        }
+        if (!co_await follow_task(j, i)) co_return;
+        const auto& t = *jt.t;
+        const bool broke = t.state == task_state::failed && t.error &&
+                           (t.error->code == api::error_code::upstream_failed ||
+                            t.error->code == api::error_code::worker_reset);
+        if (!broke || run >= j->run.options().task_retries || stopping_ || jt.cancel_requested ||
+            j->run.finished())
+            break;
+        log()->warn("job_id={} task {} broke mid-stream on pool {} ({}): running it again", j->id,
+                    id, t.pool_id, t.error->message);
+        j->append(frame("task_retried", json::object{{"task", id},
+                                                     {"task_id", t.spec.task_id},
+                                                     {"pool_id", t.pool_id},
+                                                     {"node_id", t.node_id},
+                                                     {"error", api::to_string(t.error->code)}}));
+    }
+    task_ended(j, i);
+}
+
+// Submits task i (again after a full queue's Retry-After) and follows its log until it ends;
+// false when it never reached the task service (its end is reported already).
+asio::awaitable<bool> job_service::follow_task(std::shared_ptr<job> j, size_t i) {
+    auto& jt = j->tasks[i];
+    const auto& id = j->run.graph().task(i).id;
     auto a = tasks_.submit(jt.spec);
     // A full queue is back-pressure, not a failure of the task: submit again when it said.
     while (!a && a.error().code == api::error_code::admission_reject && !stopping_) {
         if (!jt.retry_timer) jt.retry_timer = std::make_unique<asio::steady_timer>(io_);
         auto wait = std::chrono::milliseconds(a.error().retry_after_ms.value_or(1000));
         co_await clock_.wait_for(*jt.retry_timer, wait);
-        if (jt.cancel_requested) co_return cancelled_before_submit(j, i);
+        if (jt.cancel_requested) {
+            cancelled_before_submit(j, i);
+            co_return false;
+        }
         a = tasks_.submit(jt.spec);
     }
-    if (!a) co_return start_failed(j, i, a.error());
+    if (!a) {
+        start_failed(j, i, a.error());
+        co_return false;
+    }
     auto t = a->t;
     jt.t = t;
     // Follow the task's log: its token text is the task's output.
@@ -179,7 +217,7 @@ asio::awaitable<void> job_service::run_task(std::shared_ptr<job> j, size_t i) {
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    task_ended(j, i);
+    co_return true;
 }
 
 void job_service::task_ended(const std::shared_ptr<job>& j, size_t i) {

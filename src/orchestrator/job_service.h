@@ -60,6 +60,7 @@ class job_service {
   private:
     void apply(const std::shared_ptr<job>& j, jobs::job_step s);
     asio::awaitable<void> run_task(std::shared_ptr<job> j, size_t i);
+    asio::awaitable<bool> follow_task(std::shared_ptr<job> j, size_t i);
     asio::awaitable<void> watch_deadline(std::shared_ptr<job> j);
     // Task i ended (outcome from its task, or an error before it reached the task service).
     void task_ended(const std::shared_ptr<job>& j, size_t i);

@@ -50,6 +50,11 @@ api::api_result<job_spec> parse_job_spec(const json::object& o, const jobs::job_
             return bad("deadline_ms", "must be between 1 and 604800000 (ms from submission)");
         j.options.deadline = std::chrono::milliseconds(v->get_int64());
     }
+    if (auto* v = o.if_contains("task_retries"); v && !v->is_null()) {
+        if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > 5)
+            return bad("task_retries", "must be an integer from 0 to 5");
+        j.options.task_retries = static_cast<int>(v->get_int64());
+    }
     const json::object* defaults = nullptr;
     if (auto* v = o.if_contains("defaults"); v && !v->is_null()) {
         defaults = v->if_object();

@@ -28,6 +28,7 @@ void local_backend::update(const pool::pool_snapshot& s) {
     st.models = model_names(s);
     st.engine = s.engine;
     st.labels = s.labels;
+    st.weight = s.weight;
     st.ready = s.state == pool::pool_state::ready;
     st.draining = s.state == pool::pool_state::draining;
     st.down = s.state == pool::pool_state::failed || s.state == pool::pool_state::offline;

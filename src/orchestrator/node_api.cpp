@@ -63,6 +63,7 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
         r.state.models = p.models;
         r.state.engine = p.pool.engine;
         r.state.labels = p.pool.labels;
+        r.state.weight = p.pool.weight;
         r.state.ready = p.pool.state == pool::pool_state::ready;
         r.state.draining = p.pool.state == pool::pool_state::draining;
         r.state.down =
@@ -129,6 +130,10 @@ asio::awaitable<response> node_api::register_node(request q) {
     accept_pools(c_, reg.node_id, b->pools);
     c_.files->forget(reg.node_id);
     c_.files->remember(reg.node_id, b->catalog);
+    if (c_.servers) {  // a registration starts the node's record over, as its pools
+        c_.servers->forget_node(reg.node_id);
+        c_.servers->node_probe(reg.node_id, true);
+    }
     log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
                 reg.address, *epoch, reg.pools.size(), reg.version);
     json::object out{{"node_id", reg.node_id},
@@ -168,6 +173,13 @@ asio::awaitable<response> node_api::heartbeat(request q) {
     }
     accept_pools(c_, id, b->pools);
     c_.files->remember(id, b->catalog);
+    if (c_.servers) {
+        c_.servers->node_probe(id, true);
+        for (const auto& p : b->pools)
+            c_.servers->pool_reported(id, p.pool.id,
+                                      p.pool.state == pool::pool_state::failed ||
+                                          p.pool.state == pool::pool_state::offline);
+    }
     co_return response::json(
         200, json::serialize(json::object{{"next_heartbeat_ms", r.next_heartbeat.count()}}));
 }
@@ -175,6 +187,7 @@ asio::awaitable<response> node_api::heartbeat(request q) {
 asio::awaitable<response> node_api::deregister(request q) {
     if (!c_.reg->deregister(q.params[0])) co_return err(no_node(q.params[0]), q);
     c_.backend->forget_node(q.params[0]);
+    if (c_.servers) c_.servers->forget_node(q.params[0]);
     c_.pools->forget(q.params[0]);
     c_.files->forget(q.params[0]);
     log()->info("node_id={} deregistered", q.params[0]);

@@ -10,6 +10,7 @@
 #include "orchestrator/cloud_backend.h"
 #include "orchestrator/remote_catalog_admin.h"
 #include "orchestrator/remote_pool_admin.h"
+#include "orchestrator/servers_service.h"
 #include "orchestrator/task_service.h"
 #include "registry/node_registry.h"
 
@@ -21,6 +22,8 @@ struct cloud_context {
     task_service* tasks;
     std::shared_ptr<remote_pool_admin> pools;
     std::shared_ptr<remote_catalog_admin> files;  // the nodes' model files
+    servers_service* servers =
+        nullptr;  // hears each heartbeat as a probe of the node and its pools
 };
 
 class node_api {

@@ -12,6 +12,7 @@
 #include "orchestrator/node_api.h"
 #include "orchestrator/remote_catalog_admin.h"
 #include "orchestrator/remote_pool_admin.h"
+#include "orchestrator/servers_api.h"
 #include "pool/local_pool_admin.h"
 #include "pool/pool_routes.h"
 
@@ -70,6 +71,11 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.add("GET", "/health", on(client, &c::health), open);
     r.add("GET", "/ready", on(client, &c::ready));
     r.add("GET", "/metrics", on(client, &c::metrics), open);
+    if (s.servers) {
+        auto servers =
+            std::make_shared<servers_api>(*s.servers, s.local_pools, cloud ? "cloud" : "home");
+        r.add("GET", "/v2/servers", on(servers, &servers_api::list));
+    }
     add_dashboard_assets(r);
     // The compatible endpoints: CORS and x-request-id around each, and a preflight answer
     // (no token: browsers send none) on each path.
@@ -118,8 +124,8 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     pool::add_pool_routes(r, pools, files);
     compat->set_catalog(files);
     add_events_route(r, s.events, pools);
-    auto nodes =
-        std::make_shared<node_api>(cloud_context{s.nodes, s.remote, s.tasks, pools, files});
+    auto nodes = std::make_shared<node_api>(
+        cloud_context{s.nodes, s.remote, s.tasks, pools, files, s.servers});
     r.add("POST", "/v2/nodes/register", on(nodes, &node_api::register_node), service);
     r.add("POST", "/v2/nodes/{id}/heartbeat", on(nodes, &node_api::heartbeat), service);
     r.add("DELETE", "/v2/nodes/{id}", on(nodes, &node_api::deregister), service);

@@ -9,6 +9,7 @@
 //   pool_routes   /v2/pools..., /v2/catalog/... over the local pools (HOME) or the nodes (CLOUD)
 //   node_api      /v2/nodes... (CLOUD only)
 //   cluster_monitor  /v2/events (live cluster events)
+//   servers_api   /v2/servers (the server monitor)
 //   dashboard_routes /, /ui/... (the web dashboard, for browsers)
 //
 // Everything named in orchestratord_services outlives the router.
@@ -20,6 +21,7 @@
 #include "orchestrator/cloud_backend.h"
 #include "orchestrator/cluster_monitor.h"
 #include "orchestrator/job_service.h"
+#include "orchestrator/servers_service.h"
 #include "orchestrator/task_service.h"
 #include "placement/placement_index.h"
 #include "pool/catalog_admin.h"
@@ -39,6 +41,7 @@ struct orchestratord_services {
     cloud_backend* remote = nullptr;                   // CLOUD profile
     std::vector<std::string> cors_origins;  // allowed besides loopback ones (compat_http.h)
     cluster_monitor* events = nullptr;      // GET /v2/events; given the pool listing here
+    servers_service* servers = nullptr;     // GET /v2/servers; heartbeats feed it (CLOUD)
 };
 
 http::router orchestratord_routes(const orchestratord_services& s);

@@ -110,6 +110,8 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
         // A full pool is backpressure, not a failure of the pool.
         bool full = err.code == api::error_code::pool_unavailable;
         index_.on_complete(d.pool, full, std::nullopt, t->spec.job_id);
+        // A full pool answered; only a pool that failed to take the request counts against it.
+        if (!full) attempt_ended(*t, d, monitor::request_outcome::failed, std::nullopt);
         if (t->finished()) {
             run_ended();
         } else if (may_retry(*t, err)) {
@@ -125,6 +127,7 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     if (t->finished()) {  // cancelled while opening
         stream->cancel();
         index_.on_complete(d.pool, true, std::nullopt, t->spec.job_id);
+        attempt_ended(*t, d, monitor::request_outcome::cancelled, std::nullopt);
         run_ended();
         co_return;
     }
@@ -135,6 +138,11 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
     stream.reset();
     index_.on_complete(d.pool, r.completed || t->state == task_state::cancelled, r.ttft_ms,
                        t->spec.job_id);
+    attempt_ended(*t, d,
+                  r.completed                         ? monitor::request_outcome::completed
+                  : t->state == task_state::cancelled ? monitor::request_outcome::cancelled
+                                                      : monitor::request_outcome::failed,
+                  r.ttft_ms);
     if (r.completed) {
         t->series->e2e->Observe(seconds_between(t->created, t->ended));
         log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done", t->spec.task_id,
@@ -205,6 +213,14 @@ asio::awaitable<void> task_runner::retry_later(std::shared_ptr<task> t, std::str
     asio::steady_timer timer(io_);
     co_await clock_.wait_for(timer, delay);
     if (!t->finished()) dispatch_.requeue_front(t);
+}
+
+void task_runner::attempt_ended(const task& t, const placement::placement_decision& d,
+                                monitor::request_outcome outcome, std::optional<double> ttft_ms) {
+    if (!monitor_) return;
+    const auto now = clock_.now();
+    const double e2e_ms = std::chrono::duration<double, std::milli>(now - t.started).count();
+    monitor_->on_request(d.node_id, d.pool_id, outcome, ttft_ms, e2e_ms, now);
 }
 
 void task_runner::append_started(task& t, const placement::placement_decision& d) {

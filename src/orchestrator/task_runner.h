@@ -20,6 +20,7 @@
 #include "admission/admission_queue.h"
 #include "common/clock.h"
 #include "dispatch/retry_backoff.h"
+#include "monitor/server_monitor.h"
 #include "orchestrator/dispatcher.h"
 #include "orchestrator/pool_backend.h"
 #include "orchestrator/task_table.h"
@@ -44,6 +45,8 @@ class task_runner {
     // Runs one attempt of `t` on the pool `d` chose.
     void start(std::shared_ptr<task> t, placement::placement_decision d);
     size_t running() const { return running_; }
+    // Where each attempt's outcome and timings go (GET /v2/servers); none: nowhere.
+    void set_monitor(monitor::server_monitor* m) { monitor_ = m; }
     // Returns when no run is left or at `deadline`, whichever comes first.
     asio::awaitable<void> wait_idle(clock::time_point deadline);
 
@@ -64,6 +67,9 @@ class task_runner {
     // said it was full.
     asio::awaitable<void> retry_later(std::shared_ptr<task> t, std::string failed_pool, bool avoid);
     void run_ended();
+    // The attempt on `d` ended: the server monitor hears its outcome and timings.
+    void attempt_ended(const task& t, const placement::placement_decision& d,
+                       monitor::request_outcome outcome, std::optional<double> ttft_ms);
 
     asio::io_context& io_;
     common::clock& clock_;
@@ -75,6 +81,7 @@ class task_runner {
     dispatcher& dispatch_;
     const admission::admission_queue& queue_;
     dispatch::retry_backoff backoff_;
+    monitor::server_monitor* monitor_ = nullptr;
     size_t running_ = 0;
     asio::steady_timer idle_;  // cancelled when the last run ends
 };

@@ -104,6 +104,8 @@ class task_service {
 
     // Hears of every task's moves (null: none). Set before start().
     void set_observer(task_observer* o);
+    // The server monitor hears every attempt's outcome and timings (GET /v2/servers).
+    void set_server_monitor(monitor::server_monitor* m) { runner_.set_monitor(m); }
 
     size_t queue_depth() const { return queue_.size(); }
     size_t queue_depth(admission::task_priority p) const { return queue_.size(p); }

@@ -63,6 +63,16 @@ void placement_index::set_node_breaker_open(std::string_view node_id, bool open)
 
 // ---- pools -------------------------------------------------------------------------------------
 
+bool placement_index::set_pool_healthy(pool_ref ref, bool healthy) {
+    slot* s = live_slot(ref);
+    if (!s) return false;
+    if (s->entry.healthy != healthy) {
+        s->entry.healthy = healthy;
+        refresh(ref.index);
+    }
+    return true;
+}
+
 placement_index::slot* placement_index::live_slot(pool_ref ref) {
     if (ref.index >= slots_.size()) return nullptr;
     slot& s = slots_[ref.index];
@@ -132,7 +142,7 @@ bool placement_index::changes(const slot& s, const pool_state& state) const {
            st.vram_total_bytes != state.vram_total_bytes ||
            st.vram_free_bytes != state.vram_free_bytes || st.vram_ok != state.vram_ok ||
            s.entry.busy_elsewhere != busy_elsewhere || st.models != state.models ||
-           st.labels != state.labels;
+           st.labels != state.labels || st.weight != state.weight;
 }
 
 void placement_index::apply(uint32_t index, const pool_state& state) {
@@ -146,6 +156,7 @@ void placement_index::apply(uint32_t index, const pool_state& state) {
     pool_state& st = s->entry.state;
     st.engine = state.engine;
     st.labels = state.labels;
+    st.weight = state.weight;
     st.ready = state.ready;
     st.draining = state.draining;
     st.down = state.down;
@@ -253,8 +264,8 @@ void placement_index::on_complete(pool_ref ref, bool success, std::optional<doub
 
 bool placement_index::eligible(const slot& s) const {
     const pool_entry& e = s.entry;
-    return s.live && e.node_available && !e.breaker_open && e.state.ready && !e.state.draining &&
-           e.state.vram_ok && e.free_slots() > 0 && !s.model_ids.empty();
+    return s.live && e.node_available && !e.breaker_open && e.healthy && e.state.ready &&
+           !e.state.draining && e.state.vram_ok && e.free_slots() > 0 && !s.model_ids.empty();
 }
 
 double placement_index::hybrid_score(const slot& s) const {
@@ -276,7 +287,7 @@ double placement_index::strategy_key(const slot& s) const {
         case placement_strategy::random:
             return 1.0;
         case placement_strategy::weighted:
-            return s.entry.state.slots_total;
+            return s.entry.state.weight > 0 ? s.entry.state.weight : s.entry.state.slots_total;
         case placement_strategy::hybrid:
             return hybrid_score(s);
     }

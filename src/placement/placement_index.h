@@ -45,6 +45,8 @@ class placement_index {
     // implies) changes nothing and costs a comparison: heartbeats touch only pools that changed.
     bool update_pool(pool_ref ref, const pool_state& state);
     bool remove_pool(pool_ref ref);
+    // The server monitor's verdict on the pool; false: stale handle. O(m log n) on a change.
+    bool set_pool_healthy(pool_ref ref, bool healthy);
 
     // The dispatcher's own accounting: one call each when a task is sent to / ends on a pool.
     // `success` and `latency_ms` (e.g. time to first token) feed the hybrid score.

@@ -24,6 +24,7 @@ struct pool_state {
     std::vector<std::string> models;  // every name the pool answers to (name, aliases, path)
     std::string engine;
     std::vector<std::string> labels;  // placement labels (`big`, `fast`) from the pool's config
+    int weight = 0;                   // the `weighted` strategy's weight; 0: slots_total
     bool ready = false;
     bool draining = false;
     // Failed or offline: takes no task, and none is on its way until a retry of the node's or an
@@ -42,7 +43,10 @@ struct pool_entry {
     pool_state state;
     bool node_available = true;  // the node is online (not draining, offline or failed)
     bool breaker_open = false;   // the node's circuit breaker is open
-    int in_flight = 0;           // tasks this control plane dispatched and not yet completed
+    // The server monitor's probe verdict (monitor::server_monitor, with fall/rise hysteresis):
+    // an unhealthy pool takes no task under any strategy until its probes say it is back.
+    bool healthy = true;
+    int in_flight = 0;  // tasks this control plane dispatched and not yet completed
     // Slots the node reported busy beyond our own in-flight count at its last report (another
     // client of the engine, or work we have lost track of). Kept until the next report so that
     // a stale heartbeat does not hide slots our own completions have freed since.

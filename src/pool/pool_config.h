@@ -70,6 +70,9 @@ struct pool_config {
     std::vector<std::string> aliases;  // more model names this pool answers to
     // Placement labels (`big`, `fast`): affinity rules of the control plane prefer or require them.
     std::vector<std::string> labels;
+    // Share of the `weighted` placement strategy's picks (1..1000; 0: by slots), e.g. to send a
+    // faster Ollama server twice the work of a slower one with the same slots.
+    int weight = 0;
 
     friend bool operator==(const pool_config&, const pool_config&) = default;
 };

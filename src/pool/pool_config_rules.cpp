@@ -9,7 +9,7 @@
 namespace llorch::pool {
 namespace {
 
-constexpr std::array<std::string_view, 17> known_keys = {
+constexpr std::array<std::string_view, 18> known_keys = {
     "id",
     "engine",
     "model",
@@ -27,6 +27,7 @@ constexpr std::array<std::string_view, 17> known_keys = {
     "engine_path",
     "aliases",
     "labels",
+    "weight",
 };
 
 constexpr int max_slots = 1024;
@@ -189,6 +190,7 @@ std::optional<pool_config> read_pool(toml_table_reader& r) {
     pool.gpus = std::move(*gpus);
 
     if (auto v = r.integer("slots", 1, max_slots)) pool.slots = *v;
+    if (auto v = r.integer("weight", 1, 1000)) pool.weight = *v;
     if (auto v = r.integer("ctx", min_ctx, max_ctx)) pool.ctx = *v;
     if (auto v = r.integer("threads", 0, max_threads)) pool.threads = *v;
     if (auto v = r.integer("replicas", 1, managed ? max_replicas : 1)) pool.replicas = *v;

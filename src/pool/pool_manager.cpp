@@ -446,6 +446,10 @@ void pool_manager::on_capacity_change(std::function<void(const std::string&)> cb
     impl_->rt->on_capacity_change(std::move(cb));
 }
 
+void pool_manager::on_probe(std::function<void(const std::string&, bool)> cb) {
+    impl_->rt->on_probe(std::move(cb));
+}
+
 void pool_manager::add_metrics(common::metrics_registry& registry) const {
     registry.add_collector([this](common::scrape& s) {
         const auto& rt = *impl_->rt;

@@ -98,6 +98,9 @@ struct pool_snapshot {
     long long generation = 0;    // increases on every successful reload
     long long retry_in_ms = -1;  // a failed pool: when it tries to start again by itself; -1 none
     int engine_slots_busy = -1;  // the engines' own count at the last probe; -1 unknown
+    // Ollama / OpenAI-compatible servers: the models the server listed at its last probe.
+    std::vector<std::string> upstream_models;
+    int weight = 0;  // the configured placement weight (`weighted` strategy); 0: by slots
 };
 
 // One generation running on an engine replica. Holds the replica's slot until destroyed.
@@ -162,6 +165,9 @@ class pool_manager {
 
     // Called whenever a slot frees or a pool's readiness changes (the HOME dispatcher waits on it).
     void on_capacity_change(std::function<void(const std::string& pool_id)> cb);
+    // Hears each health probe of a ready pool's engine (and the first good one of a starting
+    // replica): the control plane's server monitor. Called on the io thread.
+    void on_probe(std::function<void(const std::string& pool_id, bool ok)> cb);
 
     // Reports this manager's pools, handoff files processed
     // (pool_handoff_files_processed_total{pool_id,outcome}: adopted, malformed, unreachable,

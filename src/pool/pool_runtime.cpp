@@ -1,5 +1,7 @@
 #include "pool/pool_runtime.h"
 
+#include "engines/upstream_models.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -189,7 +191,18 @@ asio::awaitable<bool> pool_runtime::probe(std::shared_ptr<replica> r, engine_kin
     q.timeout = 2s;
     if (!r->api_key.empty()) q.headers.add("Authorization", "Bearer " + r->api_key);
     auto res = co_await client_->send(std::move(q));
-    co_return res && res->status == 200;
+    if (!res || res->status != 200) co_return false;
+    if (kind != engine_kind::openai && kind != engine_kind::ollama) co_return true;
+    auto listed = engines::parse_upstream_models(adapter_kind(kind), res->body);
+    if (!listed) co_return true;  // answers, but lists nothing we can read: trust the answer
+    r->upstream_models = std::move(*listed);
+    const bool missing = !engines::lists_model(r->upstream_models, r->model);
+    if (missing != r->model_missing)
+        log_->warn("model={} endpoint={} {}", r->model, r->base_url,
+                   missing ? "the server no longer lists the model: probes fail until it does"
+                           : "the server lists the model again");
+    r->model_missing = missing;
+    co_return !missing;
 }
 
 }  // namespace llorch::pool

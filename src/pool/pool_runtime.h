@@ -70,6 +70,11 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
         capacity_cb_ = std::move(cb);
     }
     void notify(const std::string& pool_id);
+    void on_probe(std::function<void(const std::string&, bool)> cb) { probe_cb_ = std::move(cb); }
+    // A probe's outcome, for whoever listens (the control plane's server monitor).
+    void probed(const std::string& pool_id, bool ok) {
+        if (probe_cb_) probe_cb_(pool_id, ok);
+    }
     // Called from set_state each time a pool becomes failed: the manager schedules its recovery
     // (which only starts a coroutine, so nothing re-enters set_state).
     void on_failed(std::function<void(const std::string&)> cb) { failed_cb_ = std::move(cb); }
@@ -97,7 +102,9 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
     // Returns once the engine exited (someone stopped it), or after its stop's grace and then
     // some: never waits forever on an engine that outlives SIGKILL (stuck in the kernel).
     asio::awaitable<void> wait_exit(std::shared_ptr<engine_process> e);
-    // Whether the engine answers its health path (2 s timeout).
+    // Whether the engine answers its health path (2 s timeout). An Ollama or OpenAI-compatible
+    // server's answer lists its models (r->upstream_models): one without the replica's model
+    // fails the probe.
     asio::awaitable<bool> probe(std::shared_ptr<replica> r, engine_kind kind);
 
     // Where blocking work runs: co_spawn a coroutine there with use_awaitable and the caller
@@ -122,6 +129,7 @@ class pool_runtime : public std::enable_shared_from_this<pool_runtime> {
     pool_table table_;
     std::function<void(const std::string&)> capacity_cb_;
     std::function<void(const std::string&)> failed_cb_;
+    std::function<void(const std::string&, bool)> probe_cb_;
     bool stopping_ = false;
     uint64_t seed_ = 0x51ed270b27aa5f1bull;
     common::task_group background_{io_.get_executor()};

@@ -152,6 +152,10 @@ json::object to_json(const pool_snapshot& s) {
     json::array endpoints;
     for (const auto& e : s.endpoints) endpoints.push_back(json::value(e));
     o["endpoints"] = std::move(endpoints);
+    json::array upstream_models;
+    for (const auto& m : s.upstream_models) upstream_models.push_back(json::value(m));
+    o["upstream_models"] = std::move(upstream_models);
+    o["weight"] = s.weight;
     o["engine_slots_busy"] =
         s.engine_slots_busy < 0 ? json::value(nullptr) : json::value(s.engine_slots_busy);
     o["adopted"] = s.adopted;
@@ -209,6 +213,8 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     f.count("replicas", s.replicas);
     f.pids("pids", s.pids);
     f.texts("endpoints", s.endpoints);
+    f.texts("upstream_models", s.upstream_models);
+    f.count("weight", s.weight);
     f.count("engine_slots_busy", s.engine_slots_busy, -1);
     f.flag("adopted", s.adopted);
     f.flag("reloading", s.reloading);

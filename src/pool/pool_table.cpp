@@ -63,6 +63,7 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.name = p.cfg.name;
     s.aliases = p.cfg.aliases;
     s.labels = p.cfg.labels;
+    s.weight = p.cfg.weight;
     s.engine = std::string(to_string(p.cfg.engine));
     s.device = p.cfg.device.empty() ? "cpu" : p.cfg.device;
     s.state = p.state;
@@ -88,6 +89,10 @@ pool_snapshot snapshot_of(const pool_entry& p) {
         ++s.replicas;
         if (r->pid() > 0) s.pids.push_back(r->pid());
         s.endpoints.push_back(r->base_url);
+        for (const auto& m : r->upstream_models)
+            if (std::find(s.upstream_models.begin(), s.upstream_models.end(), m) ==
+                s.upstream_models.end())
+                s.upstream_models.push_back(m);
         if (r->engine_busy >= 0)
             s.engine_slots_busy = std::max(0, s.engine_slots_busy) + r->engine_busy;
     }

@@ -46,6 +46,10 @@ struct replica {
     long external_pid = 0;  // an adopted engine's pid, as its handoff file says
     int engine_busy = -1;   // busy slots the engine itself reported at the last probe; -1 unknown
     bool slot_mismatch = false;
+    // An Ollama or OpenAI-compatible server: the models it listed at its last probe, and whether
+    // the pool's model was missing from that list (its probes fail meanwhile).
+    std::vector<std::string> upstream_models;
+    bool model_missing = false;
     // Wakes the replica's monitor (set by it) so that a stop is seen at once.
     std::function<void()> wake;
 

@@ -64,7 +64,10 @@ asio::awaitable<std::string> replica_monitor::wait_ready(std::shared_ptr<pool_ru
         if (r->engine && r->engine->exited())
             co_return r->engine->exit_reason() + " (while starting)";
         if (r->stopped) co_return "stopped while starting";
-        if (co_await rt->probe(r, p->cfg.engine)) co_return std::string();
+        if (co_await rt->probe(r, p->cfg.engine)) {
+            rt->probed(p->cfg.id, true);
+            co_return std::string();
+        }
         co_await nap.sleep(100ms);
     }
     co_return "engine not ready within " + std::to_string(rt->opts().ready_timeout.count()) + " ms";
@@ -83,10 +86,12 @@ asio::awaitable<std::string> replica_monitor::watch(std::shared_ptr<pool_runtime
         if (co_await rt->probe(r, p->cfg.engine)) {
             failures = 0;
             ++p->health_ok;
+            rt->probed(p->cfg.id, true);
             if (p->cfg.engine == engine_kind::llamacpp && !r->stopped)
                 co_await check_engine_slots(rt, p, r);
         } else if (!r->stopped) {
             ++p->health_fail;
+            rt->probed(p->cfg.id, false);
             if (++failures >= o.health_failures_before_restart)
                 co_return "engine failed " + std::to_string(failures) + " health checks in a row";
         }

@@ -15,7 +15,9 @@ namespace {
 constexpr std::string_view description =
     "llorch-sim: an engine simulator that speaks llama.cpp llama-server's HTTP API (GET /health, "
     "/slots, /props, /v1/models, /metrics; POST /completion, /v1/chat/completions, "
-    "/v1/completions; SSE streaming) with configurable latency, slots and faults. One process "
+    "/v1/completions; SSE streaming) and Ollama's (GET /api/tags, /api/version; POST "
+    "/api/generate, /api/chat; NDJSON streaming) with configurable latency, slots and faults. One "
+    "process "
     "hosts many simulated engines, one per port, all on one thread. Prints one line "
     "'listening HOST:PORT' per engine on stdout.";
 
@@ -88,6 +90,10 @@ sim_args parse_sim_args(const std::vector<std::string>& args) {
                    "Model name reported (default: the --model file name, else llorch-sim)");
     app.add_option("-m,--model", model,
                    "Accepted for llama-server compatibility; only names the model");
+    app.add_option("--models", c.models,
+                   "More model names the Ollama API (/api/generate, /api/chat, /api/tags) serves "
+                   "besides the alias, comma-separated")
+        ->delimiter(',');
     app.add_option("--api-key", api_key,
                    "Require 'Authorization: Bearer KEY' on all but /health (comma-separated list)")
         ->envname("LLAMA_API_KEY");

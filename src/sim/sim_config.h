@@ -19,9 +19,12 @@ struct sim_config {
     int ctx = 4096;                     // context per slot, as /slots and /props report it
     latency_model ttft = latency_model::fixed(std::chrono::milliseconds(10));
     latency_model itl = latency_model::fixed(std::chrono::milliseconds(10));
-    int tokens = 32;                    // per request when the request gives no limit
-    std::string token_text = " tok";    // see token_text.h
-    std::string alias = "llorch-sim";   // the model name the engine reports
+    int tokens = 32;                   // per request when the request gives no limit
+    std::string token_text = " tok";   // see token_text.h
+    std::string alias = "llorch-sim";  // the model name the engine reports
+    // More model names the Ollama API serves and lists in /api/tags (`qwen2.5:14b`); the alias
+    // is always one. A request for another model gets Ollama's 404.
+    std::vector<std::string> models;
     std::vector<std::string> api_keys;  // empty: no auth
     // Faults.
     double error_rate = 0;  // fraction of generation requests answered 500

@@ -1,5 +1,6 @@
 #include "sim/sim_engine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -7,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "sim/generation.h"
+#include "sim/ollama_frames.h"
 
 namespace llorch::sim {
 namespace asio = boost::asio;
@@ -125,6 +127,13 @@ http::router sim_engine::routes() {
     r.add("GET", "/models", [this](http::request q) { return handle_models(std::move(q)); });
     r.add("GET", "/v1/models", [this](http::request q) { return handle_models(std::move(q)); });
     r.add("GET", "/metrics", [this](http::request q) { return handle_metrics(std::move(q)); });
+    r.add("GET", "/api/tags", [this](http::request q) { return handle_tags(std::move(q)); });
+    r.add("GET", "/api/version", [this](http::request q) { return handle_version(std::move(q)); });
+    r.add("POST", "/api/generate", [this](http::request q) {
+        return handle_generate(std::move(q), api_kind::ollama_generate);
+    });
+    r.add("POST", "/api/chat",
+          [this](http::request q) { return handle_generate(std::move(q), api_kind::ollama_chat); });
     r.add("POST", "/completion",
           [this](http::request q) { return handle_generate(std::move(q), api_kind::completion); });
     r.add("POST", "/completions",
@@ -220,15 +229,50 @@ asio::awaitable<http::response> sim_engine::handle_metrics(http::request req) {
     co_return http::response::text(200, metrics_.render(), "text/plain; version=0.0.4");
 }
 
-asio::awaitable<http::response> sim_engine::handle_generate(http::request req, api_kind api) {
+bool sim_engine::serves(std::string_view model) const {
+    auto untagged = [](std::string_view s) {
+        return s.ends_with(":latest") ? s.substr(0, s.size() - 7) : s;
+    };
+    if (untagged(model) == untagged(cfg_.alias)) return true;
+    return std::any_of(cfg_.models.begin(), cfg_.models.end(),
+                       [&](const std::string& m) { return untagged(m) == untagged(model); });
+}
+
+asio::awaitable<http::response> sim_engine::handle_tags(http::request req) {
     if (auto g = gate(req, false)) co_return std::move(*g);
-    auto parsed = parse_gen_request(api, req.body);
-    if (!parsed) co_return json_response(parsed.error().status, error_body(parsed.error()));
+    std::vector<std::string> models{cfg_.alias};
+    for (const auto& m : cfg_.models)
+        if (std::find(models.begin(), models.end(), m) == models.end()) models.push_back(m);
+    co_return json_response(200, ollama_tags_body(models, rfc3339(unix_now())));
+}
+
+asio::awaitable<http::response> sim_engine::handle_version(http::request req) {
+    if (auto g = gate(req, false)) co_return std::move(*g);
+    co_return json_response(200, R"({"version":"0.5.7"})");
+}
+
+asio::awaitable<http::response> sim_engine::handle_generate(http::request req, api_kind api) {
+    const bool ollama = is_ollama(api);
+    if (auto g = gate(req, false)) {
+        if (!ollama) co_return std::move(*g);
+        co_return json_response(
+            g->status, ollama_error_body(g->status == 401 ? "unauthorized" : "loading model"));
+    }
+    auto parsed = ollama ? parse_ollama_request(api, req.body) : parse_gen_request(api, req.body);
+    if (!parsed)
+        co_return json_response(
+            parsed.error().status,
+            ollama ? ollama_error_body(parsed.error().message) : error_body(parsed.error()));
     const gen_request& r = *parsed;
+    if (ollama && !serves(r.model))
+        co_return json_response(
+            404, ollama_error_body("model \"" + r.model + "\" not found, try pulling it first"));
     m_requests_->Increment();
     if (cfg_.error_rate > 0 && unit_interval(rng_) < cfg_.error_rate) {
         m_errors_injected_->Increment();
-        co_return json_response(500, error_body({500, "simulated engine error", "server_error"}));
+        co_return json_response(
+            500, ollama ? ollama_error_body("simulated engine error")
+                        : error_body({500, "simulated engine error", "server_error"}));
     }
 
     generation::plan p;
@@ -242,11 +286,11 @@ asio::awaitable<http::response> sim_engine::handle_generate(http::request req, a
 
     auto gen = std::make_shared<generation>(shared_from_this(), p);
     gen->start();
-    sim_frames frames(api, cfg_.alias, new_completion_id(), unix_now(), r.include_usage,
-                      r.prompt_tokens);
+    sim_frames frames(api, ollama ? r.model : cfg_.alias, new_completion_id(), unix_now(),
+                      r.include_usage, r.prompt_tokens);
     if (r.stream) {
         http::response res;
-        res.content_type = "text/event-stream";
+        res.content_type = ollama ? "application/x-ndjson" : "text/event-stream";
         res.stream = std::make_shared<sim_stream>(std::move(gen), std::move(frames));
         co_return res;
     }

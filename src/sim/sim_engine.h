@@ -62,6 +62,11 @@ class sim_engine : public std::enable_shared_from_this<sim_engine> {
     boost::asio::awaitable<http::response> handle_models(http::request req);
     boost::asio::awaitable<http::response> handle_metrics(http::request req);
     boost::asio::awaitable<http::response> handle_generate(http::request req, api_kind api);
+    boost::asio::awaitable<http::response> handle_tags(http::request req);
+    boost::asio::awaitable<http::response> handle_version(http::request req);
+    // Whether the Ollama API serves `model` (the alias or one of --models; `name` is
+    // `name:latest`).
+    bool serves(std::string_view model) const;
 
     // The llama-server middleware: 401 without a valid key, 503 while "loading".
     std::optional<http::response> gate(const http::request& req, bool public_route) const;

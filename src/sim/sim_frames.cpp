@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "http/sse.h"
+#include "sim/ollama_frames.h"
 #include "sim/token_text.h"
 
 namespace llorch::sim {
@@ -138,7 +139,8 @@ sim_frames::sim_frames(api_kind api, std::string model, std::string id, long lon
       id_(std::move(id)),
       created_(created),
       include_usage_(include_usage),
-      tokens_evaluated_(tokens_evaluated) {}
+      tokens_evaluated_(tokens_evaluated),
+      created_at_(is_ollama(api) ? rfc3339(created) : std::string()) {}
 
 void sim_frames::append_start(std::string& out) const {
     if (api_ != api_kind::chat) return;
@@ -154,9 +156,13 @@ void sim_frames::append_start(std::string& out) const {
 // built as JSON objects; only the strings go through the JSON serializer for escaping.
 void sim_frames::append_token(std::string& out, std::string_view text, int token_id,
                               int tokens_predicted) const {
+    if (is_ollama(api_)) return append_ollama_token(out, api_, model_, created_at_, text);
     const std::string quoted = json::serialize(json::string_view(text));
     auto it = std::back_inserter(out);
     switch (api_) {
+        case api_kind::ollama_generate:
+        case api_kind::ollama_chat:
+            break;
         case api_kind::completion:
             fmt::format_to(it,
                            "data: {{\"index\":0,\"content\":{},\"tokens\":[{}],\"stop\":false,"
@@ -188,6 +194,9 @@ void sim_frames::append_token(std::string& out, std::string_view text, int token
 void sim_frames::append_finish(std::string& out, const gen_summary& s) const {
     const std::string_view finish = s.eos ? "stop" : "length";
     switch (api_) {
+        case api_kind::ollama_generate:
+        case api_kind::ollama_chat:
+            return append_ollama_final(out, api_, model_, created_at_, s, "");
         case api_kind::completion: {
             json::object o{
                 {"index", 0},
@@ -259,6 +268,13 @@ void sim_frames::append_finish(std::string& out, const gen_summary& s) const {
 std::string sim_frames::whole(const gen_summary& s, std::string_view content) const {
     const std::string_view finish = s.eos ? "stop" : "length";
     switch (api_) {
+        case api_kind::ollama_generate:
+        case api_kind::ollama_chat: {
+            std::string out;
+            append_ollama_final(out, api_, model_, created_at_, s, content);
+            out.pop_back();  // the line's newline: a whole body is one object
+            return out;
+        }
         case api_kind::completion:
             return with_timings(
                 json::object{

@@ -1,6 +1,7 @@
 #pragma once
 // The wire format of llama.cpp's llama-server as the simulator speaks it: request parsing for
-// POST /completion, /v1/chat/completions and /v1/completions, the SSE frames of a streamed
+// POST /completion, /v1/chat/completions and /v1/completions (and, through ollama_frames.h,
+// Ollama's /api/generate and /api/chat), the SSE frames of a streamed
 // generation, the whole-response bodies, and the error envelopes. Matched field by field against
 // the real server (llama.cpp b1-de3ff81) so that an engine adapter cannot tell the two apart.
 // Pure functions and a small value type; no I/O.
@@ -17,7 +18,13 @@ enum class api_kind {
     completion,       // POST /completion: llama-server's native format
     chat,             // POST /v1/chat/completions
     text_completion,  // POST /v1/completions
+    ollama_generate,  // POST /api/generate (ollama_frames.h)
+    ollama_chat,      // POST /api/chat
 };
+
+constexpr bool is_ollama(api_kind a) {
+    return a == api_kind::ollama_generate || a == api_kind::ollama_chat;
+}
 
 struct gen_request {
     api_kind api = api_kind::completion;
@@ -27,6 +34,7 @@ struct gen_request {
     bool ignore_eos = false;
     bool include_usage = false;  // stream_options.include_usage (chat)
     int prompt_tokens = 1;       // estimated, for tokens_evaluated / prompt_tokens
+    std::string model;           // Ollama: the model asked for (echoed in every line)
 };
 
 struct api_error {
@@ -81,6 +89,7 @@ class sim_frames {
     long long created_;
     bool include_usage_;
     int tokens_evaluated_;
+    std::string created_at_;  // Ollama's RFC 3339 form of `created`
 };
 
 }  // namespace llorch::sim

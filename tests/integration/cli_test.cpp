@@ -41,7 +41,7 @@ std::string long_pool_toml() {
 }
 
 TEST(cli, every_operator_command_has_a_complete_help) {
-    for (const char* c : {"nodes", "pools", "tail", "drain", "reload", "top"}) {
+    for (const char* c : {"nodes", "pools", "tail", "drain", "reload", "top", "servers"}) {
         auto r = llorch("http://127.0.0.1:1", std::string(c) + " --help");
         EXPECT_EQ(r.code, 0) << c << r.err;
         EXPECT_NE(r.out.find("--json"), std::string::npos) << c << ": " << r.out;

@@ -156,6 +156,46 @@ TEST_F(job_service_test, a_failure_skips_its_branch_and_the_rest_completes) {
     EXPECT_EQ(j->run.state(at(*j, "ok")), jobs::task_state::completed);
 }
 
+TEST_F(job_service_test, a_task_whose_stream_broke_runs_again_with_task_retries) {
+    start();
+    auto j = submit(R"({"job_id": "j", "task_retries": 1, "defaults": {"model": "tiny"},
+        "tasks": [{"id": "a", "prompt": "p"}, {"id": "b", "depends_on": ["a"],
+                   "prompt": "{{tasks.a.output}}"}]})");
+    ASSERT_TRUE(j);
+    auto first = gen("j", "a");
+    first->token("half");
+    first->error("UPSTREAM_FAILED");  // its engine died mid-stream
+    poll();
+    ASSERT_EQ(backend.opens.size(), 2u);
+    auto again = backend.opens[1];
+    EXPECT_EQ(again->request.task_id, "j.a.retry1");
+    EXPECT_EQ(j->run.state(at(*j, "a")), jobs::task_state::running);
+    finish(again, {"whole"});
+    // The dependent gets the second run's output only.
+    ASSERT_TRUE(gen("j", "b"));
+    EXPECT_EQ(gen("j", "b")->request.prompt, "whole");
+    finish(gen("j", "b"), {"ok"});
+    EXPECT_EQ(j->run.state(), jobs::job_state::completed);
+    EXPECT_NE(log_of(*j).find("event: task_retried\ndata: {\"task\":\"a\""), std::string::npos)
+        << log_of(*j);
+}
+
+TEST_F(job_service_test, a_broken_run_is_run_again_only_as_often_as_task_retries_says) {
+    start();
+    auto j = submit(R"({"job_id": "j", "task_retries": 1, "defaults": {"model": "tiny"},
+        "tasks": [{"id": "a", "prompt": "p"}]})");
+    ASSERT_TRUE(j);
+    for (int run = 0; run < 2; ++run) {
+        ASSERT_EQ(backend.opens.size(), static_cast<size_t>(run + 1));
+        backend.opens.back()->token("x");
+        backend.opens.back()->error("UPSTREAM_FAILED");
+        poll();
+    }
+    EXPECT_EQ(backend.opens.size(), 2u);
+    EXPECT_EQ(j->run.state(at(*j, "a")), jobs::task_state::failed);
+    EXPECT_EQ(j->run.state(), jobs::job_state::failed);
+}
+
 TEST_F(job_service_test, fail_fast_cancels_the_running_sibling_in_the_engine) {
     start();
     auto j = submit(R"({"job_id": "j", "fail_fast": true, "defaults": {"model": "tiny"},

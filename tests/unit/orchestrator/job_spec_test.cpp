@@ -16,6 +16,7 @@ api::api_result<job_spec> parse(const std::string& text, jobs::job_limits l = {}
 
 TEST(job_spec, reads_options_tasks_and_defaults) {
     auto j = parse(R"({"job_id": "j-1", "max_parallel": 3, "fail_fast": true, "deadline_ms": 9000,
+        "task_retries": 2,
         "defaults": {"model": "tiny", "max_tokens": 4, "temperature": 0},
         "tasks": [{"id": "plan", "prompt": "p"},
                   {"id": "do", "depends_on": ["plan"], "model": "other", "task_id": "ignored",
@@ -26,6 +27,7 @@ TEST(job_spec, reads_options_tasks_and_defaults) {
     EXPECT_EQ(j->options.max_parallel, 3u);
     EXPECT_TRUE(j->options.fail_fast);
     EXPECT_EQ(j->options.deadline, std::chrono::milliseconds(9000));
+    EXPECT_EQ(j->options.task_retries, 2);
     ASSERT_EQ(j->tasks.size(), 2u);
     EXPECT_EQ(j->tasks[0].task_id, "j-1.plan");
     EXPECT_EQ(j->tasks[0].model, "tiny");
@@ -73,6 +75,7 @@ TEST(job_spec, names_the_task_and_field_of_what_is_wrong) {
               "tasks.a: max_tokens"},
              {R"({"max_parallel": -1, "tasks": [{"id": "a", "model": "m"}]})", "max_parallel"},
              {R"({"fail_fast": 1, "tasks": [{"id": "a", "model": "m"}]})", "fail_fast"},
+             {R"({"task_retries": 6, "tasks": [{"id": "a", "model": "m"}]})", "task_retries"},
              {R"({"deadline_ms": 0, "tasks": [{"id": "a", "model": "m"}]})", "deadline_ms"},
              {R"({"job_id": "a b", "tasks": [{"id": "a", "model": "m"}]})", "job_id"},
              {R"({"defaults": 3, "tasks": [{"id": "a", "model": "m"}]})", "defaults"},

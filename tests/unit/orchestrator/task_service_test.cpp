@@ -167,6 +167,54 @@ TEST_F(task_service_test, does_not_retry_after_the_first_token) {
     EXPECT_EQ(t->error->code, api::error_code::upstream_failed);
 }
 
+TEST_F(task_service_test, reports_each_attempts_outcome_and_timings_to_the_server_monitor) {
+    monitor::server_monitor m;
+    add_pool("a");
+    add_pool("b");
+    start();
+    svc->set_server_monitor(&m);
+    task_spec s;
+    s.task_id = "t1";
+    s.model = "tiny";
+    s.placement.prefer_pools = {"a"};
+    auto t = submit(std::move(s));
+    ASSERT_EQ(backend.opens.size(), 1u);
+    backend.opens[0]->error("WORKER_RESET");  // before the first token: retried elsewhere
+    run_for(opts.retry_base);
+    ASSERT_EQ(backend.opens.size(), 2u);
+    ASSERT_EQ(backend.opens[1]->where.pool_id, "b");
+    run_for(50ms);
+    backend.opens[1]->token("ok");
+    poll();
+    run_for(30ms);
+    backend.opens[1]->end(1);
+    poll();
+    ASSERT_EQ(t->state, task_state::completed);
+    auto a = m.view("", "a", {}, clock.now());
+    EXPECT_EQ(a.failures_total, 1u);
+    EXPECT_DOUBLE_EQ(a.error_rate, 1.0);
+    EXPECT_FALSE(a.ttft_ewma_ms);
+    auto b = m.view("", "b", {}, clock.now());
+    EXPECT_EQ(b.requests_total, 1u);
+    EXPECT_EQ(b.failures_total, 0u);
+    // Timed from the attempt's start on b (after the retry's jittered backoff).
+    const double ttft =
+        std::chrono::duration<double, std::milli>(t->first_token - t->started).count();
+    EXPECT_GE(ttft, 50.0);
+    EXPECT_DOUBLE_EQ(*b.ttft_ewma_ms, ttft);
+    EXPECT_DOUBLE_EQ(*b.e2e_ewma_ms, ttft + 30.0);
+    // A cancelled task is not the server's failure.
+    auto c = submit("t2");
+    ASSERT_EQ(backend.opens.size(), 3u);
+    svc->cancel("t2");
+    poll();
+    EXPECT_EQ(c->state, task_state::cancelled);
+    const auto& where = backend.opens[2]->where.pool_id;
+    auto v = m.view("", where, {}, clock.now());
+    EXPECT_EQ(v.window_failures, where == "a" ? 1u : 0u);
+    EXPECT_EQ(v.requests_total, 2u);  // counted, but not in the error window
+}
+
 TEST_F(task_service_test, gives_up_after_max_attempts) {
     opts.max_attempts = 2;
     add_pool("a");

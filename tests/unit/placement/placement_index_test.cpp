@@ -142,6 +142,23 @@ TEST(placement_index, weighted_follows_capacity) {
     }
 }
 
+TEST(placement_index, weighted_follows_a_configured_weight_over_slots) {
+    placement_index index(with(placement_strategy::weighted));
+    auto light = ready_pool({"tiny"}, 4);
+    light.weight = 1;
+    auto heavy = ready_pool({"tiny"}, 4);
+    heavy.weight = 3;  // three times the picks of the light one, with the same slots
+    index.upsert_pool("", "w1", light);
+    auto ref = index.upsert_pool("", "w3", heavy);
+    const int n = 20'000;
+    auto counts = place_many(index, n);
+    EXPECT_NEAR(static_cast<double>(counts["w3"]) / n, 0.75, 0.015);
+    heavy.weight = 0;  // back to its slots: 4 against 1
+    index.update_pool(ref, heavy);
+    counts = place_many(index, n);
+    EXPECT_NEAR(static_cast<double>(counts["w3"]) / n, 0.8, 0.015);
+}
+
 TEST(placement_index, random_covers_all_pools) {
     placement_index index(with(placement_strategy::random));
     for (int i = 0; i < 8; ++i)
@@ -216,6 +233,8 @@ TEST(placement_index, each_filter_excludes_a_pool) {
     const std::vector<filter_case> cases = {
         {"node offline", [](placement_index& i, pool_ref) { i.set_node_available("n1", false); }},
         {"breaker open", [](placement_index& i, pool_ref) { i.set_node_breaker_open("n1", true); }},
+        {"unhealthy (monitor)",
+         [](placement_index& i, pool_ref p) { i.set_pool_healthy(p, false); }},
         {"not ready",
          [](placement_index& i, pool_ref p) {
              auto s = i.find(p)->state;
@@ -282,6 +301,19 @@ TEST(placement_index, excluded_pool_returns_when_the_condition_clears) {
     index.set_node_breaker_open("n1", false);
     EXPECT_TRUE(index.can_serve_now("tiny"));
     EXPECT_EQ(index.place(for_model())->pool, p);
+}
+
+TEST(placement_index, an_unhealthy_pool_returns_when_its_probes_recover) {
+    placement_index index(with(placement_strategy::hybrid));
+    auto p = index.upsert_pool("n1", "p", ready_pool());
+    EXPECT_TRUE(index.set_pool_healthy(p, false));
+    EXPECT_FALSE(index.can_serve_now("tiny"));
+    EXPECT_TRUE(index.can_start("tiny"));  // it may come back: tasks wait for it
+    EXPECT_EQ(index.place(for_model()).error(), placement_errc::no_capacity);
+    index.set_pool_healthy(p, true);
+    EXPECT_EQ(index.place(for_model())->pool, p);
+    index.remove_pool(p);
+    EXPECT_FALSE(index.set_pool_healthy(p, false));  // stale handle
 }
 
 TEST(placement_index, reported_busy_slots_beyond_our_own_count_reduce_free_slots) {

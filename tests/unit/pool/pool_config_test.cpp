@@ -46,6 +46,7 @@ engine = "openai"
 endpoint = "http://10.0.0.7:8000/"
 model = "meta-llama/Llama-3.1-8B-Instruct"
 slots = 16
+weight = 3
 )";
 
 std::string one_pool(std::string_view extra_lines,
@@ -108,6 +109,8 @@ TEST(pool_config, parses_a_good_file_with_defaults) {
     EXPECT_EQ(upstream.name, "meta-llama/Llama-3.1-8B-Instruct");
     EXPECT_EQ(upstream.device, "cpu");
     EXPECT_EQ(upstream.slots, 16);
+    EXPECT_EQ(upstream.weight, 3);
+    EXPECT_EQ(tiny.weight, 0);  // by slots
 }
 
 TEST(pool_config, names_the_pool_after_the_model_file_stem) {
@@ -286,6 +289,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "pools[0].aliases[0]: repeats the model name \"tiny\""},
         bad_case{one_pool("aliases = [\"a\", \"a\"]\n"), "pools[0].aliases[1]",
                  "pools[0].aliases[1]: repeats the model name \"a\""},
+        bad_case{one_pool("weight = 0\n"), "pools[0].weight",
+                 "pools[0].weight: must be at least 1 (got 0)"},
         bad_case{one_pool("labels = [\"a b\"]\n"), "pools[0].labels[0]",
                  "pools[0].labels[0]: a label must be 1 to 256 characters without spaces or "
                  "control characters (got \"a b\")"},
