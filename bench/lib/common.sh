@@ -37,7 +37,7 @@ bench_parse_args() {
   POOLD="$BUILD_DIR/bin/pool-managerd"
   SIM_ENGINE="$BENCH_DIR/lib/sim-engine"
   LLAMA_SERVER="${LLORCH_ENGINE:-$HOME/.cache/llama-orch/engines/llama.cpp-nlc3.22.1-cpu/bin/llama-server}"
-  MODEL="${LLORCH_BENCH_MODEL:-$HOME/.cache/llama-orch/models/tiny.gguf}"
+  MODEL="${LLORCH_BENCH_MODEL:-$HOME/.cache/llama-orch/models/tiny-r2/tiny.gguf}"
   for b in "$LOADGEN" "$ORCH" "$SIM"; do
     [[ -x "$b" ]] || { echo "missing $b: build with -DLLORCH_BUILD_BENCH=ON (cmake --build $BUILD_DIR --target llorch-loadgen orchestratord llorch-sim pool-managerd)" >&2; exit 2; }
   done
