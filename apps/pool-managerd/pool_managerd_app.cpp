@@ -80,6 +80,8 @@ startup_result<void> pool_managerd_app::start() {
             (pools.error().key.empty() ? "--config: " : "") + pools.error().message};
     auto selected = pool::select_pools(std::move(*pools), cfg_.pools);
     if (!selected) return startup_error{startup_errc::pools_config, selected.error().message};
+    selected = pool::add_node_labels(std::move(*selected), cfg_.node_labels);
+    if (!selected) return startup_error{startup_errc::pools_config, selected.error().message};
     const std::string node_id = cfg_.node_id.empty() ? host_name() : cfg_.node_id;
 
     auto served = serve_tls(cfg_.https, "POOL_MANAGERD", cfg_.tls_ca);

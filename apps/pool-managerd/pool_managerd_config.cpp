@@ -17,6 +17,10 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->envname("POOL_MANAGERD_POOLS");
     app.add_option("--node-id", node_id, "this node's id (default: the host name)")
         ->envname("POOL_MANAGERD_NODE_ID");
+    app.add_option("--node-labels", node_labels,
+                   "comma-separated placement labels of this node (e.g. big,fast): every pool of "
+                   "the node carries them after its own, for orchestratord's affinity rules")
+        ->envname("POOL_MANAGERD_NODE_LABELS");
     app.add_option("--runtime-dir", runtime_dir, "handoff files and engine logs")
         ->envname("POOL_MANAGERD_RUNTIME_DIR")
         ->capture_default_str();

@@ -24,8 +24,9 @@ struct pool_managerd_config {
 
     std::string config_file;
     std::string addr = "127.0.0.1:9200";
-    std::string pools;    // comma-separated ids; empty: all
-    std::string node_id;  // empty: the host name
+    std::string pools;        // comma-separated ids; empty: all
+    std::string node_id;      // empty: the host name
+    std::string node_labels;  // comma-separated placement labels of this node, given to its pools
     std::string runtime_dir = default_runtime_dir();
     std::string models_dir;  // GGUF files of the catalog, and where staging puts new ones
     long long watch_interval_ms = pool::manager_options{}.watch_interval.count();

@@ -23,6 +23,18 @@ std::string_view trim(std::string_view s) {
     return s.substr(first, s.find_last_not_of(space) - first + 1);
 }
 
+// The items of a comma-separated list, trimmed; empty items dropped.
+std::vector<std::string_view> comma_items(std::string_view list) {
+    std::vector<std::string_view> out;
+    while (true) {
+        const auto comma = list.find(',');
+        if (const auto item = trim(list.substr(0, comma)); !item.empty()) out.push_back(item);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
 config_error whole_file_error(std::string message, int line = 0, int column = 0) {
     return config_error{"", std::move(message), line, column};
 }
@@ -174,14 +186,7 @@ boost::system::result<std::vector<pool_config>, config_error> load_pools_file(
 
 boost::system::result<std::vector<pool_config>, config_error> select_pools(
     std::vector<pool_config> pools, std::string_view comma_separated_ids) {
-    std::vector<std::string_view> wanted;
-    auto rest = comma_separated_ids;
-    while (true) {
-        const auto comma = rest.find(',');
-        if (const auto id = trim(rest.substr(0, comma)); !id.empty()) wanted.push_back(id);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-    }
+    const auto wanted = comma_items(comma_separated_ids);
     if (wanted.empty()) return pools;
 
     for (auto id : wanted) {
@@ -200,6 +205,23 @@ boost::system::result<std::vector<pool_config>, config_error> select_pools(
     std::erase_if(pools, [&](const pool_config& p) {
         return std::find(wanted.begin(), wanted.end(), p.id) == wanted.end();
     });
+    return pools;
+}
+
+boost::system::result<std::vector<pool_config>, config_error> add_node_labels(
+    std::vector<pool_config> pools, std::string_view comma_separated_labels) {
+    const auto labels = comma_items(comma_separated_labels);
+    for (auto l : labels)
+        if (!valid_model_name(l))
+            return config_error{"POOL_MANAGERD_NODE_LABELS",
+                                fmt::format("POOL_MANAGERD_NODE_LABELS: {} is not a label (1–256 "
+                                            "bytes, no spaces or control characters)",
+                                            in_quotes(l)),
+                                0, 0};
+    for (auto& p : pools)
+        for (const auto& l : labels)
+            if (std::find(p.labels.begin(), p.labels.end(), l) == p.labels.end())
+                p.labels.emplace_back(l);
     return pools;
 }
 

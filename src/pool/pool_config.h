@@ -98,6 +98,12 @@ boost::system::result<std::vector<pool_config>, config_error> load_pools_file(
 boost::system::result<std::vector<pool_config>, config_error> select_pools(
     std::vector<pool_config> pools, std::string_view comma_separated_ids);
 
+// Gives every pool the node's own placement labels (a comma-separated list,
+// POOL_MANAGERD_NODE_LABELS), after the pool's own and without repeating one. A label that is not
+// a valid name is an error naming POOL_MANAGERD_NODE_LABELS.
+boost::system::result<std::vector<pool_config>, config_error> add_node_labels(
+    std::vector<pool_config> pools, std::string_view comma_separated_labels);
+
 // Parses a device string: "cpu" -> {}, "gpu:0,1" -> {0, 1}; nullopt when malformed or when a
 // GPU appears twice.
 std::optional<std::vector<int>> parse_device(std::string_view device);

@@ -72,16 +72,6 @@ bool valid_id(std::string_view id) {
            });
 }
 
-// Model names travel in JSON and URLs and are compared exactly: no spaces or control
-// characters, which would only ever be a mistake.
-bool valid_model_name(std::string_view name) {
-    return !name.empty() && name.size() <= max_name_length &&
-           std::none_of(name.begin(), name.end(), [](char c) {
-               const auto u = static_cast<unsigned char>(c);
-               return u <= 0x20 || u == 0x7f;
-           });
-}
-
 bool valid_endpoint(std::string_view url) {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (url.starts_with(scheme)) {
@@ -105,6 +95,16 @@ std::optional<std::string> check_extra_arg(std::string_view arg) {
 }
 
 }  // namespace
+
+// Model names travel in JSON and URLs and are compared exactly: no spaces or control
+// characters, which would only ever be a mistake.
+bool valid_model_name(std::string_view name) {
+    return !name.empty() && name.size() <= max_name_length &&
+           std::none_of(name.begin(), name.end(), [](char c) {
+               const auto u = static_cast<unsigned char>(c);
+               return u <= 0x20 || u == 0x7f;
+           });
+}
 
 toml_table_reader pool_table_reader(const toml::table& table, std::string prefix) {
     return toml_table_reader(table, std::move(prefix), known_keys);

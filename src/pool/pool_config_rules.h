@@ -14,6 +14,9 @@ namespace llorch::pool {
 // The highest GPU index a device string may name.
 inline constexpr int max_gpu_index = 255;
 
+// A model name, alias or placement label: 1–256 bytes, no spaces or control characters.
+bool valid_model_name(std::string_view name);
+
 // One validated pool, or nullopt with the reader's error() set.
 std::optional<pool_config> read_pool(toml_table_reader& r);
 

@@ -1,6 +1,7 @@
 // Placement rules in the CLOUD profile (orchestratord --placement-rules): labels from the nodes'
-// pool files steer tasks (a required label routes a model to its node only; a preferred label wins
-// while its pool has room and gives way when it has none), and a task type names a model.
+// pool files (or a node's own, POOL_MANAGERD_NODE_LABELS) steer tasks (a required label routes a
+// model to its node only; a preferred label wins while its pool has room and gives way when it has
+// none), and a task type names a model.
 #include "cloud_fixture.h"
 
 namespace llorch::test {
@@ -41,6 +42,25 @@ TEST(affinity, a_required_label_routes_its_model_to_the_labelled_node_only) {
     cp.cancel(first);
     ASSERT_TRUE(cp.wait_generating(second)) << json::serialize(cp.task(second));
     EXPECT_EQ(str_of(cp.task(second), "node_id"), "node-big");
+}
+
+TEST(affinity, a_nodes_own_labels_count_like_its_pools_labels) {
+    control_plane cp(
+        with_rules("[[affinity]]\nmodel = \"al*\"\nlabel = \"big\"\nrequired = "
+                   "true\n"));
+    // No pool of either node has a label: the big node says it of itself.
+    header_pairs big_env = no_tokens;
+    big_env.emplace_back("POOL_MANAGERD_NODE_LABELS", "big,fast");
+    node_process big("node-big", pool_toml("p", models().alpha, 2), cp.base(), big_env);
+    node_process small("node-small", pool_toml("p", models().alpha, 2), cp.base());
+    ASSERT_EQ(cp.wait_cluster({"node-big", "node-small"}), "");
+    for (int i = 0; i < 2; ++i) {
+        auto id = cp.submit_id(long_task());
+        stream_reader r(cp, id);
+        ASSERT_TRUE(cp.wait_generating(id)) << json::serialize(cp.task(id));
+        EXPECT_EQ(str_of(cp.task(id), "node_id"), "node-big");
+        cp.cancel(id);
+    }
 }
 
 TEST(affinity, a_preferred_label_wins_while_free_and_falls_back_when_busy) {

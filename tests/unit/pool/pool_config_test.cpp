@@ -402,6 +402,24 @@ TEST(select_pools, rejects_an_unknown_id_naming_the_variable) {
               "upstream)");
 }
 
+TEST(add_node_labels, gives_every_pool_the_nodes_labels_after_its_own_without_repeats) {
+    auto pools = three_pools();
+    pools[0].labels = {"fast"};
+    auto result = add_node_labels(std::move(pools), " big, fast ,,");
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ((*result)[0].labels, (std::vector<std::string>{"fast", "big"}));
+    EXPECT_EQ((*result)[1].labels, (std::vector<std::string>{"big", "fast"}));
+    EXPECT_EQ(add_node_labels(three_pools(), "")->at(2).labels, std::vector<std::string>{});
+}
+
+TEST(add_node_labels, rejects_a_label_that_is_not_a_name_naming_the_variable) {
+    auto result = add_node_labels(three_pools(), "big,has space");
+    ASSERT_FALSE(result.has_value());
+    EXPECT_EQ(result.error().key, "POOL_MANAGERD_NODE_LABELS");
+    EXPECT_NE(result.error().message.find("\"has space\""), std::string::npos)
+        << result.error().message;
+}
+
 TEST(parse_device, accepts_cpu_and_gpu_lists) {
     EXPECT_EQ(parse_device("cpu"), std::vector<int>{});
     EXPECT_EQ(parse_device("gpu:0"), std::vector<int>{0});
