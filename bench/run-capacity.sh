@@ -113,6 +113,11 @@ orch_start orch-hold "$WORK/hold.toml"
 wait_pools_ready "$ORCH_PORT" "$HOLD_POOLS"
 echo "holding $HOLD streams through orchestratord ..."
 hold hold-orch orch "http://127.0.0.1:$ORCH_PORT" "$ORCH_PID"
+bench_stop "$ORCH_PID"
+# A fresh orchestratord for the one-exchange run: the first run's 8,000 tasks, still retained,
+# would count in its RSS.
+orch_start orch-hold-stream "$WORK/hold.toml"
+wait_pools_ready "$ORCH_PORT" "$HOLD_POOLS"
 echo "holding $HOLD streams through orchestratord, one exchange each ..."
 hold hold-orch-stream orch-stream "http://127.0.0.1:$ORCH_PORT" "$ORCH_PID"
 bench_stop "$ORCH_PID"
