@@ -22,6 +22,16 @@ using http::response;
 
 namespace {
 
+// The model a show or pull names: `model`, or the older `name`; a 400 saying what to send else.
+api::api_result<std::string> model_field(const json::object& body, std::string_view verb) {
+    auto* m = body.if_contains("model");
+    if (!m || m->is_null()) m = body.if_contains("name");
+    if (!m || !m->is_string() || m->get_string().empty())
+        return api::make_error(api::error_code::invalid_params,
+                               "model: name the model to " + std::string(verb));
+    return std::string(m->get_string());
+}
+
 // The Ollama API level these endpoints follow (clients compare it with what they need).
 constexpr const char* ollama_api_version = "0.6.0";
 
@@ -158,19 +168,14 @@ asio::awaitable<response> compat_api::tags(request) {
 asio::awaitable<response> compat_api::show(request q) {
     auto parsed = api::parse_json_body(q.body);
     if (!parsed) co_return ollama_error(parsed.error(), q.correlation_id);
-    auto* m = parsed->if_contains("model");
-    if (!m || m->is_null()) m = parsed->if_contains("name");
-    if (!m || !m->is_string() || m->get_string().empty())
-        co_return ollama_error(
-            api::make_error(api::error_code::invalid_params, "model: name the model to show"),
-            q.correlation_id);
-    auto name = ollama_model_name(m->get_string());
+    auto named = model_field(*parsed, "show");
+    if (!named) co_return ollama_error(named.error(), q.correlation_id);
+    auto name = ollama_model_name(*named);
     auto limits = tasks_.limits(name);
     if (!index_.serves(name) || !limits)
-        co_return ollama_error(
-            api::make_error(api::error_code::model_not_available,
-                            "model '" + std::string(m->get_string()) + "' not found"),
-            q.correlation_id);
+        co_return ollama_error(api::make_error(api::error_code::model_not_available,
+                                               "model '" + *named + "' not found"),
+                               q.correlation_id);
     json::object info{{"general.architecture", "llama"}, {"llama.context_length", limits->ctx}};
     json::object o{{"modelfile", "# served by llama-orch from a GGUF file\nFROM " + name + "\n"},
                    {"parameters", "num_ctx " + std::to_string(limits->ctx) + "\nnum_predict " +
@@ -214,13 +219,9 @@ asio::awaitable<response> compat_api::model_management(request q) {
 asio::awaitable<response> compat_api::pull(request q) {
     auto parsed = api::parse_json_body(q.body);
     if (!parsed) co_return ollama_error(parsed.error(), q.correlation_id);
-    auto* m = parsed->if_contains("model");
-    if (!m || m->is_null()) m = parsed->if_contains("name");
-    if (!m || !m->is_string() || m->get_string().empty())
-        co_return ollama_error(
-            api::make_error(api::error_code::invalid_params, "model: name the model to pull"),
-            q.correlation_id);
-    std::string source(m->get_string());
+    auto named = model_field(*parsed, "pull");
+    if (!named) co_return ollama_error(named.error(), q.correlation_id);
+    std::string source(*named);
     bool stream = true;
     if (auto* s = parsed->if_contains("stream"); s && s->is_bool()) stream = s->get_bool();
     if (!files_ || !catalog::parse_model_ref(source))

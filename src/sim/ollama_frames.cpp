@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "sim/sim_frames.h"
 #include "sim/token_text.h"
 
 namespace llorch::sim {
@@ -14,18 +15,6 @@ namespace json = boost::json;
 namespace {
 
 long long ns(double ms) { return static_cast<long long>(ms * 1e6); }
-
-int count_messages(const json::array& messages) {
-    int n = 1;
-    for (const auto& m : messages) {
-        n += 4;
-        if (const auto* o = m.if_object()) {
-            if (const auto* c = o->if_contains("content"); c && c->is_string())
-                n += token_text::count_prompt_tokens(c->get_string()) - 1;
-        }
-    }
-    return n;
-}
 
 api_error bad_request(std::string message) { return api_error{400, std::move(message), ""}; }
 

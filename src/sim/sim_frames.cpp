@@ -38,19 +38,6 @@ int count_prompt(const json::value& p) {
     return 1;
 }
 
-// A chat template adds a few tokens around every message.
-int count_messages(const json::array& messages) {
-    int n = 1;
-    for (const auto& m : messages) {
-        n += 4;
-        if (const auto* o = m.if_object()) {
-            if (const auto* c = o->if_contains("content"); c && c->is_string())
-                n += token_text::count_prompt_tokens(c->get_string()) - 1;
-        }
-    }
-    return n;
-}
-
 double per(double a, double b) { return b > 0 ? a / b : 0; }
 
 // Timings are written by hand: Boost.JSON writes doubles as "5E1", llama-server as "50.0", and
@@ -82,6 +69,19 @@ json::object usage_json(const gen_summary& s) {
 void append_data(std::string& out, std::string_view data) { http::append_sse(out, {}, data); }
 
 }  // namespace
+
+// A chat template adds a few tokens around every message.
+int count_messages(const json::array& messages) {
+    int n = 1;
+    for (const auto& m : messages) {
+        n += 4;
+        if (const auto* o = m.if_object()) {
+            if (const auto* c = o->if_contains("content"); c && c->is_string())
+                n += token_text::count_prompt_tokens(c->get_string()) - 1;
+        }
+    }
+    return n;
+}
 
 boost::system::result<gen_request, api_error> parse_gen_request(api_kind api,
                                                                 std::string_view body) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/fwd.hpp>
 #include <boost/system/result.hpp>
 
 namespace llorch::sim {
@@ -49,6 +50,9 @@ boost::system::result<gen_request, api_error> parse_gen_request(api_kind api,
 
 // {"error":{"code":N,"message":...,"type":...}}: the envelope of request and server errors.
 std::string error_body(const api_error& e);
+
+// The prompt tokens of chat messages: each message's text plus the few a chat template adds.
+int count_messages(const boost::json::array& messages);
 // {"error":{"message":...,"type":...,"code":N}}: the envelope llama-server's middleware uses
 // (401 Invalid API Key, 503 Loading model, 404 File Not Found).
 std::string middleware_error_body(int code, std::string_view message, std::string_view type);
