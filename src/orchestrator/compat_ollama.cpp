@@ -2,10 +2,6 @@
 // show, ps, pull (onto the catalog's staging), and the model-management calls llama-orch answers
 // with what it does instead.
 #include <fmt/format.h>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
@@ -14,6 +10,7 @@
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/compat_request.h"
 #include "orchestrator/compat_stream.h"
+#include "pool/catalog_job_follower.h"
 
 namespace llorch::orchestrator {
 namespace json = boost::json;
@@ -72,70 +69,51 @@ json::object details_of(const catalog::catalog_entry& e) {
 class pull_progress final : public http::body_stream {
   public:
     pull_progress(std::shared_ptr<pool::catalog_admin> files, std::string id)
-        : files_(std::move(files)), id_(std::move(id)) {}
+        : follow_(std::move(files), std::move(id)) {}
 
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override {
-        if (done_ || gone_) co_return std::nullopt;
+        if (done_) co_return std::nullopt;
         if (!started_) {
             started_ = true;
             co_return line(json::object{{"status", "pulling manifest"}});
         }
-        const auto until = std::chrono::steady_clock::now() + max_wait;
-        for (;;) {
-            auto j = co_await files_->job(id_);
-            if (gone_) co_return std::nullopt;
-            if (!j) {
-                done_ = true;
-                co_return line(json::object{{"error", j.error().message}});
-            }
-            std::string state(j->at("state").as_string());
-            if (state == "failed") {
-                done_ = true;
-                const auto& e = j->at("error").as_object();
-                co_return line(
-                    json::object{{"error", "pull failed: " + std::string(e.at("code").as_string()) +
-                                               ": " + std::string(e.at("message").as_string())}});
-            }
-            if (state == "done") {
-                done_ = true;
-                const auto& m = j->at("model").as_object();
-                std::string digest = "sha256:" + std::string(m.at("sha256").as_string());
-                co_return line(json::object{{"status", "verifying sha256 digest"}}) +
-                    line(json::object{{"status", "writing manifest"}}) +
-                    line(json::object{{"status", "success"}, {"digest", digest}});
-            }
-            auto bytes = j->at("bytes");
-            if (json::serialize(bytes) != last_) {
-                last_ = json::serialize(bytes);
-                json::object o{{"status", "downloading " + std::string(j->at("name").as_string())},
-                               {"digest", ""},
-                               {"completed", bytes}};
-                if (!j->at("total").is_null()) o["total"] = j->at("total");
-                co_return line(o);
-            }
-            if (std::chrono::steady_clock::now() >= until) co_return std::string();
-            timer_.emplace(co_await asio::this_coro::executor, std::chrono::milliseconds(250));
-            boost::system::error_code ec;
-            co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (gone_) co_return std::nullopt;
+        auto s = co_await follow_.next(max_wait);
+        using kind = pool::catalog_job_follower::step::kind;
+        if (s.what == kind::gone) co_return std::nullopt;
+        if (s.what == kind::quiet) co_return std::string();
+        done_ = true;
+        if (s.what == kind::error) co_return line(json::object{{"error", s.error.message}});
+        const auto& j = s.job;
+        std::string state(j.at("state").as_string());
+        if (state == "failed") {
+            const auto& e = j.at("error").as_object();
+            co_return line(
+                json::object{{"error", "pull failed: " + std::string(e.at("code").as_string()) +
+                                           ": " + std::string(e.at("message").as_string())}});
         }
+        if (state == "done") {
+            const auto& m = j.at("model").as_object();
+            std::string digest = "sha256:" + std::string(m.at("sha256").as_string());
+            co_return line(json::object{{"status", "verifying sha256 digest"}}) +
+                line(json::object{{"status", "writing manifest"}}) +
+                line(json::object{{"status", "success"}, {"digest", digest}});
+        }
+        done_ = false;
+        json::object o{{"status", "downloading " + std::string(j.at("name").as_string())},
+                       {"digest", ""},
+                       {"completed", j.at("bytes")}};
+        if (!j.at("total").is_null()) o["total"] = j.at("total");
+        co_return line(o);
     }
-    void on_disconnect() override {
-        gone_ = true;
-        if (timer_) timer_->cancel();
-    }
+    void on_disconnect() override { follow_.stop(); }
     bool ended() const override { return done_; }
 
   private:
     static std::string line(const json::object& o) { return json::serialize(o) + "\n"; }
 
-    std::shared_ptr<pool::catalog_admin> files_;
-    std::string id_;
-    std::optional<asio::steady_timer> timer_;
-    std::string last_;
+    pool::catalog_job_follower follow_;
     bool started_ = false;
     bool done_ = false;
-    bool gone_ = false;
 };
 
 }  // namespace
@@ -232,7 +210,10 @@ asio::awaitable<response> compat_api::pull(request q) {
                                 "hf:ORG/REPO/FILE.gguf or file:/path — and it is staged into the "
                                 "catalog (POST /v2/catalog/models)"),
             q.correlation_id);
-    auto job = co_await files_->stage(catalog::staging_request{source, "", "", ""});
+    // A named request, moved in: gcc 12 gives a coroutine a prvalue argument without its own
+    // copy, so the job's strings would be freed with this frame.
+    catalog::staging_request req{source, "", "", ""};
+    auto job = co_await files_->stage(std::move(req));
     if (!job) co_return ollama_error(job.error(), q.correlation_id);
     std::string id(job->at("job_id").as_string());
     if (stream) {
@@ -241,28 +222,31 @@ asio::awaitable<response> compat_api::pull(request q) {
         r.stream = std::make_shared<pull_progress>(files_, id);
         co_return r;
     }
-    // Not streamed: one answer once the job ended.
-    asio::steady_timer t(co_await asio::this_coro::executor);
+    // Not streamed: one answer once the job ended (a client that left stops the wait).
+    auto follow = std::make_shared<pool::catalog_job_follower>(files_, id);
+    if (q.departure)
+        q.departure->on_departure([w = std::weak_ptr(follow)] {
+            if (auto f = w.lock()) f->stop();
+        });
     for (;;) {
-        auto j = co_await files_->job(id);
-        if (!j) co_return ollama_error(j.error(), q.correlation_id);
-        std::string state(j->at("state").as_string());
+        auto s = co_await follow->next(std::chrono::hours(1));
+        using kind = pool::catalog_job_follower::step::kind;
+        if (s.what == kind::gone)
+            co_return ollama_error(api::make_error(api::error_code::cancelled, "the client left"),
+                                   q.correlation_id);
+        if (s.what == kind::error) co_return ollama_error(s.error, q.correlation_id);
+        if (s.what == kind::quiet) continue;
+        std::string state(s.job.at("state").as_string());
         if (state == "done")
             co_return response::json(200, json::serialize(json::object{{"status", "success"}}));
         if (state == "failed") {
-            const auto& e = j->at("error").as_object();
+            const auto& e = s.job.at("error").as_object();
             co_return ollama_error(
                 api::make_error(api::error_code::internal,
                                 "pull failed: " + std::string(e.at("code").as_string()) + ": " +
                                     std::string(e.at("message").as_string())),
                 q.correlation_id);
         }
-        t.expires_after(std::chrono::milliseconds(250));
-        boost::system::error_code ec;
-        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec)
-            co_return ollama_error(api::make_error(api::error_code::cancelled, "stopping"),
-                                   q.correlation_id);
     }
 }
 

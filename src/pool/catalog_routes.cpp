@@ -3,14 +3,11 @@
 #include <filesystem>
 #include <map>
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
 #include "http/sse.h"
+#include "pool/catalog_job_follower.h"
 #include "pool/catalog_json.h"
 
 namespace llorch::pool {
@@ -152,54 +149,39 @@ asio::awaitable<response> remove(files_ptr f, request q) {
 class job_events final : public http::body_stream {
   public:
     job_events(files_ptr f, std::string id, std::chrono::milliseconds poll)
-        : f_(std::move(f)), id_(std::move(id)), poll_(poll) {}
+        : follow_(std::move(f), std::move(id), poll) {}
 
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds max_wait) override {
-        if (done_ || gone_) co_return std::nullopt;
-        const auto until = std::chrono::steady_clock::now() + max_wait;
-        for (;;) {
-            auto j = co_await f_->job(id_);
-            if (gone_) co_return std::nullopt;
-            std::string out;
-            if (!j) {
+        if (done_) co_return std::nullopt;
+        auto s = co_await follow_.next(max_wait);
+        std::string out;
+        switch (s.what) {
+            case catalog_job_follower::step::kind::gone:
+                co_return std::nullopt;
+            case catalog_job_follower::step::kind::quiet:
+                co_return out;
+            case catalog_job_follower::step::kind::error:
                 http::append_sse(
                     out, "error",
-                    json::serialize(json::object{{"code", api::to_string(j.error().code)},
-                                                 {"message", j.error().message}}));
+                    json::serialize(json::object{{"code", api::to_string(s.error.code)},
+                                                 {"message", s.error.message}}));
                 done_ = true;
                 co_return out;
-            }
-            std::string state(j->at("state").as_string());
-            auto key = state + "/" + json::serialize(j->at("bytes"));
-            if (key != last_) {
-                last_ = key;
-                bool end = state == "done" || state == "failed";
-                http::append_sse(out, end ? state : "progress", json::serialize(*j));
-                done_ = end;
-                co_return out;
-            }
-            if (std::chrono::steady_clock::now() >= until) co_return std::string();
-            timer_.emplace(co_await asio::this_coro::executor, poll_);
-            boost::system::error_code ec;
-            co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (gone_) co_return std::nullopt;
+            case catalog_job_follower::step::kind::moved:
+                break;
         }
+        std::string state(s.job.at("state").as_string());
+        done_ = state == "done" || state == "failed";
+        http::append_sse(out, done_ ? state : "progress", json::serialize(s.job));
+        co_return out;
     }
 
-    void on_disconnect() override {
-        gone_ = true;
-        if (timer_) timer_->cancel();
-    }
+    void on_disconnect() override { follow_.stop(); }
     bool ended() const override { return done_; }
 
   private:
-    files_ptr f_;
-    std::string id_;
-    std::chrono::milliseconds poll_;
-    std::optional<asio::steady_timer> timer_;
-    std::string last_;
+    catalog_job_follower follow_;
     bool done_ = false;
-    bool gone_ = false;
 };
 
 asio::awaitable<response> events(files_ptr f, std::chrono::milliseconds poll, request q) {
