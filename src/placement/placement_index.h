@@ -129,7 +129,7 @@ class placement_index {
     void count_startable(uint32_t index, bool startable);
     void index_pool(uint32_t index, double key);
     void unindex_pool(uint32_t index);
-    void set_models(uint32_t index, const std::vector<std::string>& models);
+    void set_models(uint32_t index, const std::vector<std::string>& models, bool embeddings);
     uint32_t model_id(std::string_view model);
     bool serves_model(const slot& s, uint32_t model) const;
     template <class F>

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llorch::placement {
@@ -35,7 +36,23 @@ struct pool_state {
     uint64_t vram_total_bytes = 0;
     uint64_t vram_free_bytes = 0;
     bool vram_ok = true;  // fits the VRAM policy; decided by whoever reports the state
+    // Also answers embedding requests: each of `models` is indexed a second time under
+    // embeddings_key(name), the name an embedding task is placed by.
+    bool embeddings = false;
 };
+
+// The model name an embedding task is placed by: a pool serves it when it serves `model` and
+// answers embedding requests. The prefix holds a control character, which no model name has.
+inline constexpr std::string_view embeddings_prefix =
+    "\x1f"
+    "embeddings\x1f";
+inline std::string embeddings_key(std::string_view model) {
+    return std::string(embeddings_prefix).append(model);
+}
+// The model name of a placement key (what affinity rules match).
+inline std::string_view model_of_key(std::string_view key) {
+    return key.starts_with(embeddings_prefix) ? key.substr(embeddings_prefix.size()) : key;
+}
 
 struct pool_entry {
     std::string node_id;
