@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_pick.h"
+#include "engines/embeddings.h"
 #include "http/sse.h"
 
 namespace llorch::engines {
@@ -323,6 +324,7 @@ class ollama_decoder : public stream_decoder {
 class llamacpp_adapter : public engine_adapter {
   public:
     engine_call build(const generation_request& g, const std::string& model) const override {
+        if (!g.embed.empty()) return embedding_call(engine_kind_id::llamacpp, g, model);
         json::object o;
         if (!g.messages.empty()) {
             o["model"] = model;
@@ -345,6 +347,7 @@ class llamacpp_adapter : public engine_adapter {
         return {"/completion", json::serialize(o)};
     }
     std::unique_ptr<stream_decoder> decoder(const generation_request& g) const override {
+        if (!g.embed.empty()) return embedding_decoder(engine_kind_id::llamacpp, g.embed.size());
         if (!g.messages.empty()) return std::make_unique<openai_decoder>();
         return std::make_unique<llamacpp_completion_decoder>();
     }
@@ -354,6 +357,7 @@ class llamacpp_adapter : public engine_adapter {
 class openai_adapter : public engine_adapter {
   public:
     engine_call build(const generation_request& g, const std::string& model) const override {
+        if (!g.embed.empty()) return embedding_call(engine_kind_id::openai, g, model);
         json::object o;
         o["model"] = model;
         o["max_tokens"] = g.max_tokens;
@@ -369,7 +373,8 @@ class openai_adapter : public engine_adapter {
         o["prompt"] = g.prompt.value_or("");
         return {"/v1/completions", json::serialize(o)};
     }
-    std::unique_ptr<stream_decoder> decoder(const generation_request&) const override {
+    std::unique_ptr<stream_decoder> decoder(const generation_request& g) const override {
+        if (!g.embed.empty()) return embedding_decoder(engine_kind_id::openai, g.embed.size());
         return std::make_unique<openai_decoder>();
     }
     std::string health_path() const override { return "/v1/models"; }
@@ -378,6 +383,7 @@ class openai_adapter : public engine_adapter {
 class ollama_adapter : public engine_adapter {
   public:
     engine_call build(const generation_request& g, const std::string& model) const override {
+        if (!g.embed.empty()) return embedding_call(engine_kind_id::ollama, g, model);
         json::object o;
         o["model"] = model;
         o["stream"] = true;
@@ -393,7 +399,8 @@ class ollama_adapter : public engine_adapter {
         o["prompt"] = g.prompt.value_or("");
         return {"/api/generate", json::serialize(o)};
     }
-    std::unique_ptr<stream_decoder> decoder(const generation_request&) const override {
+    std::unique_ptr<stream_decoder> decoder(const generation_request& g) const override {
+        if (!g.embed.empty()) return embedding_decoder(engine_kind_id::ollama, g.embed.size());
         return std::make_unique<ollama_decoder>();
     }
     std::string health_path() const override { return "/api/tags"; }

@@ -16,11 +16,12 @@ enum class engine_kind_id { llamacpp, openai, ollama };
 
 // One decoded step of an engine's stream.
 struct engine_event {
-    enum class kind { token, tool_call, end, error } type = kind::token;
+    enum class kind { token, tool_call, embedding, end, error } type = kind::token;
     std::string text;  // token: a non-empty chunk of text
     // tool_call: a piece of the answer's call number `tool_index`: its first piece names the call
     // (`tool_id`, `tool_name`), every piece may add to its JSON arguments (`text`), as OpenAI's
-    // streamed deltas do.
+    // streamed deltas do. embedding: the vector of input number `tool_index`, as a JSON array
+    // (`text`; embeddings.h).
     int tool_index = 0;
     std::string tool_id;
     std::string tool_name;

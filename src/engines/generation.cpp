@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
+#include "engines/embeddings.h"
 
 namespace llorch::engines {
 namespace json = boost::json;
@@ -121,8 +122,11 @@ api::api_result<generation_request> parse_generation(const json::object& o) {
             g.messages.push_back(std::move(*r));
         }
     }
-    if (!g.prompt && g.messages.empty())
-        return bad("prompt", "give a prompt (or inputs[], or messages[])");
+    if (auto ok = parse_embed(o, g); !ok) return ok.error();
+    if (!g.embed.empty() && (g.prompt || !g.messages.empty()))
+        return bad("embed", "asks for embeddings: leave out prompt, inputs and messages");
+    if (!g.prompt && g.messages.empty() && g.embed.empty())
+        return bad("prompt", "give a prompt (or inputs[], or messages[], or embed[])");
     if (g.prompt && !valid_utf8(*g.prompt)) return bad("prompt", "is not valid UTF-8");
     for (const auto& m : g.messages)
         if (!valid_utf8(m.content)) return bad("messages", "content is not valid UTF-8");
@@ -224,6 +228,11 @@ std::string to_json(const generation_request& g) {
         json::array a;
         for (const auto& m : g.messages) a.push_back(message_json(m));
         o["messages"] = std::move(a);
+    }
+    if (!g.embed.empty()) {
+        json::array a;
+        for (const auto& t : g.embed) a.push_back(json::value(t));
+        o["embed"] = std::move(a);
     }
     if (g.max_tokens > 0) o["max_tokens"] = g.max_tokens;
     add_sampling(o, g);

@@ -28,7 +28,10 @@ struct chat_message {
 struct generation_request {
     std::optional<std::string> prompt;
     std::vector<chat_message> messages;  // chat when non-empty
-    int max_tokens = 0;                  // 0: the pool's default
+    // Texts to embed: when non-empty the request asks for embeddings, not a generation, and
+    // prompt and messages are empty (embeddings.h).
+    std::vector<std::string> embed;
+    int max_tokens = 0;  // 0: the pool's default
     std::optional<double> temperature;
     std::optional<double> top_p;
     std::optional<int> top_k;

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "common/log.h"
+#include "engines/embeddings.h"
 #include "engines/stream_failure.h"
 #include "http/client.h"
 #include "http/sse.h"
@@ -132,6 +133,10 @@ class remote_stream final : public pool::infer_stream {
             auto tc = engines::tool_call_of(e.data);
             if (!tc) return;
             ev = std::move(*tc);
+        } else if (e.event == "embedding") {
+            auto em = engines::embedding_of(e.data);
+            if (!em) return;
+            ev = std::move(*em);
         } else if (e.event == "end") {
             ev.type = engines::engine_event::kind::end;
             if (auto* n = o.if_contains("tokens_out"); n && n->is_int64())

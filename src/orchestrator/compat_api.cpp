@@ -23,26 +23,6 @@ response ollama_idiom_answer(const compat_ctx& c, compat_request::idiom i) {
                                            i == compat_request::idiom::unload ? "unload" : "load"));
 }
 
-// Adds a piece of a tool call (a task's `tool_call` event) to the calls of a whole answer.
-void add_tool_call_piece(json::array& calls, const json::object& ev) {
-    auto idx = ev.contains("index") ? api::json_number(ev.at("index")).value_or(0) : 0;
-    if (idx < 0 || idx > 127) return;
-    auto i = static_cast<size_t>(idx);
-    while (calls.size() <= i)
-        calls.push_back(json::object{{"id", ""},
-                                     {"type", "function"},
-                                     {"function", json::object{{"name", ""}, {"arguments", ""}}}});
-    auto& call = calls[i].as_object();
-    auto& fn = call["function"].as_object();
-    if (auto* id = ev.if_contains("id"); id && id->is_string()) call["id"] = *id;
-    if (auto* n = ev.if_contains("name"); n && n->is_string()) fn["name"] = *n;
-    if (auto* a = ev.if_contains("arguments"); a && a->is_string() && !a->get_string().empty()) {
-        std::string args(fn["arguments"].as_string());
-        args += a->get_string();
-        fn["arguments"] = args;
-    }
-}
-
 // The whole answer of a task that was not streamed, in the dialect of c.d.
 asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::body_stream> reader,
                                          std::string corr) {
@@ -65,20 +45,13 @@ asio::awaitable<response> collect_answer(compat_ctx c, std::shared_ptr<http::bod
         } else if (ev->event == "end") {
             end = end_figures_of(o);
         } else if (ev->event == "error") {
-            auto* code = o.if_contains("code");
-            auto* msg = o.if_contains("message");
-            auto e = api::make_error(
-                api::error_code_from_string(code && code->is_string()
-                                                ? std::string_view(code->get_string())
-                                                : std::string_view())
-                    .value_or(api::error_code::upstream_failed),
-                msg && msg->is_string() ? std::string(msg->get_string()) : "the task failed");
+            auto e = task_error_of(o);
             co_return ollama ? ollama_error(e, corr) : openai_error(e, corr);
         }
     }
-    if (ollama) co_return response::json(200, ollama_line(c, text, true, &end));
+    if (ollama) co_return response::json(200, ollama_line(c, text, true, &end, nullptr, &calls));
     if (c.d == dialect::openai_responses)
-        co_return response::json(200, responses_answer(c, text, end));
+        co_return response::json(200, responses_answer(c, text, calls, end));
     json::object choice{{"index", 0}, {"finish_reason", end.finish_reason}};
     if (c.d == dialect::openai_chat) {
         json::object m{{"role", "assistant"}};

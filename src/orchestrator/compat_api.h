@@ -30,6 +30,10 @@ class compat_api {
     asio::awaitable<http::response> responses(http::request q);  // compat_responses.h
     asio::awaitable<http::response> models(http::request q);
     asio::awaitable<http::response> model(http::request q);  // GET /v1/models/{id}
+    // Embeddings (compat_embeddings.cpp): POST /v1/embeddings, /api/embed, /api/embeddings.
+    asio::awaitable<http::response> embeddings(http::request q);
+    asio::awaitable<http::response> embed(http::request q);
+    asio::awaitable<http::response> embeddings_legacy(http::request q);
     // Ollama (compat_api.cpp: generation; compat_ollama.cpp: the rest)
     asio::awaitable<http::response> generate(http::request q);
     asio::awaitable<http::response> chat(http::request q);

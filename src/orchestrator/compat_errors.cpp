@@ -19,6 +19,16 @@ std::string_view error_param(const api::error& e) {
     return m.substr(0, colon);
 }
 
+api::error task_error_of(const json::object& o) {
+    auto* code = o.if_contains("code");
+    auto* msg = o.if_contains("message");
+    return api::make_error(
+        api::error_code_from_string(code && code->is_string() ? std::string_view(code->get_string())
+                                                              : std::string_view())
+            .value_or(api::error_code::upstream_failed),
+        msg && msg->is_string() ? std::string(msg->get_string()) : "the task failed");
+}
+
 http::response openai_error(const api::error& e, std::string_view correlation_id) {
     int status = e.http_status();
     const char* type = status == 401   ? "authentication_error"

@@ -8,12 +8,18 @@
 
 #include <string_view>
 
+#include <boost/json/fwd.hpp>
+
 #include "http/message.h"
 
 namespace llorch::orchestrator {
 
 http::response openai_error(const api::error& e, std::string_view correlation_id);
 http::response ollama_error(const api::error& e, std::string_view correlation_id);
+
+// The error a task's `error` event carries ({code, message}); UPSTREAM_FAILED when it names no
+// known code.
+api::error task_error_of(const boost::json::object& ev);
 
 // The field an INVALID_PARAMS message names ("temperature: must be ..." → "temperature"), or an
 // empty string when it names none.

@@ -1,5 +1,6 @@
 #include "orchestrator/compat_request.h"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <span>
@@ -58,7 +59,6 @@ api::api_result<void> refuse_unsupported(const json::object& in, dialect d) {
         {"echo", "echo is not supported"},
     };
     static constexpr rule ollama_rules[] = {
-        {"tools", "tool calling is not supported yet"},
         {"images", "the model has no vision projector; images cannot be read"},
         {"template", "a custom template is not supported; the model's own chat template applies"},
         {"suffix", "insertion (suffix) is not supported"},
@@ -187,11 +187,50 @@ api::api_result<void> translate_tools(const json::object& in, json::object& extr
     return {};
 }
 
+// Ollama's tool calls of an assistant message ({function: {name, arguments}}, the arguments an
+// object) in OpenAI's form, each given the next id of the conversation; the calls still to be
+// answered by tool messages are appended to `pending` as {id, name}.
+api::api_result<json::array> ollama_tool_calls(
+    const json::value& v, const std::string& field, int& next_id,
+    std::vector<std::pair<std::string, std::string>>& pending) {
+    if (!v.is_array() || v.get_array().empty()) return bad(field, "must be a non-empty array");
+    json::array out;
+    size_t j = 0;
+    for (const auto& c : v.get_array()) {
+        auto f = field + "[" + std::to_string(j++) + "]";
+        auto* co = c.if_object();
+        auto* fn = co ? co->if_contains("function") : nullptr;
+        auto* fo = fn ? fn->if_object() : nullptr;
+        auto* name = fo ? fo->if_contains("name") : nullptr;
+        if (!name || !name->is_string() || name->get_string().empty())
+            return bad(f + ".function.name", "must be the name of the function called");
+        auto* args = fo->if_contains("arguments");
+        std::string args_text = "{}";
+        if (args && args->is_object())
+            args_text = json::serialize(*args);
+        else if (args && args->is_string())
+            args_text = args->get_string();
+        else if (args && !args->is_null())
+            return bad(f + ".function.arguments", "must be an object");
+        std::string id = "call_" + std::to_string(next_id++);
+        pending.emplace_back(id, std::string(name->get_string()));
+        out.push_back(
+            json::object{{"id", id},
+                         {"type", "function"},
+                         {"function", json::object{{"name", *name}, {"arguments", args_text}}}});
+    }
+    return out;
+}
+
 // Messages as the task API takes them ({role, content} strings), from OpenAI's or Ollama's.
 api::api_result<json::array> messages_of(const json::value& v, dialect d) {
     if (!v.is_array()) return bad("messages", "must be an array of messages");
     json::array out;
     size_t i = 0;
+    // Ollama: the ids given to calls, and those not answered yet (a tool message answers the
+    // first one, or the first of its tool_name).
+    int next_call = 0;
+    std::vector<std::pair<std::string, std::string>> pending;
     for (const auto& m : v.get_array()) {
         auto f = "messages[" + std::to_string(i++) + "]";
         auto* mo = m.if_object();
@@ -200,25 +239,46 @@ api::api_result<json::array> messages_of(const json::value& v, dialect d) {
         if (!role || !role->is_string()) return bad(f + ".role", "must be a string");
         std::string r(role->get_string());
         if (r == "developer") r = "system";
-        bool tool_role = r == "tool" && !is_ollama(d);
+        bool tool_role = r == "tool";
         if (r == "function")
             return bad(f + ".role", "'function' messages are deprecated; use 'tool' messages");
         if (r != "system" && r != "user" && r != "assistant" && !tool_role)
             return bad(f + ".role",
-                       is_ollama(d) ? "must be system, user or assistant (got '" + r + "')"
+                       is_ollama(d) ? "must be system, user, assistant or tool (got '" + r + "')"
                                     : "must be system, developer, user, assistant or tool (got '" +
                                           r + "')");
         if (present(*mo, "function_call"))
             return bad(f + ".function_call", "is deprecated; use tool_calls");
         json::object msg{{"role", r}};
         if (auto* tc = present(*mo, "tool_calls")) {
-            if (is_ollama(d)) return bad(f + ".tool_calls", "tool calling is not supported yet");
             if (r != "assistant")
                 return bad(f + ".tool_calls", "only assistant messages carry them");
-            if (auto ok = check_tool_calls(*tc, f + ".tool_calls"); !ok) return ok.error();
-            msg["tool_calls"] = *tc;
+            if (is_ollama(d)) {
+                pending.clear();
+                auto calls = ollama_tool_calls(*tc, f + ".tool_calls", next_call, pending);
+                if (!calls) return calls.error();
+                msg["tool_calls"] = std::move(*calls);
+            } else {
+                if (auto ok = check_tool_calls(*tc, f + ".tool_calls"); !ok) return ok.error();
+                msg["tool_calls"] = *tc;
+            }
         }
-        if (tool_role) {
+        if (tool_role && is_ollama(d)) {
+            auto* tn = present(*mo, "tool_name");
+            if (tn && !tn->is_string()) return bad(f + ".tool_name", "must be a string");
+            auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& p) {
+                return !tn || p.second == tn->get_string();
+            });
+            if (it == pending.end())
+                return bad(
+                    f + ".role",
+                    "a tool message answers a call of an assistant message before it "
+                    "(none is left to answer" +
+                        std::string(tn ? " for '" + std::string(tn->get_string()) + "'" : "") +
+                        ")");
+            msg["tool_call_id"] = it->first;
+            pending.erase(it);
+        } else if (tool_role) {
             auto* id = present(*mo, "tool_call_id");
             if (!id || !id->is_string() || id->get_string().empty())
                 return bad(f + ".tool_call_id", "a tool message names the call it answers");
@@ -403,6 +463,11 @@ api::api_result<void> translate_ollama(const json::object& in, dialect d, compat
         return {};
     }
     if (auto r = ollama_format(in, chat || !raw, extra); !r) return r.error();
+    if (auto* tools = present(in, "tools");
+        tools && tools->is_array() && !tools->get_array().empty()) {
+        if (!chat) return bad("tools", "tool calling needs /api/chat");
+        if (auto r = translate_tools(in, extra); !r) return r.error();
+    }
     if (auto* o = present(in, "options")) {
         if (!o->is_object()) return bad("options", "must be an object");
         const auto& opts = o->get_object();

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_body.h"
 #include "orchestrator/compat_errors.h"
 #include "orchestrator/task.h"
 
@@ -51,16 +52,60 @@ json::object openai_usage(const end_figures& e) {
                         {"total_tokens", in + e.tokens_out}};
 }
 
+void add_tool_call_piece(json::array& calls, const json::object& ev) {
+    auto idx = ev.contains("index") ? api::json_number(ev.at("index")).value_or(0) : 0;
+    if (idx < 0 || idx > 127) return;
+    auto i = static_cast<size_t>(idx);
+    while (calls.size() <= i)
+        calls.push_back(json::object{{"id", ""},
+                                     {"type", "function"},
+                                     {"function", json::object{{"name", ""}, {"arguments", ""}}}});
+    auto& call = calls[i].as_object();
+    auto& fn = call["function"].as_object();
+    if (auto* id = ev.if_contains("id"); id && id->is_string()) call["id"] = *id;
+    if (auto* n = ev.if_contains("name"); n && n->is_string()) fn["name"] = *n;
+    if (auto* a = ev.if_contains("arguments"); a && a->is_string() && !a->get_string().empty()) {
+        std::string args(fn["arguments"].as_string());
+        args += a->get_string();
+        fn["arguments"] = args;
+    }
+}
+
+namespace {
+// Ollama's calls: {function: {name, arguments}} with the arguments an object (an empty one when
+// the model's text does not parse as one).
+json::array ollama_calls(const json::array& openai_calls) {
+    json::array out;
+    for (const auto& c : openai_calls) {
+        const auto& fn = c.at("function").as_object();
+        boost::system::error_code ec;
+        auto args = json::parse(fn.at("arguments").as_string(), ec);
+        out.push_back(json::object{
+            {"function",
+             json::object{{"name", fn.at("name")},
+                          {"arguments", !ec && args.is_object() ? std::move(args)
+                                                                : json::value(json::object{})}}}});
+    }
+    return out;
+}
+}  // namespace
+
 std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
-                        const end_figures* end, const char* done_reason) {
+                        const end_figures* end, const char* done_reason,
+                        const json::array* tool_calls) {
     json::object o{{"model", c.model}, {"created_at", iso_now()}};
-    if (c.d == dialect::ollama_chat)
-        o["message"] = json::object{{"role", "assistant"}, {"content", text}};
-    else
+    if (c.d == dialect::ollama_chat) {
+        json::object m{{"role", "assistant"}, {"content", text}};
+        if (tool_calls && !tool_calls->empty()) m["tool_calls"] = ollama_calls(*tool_calls);
+        o["message"] = std::move(m);
+    } else
         o["response"] = text;
     o["done"] = done;
     if (done) {
-        o["done_reason"] = done_reason ? done_reason : end ? end->finish_reason : "stop";
+        // Ollama ends a turn with tool calls as "stop".
+        o["done_reason"] = done_reason                                 ? done_reason
+                           : end && end->finish_reason != "tool_calls" ? end->finish_reason
+                                                                       : "stop";
         o["total_duration"] = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::steady_clock::now() - c.received)
                                   .count();
@@ -195,6 +240,8 @@ class compat_stream final : public http::body_stream {
                 co_return ollama_line(c_, std::string(t->get_string()), false) + "\n";
             }
             if (ev->event == "tool_call") {
+                // Ollama sends a call whole, in a line before the last.
+                if (c_.d == dialect::ollama_chat) add_tool_call_piece(calls_, o);
                 if (c_.d != dialect::openai_chat) continue;
                 bool role = std::exchange(role_due_, false);
                 co_return openai_tool_chunk(c_, o, role);
@@ -202,6 +249,9 @@ class compat_stream final : public http::body_stream {
             if (ev->event == "end") {
                 done_ = true;
                 auto e = end_figures_of(o);
+                if (ollama && !calls_.empty())
+                    co_return ollama_line(c_, "", false, nullptr, nullptr, &calls_) + "\n" +
+                        ollama_line(c_, "", true, &e) + "\n";
                 if (ollama) co_return ollama_line(c_, "", true, &e) + "\n";
                 bool role = std::exchange(role_due_, false);
                 auto out = openai_chunk(c_, head_, nullptr, e.finish_reason.c_str(), role);
@@ -210,14 +260,7 @@ class compat_stream final : public http::body_stream {
             }
             if (ev->event == "error") {
                 done_ = true;
-                auto code =
-                    api::error_code_from_string(o.if_contains("code") && o.at("code").is_string()
-                                                    ? std::string_view(o.at("code").get_string())
-                                                    : std::string_view())
-                        .value_or(api::error_code::upstream_failed);
-                auto* m = o.if_contains("message");
-                auto e = api::make_error(
-                    code, m && m->is_string() ? std::string(m->get_string()) : "the task failed");
+                auto e = task_error_of(o);
                 if (ollama) co_return ollama_error(e, "").body + "\n";
                 std::string out;
                 http::append_sse(out, "", openai_error(e, "").body);
@@ -234,6 +277,7 @@ class compat_stream final : public http::body_stream {
     event_cursor cur_;
     bool role_due_ = true;
     bool done_ = false;
+    json::array calls_;  // Ollama chat: the tool calls so far
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "http/message.h"
@@ -59,8 +60,14 @@ end_figures end_figures_of(const boost::json::object& end);
 boost::json::object openai_usage(const end_figures& e);
 // An Ollama answer line (without its newline): `text` as `response` or `message.content`;
 // `done` lines add done_reason and the counts.
+// `tool_calls` (chat), in OpenAI's form, become the message's calls in Ollama's.
 std::string ollama_line(const compat_ctx& c, const std::string& text, bool done,
-                        const end_figures* end = nullptr, const char* done_reason = nullptr);
+                        const end_figures* end = nullptr, const char* done_reason = nullptr,
+                        const boost::json::array* tool_calls = nullptr);
+
+// Adds a piece of a tool call (a task's `tool_call` event) to the calls of an answer, in
+// OpenAI's form ({id, type, function: {name, arguments}}), assembled by their index.
+void add_tool_call_piece(boost::json::array& calls, const boost::json::object& ev);
 
 // The streamed answer of a task, in the format of c.d.
 std::shared_ptr<http::body_stream> make_compat_stream(compat_ctx c,

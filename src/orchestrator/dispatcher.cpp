@@ -87,7 +87,8 @@ void dispatcher::pass() {
 }
 
 bool dispatcher::fail_if_unstartable(task& t, clock::time_point now) {
-    if (!index_.serves(t.spec.model) || index_.can_start(t.spec.model)) return false;
+    const auto& m = t.spec.placement_model;
+    if (!index_.serves(m) || index_.can_start(m)) return false;
     tasks_.finish(t, task_state::failed, no_pool_can_start(t.spec.model), now);
     return true;
 }
@@ -131,7 +132,7 @@ bool dispatcher::try_dispatch(const std::shared_ptr<task>& t, clock::time_point 
 placement::placement_result<placement::placement_decision> dispatcher::place(
     const task& t, clock::time_point now) {
     placement::placement_request req;
-    req.model = t.spec.model;
+    req.model = t.spec.placement_model;
     req.overrides = t.spec.placement;
     req.priority = admission::to_string(t.spec.priority);
     req.job_id = t.spec.job_id;

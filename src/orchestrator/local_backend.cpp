@@ -24,19 +24,7 @@ void local_backend::sync(const std::string& pool_id) {
 }
 
 void local_backend::update(const pool::pool_snapshot& s) {
-    placement::pool_state st;
-    st.models = model_names(s);
-    st.engine = s.engine;
-    st.labels = s.labels;
-    st.weight = s.weight;
-    st.ready = s.state == pool::pool_state::ready;
-    st.draining = s.state == pool::pool_state::draining;
-    st.down = s.state == pool::pool_state::failed || s.state == pool::pool_state::offline;
-    st.slots_total = s.slots_total;
-    st.slots_free = s.slots_free;
-    st.vram_total_bytes = s.vram_total_bytes;
-    st.vram_free_bytes = s.vram_free_bytes;
-    index_.upsert_pool("", s.id, st);
+    index_.upsert_pool("", s.id, placement_state(s, model_names(s)));
 }
 
 boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> local_backend::open(

@@ -5,6 +5,7 @@
 #include "api/json_body.h"
 #include "common/log.h"
 #include "http/client.h"
+#include "orchestrator/pool_backend.h"
 #include "pool/node_report.h"
 #include "pool/pool_admin.h"
 
@@ -60,18 +61,7 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
     for (const auto& p : pools) {
         registry::pool_report r;
         r.pool_id = p.pool.id;
-        r.state.models = p.models;
-        r.state.engine = p.pool.engine;
-        r.state.labels = p.pool.labels;
-        r.state.weight = p.pool.weight;
-        r.state.ready = p.pool.state == pool::pool_state::ready;
-        r.state.draining = p.pool.state == pool::pool_state::draining;
-        r.state.down =
-            p.pool.state == pool::pool_state::failed || p.pool.state == pool::pool_state::offline;
-        r.state.slots_total = p.pool.slots_total;
-        r.state.slots_free = p.pool.slots_free;
-        r.state.vram_total_bytes = p.pool.vram_total_bytes;
-        r.state.vram_free_bytes = p.pool.vram_free_bytes;
+        r.state = placement_state(p.pool, p.models);
         out.push_back(std::move(r));
     }
     return out;

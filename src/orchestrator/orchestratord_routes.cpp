@@ -88,6 +88,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     add_compat("POST", "/v1/chat/completions", on(compat, &o::chat_completions));
     add_compat("POST", "/v1/completions", on(compat, &o::completions));
     add_compat("POST", "/v1/responses", on(compat, &o::responses));
+    add_compat("POST", "/v1/embeddings", on(compat, &o::embeddings));
     add_compat("GET", "/v1/models", on(compat, &o::models));
     add_compat("GET", "/v1/models/{id}", on(compat, &o::model));
     // GET /: the dashboard for a browser (no token: the page asks for it), Ollama's root else.
@@ -98,6 +99,8 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     add_compat("GET", "/api/version", on(compat, &o::version));
     add_compat("POST", "/api/generate", on(compat, &o::generate));
     add_compat("POST", "/api/chat", on(compat, &o::chat));
+    add_compat("POST", "/api/embed", on(compat, &o::embed));
+    add_compat("POST", "/api/embeddings", on(compat, &o::embeddings_legacy));
     add_compat("GET", "/api/tags", on(compat, &o::tags));
     add_compat("POST", "/api/show", on(compat, &o::show));
     add_compat("GET", "/api/ps", on(compat, &o::ps));

@@ -16,6 +16,11 @@
 
 namespace llorch::orchestrator {
 
+// A pool's state as placement takes it, from what its manager reports; `models` every name it
+// answers to (pool::model_names).
+placement::pool_state placement_state(const pool::pool_snapshot& s,
+                                      std::vector<std::string> models);
+
 struct model_limits {
     int max_tokens_default = 256;
     int max_tokens_cap = 4096;

@@ -8,6 +8,7 @@
 #include "api/flat_json.h"
 #include "api/json_body.h"
 #include "common/log.h"
+#include "engines/embeddings.h"
 #include "http/sse.h"
 
 namespace llorch::orchestrator {
@@ -163,7 +164,8 @@ asio::awaitable<task_runner::relay_result> task_runner::relay(std::shared_ptr<ta
         auto ev = co_await s->next();
         if (t->finished() || !ev) break;
         if (ev->type == engines::engine_event::kind::token ||
-            ev->type == engines::engine_event::kind::tool_call) {
+            ev->type == engines::engine_event::kind::tool_call ||
+            ev->type == engines::engine_event::kind::embedding) {
             const auto now = clock_.now();
             if (t->tokens == 0) {
                 t->first_token = now;
@@ -175,6 +177,11 @@ asio::awaitable<task_runner::relay_result> task_runner::relay(std::shared_ptr<ta
             t->last_token = now;
             if (ev->type == engines::engine_event::kind::token) {
                 t->append(token_frame(ev->text, t->tokens), t->tokens);
+            } else if (ev->type == engines::engine_event::kind::embedding) {
+                std::string f;
+                http::append_sse(f, "embedding", engines::embedding_json(*ev, t->tokens),
+                                 t->tokens);
+                t->append(std::move(f), t->tokens);
             } else {
                 std::string f;
                 http::append_sse(f, "tool_call", engines::tool_call_json(*ev, t->tokens),

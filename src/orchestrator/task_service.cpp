@@ -93,6 +93,7 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
         return admission_info{t, pos.value_or(0), predicted_start_ms(pos.value_or(0)), true};
     }
     if (auto ok = resolve_task_type(spec); !ok) return ok.error();
+    spec.placement_model = spec.is_embedding() ? placement::embeddings_key(spec.model) : spec.model;
     if (auto ok = check_limits(spec); !ok) return ok.error();
     auto t = std::make_shared<task>(io_);
     t->created = clock_.now();
@@ -101,7 +102,7 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
     admission::queued_task q;
     q.task_id = t->spec.task_id;
     q.priority = t->spec.priority;
-    q.model = t->spec.model;
+    q.model = t->spec.placement_model;
     q.enqueued_at = t->created;
     if (t->spec.deadline) q.deadline = t->created + *t->spec.deadline;
     auto pushed = queue_.push(q);
@@ -185,9 +186,25 @@ api::api_result<void> task_service::check_limits(task_spec& spec) const {
                                "no pool serves model '" + spec.model +
                                    "'; GET /v2/pools lists the models this cluster has");
     }
-    if (!index_.can_start(spec.model)) return no_pool_can_start(spec.model);
+    if (spec.is_embedding() && !index_.serves(spec.placement_model)) {
+        return api::make_error(api::error_code::model_not_available,
+                               "no pool serves embeddings of model '" + spec.model +
+                                   "'; a pool answers embedding requests when its table says "
+                                   "embeddings = true");
+    }
+    if (!index_.can_start(spec.placement_model)) return no_pool_can_start(spec.model);
     if (auto bad = check_against_cluster(spec)) return *bad;
     auto& g = spec.generation;
+    if (spec.is_embedding()) {
+        // A text over the context in bytes may still fit in tokens; one over it 8 times cannot.
+        for (size_t i = 0; limits->ctx > 0 && i < g.embed.size(); ++i)
+            if (g.embed[i].size() > static_cast<size_t>(limits->ctx) * 8)
+                return api::make_error(api::error_code::invalid_params,
+                                       "embed[" + std::to_string(i) +
+                                           "]: longer than the context of model '" + spec.model +
+                                           "' (" + std::to_string(limits->ctx) + " tokens)");
+        return {};
+    }
     if (g.max_tokens == 0) g.max_tokens = limits->max_tokens_default;
     if (g.max_tokens > limits->max_tokens_cap) {
         return api::make_error(api::error_code::invalid_params,

@@ -28,6 +28,12 @@ struct task_spec {
     placement::placement_overrides placement;
     std::string determinism;  // "strict" | "best_effort"
     bool cancel_on_disconnect = true;
+    // What placement and the queue know the model by: `model`, or for an embedding task (the
+    // generation's `embed` set) placement::embeddings_key(model), which only pools with
+    // embeddings = true serve. Set by task_service when the task is submitted.
+    std::string placement_model;
+
+    bool is_embedding() const { return !generation.embed.empty(); }
 };
 
 // Parses the JSON body of POST /v2/tasks. Unknown fields are ignored (forward compatibility).

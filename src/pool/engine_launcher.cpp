@@ -1,6 +1,7 @@
 #include "pool/engine_launcher.h"
 
 #include "common/paths.h"
+#include "model/gguf_reader.h"
 
 namespace llorch::pool {
 namespace fs = std::filesystem;
@@ -15,6 +16,13 @@ fs::path engine_binary(const pool_config& c) {
     }
     auto e = common::find_engine();
     return e ? *e : fs::path();
+}
+
+std::string embedding_pooling(const pool_config& c, const fs::path& model) {
+    if (!c.pooling.empty()) return c.pooling;
+    auto r = model::gguf_reader::open(model);
+    if (r && r->find(std::string(r->architecture()) + ".pooling_type")) return {};
+    return "mean";
 }
 
 std::vector<std::string> engine_argv(const pool_config& c, const engine_spec& s,
@@ -37,6 +45,13 @@ std::vector<std::string> engine_argv(const pool_config& c, const engine_spec& s,
     // Chat requests go through the model's own (Jinja) chat template: what tool calling and
     // structured output need. Current llama-server builds default to it; older ones do not.
     if (c.engine == engine_kind::llamacpp) a.push_back("--jinja");
+    if (c.embeddings && c.engine == engine_kind::llamacpp) {
+        a.push_back("--embeddings");
+        if (!s.pooling.empty()) {
+            a.push_back("--pooling");
+            a.push_back(s.pooling);
+        }
+    }
     if (c.threads > 0) {
         a.push_back("-t");
         a.push_back(std::to_string(c.threads));

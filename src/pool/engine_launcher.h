@@ -50,6 +50,8 @@ struct engine_spec {
     int index = 0;      // replica number in the pool
     long long generation = 0;
     int slots = 1;
+    // An embeddings pool's pooling type (--pooling); empty: the model's own.
+    std::string pooling;
 };
 
 struct launched_engine {
@@ -70,6 +72,11 @@ class engine_launcher {
 // The binary that runs a pool's engines: engine_path, llorch-sim beside this daemon for sim
 // pools, else the built llama-server; empty when none is built.
 std::filesystem::path engine_binary(const pool_config& c);
+
+// The pooling an embeddings pool of `c` runs `model` with: the pool's `pooling` key; else empty
+// when the GGUF declares its own `<arch>.pooling_type` (llama-server reads it), else "mean"
+// (llama-server's OpenAI embeddings refuse a model without pooling). Blocks: reads the header.
+std::string embedding_pooling(const pool_config& c, const std::filesystem::path& model);
 
 // llama-server's command line for one replica (argv[0] = engine); sim pools translate it with
 // sim_engine_argv.

@@ -73,6 +73,11 @@ struct pool_config {
     // Share of the `weighted` placement strategy's picks (1..1000; 0: by slots), e.g. to send a
     // faster Ollama server twice the work of a slower one with the same slots.
     int weight = 0;
+    // The pool also answers embedding requests (/v1/embeddings, /api/embed): llama-server runs
+    // with --embeddings and a pooling type; `pooling` ("mean", "cls", "last", "rank"; empty: the
+    // model's own `<arch>.pooling_type`, else mean). Not for sim pools.
+    bool embeddings = false;
+    std::string pooling;
 
     friend bool operator==(const pool_config&, const pool_config&) = default;
 };

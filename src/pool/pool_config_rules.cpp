@@ -9,7 +9,7 @@
 namespace llorch::pool {
 namespace {
 
-constexpr std::array<std::string_view, 18> known_keys = {
+constexpr std::array<std::string_view, 20> known_keys = {
     "id",
     "engine",
     "model",
@@ -28,6 +28,8 @@ constexpr std::array<std::string_view, 18> known_keys = {
     "aliases",
     "labels",
     "weight",
+    "embeddings",
+    "pooling",
 };
 
 constexpr int max_slots = 1024;
@@ -43,7 +45,7 @@ struct reserved_flag {
     std::string_view flag;
     std::string_view instead;
 };
-constexpr std::array<reserved_flag, 18> reserved_flags = {{
+constexpr std::array<reserved_flag, 20> reserved_flags = {{
     {"--host", "engines listen on loopback only"},
     {"--port", "use the port key"},
     {"--api-key", "each engine gets its own random key"},
@@ -62,7 +64,34 @@ constexpr std::array<reserved_flag, 18> reserved_flags = {{
     {"-t", "use the threads key"},
     {"--threads", "use the threads key"},
     {"-a", "use the name and aliases keys"},
+    {"--embeddings", "use the embeddings key"},
+    {"--pooling", "use the pooling key"},
 }};
+
+// `embeddings` (the pool also answers embedding requests) and `pooling` (how llama-server folds
+// a text's token vectors into one: mean, cls, last or rank; absent: the model's own, else mean).
+bool read_embeddings(toml_table_reader& r, pool_config& pool) {
+    if (auto v = r.boolean("embeddings")) pool.embeddings = *v;
+    if (r.error()) return false;
+    if (pool.embeddings && pool.engine == engine_kind::sim)
+        return r.fail("embeddings", r.find("embeddings"),
+                      "the sim engine computes no embeddings (use llamacpp, openai or ollama)");
+    auto pooling = r.string("pooling", false);
+    if (r.error()) return false;
+    if (!pooling) return true;
+    if (!pool.embeddings)
+        return r.fail("pooling", r.find("pooling"), "only applies with embeddings = true");
+    if (pool.engine != engine_kind::llamacpp)
+        return r.fail("pooling", r.find("pooling"),
+                      fmt::format("only applies to llamacpp pools (the {} server pools itself)",
+                                  to_string(pool.engine)));
+    if (*pooling != "mean" && *pooling != "cls" && *pooling != "last" && *pooling != "rank")
+        return r.fail(
+            "pooling", r.find("pooling"),
+            fmt::format("must be one of mean, cls, last, rank (got {})", in_quotes(*pooling)));
+    pool.pooling = *pooling;
+    return true;
+}
 
 bool valid_id(std::string_view id) {
     return !id.empty() && id.size() <= max_id_length &&
@@ -298,6 +327,7 @@ std::optional<pool_config> read_pool(toml_table_reader& r) {
         pool.labels = std::move(*labels);
     }
     if (r.error()) return std::nullopt;
+    if (!read_embeddings(r, pool)) return std::nullopt;
     return pool;
 }
 

@@ -100,7 +100,8 @@ struct pool_snapshot {
     int engine_slots_busy = -1;  // the engines' own count at the last probe; -1 unknown
     // Ollama / OpenAI-compatible servers: the models the server listed at its last probe.
     std::vector<std::string> upstream_models;
-    int weight = 0;  // the configured placement weight (`weighted` strategy); 0: by slots
+    int weight = 0;           // the configured placement weight (`weighted` strategy); 0: by slots
+    bool embeddings = false;  // answers embedding requests too (pool_config::embeddings)
 };
 
 // One generation running on an engine replica. Holds the replica's slot until destroyed.

@@ -156,6 +156,7 @@ json::object to_json(const pool_snapshot& s) {
     for (const auto& m : s.upstream_models) upstream_models.push_back(json::value(m));
     o["upstream_models"] = std::move(upstream_models);
     o["weight"] = s.weight;
+    o["embeddings"] = s.embeddings;
     o["engine_slots_busy"] =
         s.engine_slots_busy < 0 ? json::value(nullptr) : json::value(s.engine_slots_busy);
     o["adopted"] = s.adopted;
@@ -215,6 +216,7 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     f.texts("endpoints", s.endpoints);
     f.texts("upstream_models", s.upstream_models);
     f.count("weight", s.weight);
+    f.flag("embeddings", s.embeddings);
     f.count("engine_slots_busy", s.engine_slots_busy, -1);
     f.flag("adopted", s.adopted);
     f.flag("reloading", s.reloading);

@@ -64,6 +64,7 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.aliases = p.cfg.aliases;
     s.labels = p.cfg.labels;
     s.weight = p.cfg.weight;
+    s.embeddings = p.cfg.embeddings;
     s.engine = std::string(to_string(p.cfg.engine));
     s.device = p.cfg.device.empty() ? "cpu" : p.cfg.device;
     s.state = p.state;

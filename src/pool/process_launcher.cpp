@@ -214,6 +214,8 @@ asio::awaitable<spawned> spawn_on_pool(pool_config c, engine_spec s, fs::path ru
                (c.id + "-" + std::to_string(s.index) +
                 (s.generation ? "-g" + std::to_string(s.generation) : "") + ".log");
     rotate_log(log, rotate_bytes);
+    if (c.embeddings && c.engine == engine_kind::llamacpp)
+        s.pooling = embedding_pooling(c, s.model);
     common::spawn_options so;
     so.argv = engine_argv(c, s, engine_binary(c), port, api_key);
     if (c.engine == engine_kind::sim) so.argv = sim_engine_argv(so.argv);

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_body.h"
+#include "engines/embeddings.h"
 #include "http/sse.h"
 #include "pool/local_pool_admin.h"
 #include "pool/pool_routes.h"
@@ -57,6 +58,13 @@ class infer_sse final : public http::body_stream {
                 auto d = engines::tool_call_json(*ev, i_);
                 d.insert(d.size() - 1, ",\"attempt\":" + std::to_string(attempt_));
                 http::append_sse(out, "tool_call", d, i_);
+                ++i_;
+                break;
+            }
+            case engines::engine_event::kind::embedding: {
+                auto d = engines::embedding_json(*ev, i_);
+                d.insert(d.size() - 1, ",\"attempt\":" + std::to_string(attempt_));
+                http::append_sse(out, "embedding", d, i_);
                 ++i_;
                 break;
             }

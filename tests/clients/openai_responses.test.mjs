@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { openai, model } from './support.mjs';
+import { openai, model, cities, weatherTool } from './support.mjs';
 
 test('responses.create with text input answers a response with output_text', async () => {
   const r = await openai.responses.create({ model, input: 'Hi', max_output_tokens: 5 });
@@ -55,11 +55,67 @@ test('fields the Responses API cannot honour here are refused by name', async ()
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'previous_response_id',
   );
   await assert.rejects(
-    openai.responses.create({ model, input: 'Hi', tools: [{ type: 'function', name: 'f', parameters: {} }] }),
-    (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools',
+    openai.responses.create({ model, input: 'Hi', tools: [{ type: 'web_search' }] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools[0].type',
   );
   await assert.rejects(
     openai.responses.create({ model: 'no-such-model', input: 'Hi' }),
     (e) => e instanceof OpenAI.NotFoundError,
   );
+});
+
+// The chat tool's shape in the Responses API: the function's fields at the top level.
+const responsesTool = { type: 'function', ...weatherTool.function };
+const toolAsk = {
+  model, input: 'What is the weather in Paris?', tools: [responsesTool], tool_choice: 'required',
+  parallel_tool_calls: false, temperature: 0, max_output_tokens: 200,
+};
+
+function assertCallItem(item) {
+  assert.equal(item.type, 'function_call', JSON.stringify(item));
+  assert.equal(item.name, 'get_weather');
+  assert.ok(item.call_id.length > 0);
+  assert.ok(cities.includes(JSON.parse(item.arguments).city), item.arguments);
+}
+
+test('function tools answer with a function_call item', async () => {
+  const r = await openai.responses.create(toolAsk);
+  const calls = r.output.filter((o) => o.type === 'function_call');
+  assert.equal(calls.length, 1, JSON.stringify(r.output));
+  assertCallItem(calls[0]);
+});
+
+test('a streamed function call arrives as function_call_arguments deltas', async () => {
+  const stream = openai.responses.stream(toolAsk);
+  let args = '';
+  for await (const ev of stream) if (ev.type === 'response.function_call_arguments.delta') args += ev.delta;
+  const final = await stream.finalResponse();
+  const call = final.output.find((o) => o.type === 'function_call');
+  assertCallItem(call);
+  assert.equal(args, call.arguments);
+});
+
+test('the turn after the call, with function_call_output, is answered', async () => {
+  const first = await openai.responses.create(toolAsk);
+  const call = first.output.find((o) => o.type === 'function_call');
+  const r = await openai.responses.create({
+    model, tools: [responsesTool], temperature: 0, max_output_tokens: 8,
+    input: [
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: '{"sky": "sunny"}' },
+    ],
+  });
+  assert.equal(r.output[0].type, 'message', JSON.stringify(r.output));
+  assert.ok(r.usage.input_tokens > 20);
+});
+
+test('text.format json_schema constrains the answer to the schema', async () => {
+  const r = await openai.responses.create({
+    model, input: 'Pick a city', temperature: 0, max_output_tokens: 200,
+    text: { format: { type: 'json_schema', name: 'city', schema: {
+      type: 'object', properties: { city: { type: 'string', enum: cities } }, required: ['city'],
+      additionalProperties: false } } },
+  });
+  assert.ok(cities.includes(JSON.parse(r.output_text).city), r.output_text);
 });

@@ -4,21 +4,8 @@
 // (temperature 0); llama-server's grammar then makes the call well formed (src/model/README.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openai, model } from './support.mjs';
+import { openai, model, cities, weatherTool } from './support.mjs';
 
-export const cities = ['Paris', 'Oslo'];
-export const weatherTool = {
-  type: 'function',
-  function: {
-    name: 'get_weather',
-    description: 'The weather in a city',
-    parameters: {
-      type: 'object',
-      properties: { city: { type: 'string', enum: cities } },
-      required: ['city'],
-    },
-  },
-};
 const timeTool = {
   type: 'function',
   function: { name: 'get_time', description: 'The time', parameters: { type: 'object', properties: {} } },

@@ -26,3 +26,18 @@ export async function eventually(cond, ms = 30000) {
   }
   return false;
 }
+
+// A tool both tool-calling tests offer: the tiny model calls it with one of `cities`.
+export const cities = ['Paris', 'Oslo'];
+export const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string', enum: cities } },
+      required: ['city'],
+    },
+  },
+};

@@ -28,7 +28,11 @@ class client_sdk : public ::testing::Test {
             return;
         }
         try {
-            orch_ = new orchestratord_process("sdk", pool_toml("tiny", 2, 1024));
+            // A second pool on the same file answers embedding requests (as "tiny-embed").
+            orch_ = new orchestratord_process(
+                "sdk",
+                pool_toml("tiny", 2, 1024) +
+                    pool_toml("tiny-embed", 2, 512, "name = \"tiny-embed\"\nembeddings = true\n"));
             setup_error_ = orch_->wait_ready();
         } catch (const std::exception& e) {
             setup_error_ = e.what();
@@ -77,6 +81,8 @@ TEST_F(client_sdk, cors_and_request_ids) { EXPECT_TRUE(node_passes("cors.test.mj
 TEST_F(client_sdk, openai_tools) { EXPECT_TRUE(node_passes("openai_tools.test.mjs")); }
 TEST_F(client_sdk, langchain_tools) { EXPECT_TRUE(node_passes("langchain_tools.test.mjs")); }
 TEST_F(client_sdk, openai_responses) { EXPECT_TRUE(node_passes("openai_responses.test.mjs")); }
+TEST_F(client_sdk, embeddings) { EXPECT_TRUE(node_passes("embeddings.test.mjs")); }
+TEST_F(client_sdk, ollama_tools) { EXPECT_TRUE(node_passes("ollama_tools.test.mjs")); }
 
 }  // namespace
 }  // namespace llorch::test

@@ -152,6 +152,40 @@ TEST(cloud, a_tool_call_travels_from_the_node_as_tool_call_events) {
     EXPECT_EQ(str_of(object_of(find_event(r, "end")->data), "finish_reason"), "tool_calls");
 }
 
+TEST(cloud, embeddings_run_on_the_node_whose_pool_answers_them) {
+    control_plane cp;
+    node_process a("node-a", pool_toml("gen", models().alpha, 1), cp.base());
+    node_process b("node-b", pool_toml("emb", models().alpha, 1) + "embeddings = true\n",
+                   cp.base());
+    ASSERT_EQ(cp.wait_cluster({"node-a", "node-b"}), "");
+    // The task API's own form: one embedding event per text, from node-b's pool.
+    auto r = cp.run_task(R"({"model":"alpha","embed":["hello","zebra"]})");
+    ASSERT_EQ(r.status, 200) << r.raw << r.error;
+    EXPECT_EQ(node_of(r), "node-b") << r.raw;
+    ASSERT_EQ(count_events(r, "embedding"), 2) << r.raw;
+    auto first = object_of(find_event(r, "embedding")->data);
+    EXPECT_EQ(int_of(first, "index"), 0);
+    EXPECT_GT(first.at("embedding").as_array().size(), 8u) << r.raw;
+    ASSERT_NE(find_event(r, "end"), nullptr) << r.raw;
+    // And OpenAI's endpoint over the same path.
+    auto o = cp.call("POST", "/v1/embeddings", R"({"model":"alpha","input":["a","b","c"]})");
+    ASSERT_EQ(o.status, 200) << o.body;
+    auto data = object_of(o.body).at("data").as_array();
+    ASSERT_EQ(data.size(), 3u);
+    EXPECT_EQ(data[2].at("index").as_int64(), 2);
+    EXPECT_EQ(data[2].at("embedding").as_array().size(), first.at("embedding").as_array().size());
+    // Embeddings never go to node-a's pool; generation goes to both (round-robin).
+    std::set<std::string> gen_nodes;
+    for (int i = 0; i < 4; ++i) {
+        auto e = cp.run_task(R"({"model":"alpha","embed":"x"})");
+        EXPECT_EQ(node_of(e), "node-b") << e.raw;
+        auto g = cp.run_task(short_task("alpha"));
+        EXPECT_TRUE(completed(g)) << g.raw;
+        gen_nodes.insert(node_of(g));
+    }
+    EXPECT_EQ(gen_nodes.size(), 2u);
+}
+
 TEST(cloud, session_affinity_keeps_a_session_on_its_pool) {
     control_plane cp;
     node_process a("node-a", pool_toml("p", models().alpha, 2), cp.base());

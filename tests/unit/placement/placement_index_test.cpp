@@ -66,6 +66,28 @@ TEST(placement_index, unknown_model_is_not_available) {
     EXPECT_TRUE(index.serves("tiny"));
 }
 
+TEST(placement_index, embedding_tasks_go_only_to_pools_that_answer_embeddings) {
+    placement_index index(with(placement_strategy::round_robin));
+    index.upsert_pool("", "chat", ready_pool({"tiny", "tiny-alias"}));
+    auto emb = ready_pool({"tiny", "tiny-alias"});
+    emb.embeddings = true;
+    auto e = index.upsert_pool("", "emb", emb);
+    EXPECT_TRUE(index.serves(embeddings_key("tiny-alias")));
+    EXPECT_FALSE(index.serves(embeddings_key("nope")));
+    EXPECT_EQ(model_of_key(embeddings_key("tiny")), "tiny");
+    auto counts = place_many(index, 6, for_model(embeddings_key("tiny")));
+    EXPECT_EQ(counts, (std::map<std::string, int>{{"emb", 6}}));
+    // Generation still goes to both.
+    EXPECT_EQ(place_many(index, 6).size(), 2u);
+    // A report that turns embeddings off takes the pool out of embedding placement.
+    emb.embeddings = false;
+    index.update_pool(e, emb);
+    EXPECT_FALSE(index.serves(embeddings_key("tiny")));
+    auto d = index.place(for_model(embeddings_key("tiny")));
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error(), placement_errc::model_not_available);
+}
+
 TEST(placement_index, known_model_with_all_pools_busy_waits) {
     placement_index index;
     auto p = index.upsert_pool("", "p0", ready_pool({"tiny"}, 1));
