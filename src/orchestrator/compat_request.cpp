@@ -86,28 +86,9 @@ api::api_result<void> refuse_unsupported(const json::object& in, dialect d) {
     return {};
 }
 
-// OpenAI's content: a string, or an array of parts of which llama-orch reads the text ones.
+// OpenAI's content: a string, or an array of `text` parts.
 api::api_result<std::string> content_text(const json::value& c, const std::string& field) {
-    if (c.is_string()) return std::string(c.get_string());
-    if (!c.is_array()) return bad(field, "must be a string or an array of content parts");
-    std::string out;
-    size_t j = 0;
-    for (const auto& p : c.get_array()) {
-        auto f = field + "[" + std::to_string(j++) + "]";
-        auto* po = p.if_object();
-        auto* type = po ? po->if_contains("type") : nullptr;
-        if (!type || !type->is_string())
-            return bad(f, "a content part is an object with a string 'type'");
-        if (type->get_string() != "text")
-            return bad(f + ".type", "'" + std::string(type->get_string()) +
-                                        "' parts are not supported: the model reads text "
-                                        "only");
-        auto* t = po->if_contains("text");
-        if (!t || !t->is_string()) return bad(f + ".text", "must be a string");
-        if (!out.empty()) out += "\n";
-        out += t->get_string();
-    }
-    return out;
+    return parts_text(c, field, {"text"});
 }
 
 // An assistant message's tool_calls: [{id, type: "function", function: {name, arguments}}].
@@ -491,6 +472,30 @@ api::api_result<void> translate_ollama(const json::object& in, dialect d, compat
 }
 
 }  // namespace
+
+api::api_result<std::string> parts_text(const json::value& c, const std::string& field,
+                                        std::initializer_list<std::string_view> text_types) {
+    if (c.is_string()) return std::string(c.get_string());
+    if (!c.is_array()) return bad(field, "must be a string or an array of content parts");
+    std::string out;
+    size_t j = 0;
+    for (const auto& p : c.get_array()) {
+        auto f = field + "[" + std::to_string(j++) + "]";
+        auto* po = p.if_object();
+        auto* type = po ? po->if_contains("type") : nullptr;
+        if (!type || !type->is_string())
+            return bad(f + ".type", "a content part is an object with a string 'type'");
+        if (std::find(text_types.begin(), text_types.end(), std::string_view(type->get_string())) ==
+            text_types.end())
+            return bad(f + ".type", "'" + std::string(type->get_string()) +
+                                        "' parts are not supported: the model reads text only");
+        auto* t = po->if_contains("text");
+        if (!t || !t->is_string()) return bad(f + ".text", "must be a string");
+        if (!out.empty()) out += "\n";
+        out += t->get_string();
+    }
+    return out;
+}
 
 std::string ollama_model_name(std::string_view name) {
     constexpr std::string_view latest = ":latest";

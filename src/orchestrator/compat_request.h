@@ -5,7 +5,9 @@
 // `name:latest` tag and the load/unload idioms. A field llama-orch cannot honour is refused with
 // INVALID_PARAMS naming it, never dropped. Pure: no I/O.
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include <boost/json/object.hpp>
 
@@ -31,6 +33,11 @@ struct compat_request {
 };
 
 api::api_result<compat_request> translate_request(const boost::json::object& in, dialect d);
+
+// A message's content: a string, or an array of parts whose `type` is one of `text_types`
+// (their texts joined by newlines); another part type is refused naming it.
+api::api_result<std::string> parts_text(const boost::json::value& c, const std::string& field,
+                                        std::initializer_list<std::string_view> text_types);
 
 // A model name as Ollama clients write it: `tiny:latest` is `tiny`.
 std::string ollama_model_name(std::string_view name);

@@ -17,28 +17,6 @@ const json::value* present(const json::object& o, std::string_view k) {
     return v && !v->is_null() ? v : nullptr;
 }
 
-// A message's content: a string, or input_text / output_text parts (their texts joined).
-api::api_result<std::string> item_text(const json::value& c, const std::string& field) {
-    if (c.is_string()) return std::string(c.get_string());
-    if (!c.is_array()) return bad(field, "must be a string or an array of content parts");
-    std::string out;
-    size_t j = 0;
-    for (const auto& p : c.get_array()) {
-        auto f = field + "[" + std::to_string(j++) + "]";
-        auto* po = p.if_object();
-        auto* type = po ? po->if_contains("type") : nullptr;
-        if (!type || !type->is_string()) return bad(f + ".type", "must be a string");
-        if (type->get_string() != "input_text" && type->get_string() != "output_text")
-            return bad(f + ".type", "'" + std::string(type->get_string()) +
-                                        "' parts are not supported: the model reads text only");
-        auto* t = po->if_contains("text");
-        if (!t || !t->is_string()) return bad(f + ".text", "must be a string");
-        if (!out.empty()) out += "\n";
-        out += t->get_string();
-    }
-    return out;
-}
-
 // Responses tools ({type: "function", name, description, parameters}) and tool_choice ("none",
 // "auto", "required", {type: "function", name}) in the chat form.
 api::api_result<void> translate_tools(const json::object& in, json::object& chat) {
@@ -163,7 +141,7 @@ api::api_result<json::array> input_messages(const json::value& input, json::arra
         if (!role || !role->is_string()) return bad(f + ".role", "must be a string");
         auto* content = io->if_contains("content");
         if (!content) return bad(f + ".content", "is required");
-        auto text = item_text(*content, f + ".content");
+        auto text = parts_text(*content, f + ".content", {"input_text", "output_text"});
         if (!text) return text.error();
         messages.push_back(json::object{{"role", *role}, {"content", *text}});
     }
