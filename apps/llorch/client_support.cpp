@@ -87,4 +87,48 @@ double num(const json::object& o, const char* key, double fallback) {
     return v && v->is_number() ? v->to_number<double>() : fallback;
 }
 
+asio::awaitable<std::optional<event_stream>> event_stream::open(http::client& c, std::string url,
+                                                                std::chrono::seconds read_timeout,
+                                                                bool* refused) {
+    http::client_request ev;
+    ev.url = url;
+    ev.headers.add("Accept", "text/event-stream");
+    ev.timeout = read_timeout;
+    add_auth(ev);
+    auto st = co_await c.open(ev);
+    if (refused) *refused = st && (*st)->status() != 200;
+    if (!st) {
+        std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << st.error().message
+                  << "\n";
+        co_return std::nullopt;
+    }
+    if ((*st)->status() != 200) {
+        std::string body;
+        while (auto piece = co_await (*st)->read_some(std::chrono::seconds(10))) {
+            if (piece->empty()) break;
+            body += *piece;
+        }
+        std::cerr << "llorch: " << describe_error(body, (*st)->status()) << "\n";
+        co_return std::nullopt;
+    }
+    event_stream out;
+    out.s_ = std::move(*st);
+    out.read_timeout_ = read_timeout;
+    co_return out;
+}
+
+asio::awaitable<event_stream::batch> event_stream::next() {
+    batch b;
+    auto piece = co_await s_->read_some(read_timeout_);
+    if (!piece) {
+        std::cerr << "\nllorch: the stream broke: " << piece.error().message << "\n";
+        b.broken = true;
+    } else if (piece->empty()) {
+        b.ended = true;
+    } else {
+        parser_.feed(*piece, b.events);
+    }
+    co_return b;
+}
+
 }  // namespace llorch::cli

@@ -3,9 +3,12 @@
 // (LLORCH_API_TOKEN), running a command's coroutine, and one JSON call that explains its failure
 // on stderr in one line.
 
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +16,7 @@
 #include <boost/json/value.hpp>
 
 #include "http/client.h"
+#include "http/sse.h"
 
 namespace llorch::cli {
 namespace asio = boost::asio;
@@ -35,6 +39,30 @@ void add_json_option(CLI::App* sub, bool& json);
 asio::awaitable<std::optional<boost::json::value>> call_json(http::client& c, std::string method,
                                                              std::string url,
                                                              std::string body = {});
+
+// An event stream a command follows (GET with Accept: text/event-stream and the token).
+class event_stream {
+  public:
+    // Opens `url`; nullopt after one line on stderr saying why (unreachable, or the error's code
+    // and message). `refused`, when given, says which: true when the server answered another
+    // status than 200 (a retry will not help), false when it could not be reached.
+    static asio::awaitable<std::optional<event_stream>> open(http::client& c, std::string url,
+                                                             std::chrono::seconds read_timeout,
+                                                             bool* refused = nullptr);
+    // The events of the next piece: `ended` when the stream ended, `broken` (with one line on
+    // stderr) when it broke or stayed silent past the read timeout.
+    struct batch {
+        std::vector<http::sse_event> events;
+        bool ended = false;
+        bool broken = false;
+    };
+    asio::awaitable<batch> next();
+
+  private:
+    std::unique_ptr<http::response_stream> s_;
+    std::chrono::seconds read_timeout_{};
+    http::sse_parser parser_;
+};
 
 template <class T>
 T run(asio::io_context& io, asio::awaitable<T> aw) {

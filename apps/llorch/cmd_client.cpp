@@ -50,29 +50,15 @@ asio::awaitable<int> submit(asio::io_context& io, submit_args a) {
     }
     auto task = json::parse(res->body).as_object();
     std::string id(task.at("task_id").as_string());
-    http::client_request ev;
-    ev.url = a.url + std::string(task.at("events_url").as_string());
-    ev.headers.add("Accept", "text/event-stream");
-    ev.timeout = 600s;
-    add_auth(ev);
-    auto st = co_await c.open(ev);
-    if (!st || (*st)->status() != 200) {
-        std::cerr << "llorch: cannot read the events of task " << id << "\n";
-        co_return 1;
-    }
-    http::sse_parser parser;
-    std::vector<http::sse_event> events;
+    auto st = co_await event_stream::open(c, a.url + std::string(task.at("events_url").as_string()),
+                                          600s);
+    if (!st) co_return 1;
     auto t0 = std::chrono::steady_clock::now();
     for (;;) {
-        auto piece = co_await (*st)->read_some(600s);
-        if (!piece) {
-            std::cerr << "\nllorch: the stream broke: " << piece.error().message << "\n";
-            co_return 1;
-        }
-        if (piece->empty()) break;
-        events.clear();
-        parser.feed(*piece, events);
-        for (const auto& e : events) {
+        auto b = co_await st->next();
+        if (b.broken) co_return 1;
+        if (b.ended) break;
+        for (const auto& e : b.events) {
             auto v = json::parse(e.data).as_object();
             if (e.event == "token") {
                 std::cout << v.at("t").as_string().c_str() << std::flush;

@@ -75,18 +75,8 @@ asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
     std::string id = field(sub, "job_id");
     std::cerr << "[job " << id << ": " << sub.at("tasks").to_number<long long>() << " tasks]\n";
 
-    http::client_request ev;
-    ev.url = a.url + field(sub, "events_url");
-    ev.headers.add("Accept", "text/event-stream");
-    ev.timeout = 3600s;
-    add_auth(ev);
-    auto st = co_await c.open(ev);
-    if (!st || (*st)->status() != 200) {
-        std::cerr << "llorch: cannot read the events of job " << id << "\n";
-        co_return 1;
-    }
-    http::sse_parser parser;
-    std::vector<http::sse_event> events;
+    auto st = co_await event_stream::open(c, a.url + field(sub, "events_url"), 3600s);
+    if (!st) co_return 1;
     std::string final_state;
     auto t0 = std::chrono::steady_clock::now();
     auto at = [&] {
@@ -98,15 +88,10 @@ asio::awaitable<int> run_job(asio::io_context& io, job_args a) {
         return std::string(buf);
     };
     while (final_state.empty()) {
-        auto piece = co_await (*st)->read_some(3600s);
-        if (!piece) {
-            std::cerr << "llorch: the stream broke: " << piece.error().message << "\n";
-            co_return 1;
-        }
-        if (piece->empty()) break;
-        events.clear();
-        parser.feed(*piece, events);
-        for (const auto& e : events) {
+        auto b = co_await st->next();
+        if (b.broken) co_return 1;
+        if (b.ended) break;
+        for (const auto& e : b.events) {
             auto pv = json::parse(e.data, ec);
             if (ec || !pv.is_object()) continue;
             const auto& v = pv.as_object();

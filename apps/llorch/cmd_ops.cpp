@@ -101,38 +101,14 @@ asio::awaitable<int> pools(asio::io_context& io, std::string url, bool as_json) 
 // line ({"event", "data"}) with --json. 0 when the task ended, 1 on its error event.
 asio::awaitable<int> tail(asio::io_context& io, std::string url, std::string id, bool as_json) {
     http::client c(io);
-    http::client_request ev;
-    ev.url = url + "/v2/tasks/" + path_segment(id) + "/events";
-    ev.headers.add("Accept", "text/event-stream");
-    ev.timeout = 24h;
-    add_auth(ev);
-    auto st = co_await c.open(ev);
-    if (!st) {
-        std::cerr << "llorch: cannot reach llama-orch at " << url << ": " << st.error().message
-                  << "\n";
-        co_return 1;
-    }
-    if ((*st)->status() != 200) {
-        std::string body;
-        while (auto piece = co_await (*st)->read_some(10s)) {
-            if (piece->empty()) break;
-            body += *piece;
-        }
-        std::cerr << "llorch: " << describe_error(body, (*st)->status()) << "\n";
-        co_return 1;
-    }
-    http::sse_parser parser;
-    std::vector<http::sse_event> events;
+    auto st =
+        co_await event_stream::open(c, url + "/v2/tasks/" + path_segment(id) + "/events", 24h);
+    if (!st) co_return 1;
     for (;;) {
-        auto piece = co_await (*st)->read_some(24h);
-        if (!piece) {
-            std::cerr << "\nllorch: the stream broke: " << piece.error().message << "\n";
-            co_return 1;
-        }
-        if (piece->empty()) co_return 0;
-        events.clear();
-        parser.feed(*piece, events);
-        for (const auto& e : events) {
+        auto b = co_await st->next();
+        if (b.broken) co_return 1;
+        if (b.ended) co_return 0;
+        for (const auto& e : b.events) {
             boost::system::error_code ec;
             auto v = json::parse(e.data, ec);
             if (ec || !v.is_object()) continue;

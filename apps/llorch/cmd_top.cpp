@@ -52,36 +52,15 @@ void draw(const top_view& v, bool tty) {
 // One connection: 0 when --once drew its screen, 1 on an error that a retry will not fix (the
 // token), 2 when the stream ended or broke (reconnect).
 asio::awaitable<int> follow(http::client& c, const top_args& a) {
-    http::client_request ev;
-    ev.url = a.url + "/v2/events";
-    ev.headers.add("Accept", "text/event-stream");
-    ev.timeout = 24h;
-    add_auth(ev);
-    auto st = co_await c.open(ev);
-    if (!st) {
-        std::cerr << "llorch: cannot reach llama-orch at " << a.url << ": " << st.error().message
-                  << "\n";
-        co_return 2;
-    }
-    if ((*st)->status() != 200) {
-        std::string body;
-        while (auto piece = co_await (*st)->read_some(10s)) {
-            if (piece->empty()) break;
-            body += *piece;
-        }
-        std::cerr << "llorch: " << describe_error(body, (*st)->status()) << "\n";
-        co_return 1;
-    }
+    bool refused = false;
+    auto st = co_await event_stream::open(c, a.url + "/v2/events", 30s, &refused);
+    if (!st) co_return refused ? 1 : 2;
     bool tty = ::isatty(STDOUT_FILENO) == 1;
     top_view view;
-    http::sse_parser parser;
-    std::vector<http::sse_event> events;
     for (;;) {
-        auto piece = co_await (*st)->read_some(30s);
-        if (!piece || piece->empty()) co_return 2;
-        events.clear();
-        parser.feed(*piece, events);
-        for (const auto& e : events) {
+        auto b = co_await st->next();
+        if (b.broken || b.ended) co_return 2;
+        for (const auto& e : b.events) {
             boost::system::error_code ec;
             auto v = json::parse(e.data, ec);
             if (ec || !v.is_object()) continue;
