@@ -156,6 +156,7 @@ startup_result<void> orchestratord_app::start() {
     hso.tls = *served;
     apply_serve_limits(cfg_.limits, hso);
     count_streams(metrics_, hso);
+    events_->count_cut_readers(hso.slow_readers_cut);
     threads_ = std::make_unique<http::io_threads>(cfg_.io_threads);
     hso.connection_executors = threads_->executors();
     server_ = std::make_unique<http::server>(io_, hso, std::move(routes));

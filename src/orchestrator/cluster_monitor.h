@@ -23,6 +23,7 @@
 #include "cluster/cluster_view.h"
 #include "cluster/event_log.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/task_group.h"
 #include "http/message.h"
 #include "orchestrator/task_observer.h"
@@ -51,6 +52,7 @@ struct cluster_event_hub {
     std::vector<boost::asio::steady_timer*> waiters;
     size_t readers = 0;
     bool closed = false;
+    common::counter* readers_cut = nullptr;  // readers cut off for falling behind the log
     void append(std::string frame);
 };
 
@@ -69,6 +71,9 @@ class cluster_monitor final : public task_observer {
     // A new reader: the snapshot, then every event from now on.
     std::shared_ptr<http::body_stream> open();
     size_t readers() const { return hub_->readers; }
+    // Counts the readers cut off for falling behind the log (sse_slow_readers_cut_total, with
+    // the streams the server cuts for a write that waited too long).
+    void count_cut_readers(common::counter* c) { hub_->readers_cut = c; }
     // How many frames have been logged since the start (tests: nothing is encoded unread).
     uint64_t frames_logged() const { return hub_->log.next_seq() - 1; }
     const cluster::cluster_view& view() const { return view_; }

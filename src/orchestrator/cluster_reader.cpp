@@ -46,6 +46,7 @@ asio::awaitable<std::optional<std::string>> cluster_reader::next(
         auto r = hub_->log.read(cursor_);
         if (!r) {
             done_ = true;
+            if (hub_->readers_cut) hub_->readers_cut->Increment();
             leave();
             co_return cluster_json::cut_off(r.error().message + "; reconnect for a fresh snapshot");
         }

@@ -265,6 +265,8 @@ TEST_F(cluster_monitor_test, a_tick_sends_stats_with_progress_and_pool_changes) 
 }
 
 TEST_F(cluster_monitor_test, a_reader_that_falls_out_of_the_log_is_cut_off) {
+    auto& cut = metrics.counter("sse_slow_readers_cut_total", "cut");
+    mon->count_cut_readers(&cut);
     auto slow = mon->open();
     pull(*slow);
     for (int i = 0; i < 20; ++i) mon->tick();  // more than the log's 8 events
@@ -275,6 +277,7 @@ TEST_F(cluster_monitor_test, a_reader_that_falls_out_of_the_log_is_cut_off) {
     EXPECT_EQ(data(ev[0]).at("code").as_string(), "READER_BEHIND");
     EXPECT_TRUE(slow->ended() || ended);
     EXPECT_EQ(mon->readers(), 0u);
+    EXPECT_EQ(cut.Value(), 1.0);
 }
 
 TEST_F(cluster_monitor_test, a_departed_reader_costs_nothing_and_listings_stop) {
