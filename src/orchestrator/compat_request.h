@@ -5,6 +5,7 @@
 // `name:latest` tag and the load/unload idioms. A field llama-orch cannot honour is refused with
 // INVALID_PARAMS naming it, never dropped. Pure: no I/O.
 
+#include <optional>
 #include <string>
 
 #include <boost/json/object.hpp>
@@ -28,6 +29,9 @@ struct compat_request {
     // Ollama's idioms of a request without anything to generate: `load` (model alone) warms the
     // model, `unload` (keep_alive 0) releases it; neither runs a generation.
     enum class idiom { none, load, unload } ollama_idiom = idiom::none;
+    // Ollama's keep_alive in ms (negative: keep loaded; 0: unload after this request); it
+    // travels in the task body as keep_alive_ms.
+    std::optional<long long> keep_alive_ms;
 };
 
 api::api_result<compat_request> translate_request(const boost::json::object& in, dialect d);

@@ -43,6 +43,7 @@ class toml_table_reader {
     // nullopt when absent (not an error unless required) or on error (error() is then set).
     std::optional<std::string> string(std::string_view key, bool required);
     std::optional<int> integer(std::string_view key, int min, int max);
+    std::optional<bool> boolean(std::string_view key);
     std::optional<std::vector<std::string>> strings(std::string_view key);
 
     // Fails when a key that only applies to other engines (`which`) is present.
