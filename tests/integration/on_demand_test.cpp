@@ -13,7 +13,7 @@ namespace llorch::test {
 namespace {
 
 // A models folder: alpha and beta (the tiny model), wide (another shape: 3 layers, width 128),
-// and broken (a GGUF header whose tensors are cut off: listed, but no engine can load it).
+// and broken (listed as a good copy of the tiny model; a test cuts its tensors off afterwards).
 fs::path models_folder(const std::string& name, bool with_broken = false) {
     auto dir = temp_dir("models-" + name);
     fs::copy_file(tiny_model(), dir / "alpha.gguf");
@@ -23,10 +23,7 @@ fs::path models_folder(const std::string& name, bool with_broken = false) {
                               dir / "make-tiny.log");
     EXPECT_TRUE(wait_until([&] { return !made.running(); }, 60s));
     EXPECT_TRUE(fs::exists(dir / "wide.gguf")) << read_file(dir / "make-tiny.log");
-    if (with_broken) {
-        auto bytes = read_file(tiny_model());
-        std::ofstream(dir / "broken.gguf", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-    }
+    if (with_broken) fs::copy_file(tiny_model(), dir / "broken.gguf");
     return dir;
 }
 
@@ -215,8 +212,8 @@ TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one
     engine_or_skip();
     auto models = models_folder("evict");
     // One tiny model (about 270 MiB by its estimate, mostly the compute allowance) fits, two not.
-    auto d = home("ondemand-evict", models,
-                  {"--memory-budget-mib", "400", "--default-ctx", "4096"});
+    auto d =
+        home("ondemand-evict", models, {"--memory-budget-mib", "400", "--default-ctx", "4096"});
     auto r = d->events(d->submit_id(task_body("alpha", 4)));
     ASSERT_EQ(r.events.back().event, "end") << r.events.back().data;
     auto need = int_of(pool_of(d->pools(), "alpha"), "memory_bytes");
@@ -267,6 +264,8 @@ TEST(on_demand_home, a_load_that_cannot_happen_fails_its_tasks_with_the_reason) 
     }
     auto d = home("ondemand-broken", models);
     ASSERT_FALSE(pool_of(d->pools(), "broken").empty()) << json::serialize(d->pools());
+    // Its header stays, its tensors go: the estimate reads it, llama-server cannot load it.
+    fs::resize_file(models / "broken.gguf", fs::file_size(models / "broken.gguf") / 2);
     std::vector<std::string> ids{d->submit_id(task_body("broken", 4)),
                                  d->submit_id(task_body("broken", 4))};
     for (const auto& id : ids) {
