@@ -131,7 +131,22 @@ void add_worker_routes(http::router& routes, pool_manager& m,
     add_pool_routes(routes, std::make_shared<local_pool_admin>(m), opts.files);
     // On-demand models (docs/models.md): load answers 202 while loading, 200 when loaded.
     routes.add("POST", "/v2/models/{name}/load", [mp](request q) -> asio::awaitable<response> {
-        auto a = mp->ensure_loaded(q.params[0], std::nullopt);
+        // {"keep_alive_ms": N} (optional): the model's idle TTL until it unloads.
+        std::optional<std::chrono::milliseconds> keep_alive;
+        if (!q.body.empty()) {
+            auto body = api::parse_json_body(q.body);
+            if (!body) co_return error_response(body.error(), q);
+            if (auto* k = body->if_contains("keep_alive_ms"); k && !k->is_null()) {
+                if (!k->is_int64())
+                    co_return error_response(
+                        api::make_error(api::error_code::invalid_params,
+                                        "keep_alive_ms: must be an integer (ms; negative: keep "
+                                        "the model loaded)"),
+                        q);
+                keep_alive = std::chrono::milliseconds(std::max<int64_t>(-1, k->get_int64()));
+            }
+        }
+        auto a = mp->ensure_loaded(q.params[0], keep_alive);
         if (!a)
             co_return error_response(
                 api::make_error(api::error_code::not_found,
