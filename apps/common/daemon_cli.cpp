@@ -97,4 +97,42 @@ void add_pool_retry_options(CLI::App& app, long long& base_ms, long long& max_ms
         ->check(CLI::Range(10LL, 86400000LL));
 }
 
+void add_on_demand_options(CLI::App& app, on_demand_cli_options& o, const std::string& env_prefix) {
+    app.add_option("--default-slots", o.default_slots,
+                   "on-demand models of the catalog (a models folder and no [[pools]]): "
+                   "parallel requests per loaded model")
+        ->envname(env_prefix + "_DEFAULT_SLOTS")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    app.add_option("--default-ctx", o.default_ctx,
+                   "on-demand models of the catalog: context per request in tokens (cut to the "
+                   "model's training context when that is smaller)")
+        ->envname(env_prefix + "_DEFAULT_CTX")
+        ->capture_default_str()
+        ->check(CLI::Range(64, 1 << 20));
+    app.add_option("--idle-ttl-secs", o.idle_ttl_secs,
+                   "on-demand models of the catalog: unloaded after this long without a request "
+                   "(-1: never; a request's keep_alive overrides it)")
+        ->envname(env_prefix + "_IDLE_TTL_SECS")
+        ->capture_default_str()
+        ->check(CLI::Range(-1LL, 7LL * 24 * 3600));
+    app.add_option("--memory-budget-mib", o.memory_budget_mib,
+                   "memory the on-demand models on the CPU may hold in all, by their estimates "
+                   "(0: the machine's memory); a load that does not fit unloads idle models, "
+                   "least recently used first")
+        ->envname(env_prefix + "_MEMORY_BUDGET_MIB")
+        ->capture_default_str()
+        ->check(CLI::Range(0LL, 1LL << 40));
+}
+
+pool::on_demand_options on_demand_settings(const on_demand_cli_options& o, bool serve_catalog) {
+    pool::on_demand_options out;
+    out.serve_catalog = serve_catalog;
+    out.slots = o.default_slots;
+    out.ctx = o.default_ctx;
+    out.idle_ttl = std::chrono::seconds(o.idle_ttl_secs);
+    out.memory_budget_bytes = static_cast<uint64_t>(o.memory_budget_mib) << 20;
+    return out;
+}
+
 }  // namespace llorch::daemon

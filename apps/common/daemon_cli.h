@@ -11,6 +11,7 @@
 #include "common/metrics.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "pool/pool_manager.h"
 #include "startup_error.h"
 
 namespace llorch::daemon {
@@ -41,6 +42,19 @@ startup_result<http::tls_context> serve_tls(const serve_tls_options& o,
 // pool (`what`: "pool", "local pool") starts again by itself.
 void add_pool_retry_options(CLI::App& app, long long& base_ms, long long& max_ms,
                             const std::string& env_prefix, const std::string& what);
+
+// The settings of models loaded on demand (pool::on_demand_options): the pools catalog models
+// get, and the CPU memory budget of every on-demand load.
+struct on_demand_cli_options {
+    int default_slots = 2;
+    int default_ctx = 4096;
+    long long idle_ttl_secs = 300;
+    long long memory_budget_mib = 0;
+};
+// --default-slots, --default-ctx, --idle-ttl-secs, --memory-budget-mib (PREFIX_DEFAULT_SLOTS...).
+void add_on_demand_options(CLI::App& app, on_demand_cli_options& o, const std::string& env_prefix);
+// The pool manager's settings from them; the catalog is served on demand when `serve_catalog`.
+pool::on_demand_options on_demand_settings(const on_demand_cli_options& o, bool serve_catalog);
 
 // How a daemon's HTTP server treats connections (see http::server_options).
 struct serve_limits_options {

@@ -179,7 +179,10 @@ startup_result<void> orchestratord_app::start() {
 }
 
 startup_result<void> orchestratord_app::start_home() {
-    auto pools = pool::load_pools_file(cfg_.config_file);
+    auto pools = cfg_.config_file.empty()
+                     ? boost::system::result<std::vector<pool::pool_config>, pool::config_error>(
+                           std::vector<pool::pool_config>{})
+                     : pool::load_pools_file(cfg_.config_file);
     if (!pools) return startup_error{startup_errc::pools_config, pools.error().message};
     pool::manager_options mo;
     mo.runtime_dir = cfg_.runtime_dir;
@@ -188,6 +191,7 @@ startup_result<void> orchestratord_app::start_home() {
     mo.health_interval = milliseconds(cfg_.health_interval_ms);
     mo.recovery.base = milliseconds(cfg_.pool_retry_base_ms);
     mo.recovery.cap = milliseconds(std::max(cfg_.pool_retry_max_ms, cfg_.pool_retry_base_ms));
+    mo.on_demand = on_demand_settings(cfg_.on_demand, pools->empty() && !cfg_.models_dir.empty());
     manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*pools),
                                                     std::make_shared<gpu::system_gpu_inventory>());
     local_ = std::make_unique<orchestrator::local_backend>(*manager_, *index_);
@@ -197,6 +201,7 @@ startup_result<void> orchestratord_app::start_home() {
         return at_key(startup_errc::invalid_option, "ORCHESTRATORD_MODELS_DIR", why);
     catalog_ =
         std::make_shared<pool::catalog_service>(io_, std::move(co), manager_.get(), &metrics_);
+    catalog_->on_change([this] { manager_->sync_catalog(catalog_->catalog().entries()); });
     return {};
 }
 

@@ -7,7 +7,9 @@
 namespace llorch::daemon {
 
 void orchestratord_config::declare(CLI::App& app) {
-    app.add_option("--config", config_file, "TOML file with the [[pools]] tables (HOME profile)")
+    app.add_option("--config", config_file,
+                   "TOML file with the [[pools]] tables (HOME profile; optional with --models-dir: "
+                   "without pools, every model of the catalog is served on demand)")
         ->envname("ORCHESTRATORD_CONFIG");
     app.add_option("--addr", addr, "listen address HOST:PORT (port 0: any free port)")
         ->envname("ORCHESTRATORD_ADDR")
@@ -60,6 +62,7 @@ void orchestratord_config::declare(CLI::App& app) {
                    "HOME: folder of GGUF model files, listed in the catalog (with sha256 and "
                    "metadata) and where POST /v2/catalog/models stages new ones")
         ->envname("ORCHESTRATORD_MODELS_DIR");
+    add_on_demand_options(app, on_demand, "ORCHESTRATORD");
     app.add_option("--ready-timeout-ms", ready_timeout_ms,
                    "longest a local engine may take to become ready")
         ->envname("ORCHESTRATORD_READY_TIMEOUT_MS")
@@ -134,9 +137,10 @@ void orchestratord_config::declare(CLI::App& app) {
 }
 
 std::string orchestratord_config::validate() const {
-    if (!cloud && config_file.empty())
+    if (!cloud && config_file.empty() && models_dir.empty())
         return "ORCHESTRATORD_CONFIG: give --config FILE with [[pools]] tables (HOME profile), "
-               "or set ORCHESTRATORD_CLOUD_PROFILE=true for a control plane of remote nodes";
+               "--models-dir DIR to serve its models on demand, or set "
+               "ORCHESTRATORD_CLOUD_PROFILE=true for a control plane of remote nodes";
     if (cloud && !config_file.empty())
         return "ORCHESTRATORD_CONFIG: the CLOUD profile has no local pools; pools live on the "
                "nodes (pool-managerd --config)";

@@ -40,6 +40,7 @@ struct orchestratord_config {
     long long stall_timeout_ms = pool::manager_options{}.stall_timeout.count();
     long long drain_deadline_ms = 30'000;
     std::string runtime_dir = default_runtime_dir();
+    on_demand_cli_options on_demand;
     std::string models_dir;  // HOME: GGUF files of the catalog, where staging puts new ones
     long long ready_timeout_ms = pool::manager_options{}.ready_timeout.count();
     long long health_interval_ms = pool::manager_options{}.health_interval.count();

@@ -72,7 +72,10 @@ startup_result<void> pool_managerd_app::start() {
     if (!tokens) return startup_error{startup_errc::bad_token, tokens.error().message};
     if (auto why = http::check_bind(listen->first, *tokens, "LLORCH_SERVICE_TOKEN"); !why.empty())
         return startup_error{startup_errc::insecure_bind, why};
-    auto pools = pool::load_pools_file(cfg_.config_file);
+    auto pools = cfg_.config_file.empty()
+                     ? boost::system::result<std::vector<pool::pool_config>, pool::config_error>(
+                           std::vector<pool::pool_config>{})
+                     : pool::load_pools_file(cfg_.config_file);
     // Errors of the file as a whole (unreadable, bad TOML) name the option that gave the file.
     if (!pools)
         return startup_error{
@@ -108,6 +111,8 @@ startup_result<void> pool_managerd_app::start() {
     mo.recovery.base = milliseconds(cfg_.pool_retry_base_ms);
     mo.recovery.cap = milliseconds(std::max(cfg_.pool_retry_max_ms, cfg_.pool_retry_base_ms));
     mo.node_id = node_id;
+    mo.on_demand =
+        on_demand_settings(cfg_.on_demand, selected->empty() && !cfg_.models_dir.empty());
     manager_ = std::make_unique<pool::pool_manager>(io_, mo, std::move(*selected),
                                                     std::make_shared<gpu::system_gpu_inventory>());
 
@@ -118,6 +123,7 @@ startup_result<void> pool_managerd_app::start() {
         return at_key(startup_errc::invalid_option, "POOL_MANAGERD_MODELS_DIR", why);
     catalog_ =
         std::make_shared<pool::catalog_service>(io_, std::move(co), manager_.get(), &metrics_);
+    catalog_->on_change([this] { manager_->sync_catalog(catalog_->catalog().entries()); });
     http::router routes;
     pool::add_worker_routes(routes, *manager_, metrics_, {.node_id = node_id, .files = catalog_});
     http::server_options so;

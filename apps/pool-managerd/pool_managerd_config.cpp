@@ -6,9 +6,10 @@
 namespace llorch::daemon {
 
 void pool_managerd_config::declare(CLI::App& app) {
-    app.add_option("--config", config_file, "TOML file with the [[pools]] tables")
-        ->envname("POOL_MANAGERD_CONFIG")
-        ->required();
+    app.add_option("--config", config_file,
+                   "TOML file with the [[pools]] tables (optional with --models-dir: without "
+                   "pools, every model of the catalog is served on demand)")
+        ->envname("POOL_MANAGERD_CONFIG");
     app.add_option("--addr", addr, "listen address HOST:PORT (port 0: any free port)")
         ->envname("POOL_MANAGERD_ADDR")
         ->capture_default_str();
@@ -102,6 +103,7 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->envname("POOL_MANAGERD_HEARTBEAT_INTERVAL_SECS")
         ->capture_default_str()
         ->check(CLI::Range(0.01, 3600.0));
+    add_on_demand_options(app, on_demand, "POOL_MANAGERD");
     add_serve_tls_options(app, https, "POOL_MANAGERD");
     add_serve_limits_options(app, limits, "POOL_MANAGERD");
     app.add_option("--tls-ca", tls_ca,
@@ -116,6 +118,9 @@ bool pool_managerd_config::wildcard_bind() const {
 }
 
 std::string pool_managerd_config::validate() const {
+    if (config_file.empty() && models_dir.empty())
+        return "POOL_MANAGERD_CONFIG: give --config FILE with [[pools]] tables, or --models-dir "
+               "DIR to serve its models on demand";
     if (auto listen = http::parse_listen_address(addr); !listen)
         return "POOL_MANAGERD_ADDR: " + listen.error().message;
     if (cloud && orchestratord_url.empty())

@@ -52,6 +52,7 @@ struct pool_managerd_config {
     serve_tls_options https;
     serve_limits_options limits;
     std::string tls_ca;
+    on_demand_cli_options on_demand;
 
     void declare(CLI::App& app);
     // "KEY: what is wrong and what to do"; empty when every value can be used.

@@ -135,6 +135,22 @@ asio::awaitable<response> client_api::cancel(request q) {
     co_return response::no_content();
 }
 
+asio::awaitable<response> client_api::load_model(request q) {
+    const auto& name = q.params[0];
+    if (!tasks_.limits(name)) co_return err(not_found("no model '" + name + "' here"), q);
+    auto loading = tasks_.load_model(name, std::nullopt);
+    json::object o{{"model", name}, {"loading", loading.has_value()}};
+    if (loading) o["pool_id"] = *loading;
+    co_return response::json(loading ? 202 : 200, json::serialize(o));
+}
+
+asio::awaitable<response> client_api::unload_model(request q) {
+    auto r = tasks_.unload_model(q.params[0]);
+    if (!r) co_return err(r.error(), q);
+    co_return response::json(
+        202, json::serialize(json::object{{"model", q.params[0]}, {"unloading", true}}));
+}
+
 asio::awaitable<response> client_api::session(request q) {
     auto* ses = tasks_.session(q.params[0]);
     if (!ses) co_return err(not_found("no session '" + q.params[0] + "'"), q);

@@ -26,6 +26,9 @@ class client_api {
     asio::awaitable<http::response> events(http::request q);
     asio::awaitable<http::response> task_status(http::request q);
     asio::awaitable<http::response> cancel(http::request q);
+    // POST /v2/models/{name}/load and /unload: an on-demand model (docs/models.md).
+    asio::awaitable<http::response> load_model(http::request q);
+    asio::awaitable<http::response> unload_model(http::request q);
     asio::awaitable<http::response> session(http::request q);
     asio::awaitable<http::response> drop_session(http::request q);
     asio::awaitable<http::response> version(http::request q);

@@ -83,11 +83,18 @@ asio::awaitable<response> handle(task_service& s, const placement::placement_ind
                                              : translate_request(*parsed, d);
     if (!in) co_return error(in.error());
     if (in->ollama_idiom != compat_request::idiom::none) {
-        // Pools keep their model loaded: loading is answered at once, unloading is a no-op.
+        // An on-demand model starts loading (answered at once) or unloads; a fixed pool keeps
+        // its model loaded, so both are no-ops there.
         auto name = std::string(in->task_body.at("model").as_string());
         if (!index.serves(name))
             co_return error(api::make_error(api::error_code::model_not_available,
                                             "model '" + in->model + "' not found"));
+        if (in->ollama_idiom == compat_request::idiom::unload)
+            (void)s.unload_model(name);
+        else
+            s.load_model(name, in->keep_alive_ms
+                                   ? std::optional(std::chrono::milliseconds(*in->keep_alive_ms))
+                                   : std::nullopt);
         co_return ollama_idiom_answer(compat_ctx{d, {}, in->model}, in->ollama_idiom);
     }
     auto spec = parse_task_spec(in->task_body);

@@ -27,6 +27,7 @@ struct embed_request {
     std::string name;   // the model the task asks for
     json::array texts;
     bool base64 = false;
+    std::optional<long long> keep_alive_ms;  // Ollama's keep_alive (an on-demand model's TTL)
 };
 
 // The texts of `input` (OpenAI, /api/embed) or `prompt` (/api/embeddings).
@@ -79,9 +80,10 @@ api::api_result<embed_request> translate(const json::object& in, embed_dialect d
             return bad("options." + std::string(o->get_object().begin()->key()),
                        "is not applied to embeddings (the pool's settings are)");
     }
-    if (auto* k = in.if_contains("keep_alive");
-        k && !k->is_null() && !k->is_string() && !k->is_number())
-        return bad("keep_alive", "must be a duration string or a number of seconds");
+    auto* k = in.if_contains("keep_alive");
+    auto keep_alive = ollama_keep_alive_ms(k && !k->is_null() ? k : nullptr);
+    if (!keep_alive) return keep_alive.error();
+    r.keep_alive_ms = *keep_alive;
     return r;
 }
 
@@ -162,7 +164,9 @@ asio::awaitable<response> handle(task_service& s, const placement::placement_ind
                                             "model '" + r->model + "' not found for embeddings"));
         co_return response::json(200, json::serialize(json::object{{"embedding", json::array{}}}));
     }
-    auto spec = parse_task_spec(json::object{{"model", r->name}, {"embed", r->texts}});
+    json::object body{{"model", r->name}, {"embed", r->texts}};
+    if (r->keep_alive_ms) body["keep_alive_ms"] = *r->keep_alive_ms;
+    auto spec = parse_task_spec(body);
     if (!spec) {
         auto e = spec.error();
         // The client's field is `input` (or `prompt`), not the task API's `embed`.

@@ -289,16 +289,66 @@ api::api_result<json::array> messages_of(const json::value& v, dialect d) {
     return out;
 }
 
-bool keep_alive_zero(const json::value* v) {
-    if (!v) return false;
-    if (auto n = json_number(*v)) return *n == 0;
-    if (v->is_string()) {
-        auto s = std::string_view(v->get_string());
-        while (!s.empty() && std::isalpha(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-        return !s.empty() && s.find_first_not_of("0.") == std::string_view::npos;
+// Ollama's keep_alive in milliseconds: a number of seconds, or a Go duration string ("5m",
+// "1h30m", "300ms", "10s"; a bare number counts seconds); negative keeps the model loaded for
+// good (-1). Absent: nullopt.
+}  // namespace
+
+api::api_result<std::optional<long long>> ollama_keep_alive_ms(const json::value* v) {
+    if (!v) return std::optional<long long>{};
+    auto done = [](double ms) -> std::optional<long long> {
+        if (ms < 0) return -1;
+        return static_cast<long long>(std::min(ms, 7.0 * 24 * 3600 * 1000));
+    };
+    if (auto n = json_number(*v)) return done(*n * 1000);
+    const char* rule =
+        "must be a duration such as \"5m\", \"1h30m\" or \"0\", or a number of seconds; a "
+        "negative value keeps the model loaded";
+    if (!v->is_string()) return bad("keep_alive", rule);
+    std::string_view s = v->get_string();
+    bool negative = false;
+    if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+        negative = s.front() == '-';
+        s.remove_prefix(1);
     }
-    return false;
+    if (s.empty()) return bad("keep_alive", rule);
+    double total = 0;
+    while (!s.empty()) {
+        size_t i = 0;
+        while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+        if (i == 0 || i > 20) return bad("keep_alive", rule);
+        double number = 0;
+        try {
+            number = std::stod(std::string(s.substr(0, i)));
+        } catch (...) {
+            return bad("keep_alive", rule);
+        }
+        s.remove_prefix(i);
+        size_t u = 0;
+        while (u < s.size() && std::isalpha(static_cast<unsigned char>(s[u]))) ++u;
+        auto unit = s.substr(0, u);
+        s.remove_prefix(u);
+        double scale = 0;
+        if (unit.empty() && s.empty() && total == 0)
+            scale = 1000;  // a bare number: seconds
+        else if (unit == "h")
+            scale = 3600e3;
+        else if (unit == "m")
+            scale = 60e3;
+        else if (unit == "s")
+            scale = 1e3;
+        else if (unit == "ms")
+            scale = 1;
+        else if (unit == "us" || unit == "ns")
+            scale = unit == "us" ? 1e-3 : 1e-6;
+        else
+            return bad("keep_alive", rule);
+        total += number * scale;
+    }
+    return done(negative ? -total : total);
 }
+
+namespace {
 
 // Ollama's `format`: "json" or a JSON schema, as the engine's response_format (chat) or
 // json_schema (raw prompt).
@@ -437,10 +487,13 @@ api::api_result<void> translate_ollama(const json::object& in, dialect d, compat
             t["messages"] = std::move(msgs);
         }
     }
+    auto keep_alive = ollama_keep_alive_ms(present(in, "keep_alive"));
+    if (!keep_alive) return keep_alive.error();
+    out.keep_alive_ms = *keep_alive;
+    if (*keep_alive) t["keep_alive_ms"] = **keep_alive;
     if (nothing_to_do) {
-        out.ollama_idiom = keep_alive_zero(present(in, "keep_alive"))
-                               ? compat_request::idiom::unload
-                               : compat_request::idiom::load;
+        out.ollama_idiom = keep_alive->value_or(-1) == 0 ? compat_request::idiom::unload
+                                                         : compat_request::idiom::load;
         return {};
     }
     if (auto r = ollama_format(in, chat || !raw, extra); !r) return r.error();

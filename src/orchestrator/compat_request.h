@@ -6,6 +6,7 @@
 // INVALID_PARAMS naming it, never dropped. Pure: no I/O.
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,9 +31,17 @@ struct compat_request {
     // Ollama's idioms of a request without anything to generate: `load` (model alone) warms the
     // model, `unload` (keep_alive 0) releases it; neither runs a generation.
     enum class idiom { none, load, unload } ollama_idiom = idiom::none;
+    // Ollama's keep_alive in ms (negative: keep loaded; 0: unload after this request); it
+    // travels in the task body as keep_alive_ms.
+    std::optional<long long> keep_alive_ms;
 };
 
 api::api_result<compat_request> translate_request(const boost::json::object& in, dialect d);
+
+// Ollama's keep_alive in milliseconds: a number of seconds, or a Go duration string ("5m",
+// "1h30m", "300ms"); negative keeps the model loaded (-1), at most a week. Absent (nullptr):
+// nullopt; anything else is INVALID_PARAMS naming keep_alive.
+api::api_result<std::optional<long long>> ollama_keep_alive_ms(const boost::json::value* v);
 
 // A message's content: a string, or an array of parts whose `type` is one of `text_types`
 // (their texts joined by newlines); another part type is refused naming it.

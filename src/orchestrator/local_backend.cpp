@@ -24,7 +24,10 @@ void local_backend::sync(const std::string& pool_id) {
 }
 
 void local_backend::update(const pool::pool_snapshot& s) {
-    index_.upsert_pool("", s.id, placement_state(s, model_names(s)));
+    auto st = placement_state(s, model_names(s));
+    // An on-demand pool that is not loaded can start: the first task for its model loads it.
+    if (s.on_demand && s.state == pool::pool_state::offline) st.down = false;
+    index_.upsert_pool("", s.id, st);
 }
 
 boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> local_backend::open(
@@ -48,6 +51,25 @@ std::optional<model_limits> local_backend::limits(const std::string& model) cons
     auto l = m_.limits_for(model);
     if (!l) return std::nullopt;
     return model_limits{l->max_tokens_default, l->max_tokens_cap, l->ctx};
+}
+
+std::optional<std::string> local_backend::ensure_loaded(
+    const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) {
+    auto a = m_.ensure_loaded(model, keep_alive);
+    if (!a || !a->loading) return std::nullopt;
+    return a->pool_id;
+}
+
+void local_backend::revive(const std::string& model) { m_.revive(model); }
+
+std::string local_backend::load_failure(const std::string& model) const {
+    return m_.load_failure(model);
+}
+
+api::api_result<void> local_backend::unload(const std::string& model) {
+    auto r = m_.unload(model);
+    if (!r) return r.error();
+    return {};
 }
 
 }  // namespace llorch::orchestrator

@@ -57,6 +57,8 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     r.add("GET", "/v2/tasks/{id}", on(client, &c::task_status));
     r.add("GET", "/v2/tasks/{id}/events", on(client, &c::events));
     r.add("POST", "/v2/tasks/{id}/cancel", on(client, &c::cancel));
+    r.add("POST", "/v2/models/{name}/load", on(client, &c::load_model));
+    r.add("POST", "/v2/models/{name}/unload", on(client, &c::unload_model));
     if (s.jobs) {
         auto jobs = std::make_shared<job_api>(*s.jobs, *s.tasks);
         r.add("POST", "/v2/jobs", on(jobs, &job_api::submit));

@@ -3,6 +3,7 @@
 // profile's sends POST /v2/pools/{id}/infer to the owning node. Both keep the placement index
 // current with their pools, so the dispatcher never needs to know which one it has.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,29 @@ class pool_backend {
         placement::placement_decision where, engines::generation_request g) = 0;
     // Limits of the pools serving `model`; nullopt when none does.
     virtual std::optional<model_limits> limits(const std::string& model) const = 0;
+    // Models loaded on demand (docs/models.md). A task for `model` was admitted: an on-demand
+    // model that is not loaded starts loading (one load for every task), and `keep_alive`
+    // (negative: never unload; 0: unload when the request ends) replaces its idle TTL. The pool
+    // that is loading, or nullopt when the model is loaded or served by fixed pools.
+    virtual std::optional<std::string> ensure_loaded(
+        const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) {
+        (void)model;
+        (void)keep_alive;
+        return std::nullopt;
+    }
+    // A task for `model` is coming: a failed on-demand load of it may be tried again.
+    virtual void revive(const std::string& model) { (void)model; }
+    // Why the on-demand load of `model` failed; empty when it did not.
+    virtual std::string load_failure(const std::string& model) const {
+        (void)model;
+        return {};
+    }
+    // Unloads an on-demand model (idle at once, busy when its last request ends). NOT_FOUND
+    // when no on-demand model of that name is here.
+    virtual api::api_result<void> unload(const std::string& model) {
+        return api::make_error(api::error_code::not_found,
+                               "no on-demand model '" + model + "' here");
+    }
     // The token count of `text` for `model`, when the backend can ask an engine; nullopt else.
     virtual boost::asio::awaitable<std::optional<int>> count_tokens(std::string model,
                                                                     std::string text) {

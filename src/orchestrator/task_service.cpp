@@ -6,7 +6,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include "api/flat_json.h"
 #include "common/log.h"
+#include "http/sse.h"
 
 namespace llorch::orchestrator {
 using namespace std::chrono_literals;
@@ -80,6 +82,26 @@ long long task_service::retry_after_ms() const {
     return rate_.retry_after_ms(queue_.size(), runner_.running());
 }
 
+// The `loading` event: the task waits for its model's engine to load (docs/models.md).
+void task_service::append_loading(task& t, const std::string& pool_id) {
+    std::string f;
+    http::append_sse(f, "loading",
+                     api::flat_json().str("model", t.spec.model).str("pool_id", pool_id).closed());
+    t.append(std::move(f));
+    log()->info("task_id={} model={} waits for pool_id={} to load", t.spec.task_id, t.spec.model,
+                pool_id);
+}
+
+api::api_result<void> task_service::unload_model(const std::string& model) {
+    return backend_.unload(model);
+}
+
+std::optional<std::string> task_service::load_model(
+    const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) {
+    backend_.revive(model);
+    return backend_.ensure_loaded(model, keep_alive);
+}
+
 api::api_result<admission_info> task_service::submit(task_spec spec) {
     if (stopping_) {
         auto e = api::make_error(api::error_code::shutting_down,
@@ -94,6 +116,7 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
     }
     if (auto ok = resolve_task_type(spec); !ok) return ok.error();
     spec.placement_model = spec.is_embedding() ? placement::embeddings_key(spec.model) : spec.model;
+    backend_.revive(spec.model);  // a failed on-demand load is tried again by a new task
     if (auto ok = check_limits(spec); !ok) return ok.error();
     auto t = std::make_shared<task>(io_);
     t->created = clock_.now();
@@ -120,6 +143,8 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
     metrics_.enqueued(t->spec.priority);
     tasks_.add(t);
     if (observer_) observer_->on_queued(*t);
+    if (auto loading = backend_.ensure_loaded(t->spec.model, t->spec.keep_alive))
+        append_loading(*t, *loading);
     if (pushed->evicted) {
         metrics_.rejected("dropped_lru", admission::to_string(queue_.config().policy));
         if (auto evicted = tasks_.find(pushed->evicted->task_id)) {

@@ -102,6 +102,13 @@ class task_service {
     // A pool's capacity or readiness changed: try to dispatch.
     void wake();
 
+    // On-demand models (docs/models.md): starts loading `model` when it is not loaded (Ollama's
+    // load idiom; the pool loading, or nullopt when loaded or not on demand), and unloads it
+    // (NOT_FOUND when no on-demand model has that name).
+    std::optional<std::string> load_model(const std::string& model,
+                                          std::optional<std::chrono::milliseconds> keep_alive);
+    api::api_result<void> unload_model(const std::string& model);
+
     // Hears of every task's moves (null: none). Set before start().
     void set_observer(task_observer* o);
     // The server monitor hears every attempt's outcome and timings (GET /v2/servers).
@@ -113,6 +120,7 @@ class task_service {
 
   private:
     api::api_result<void> check_limits(task_spec& spec) const;
+    void append_loading(task& t, const std::string& pool_id);
     std::optional<api::error> check_against_cluster(const task_spec& spec) const;
     // The dispatcher placed `t`: it runs from now on.
     void on_placed(std::shared_ptr<task> t, placement::placement_decision d);

@@ -85,6 +85,15 @@ api::api_result<task_spec> parse_task_spec(const json::object& o) {
             return bad("deadline_ms", "must be between 1 and 604800000 (ms from submission)");
         t.deadline = std::chrono::milliseconds(ms);
     }
+    if (auto* v = o.if_contains("keep_alive_ms"); v && !v->is_null()) {
+        if (!v->is_int64()) return bad("keep_alive_ms", "must be an integer");
+        long long ms = v->get_int64();
+        if (ms > 7LL * 24 * 3600 * 1000)
+            return bad("keep_alive_ms",
+                       "must be at most 604800000 (a week); a negative value keeps the model "
+                       "loaded for good");
+        t.keep_alive = std::chrono::milliseconds(ms < 0 ? -1 : ms);
+    }
     for (const char* k : {"ctx", "expected_tokens"}) {
         if (auto* v = o.if_contains(k);
             v && !v->is_null() && (!v->is_int64() || v->get_int64() < 0))

@@ -24,6 +24,9 @@ struct task_spec {
     std::string engine;      // optional: only pools of this engine
     admission::task_priority priority = admission::task_priority::interactive;
     std::optional<std::chrono::milliseconds> deadline;  // from submission: must start by then
+    // An on-demand model's idle TTL after this task (negative: never unload; 0: unload when it
+    // ends); absent: the model's own.
+    std::optional<std::chrono::milliseconds> keep_alive;
     engines::generation_request generation;
     placement::placement_overrides placement;
     std::string determinism;  // "strict" | "best_effort"

@@ -149,7 +149,7 @@ void catalog_service::changed() {
     if (metrics_)
         metrics_->gauge("catalog_models", "Model files in this node's catalog.")
             .Set(static_cast<double>(catalog_.size()));
-    if (on_change_) on_change_();
+    for (const auto& f : on_change_) f();
 }
 
 asio::awaitable<void> catalog_service::scan() {
@@ -470,6 +470,13 @@ asio::awaitable<catalog_result<void>> catalog_service::fetch_http(catalog::stagi
     }
 }
 
+namespace {
+// Whether an on-demand pool holds its file open (loading, loaded or unloading).
+bool is_loaded(pool_state s) {
+    return s != pool_state::offline && s != pool_state::uninitialized && s != pool_state::failed;
+}
+}  // namespace
+
 asio::awaitable<api::api_result<void>> catalog_service::remove(std::string name, std::string) {
     const auto* found = catalog_.find(name);
     if (!found) co_return api::make_error(api::error_code::not_found, "no model '" + name + "'");
@@ -478,10 +485,13 @@ asio::awaitable<api::api_result<void>> catalog_service::remove(std::string name,
     auto path = fs::path(e->path).lexically_normal();
     if (pools_)
         for (const auto& p : pools_->list())
-            if (!p.model.empty() && fs::path(p.model).lexically_normal() == path)
-                co_return api::make_error(api::error_code::conflict,
-                                          "pool '" + p.id + "' serves model '" + e->name.display() +
-                                              "'; drain it or reload it onto another model first");
+            if (!p.model.empty() && fs::path(p.model).lexically_normal() == path &&
+                !(p.on_demand && !is_loaded(p.state)))
+                co_return api::make_error(
+                    api::error_code::conflict,
+                    "pool '" + p.id + "' serves model '" + e->name.display() +
+                        (p.on_demand ? "'; it is loaded: unload it first"
+                                     : "'; drain it or reload it onto another model first"));
     if (e->pool_file || opts_.models_dir.empty() ||
         path.parent_path() != opts_.models_dir.lexically_normal())
         co_return api::make_error(api::error_code::conflict,

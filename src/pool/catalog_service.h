@@ -73,8 +73,9 @@ class catalog_service final : public catalog_admin {
 
     const catalog::node_catalog& catalog() const { return catalog_; }
     bool scanned() const { return scanned_; }
-    // Called on the io thread whenever the catalog changed (node_agent reports it).
-    void on_change(std::function<void()> f) { on_change_ = std::move(f); }
+    // Called on the io thread whenever the catalog changed (node_agent reports it; the pool
+    // manager gives new models their on-demand pools). Each call adds a listener.
+    void on_change(std::function<void()> f) { on_change_.push_back(std::move(f)); }
 
     std::vector<node_files> files() const override;
     asio::awaitable<api::api_result<boost::json::object>> stage(
@@ -112,7 +113,7 @@ class catalog_service final : public catalog_admin {
     size_t running_ = 0;
     bool scanned_ = false;
     bool stopping_ = false;
-    std::function<void()> on_change_;
+    std::vector<std::function<void()>> on_change_;
     common::task_group background_;
 };
 

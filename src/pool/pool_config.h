@@ -10,6 +10,8 @@
 //   device = "cpu"              # "cpu", "gpu:0", "gpu:0,1"
 //   slots = 4
 //   ctx = 4096
+//   on_demand = true            # loaded on the first request, unloaded when idle
+//   idle_ttl_secs = 300         # on_demand: idle this long, it unloads (-1: never)
 //
 // Rules beyond the field comments below:
 // - Unknown keys are errors, so a typo never passes silently; other top-level tables than
@@ -18,6 +20,7 @@
 //   replicas; engines run outside it (openai, ollama) take an endpoint instead, and one replica.
 // - Pool indexes in error keys count from 0, in file order: the second [[pools]] is pools[1].
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -78,6 +81,12 @@ struct pool_config {
     // model's own `<arch>.pooling_type`, else mean). Not for sim pools.
     bool embeddings = false;
     std::string pooling;
+    // An on-demand pool has no engine until a request asks for its model, and unloads again once
+    // idle for idle_ttl (negative: never). Its instances: 0 while unloaded, `replicas` loaded;
+    // a fixed pool always runs its replicas (min = max). The node's models folder, with no
+    // [[pools]] at all, gives every catalog model such a pool (pool_manager::serve_catalog).
+    bool on_demand = false;
+    std::chrono::milliseconds idle_ttl{std::chrono::minutes(5)};
 
     friend bool operator==(const pool_config&, const pool_config&) = default;
 };

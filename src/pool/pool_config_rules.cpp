@@ -9,7 +9,7 @@
 namespace llorch::pool {
 namespace {
 
-constexpr std::array<std::string_view, 20> known_keys = {
+constexpr std::array<std::string_view, 22> known_keys = {
     "id",
     "engine",
     "model",
@@ -30,6 +30,8 @@ constexpr std::array<std::string_view, 20> known_keys = {
     "weight",
     "embeddings",
     "pooling",
+    "on_demand",
+    "idle_ttl_secs",
 };
 
 constexpr int max_slots = 1024;
@@ -325,6 +327,23 @@ std::optional<pool_config> read_pool(toml_table_reader& r) {
             }
         }
         pool.labels = std::move(*labels);
+    }
+    if (r.error()) return std::nullopt;
+    if (auto v = r.boolean("on_demand")) pool.on_demand = *v;
+    if (r.error()) return std::nullopt;
+    if (pool.on_demand && !managed) {
+        r.fail("on_demand", r.find("on_demand"),
+               "only engines llama-orch runs (llamacpp, sim) load on demand");
+        return std::nullopt;
+    }
+    // -1: never unloaded for idleness; at most a week.
+    if (auto v = r.integer("idle_ttl_secs", -1, 7 * 24 * 3600)) {
+        if (!pool.on_demand) {
+            r.fail("idle_ttl_secs", r.find("idle_ttl_secs"),
+                   "applies to on_demand pools only; set on_demand = true");
+            return std::nullopt;
+        }
+        pool.idle_ttl = std::chrono::seconds(*v);
     }
     if (r.error()) return std::nullopt;
     if (!read_embeddings(r, pool)) return std::nullopt;

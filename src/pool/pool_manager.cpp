@@ -12,7 +12,9 @@
 
 #include "http/client.h"
 #include "pool/handoff_adopter.h"
+#include "pool/on_demand.h"
 #include "pool/pool_metrics.h"
+#include "pool/pool_names.h"
 #include "pool/pool_runtime.h"
 #include "pool/replica_monitor.h"
 #include "pool/replica_stream.h"
@@ -21,6 +23,31 @@ namespace llorch::pool {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
+
+asio::awaitable<void> run_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p) {
+    auto gone = [&] { return p->stopping || rt->stopping(); };
+    rt->set_state(*p, pool_state::provisioning);
+    auto plan = co_await rt->provision(p, p->cfg.model);
+    if (gone()) co_return;
+    if (!plan) {
+        rt->set_state(*p, pool_state::failed, plan.error().message);
+        co_return;
+    }
+    rt->set_state(*p, pool_state::starting);
+    for (int i = 0; i < (p->runs_engine() ? p->cfg.replicas : 1); ++i) {
+        auto r = co_await rt->start_replica(p, i, p->cfg.model, p->generation);
+        if (!r) {
+            rt->set_state(*p, pool_state::failed, r.error().message);
+            co_return;
+        }
+        p->replicas.push_back(*r);
+        if (gone()) {  // stopped while this engine started: the drain missed it
+            rt->stop_replica(**r);
+            co_return;
+        }
+    }
+    for (auto& r : p->replicas) replica_monitor::start(rt, p, r);
+}
 
 struct pool_manager::impl {
     std::shared_ptr<pool_runtime> rt;
@@ -50,32 +77,6 @@ asio::awaitable<void> gpu_refresh_loop(std::shared_ptr<pool_runtime> rt) {
     }
 }
 
-// Provisions the pool, starts its replicas and hands each to a monitor.
-asio::awaitable<void> run_pool(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p) {
-    auto gone = [&] { return p->stopping || rt->stopping(); };
-    rt->set_state(*p, pool_state::provisioning);
-    auto plan = co_await rt->provision(p, p->cfg.model);
-    if (gone()) co_return;
-    if (!plan) {
-        rt->set_state(*p, pool_state::failed, plan.error().message);
-        co_return;
-    }
-    rt->set_state(*p, pool_state::starting);
-    for (int i = 0; i < (p->runs_engine() ? p->cfg.replicas : 1); ++i) {
-        auto r = co_await rt->start_replica(p, i, p->cfg.model, p->generation);
-        if (!r) {
-            rt->set_state(*p, pool_state::failed, r.error().message);
-            co_return;
-        }
-        p->replicas.push_back(*r);
-        if (gone()) {  // stopped while this engine started: the drain missed it
-            rt->stop_replica(**r);
-            co_return;
-        }
-    }
-    for (auto& r : p->replicas) replica_monitor::start(rt, p, r);
-}
-
 // Starts a failed or offline pool again on `model`: what is left of its last run stops, the
 // crash history starts over, and run_pool provisions and starts it. A recovery scheduled before
 // is void from here on (p->starts).
@@ -99,8 +100,9 @@ asio::awaitable<void> recover_pool(std::shared_ptr<pool_runtime> rt, std::shared
 // to the configured cap), for as long as it stays failed.
 void schedule_recovery(const std::shared_ptr<pool_runtime>& rt,
                        const std::shared_ptr<pool_entry>& p) {
+    // An on-demand pool loads again on the next request for its model instead.
     if (rt->stopping() || p->stopping || p->adopted || p->state != pool_state::failed ||
-        p->retry_at)
+        p->retry_at || p->cfg.on_demand)
         return;
     common::backoff b(rt->opts().recovery);
     std::mt19937_64 rng(rt->next_seed());
@@ -270,8 +272,12 @@ void pool_manager::start() {
     // A file left by a previous run that was killed names an engine that is gone.
     for (const auto& [id, p] : rt->table().entries()) rt->remove_own_handoff(*p);
     impl_->adopter->start();
-    for (const auto& p : rt->table().all())
-        rt->background().spawn(run_pool(rt, p), "pool " + p->cfg.id);
+    bool on_demand = rt->opts().on_demand.serve_catalog;
+    for (const auto& p : rt->table().all()) {
+        on_demand |= p->cfg.on_demand;
+        if (!p->cfg.on_demand) rt->background().spawn(run_pool(rt, p), "pool " + p->cfg.id);
+    }
+    if (on_demand) rt->background().spawn(idle_sweep_loop(rt), "idle sweep");
 }
 
 asio::awaitable<void> pool_manager::stop(std::chrono::milliseconds deadline) {
@@ -282,7 +288,7 @@ asio::awaitable<void> pool_manager::stop(std::chrono::milliseconds deadline) {
     std::vector<asio::awaitable<void>> drains;
     for (const auto& p : rt->table().all()) {
         if (p->state == pool_state::offline || p->state == pool_state::uninitialized) continue;
-        if (p->state == pool_state::failed)
+        if (p->state == pool_state::failed || p->state == pool_state::unloading)
             drains.push_back(rt->stop_replicas(p));
         else
             drains.push_back(drain_pool(rt, p, deadline));
@@ -297,6 +303,14 @@ api::api_result<std::unique_ptr<infer_stream>> pool_manager::begin_infer(
     auto p = impl_->rt->table().find(pool_id);
     if (!p) return no_such_pool(pool_id);
     ++p->infer_total;
+    // An on-demand pool that is not loaded starts loading; the caller comes back.
+    if (p->cfg.on_demand && !impl_->rt->stopping()) {
+        if (p->state == pool_state::offline || p->state == pool_state::uninitialized)
+            start_load(impl_->rt, p);
+        else if (p->state == pool_state::unloading)
+            p->load_after_unload = true;
+        p->last_used = steady::now();
+    }
     if (!accepts_requests(p->state)) {
         auto e = api::make_error(api::error_code::pool_unready,
                                  "pool '" + pool_id + "' is " + std::string(to_string(p->state)) +
@@ -316,6 +330,7 @@ api::api_result<std::unique_ptr<infer_stream>> pool_manager::begin_infer(
         ++p->infer_rejected;
         return e;
     }
+    p->last_used = steady::now();
     if (g.max_tokens <= 0) g.max_tokens = p->cfg.max_tokens_default;
     g.max_tokens = std::min(g.max_tokens, p->cfg.max_tokens_cap);
     return std::unique_ptr<infer_stream>(
@@ -440,6 +455,109 @@ asio::awaitable<std::optional<int>> pool_manager::count_tokens(std::string pool_
     auto* t = v.get_object().if_contains("tokens");
     if (!t || !t->is_array()) co_return std::nullopt;
     co_return static_cast<int>(t->get_array().size());
+}
+
+namespace {
+// The on-demand pools answering to `model`.
+std::vector<std::shared_ptr<pool_entry>> on_demand_pools(const pool_table& t,
+                                                         std::string_view model) {
+    std::vector<std::shared_ptr<pool_entry>> out;
+    for (const auto& [id, p] : t.entries())
+        if (p->cfg.on_demand && answers_to(p->cfg.name, p->cfg.aliases, p->served_model(), model))
+            out.push_back(p);
+    return out;
+}
+}  // namespace
+
+std::optional<pool_manager::load_answer> pool_manager::ensure_loaded(
+    std::string_view model, std::optional<std::chrono::milliseconds> keep_alive) {
+    auto& rt = impl_->rt;
+    // A fixed pool serving the model takes the request as it is.
+    for (const auto& [id, p] : rt->table().entries())
+        if (!p->cfg.on_demand && answers_to(p->cfg.name, p->cfg.aliases, p->served_model(), model))
+            return std::nullopt;
+    auto pools = on_demand_pools(rt->table(), model);
+    if (pools.empty() || rt->stopping()) return std::nullopt;
+    for (auto& p : pools) {
+        if (keep_alive) p->keep_alive = *keep_alive;
+        p->last_used = steady::now();
+    }
+    // One load serves every request: a pool loaded or loading already answers.
+    for (auto& p : pools)
+        if (p->state == pool_state::ready || p->state == pool_state::provisioning ||
+            p->state == pool_state::starting)
+            return load_answer{p->cfg.id, p->state != pool_state::ready};
+    auto& p = pools.front();
+    if (p->state == pool_state::unloading || p->state == pool_state::draining) {
+        p->load_after_unload = true;
+        return load_answer{p->cfg.id, true};
+    }
+    rt->log().info("pool_id={} loading: a request asks for '{}'", p->cfg.id, model);
+    start_load(rt, p);
+    return load_answer{p->cfg.id, true};
+}
+
+void pool_manager::revive(std::string_view model) {
+    for (auto& p : on_demand_pools(impl_->rt->table(), model))
+        if (p->state == pool_state::failed) impl_->rt->set_state(*p, pool_state::offline);
+}
+
+std::string pool_manager::load_failure(std::string_view model) const {
+    for (auto& p : on_demand_pools(impl_->rt->table(), model))
+        if (p->state == pool_state::failed) return p->last_error;
+    return {};
+}
+
+api::api_result<std::vector<pool_snapshot>> pool_manager::unload(std::string_view model) {
+    auto& rt = impl_->rt;
+    auto pools = on_demand_pools(rt->table(), model);
+    if (auto p = rt->table().find(model); pools.empty() && p && p->cfg.on_demand)
+        pools.push_back(p);  // by pool id
+    if (pools.empty())
+        return api::make_error(api::error_code::not_found,
+                               "no on-demand model '" + std::string(model) + "' on this node");
+    std::vector<pool_snapshot> out;
+    for (auto& p : pools) {
+        p->load_after_unload = false;
+        // A busy or loading one goes when its last request ends (keep_alive 0).
+        if (!unload_idle(rt, p, "unloaded on request")) p->keep_alive = 0ms;
+        out.push_back(snapshot_of(*p));
+    }
+    return out;
+}
+
+void pool_manager::sync_catalog(const std::vector<catalog::catalog_entry>& entries) {
+    auto& rt = impl_->rt;
+    const auto& o = rt->opts().on_demand;
+    if (!o.serve_catalog || rt->stopping()) return;
+    for (const auto& e : entries) {
+        bool served = false;
+        for (const auto& [id, p] : rt->table().entries())
+            served |= p->cfg.model == e.path ||
+                      answers_to(p->cfg.name, p->cfg.aliases, p->served_model(), e.name.display());
+        auto cfg = catalog_pool_config(e, o);
+        if (served || rt->table().find(cfg.id)) continue;
+        auto p = std::make_shared<pool_entry>();
+        p->policy = std::make_unique<restart_policy>(rt->opts().restart, rt->next_seed());
+        p->cfg = std::move(cfg);
+        p->from_catalog = true;
+        const auto id = p->cfg.id;
+        rt->table().insert(std::move(p));
+        rt->log().info("pool_id={} serves catalog model {} on demand", id, e.name.display());
+        rt->notify(id);
+    }
+    for (const auto& p : rt->table().all()) {
+        if (!p->from_catalog) continue;
+        bool kept = std::any_of(entries.begin(), entries.end(),
+                                [&](const auto& e) { return e.path == p->cfg.model; });
+        if (kept || (p->state != pool_state::offline && p->state != pool_state::uninitialized &&
+                     p->state != pool_state::failed))
+            continue;
+        const auto id = p->cfg.id;
+        rt->table().erase(id);
+        rt->log().info("pool_id={} left: its model left the catalog", id);
+        rt->notify(id);
+    }
 }
 
 void pool_manager::on_capacity_change(std::function<void(const std::string&)> cb) {

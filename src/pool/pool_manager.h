@@ -26,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/error.h"
+#include "catalog/catalog_entry.h"
 #include "common/backoff.h"
 #include "common/metrics.h"
 #include "engines/engine_adapter.h"
@@ -42,6 +43,23 @@ class client;
 
 namespace llorch::pool {
 namespace asio = boost::asio;
+
+// Models loaded on demand: the settings of the pools made for catalog models (serve_catalog),
+// and the memory an on-demand load may count on (docs/models.md).
+struct on_demand_options {
+    // Every model of the node's catalog gets an on-demand pool (a daemon with a models folder
+    // and no [[pools]]); pools of the configuration serve their models as configured.
+    bool serve_catalog = false;
+    int slots = 2;
+    int ctx = 4096;  // per request; cut to the model's training context when that is smaller
+    std::chrono::milliseconds idle_ttl{std::chrono::minutes(5)};
+    // What the on-demand instances on the CPU may hold in all; 0: the machine's memory.
+    uint64_t memory_budget_bytes = 0;
+    // How often idle pools are looked at, and the least idle time before an unload for TTL
+    // (keep_alive 0 unloads when the request ends, without it).
+    std::chrono::milliseconds sweep_interval{250};
+    std::chrono::milliseconds min_idle{1'000};
+};
 
 struct manager_options {
     std::filesystem::path runtime_dir = "/tmp/llama-orch";
@@ -67,6 +85,7 @@ struct manager_options {
                                     .cap = std::chrono::milliseconds(60'000)};
     size_t log_rotate_bytes = 16u << 20;
     std::string node_id;
+    on_demand_options on_demand;
 };
 
 // What the API shows of a pool (GET /v2/pools/{id}/status) and heartbeats report.
@@ -102,6 +121,13 @@ struct pool_snapshot {
     std::vector<std::string> upstream_models;
     int weight = 0;           // the configured placement weight (`weighted` strategy); 0: by slots
     bool embeddings = false;  // answers embedding requests too (pool_config::embeddings)
+    // On-demand pools: loaded on request, unloaded after idle_ttl_ms without a request (-1:
+    // never); expires_in_ms counts down while it is loaded and idle (-1: not counting); the
+    // memory its instance is estimated to hold while loading or loaded.
+    bool on_demand = false;
+    long long idle_ttl_ms = -1;
+    long long expires_in_ms = -1;
+    uint64_t memory_bytes = 0;
 };
 
 // One generation running on an engine replica. Holds the replica's slot until destroyed.
@@ -179,6 +205,29 @@ class pool_manager {
     // The engine's token count of `text` on a ready replica of the pool (llama-server's
     // /tokenize); nullopt when the pool cannot say (not ready, another engine kind, an error).
     asio::awaitable<std::optional<int>> count_tokens(std::string pool_id, std::string text);
+
+    // On-demand models (docs/models.md). A request for `model` is coming: an on-demand pool
+    // answering to it loads when it is not loaded (shared by every request until it is ready),
+    // its idle clock starts over, and `keep_alive` (negative: never unload; 0: unload when the
+    // request ends) replaces its idle TTL until it unloads. What is loading, or nullopt when no
+    // on-demand pool answers to `model` (a fixed pool's, or an unknown model).
+    struct load_answer {
+        std::string pool_id;
+        bool loading = false;  // not ready yet: the request waits for the load
+    };
+    std::optional<load_answer> ensure_loaded(std::string_view model,
+                                             std::optional<std::chrono::milliseconds> keep_alive);
+    // A failed on-demand pool answering to `model` becomes unloaded again, so that the next
+    // request tries the load anew rather than failing on the old error.
+    void revive(std::string_view model);
+    // Why the on-demand pools answering to `model` failed to load; empty when none did.
+    std::string load_failure(std::string_view model) const;
+    // Unloads the on-demand pools answering to `model`: an idle one at once, a busy one when its
+    // last request ends. The pools concerned; NOT_FOUND when no on-demand pool answers to it.
+    api::api_result<std::vector<pool_snapshot>> unload(std::string_view model);
+    // With serve_catalog: an on-demand pool for every catalog model no pool serves yet; the
+    // pools of models gone from the catalog leave once unloaded. Called at every catalog change.
+    void sync_catalog(const std::vector<catalog::catalog_entry>& entries);
 
     struct impl;
 

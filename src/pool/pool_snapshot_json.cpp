@@ -165,6 +165,13 @@ json::object to_json(const pool_snapshot& s) {
     o["retry_in_ms"] = s.retry_in_ms < 0 ? json::value(nullptr) : json::value(s.retry_in_ms);
     o["vram_total_bytes"] = s.vram_total_bytes;
     o["vram_free_bytes"] = s.vram_free_bytes;
+    o["on_demand"] = s.on_demand;
+    if (s.on_demand) {
+        o["idle_ttl_ms"] = s.idle_ttl_ms;
+        o["expires_in_ms"] =
+            s.expires_in_ms < 0 ? json::value(nullptr) : json::value(s.expires_in_ms);
+        o["memory_bytes"] = s.memory_bytes;
+    }
     json::array gpus;
     for (const auto& g : s.gpus) {
         json::object go{{"index", g.index},
@@ -224,6 +231,10 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     f.count("retry_in_ms", s.retry_in_ms, -1);
     f.count("vram_total_bytes", s.vram_total_bytes);
     f.count("vram_free_bytes", s.vram_free_bytes);
+    f.flag("on_demand", s.on_demand);
+    f.count("idle_ttl_ms", s.idle_ttl_ms, -1);
+    f.count("expires_in_ms", s.expires_in_ms, -1);
+    f.count("memory_bytes", s.memory_bytes);
     read_gpus(f, s.gpus);
     if (s.name.empty() && f.has("models")) {
         std::vector<std::string> models;
@@ -249,7 +260,7 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
 
 json::object health_json(const pool_snapshot& s) {
     bool live = s.state != pool_state::failed && s.state != pool_state::offline &&
-                s.state != pool_state::uninitialized;
+                s.state != pool_state::uninitialized && s.state != pool_state::unloading;
     return json::object{{"live", live},
                         {"ready", s.state == pool_state::ready},
                         {"draining", s.state == pool_state::draining},

@@ -6,7 +6,7 @@
 namespace llorch::pool {
 namespace {
 
-constexpr std::array<std::pair<pool_state, std::string_view>, 7> names = {{
+constexpr std::array<std::pair<pool_state, std::string_view>, 8> names = {{
     {pool_state::uninitialized, "uninitialized"},
     {pool_state::provisioning, "provisioning"},
     {pool_state::starting, "starting"},
@@ -14,6 +14,7 @@ constexpr std::array<std::pair<pool_state, std::string_view>, 7> names = {{
     {pool_state::draining, "draining"},
     {pool_state::offline, "offline"},
     {pool_state::failed, "failed"},
+    {pool_state::unloading, "unloading"},
 }};
 
 }  // namespace
@@ -45,7 +46,10 @@ bool can_transition(pool_state from, pool_state to) {
             return to == ready || to == failed || to == draining;
         case ready:
             // starting: the engine crashed or failed its liveness checks and is being restarted.
-            return to == draining || to == starting || to == failed;
+            return to == draining || to == starting || to == failed || to == unloading;
+        case unloading:
+            // draining: the daemon stops meanwhile.
+            return to == offline || to == draining;
         case draining:
             return to == offline;
         case offline:

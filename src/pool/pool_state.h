@@ -11,12 +11,16 @@
 //
 //   and: provisioning | starting → draining   (stopped before ready; the drain ends at once)
 //        failed → offline                     (stopped while failed; no engine to drain)
+//        ready → unloading → offline          (an on-demand pool idle past its TTL, evicted
+//                                              for another model, or unloaded on request)
 //
 // provisioning: checking the model file, GPUs and VRAM, choosing ports.
 // starting:     engine processes launched, waiting for their health endpoints.
 // ready:        serving requests.
 // draining:     no new requests; in-flight ones finish up to a deadline, then engines stop.
-// offline:      no engine runs; the pool can be provisioned again.
+// unloading:    an idle on-demand pool's engines stop (nothing is in flight); then offline.
+// offline:      no engine runs; the pool can be provisioned again (an on-demand pool does so
+//               on the next request for its model).
 // failed:       could not provision, start, or keep the engine alive (crash loop); the reason
 //               is kept by the owner, which retries after a capped backoff (or a reload).
 
@@ -25,7 +29,16 @@
 
 namespace llorch::pool {
 
-enum class pool_state { uninitialized, provisioning, starting, ready, draining, offline, failed };
+enum class pool_state {
+    uninitialized,
+    provisioning,
+    starting,
+    ready,
+    draining,
+    offline,
+    failed,
+    unloading
+};
 
 // "uninitialized", "provisioning", ... as the API shows them.
 std::string_view to_string(pool_state state);

@@ -85,6 +85,16 @@ pool_snapshot snapshot_of(const pool_entry& p) {
         s.retry_in_ms = std::max<long long>(0, in.count());
     }
     s.model = p.served_model();
+    s.on_demand = p.cfg.on_demand;
+    if (p.cfg.on_demand) {
+        s.idle_ttl_ms = p.idle_ttl().count();
+        s.memory_bytes = p.memory_bytes;
+        if (p.state == pool_state::ready && p.in_flight() == 0 && s.idle_ttl_ms >= 0) {
+            auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
+                p.last_used + p.idle_ttl() - std::chrono::steady_clock::now());
+            s.expires_in_ms = std::max<long long>(0, in.count());
+        }
+    }
     for (const auto& r : p.replicas) {
         if (r->retired) continue;
         ++s.replicas;

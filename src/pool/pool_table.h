@@ -79,6 +79,15 @@ struct pool_entry {
     uint64_t infer_total = 0, infer_rejected = 0, health_ok = 0, health_fail = 0;
     uint64_t slot_mismatches = 0;
     std::filesystem::path adopted_from;  // the handoff file an adopted pool came from
+    // On-demand pools (cfg.on_demand): when a generation last began or ended (or the pool became
+    // ready, or a request asked for it), the keep_alive a request set (replacing cfg.idle_ttl
+    // until the pool unloads; negative: never), the memory its instance is estimated to hold
+    // while loading or loaded, and whether a request asked for it while it was unloading.
+    std::chrono::steady_clock::time_point last_used{};
+    std::optional<std::chrono::milliseconds> keep_alive;
+    uint64_t memory_bytes = 0;
+    bool load_after_unload = false;
+    bool from_catalog = false;  // made for a catalog model (pool_manager::sync_catalog)
     // Called whenever one of its slots frees (a drain waits on it).
     std::function<void()> on_slot_freed;
     // Called after each change of `state` (a reload of a failed pool waits on it).
@@ -95,6 +104,8 @@ struct pool_entry {
     // The model it serves: its last live replica's (a reload changes it), else the configured.
     const std::string& served_model() const;
     request_limits limits() const;
+    // An on-demand pool's idle TTL now: the last request's keep_alive, else the configured one.
+    std::chrono::milliseconds idle_ttl() const { return keep_alive.value_or(cfg.idle_ttl); }
 };
 
 pool_snapshot snapshot_of(const pool_entry& p);

@@ -2,6 +2,7 @@
 
 #include "engines/stream_failure.h"
 #include "http/client.h"
+#include "pool/on_demand.h"
 
 namespace llorch::pool {
 using namespace std::chrono_literals;
@@ -106,6 +107,10 @@ void replica_stream::release_slot() {
     // A reload retired this replica: its last stream stops the engine (without waiting for it).
     if (r_->retired && r_->in_flight == 0 && r_->engine) r_->engine->stop(engine_stop_grace);
     if (p_->on_slot_freed) p_->on_slot_freed();
+    p_->last_used = std::chrono::steady_clock::now();
+    // keep_alive 0: an on-demand model unloads as soon as its last request ended.
+    if (p_->cfg.on_demand && p_->idle_ttl() == 0ms && p_->in_flight() == 0)
+        unload_idle(rt_, p_, "keep_alive 0: its request ended");
     rt_->notify(p_->cfg.id);
 }
 

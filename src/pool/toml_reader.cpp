@@ -92,6 +92,17 @@ std::optional<std::string> toml_table_reader::string(std::string_view key, bool 
     return std::nullopt;
 }
 
+std::optional<bool> toml_table_reader::boolean(std::string_view key) {
+    const auto* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    const auto* b = node->as_boolean();
+    if (b == nullptr) {
+        fail(key, node, fmt::format("must be true or false (got {})", type_name(node->type())));
+        return std::nullopt;
+    }
+    return b->get();
+}
+
 std::optional<int> toml_table_reader::integer(std::string_view key, int min, int max) {
     const auto* node = find(key);
     if (node == nullptr) return std::nullopt;
@@ -110,17 +121,6 @@ std::optional<int> toml_table_reader::integer(std::string_view key, int min, int
         return std::nullopt;
     }
     return static_cast<int>(value);
-}
-
-std::optional<bool> toml_table_reader::boolean(std::string_view key) {
-    const auto* node = find(key);
-    if (node == nullptr) return std::nullopt;
-    const auto* b = node->as_boolean();
-    if (b == nullptr) {
-        fail(key, node, fmt::format("must be true or false (got {})", type_name(node->type())));
-        return std::nullopt;
-    }
-    return b->get();
 }
 
 std::optional<std::vector<std::string>> toml_table_reader::strings(std::string_view key) {

@@ -137,6 +137,40 @@ void add_worker_routes(http::router& routes, pool_manager& m,
                },
                {.public_route = true});
     add_pool_routes(routes, std::make_shared<local_pool_admin>(m), opts.files);
+    // On-demand models (docs/models.md): load answers 202 while loading, 200 when loaded.
+    routes.add("POST", "/v2/models/{name}/load", [mp](request q) -> asio::awaitable<response> {
+        // {"keep_alive_ms": N} (optional): the model's idle TTL until it unloads.
+        std::optional<std::chrono::milliseconds> keep_alive;
+        if (!q.body.empty()) {
+            auto body = api::parse_json_body(q.body);
+            if (!body) co_return error_response(body.error(), q);
+            if (auto* k = body->if_contains("keep_alive_ms"); k && !k->is_null()) {
+                if (!k->is_int64())
+                    co_return error_response(
+                        api::make_error(api::error_code::invalid_params,
+                                        "keep_alive_ms: must be an integer (ms; negative: keep "
+                                        "the model loaded)"),
+                        q);
+                keep_alive = std::chrono::milliseconds(std::max<int64_t>(-1, k->get_int64()));
+            }
+        }
+        auto a = mp->ensure_loaded(q.params[0], keep_alive);
+        if (!a)
+            co_return error_response(
+                api::make_error(api::error_code::not_found,
+                                "no on-demand model '" + q.params[0] + "' on this node"),
+                q);
+        json::object o{{"model", q.params[0]}, {"pool_id", a->pool_id}, {"loading", a->loading}};
+        co_return response::json(a->loading ? 202 : 200, json::serialize(o));
+    });
+    routes.add("POST", "/v2/models/{name}/unload", [mp](request q) -> asio::awaitable<response> {
+        auto r = mp->unload(q.params[0]);
+        if (!r) co_return error_response(r.error(), q);
+        json::array pools;
+        for (const auto& s : *r) pools.push_back(json::value(s.id));
+        co_return response::json(202, json::serialize(json::object{{"model", q.params[0]},
+                                                                   {"pools", std::move(pools)}}));
+    });
     routes.add("POST", "/v2/pools/{id}/infer", [mp, opts](request q) -> asio::awaitable<response> {
         auto body = api::parse_json_body(q.body);
         if (!body) co_return error_response(body.error(), q);

@@ -27,6 +27,12 @@ TEST(orchestratord_settings, home_profile_without_a_pool_file_names_the_key) {
     EXPECT_TRUE(c.validate().starts_with("ORCHESTRATORD_CONFIG:")) << c.validate();
     c.config_file = "pools.toml";
     EXPECT_EQ(c.validate(), "");
+    // A models folder without a pool file serves its models on demand.
+    auto folder = parsed<orchestratord_config>(
+        {"--models-dir", "/tmp/models", "--idle-ttl-secs", "60", "--memory-budget-mib", "512"});
+    EXPECT_EQ(folder.validate(), "");
+    EXPECT_EQ(folder.on_demand.idle_ttl_secs, 60);
+    EXPECT_EQ(folder.on_demand.memory_budget_mib, 512);
 }
 
 TEST(orchestratord_settings, cloud_profile_with_a_pool_file_names_the_key) {
@@ -80,12 +86,17 @@ TEST(pool_managerd_settings, mutual_tls_without_a_certificate_names_the_key) {
     EXPECT_TRUE(c.validate().starts_with("POOL_MANAGERD_TLS_CA:")) << c.validate();
 }
 
-TEST(pool_managerd_settings, the_pool_file_is_required) {
+TEST(pool_managerd_settings, the_pool_file_or_a_models_folder_is_required) {
     pool_managerd_config cfg;
     CLI::App app{pool_managerd_config::description};
     cfg.declare(app);
     std::vector<std::string> none;
-    EXPECT_THROW(app.parse(none), CLI::RequiredError);
+    app.parse(none);
+    EXPECT_NE(cfg.validate().find("POOL_MANAGERD_CONFIG"), std::string::npos) << cfg.validate();
+    // A models folder alone serves its models on demand.
+    auto folder = parsed<pool_managerd_config>({"--models-dir", "/tmp/models"});
+    EXPECT_EQ(folder.validate(), "");
+    EXPECT_EQ(folder.on_demand.idle_ttl_secs, 300);
 }
 
 TEST(pool_managerd_settings, defaults_are_those_of_the_modules) {

@@ -175,6 +175,31 @@ TEST(compat_request, ollama_idioms_run_no_generation) {
     EXPECT_EQ(gen->ollama_idiom, compat_request::idiom::none);
 }
 
+TEST(compat_request, ollama_keep_alive_becomes_the_tasks_keep_alive_ms) {
+    auto ms = [](const char* ka) -> std::optional<long long> {
+        auto body = std::string(R"({"model":"tiny","prompt":"x","keep_alive":)") + ka + "}";
+        auto r = translate(body.c_str(), dialect::ollama_generate);
+        if (!r) return std::nullopt;
+        auto* v = r->task_body.if_contains("keep_alive_ms");
+        return v ? std::optional<long long>(v->as_int64()) : std::optional<long long>(-2);
+    };
+    EXPECT_EQ(ms("300"), 300'000);
+    EXPECT_EQ(ms("1.5"), 1'500);
+    EXPECT_EQ(ms("\"5m\""), 300'000);
+    EXPECT_EQ(ms("\"1h30m\""), 5'400'000);
+    EXPECT_EQ(ms("\"250ms\""), 250);
+    EXPECT_EQ(ms("\"10\""), 10'000);
+    EXPECT_EQ(ms("0"), 0);
+    EXPECT_EQ(ms("-1"), -1);
+    EXPECT_EQ(ms("\"-5m\""), -1);
+    EXPECT_EQ(ms("\"soon\""), std::nullopt);
+    EXPECT_EQ(ms("\"5x\""), std::nullopt);
+    EXPECT_EQ(ms("true"), std::nullopt);
+    auto none = translate(R"({"model":"tiny","prompt":"x"})", dialect::ollama_generate);
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->task_body.contains("keep_alive_ms"));
+}
+
 TEST(compat_request, ollama_refuses_what_it_cannot_honour) {
     EXPECT_EQ(
         refused_param(R"({"model":"t","prompt":"x","images":["aGk="]})", dialect::ollama_generate),

@@ -141,6 +141,27 @@ TEST(pool_config, sim_needs_only_a_name) {
     EXPECT_EQ((*result)[0].device, "cpu");
 }
 
+TEST(pool_config, an_on_demand_pool_takes_an_idle_ttl) {
+    auto result = parse_pools_toml(one_pool("on_demand = true\nidle_ttl_secs = 60\n"));
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    EXPECT_TRUE((*result)[0].on_demand);
+    EXPECT_EQ((*result)[0].idle_ttl, std::chrono::seconds(60));
+    auto fixed = parse_pools_toml(one_pool(""));
+    ASSERT_TRUE(fixed.has_value());
+    EXPECT_FALSE((*fixed)[0].on_demand);
+    auto ttl_alone = parse_pools_toml(one_pool("idle_ttl_secs = 60\n"));
+    ASSERT_FALSE(ttl_alone.has_value());
+    EXPECT_EQ(ttl_alone.error().key, "pools[0].idle_ttl_secs");
+    auto not_bool = parse_pools_toml(one_pool("on_demand = 1\n"));
+    ASSERT_FALSE(not_bool.has_value());
+    EXPECT_EQ(not_bool.error().key, "pools[0].on_demand");
+    auto outside = parse_pools_toml(
+        "[[pools]]\nid = \"o\"\nengine = \"ollama\"\nendpoint = \"http://127.0.0.1:1\"\n"
+        "model = \"m\"\non_demand = true\n");
+    ASSERT_FALSE(outside.has_value());
+    EXPECT_EQ(outside.error().key, "pools[0].on_demand");
+}
+
 TEST(pool_config, accepts_inline_tables_and_no_pools) {
     auto inline_pools = parse_pools_toml(
         R"(pools = [{id = "a", engine = "ollama", endpoint = "http://127.0.0.1:11434", model = "llama3.2:1b"}])");

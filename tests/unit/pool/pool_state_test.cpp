@@ -9,8 +9,8 @@ namespace {
 
 using enum pool_state;
 
-constexpr std::array<pool_state, 7> all_states = {uninitialized, provisioning, starting, ready,
-                                                  draining,      offline,      failed};
+constexpr std::array<pool_state, 8> all_states = {uninitialized, provisioning, starting, ready,
+                                                  draining,      offline,      failed,   unloading};
 
 TEST(pool_state, follows_the_main_path) {
     EXPECT_TRUE(can_transition(uninitialized, provisioning));
@@ -65,8 +65,17 @@ TEST(pool_state, counts_exactly_the_drawn_edges) {
     for (auto from : all_states) {
         for (auto to : all_states) edges += can_transition(from, to) ? 1 : 0;
     }
-    // 5 main path + 3 to failed + 3 restarts + 3 early stops.
-    EXPECT_EQ(edges, 14);
+    // 5 main path + 3 to failed + 3 restarts + 3 early stops + 3 of an on-demand unload.
+    EXPECT_EQ(edges, 17);
+}
+
+TEST(pool_state, an_on_demand_pool_unloads_from_ready_to_offline) {
+    EXPECT_TRUE(can_transition(ready, unloading));
+    EXPECT_TRUE(can_transition(unloading, offline));
+    EXPECT_TRUE(can_transition(unloading, draining));  // the daemon stops meanwhile
+    EXPECT_FALSE(can_transition(starting, unloading));
+    EXPECT_FALSE(can_transition(unloading, ready));
+    EXPECT_FALSE(accepts_requests(unloading));
 }
 
 TEST(pool_state, names_round_trip) {
