@@ -37,6 +37,9 @@ if [[ -n $reports ]] && [[ -n "$(ls -A "$reports")" ]]; then
     echo "--- $f" >&2
     head -n 60 "$f" >&2
   done
+  # An ASan report's full text goes to the process's stderr (the file holds its summary line): a
+  # test binary's is in the ctest output above, a daemon's in its log in the test's folder.
+  echo "(a daemon's full report: rerun the test with LLORCH_KEEP_TEST_DIRS=1 and read its log)" >&2
   exit 1
 fi
 exit "$rc"
