@@ -2,7 +2,7 @@
 # Installs what llama-orch needs and builds it: Debian packages (when missing), the llama.cpp
 # engine (cached outside the repository), the project itself, and the tiny model. Idempotent.
 #
-#   scripts/setup.sh [PRESET]     PRESET: release (default), ci, debug, asan, tsan
+#   scripts/setup.sh [PRESET]     PRESET: release (default), ci, debug, asan, ci-asan, tsan
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 preset="${1:-release}"
@@ -49,6 +49,6 @@ say "building llama-orch"
 cmake --build --preset "$preset"
 
 bindir=build/bin
-case "$preset" in debug) bindir=build-debug/bin ;; asan) bindir=build-asan/bin ;; tsan) bindir=build-tsan/bin ;; esac
+case "$preset" in debug) bindir=build-debug/bin ;; asan | ci-asan) bindir=build-asan/bin ;; tsan) bindir=build-tsan/bin ;; esac
 model="$("$bindir/llorch" model make-tiny | tail -n 1)"
 say "tiny model: $model"

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -260,6 +261,11 @@ asio::awaitable<void> orchestratord_app::stop() {
     co_await events_->stop();
     if (remote_) co_await remote_->stop();
     server_->stop();
+    // Closing the acceptor queued its aborted accept: let the accept loop take it and end now.
+    // Otherwise (CLOUD with no exchange left: nothing below waits) run() returns with the accept
+    // still pending, and io_ destroys it after the io threads' contexts are gone, the accepted
+    // socket's service with them (heap-use-after-free under ASan).
+    co_await asio::post(io_, asio::use_awaitable);
     // Streams that ended during the drain still have their last frames to write.
     co_await server_->wait_exchanges(milliseconds(2000));
     if (catalog_) co_await catalog_->stop();

@@ -37,8 +37,11 @@ error invalid_field(std::string_view field, std::string_view what);
 // A JSON number (integer or not) as a double; nullopt for any other value.
 std::optional<double> json_number(const boost::json::value& v);
 
-// A non-empty string field, or INVALID_PARAMS with `hint`.
+// A non-empty string field, or INVALID_PARAMS with `hint`. The view points into `o`, so `o` must
+// outlive it (a temporary object is refused at compile time).
 api_result<std::string_view> required_string_field(const boost::json::object& o,
                                                    std::string_view key, std::string_view hint);
+api_result<std::string_view> required_string_field(boost::json::object&& o, std::string_view key,
+                                                   std::string_view hint) = delete;
 
 }  // namespace llorch::api

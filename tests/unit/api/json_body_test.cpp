@@ -70,13 +70,15 @@ TEST(json_body, a_duration_is_an_integer_within_its_range) {
 }
 
 TEST(json_body, a_required_string_must_be_there_and_not_empty) {
-    auto ok = required_string_field(object(R"({"new_model_ref": "/m.gguf"})"), "new_model_ref",
-                                    "give the path");
+    // The field is a view into the object, which has to outlive it.
+    const auto body = object(R"({"new_model_ref": "/m.gguf"})");
+    auto ok = required_string_field(body, "new_model_ref", "give the path");
     ASSERT_TRUE(ok);
     EXPECT_EQ(*ok, "/m.gguf");
     for (std::string_view bad : {"{}", R"({"new_model_ref": ""})", R"({"new_model_ref": 3})",
                                  R"({"new_model_ref": null})"}) {
-        auto r = required_string_field(object(bad), "new_model_ref", "give the path");
+        const auto o = object(bad);
+        auto r = required_string_field(o, "new_model_ref", "give the path");
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error().code, error_code::invalid_params);
         EXPECT_EQ(r.error().message, "new_model_ref: give the path");
