@@ -91,19 +91,27 @@ api::api_result<std::string> content_text(const json::value& c, const std::strin
     return parts_text(c, field, {"text"});
 }
 
+// One call of an assistant message's tool_calls (`f` names it): its `function` object, which
+// names the function called.
+api::api_result<const json::object*> called_function(const json::value& c, const std::string& f) {
+    auto* co = c.if_object();
+    auto* fn = co ? co->if_contains("function") : nullptr;
+    auto* fo = fn ? fn->if_object() : nullptr;
+    auto* name = fo ? fo->if_contains("name") : nullptr;
+    if (!name || !name->is_string() || name->get_string().empty())
+        return bad(f + ".function.name", "must be the name of the function called");
+    return fo;
+}
+
 // An assistant message's tool_calls: [{id, type: "function", function: {name, arguments}}].
 api::api_result<void> check_tool_calls(const json::value& v, const std::string& field) {
     if (!v.is_array() || v.get_array().empty()) return bad(field, "must be a non-empty array");
     size_t j = 0;
     for (const auto& c : v.get_array()) {
         auto f = field + "[" + std::to_string(j++) + "]";
-        auto* co = c.if_object();
-        auto* fn = co ? co->if_contains("function") : nullptr;
-        auto* fo = fn ? fn->if_object() : nullptr;
-        auto* name = fo ? fo->if_contains("name") : nullptr;
-        if (!name || !name->is_string() || name->get_string().empty())
-            return bad(f + ".function.name", "must be the name of the function called");
-        auto* args = fo->if_contains("arguments");
+        auto fo = called_function(c, f);
+        if (!fo) return fo.error();
+        auto* args = (*fo)->if_contains("arguments");
         if (args && !args->is_null() && !args->is_string())
             return bad(f + ".function.arguments", "must be a string of JSON");
     }
@@ -179,13 +187,10 @@ api::api_result<json::array> ollama_tool_calls(
     size_t j = 0;
     for (const auto& c : v.get_array()) {
         auto f = field + "[" + std::to_string(j++) + "]";
-        auto* co = c.if_object();
-        auto* fn = co ? co->if_contains("function") : nullptr;
-        auto* fo = fn ? fn->if_object() : nullptr;
-        auto* name = fo ? fo->if_contains("name") : nullptr;
-        if (!name || !name->is_string() || name->get_string().empty())
-            return bad(f + ".function.name", "must be the name of the function called");
-        auto* args = fo->if_contains("arguments");
+        auto fo = called_function(c, f);
+        if (!fo) return fo.error();
+        const auto& name = (*fo)->at("name");
+        auto* args = (*fo)->if_contains("arguments");
         std::string args_text = "{}";
         if (args && args->is_object())
             args_text = json::serialize(*args);
@@ -194,11 +199,11 @@ api::api_result<json::array> ollama_tool_calls(
         else if (args && !args->is_null())
             return bad(f + ".function.arguments", "must be an object");
         std::string id = "call_" + std::to_string(next_id++);
-        pending.emplace_back(id, std::string(name->get_string()));
+        pending.emplace_back(id, std::string(name.get_string()));
         out.push_back(
             json::object{{"id", id},
                          {"type", "function"},
-                         {"function", json::object{{"name", *name}, {"arguments", args_text}}}});
+                         {"function", json::object{{"name", name}, {"arguments", args_text}}}});
     }
     return out;
 }
