@@ -127,7 +127,8 @@ api::api_result<std::vector<device_report>> parse_memory(const json::object& o) 
                         .total_bytes = bytes_of(d.if_contains("total_bytes")),
                         .evictable_bytes = bytes_of(d.if_contains("evictable_bytes"))};
         if (r.device.empty() || r.device.size() > 64)
-            return invalid("memory: a device needs a name (\"cpu\", \"gpu:0\") of at most 64 bytes");
+            return invalid(
+                "memory: a device needs a name (\"cpu\", \"gpu:0\") of at most 64 bytes");
         out.push_back(std::move(r));
     }
     return out;

@@ -96,9 +96,8 @@ asio::awaitable<void> load(std::shared_ptr<pool_runtime> rt, std::shared_ptr<poo
                            uint64_t starts) {
     auto gone = [&] { return rt->stopping() || p->stopping || p->starts != starts; };
     const std::string name = p->cfg.name;
-    auto need =
-        co_await asio::co_spawn(rt->blocking(), estimate_instance_memory(p->cfg),
-                                    asio::use_awaitable);
+    auto need = co_await asio::co_spawn(rt->blocking(), estimate_instance_memory(p->cfg),
+                                        asio::use_awaitable);
     if (gone()) co_return;
     if (!need) {
         rt->set_state(*p, pool_state::failed, need.error().message);

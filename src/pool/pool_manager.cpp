@@ -11,8 +11,8 @@
 #include <boost/json.hpp>
 
 #include "http/client.h"
-#include "pool/handoff_adopter.h"
 #include "pool/device_memory.h"
+#include "pool/handoff_adopter.h"
 #include "pool/on_demand.h"
 #include "pool/pool_metrics.h"
 #include "pool/pool_names.h"

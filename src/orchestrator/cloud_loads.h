@@ -1,0 +1,85 @@
+#pragma once
+// Models on demand in the CLOUD profile (docs/models.md): which node loads a model that no node
+// has loaded, asked through that node's POST /v2/models/{name}/load. Keeps what each node last
+// reported of its pools (on-demand state, memory estimate, last load time) and of its devices'
+// memory, ranks the sites with placement::choose_load, and remembers the loads asked for until
+// the node's report shows them, so that one load serves every task that arrives meanwhile.
+// Also forwards unloads and keep_alive, and says why a model's loads failed.
+//
+// Owner: cloud_backend. Thread: the control plane's io thread. Cost: O(pools of the model) per
+// submitted task for an on-demand model; O(pools of the node) per report.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/error.h"
+#include "common/task_group.h"
+#include "placement/placement_index.h"
+#include "pool/node_report.h"
+
+namespace llorch::orchestrator {
+
+class cloud_backend;
+struct model_demand;
+
+class cloud_loads {
+  public:
+    cloud_loads(cloud_backend& backend, placement::placement_index& index,
+                boost::asio::any_io_executor ex);
+
+    // A node's registration or heartbeat, once the registry accepted it.
+    void report(const std::string& node_id, const std::vector<pool::reported_pool>& pools,
+                const std::vector<pool::device_report>& memory);
+    void forget_node(const std::string& node_id);
+    // Whether placement may count on the pool starting (pool_state::down is its negation): an
+    // on-demand pool that is not loaded can start when the model can ever fit one of the node's
+    // devices; a failed one while a new load of it was asked for.
+    bool can_start(const std::string& node_id, const pool::pool_snapshot& s,
+                   const std::vector<pool::device_report>& memory) const;
+
+    // pool_backend's calls (pool_backend.h).
+    std::optional<std::string> ensure_loaded(const std::string& model,
+                                             std::optional<std::chrono::milliseconds> keep_alive,
+                                             const model_demand& demand);
+    void revive(const std::string& model);
+    std::string load_failure(const std::string& model) const;
+    api::api_result<void> unload(const std::string& model);
+
+    boost::asio::awaitable<void> stop() { co_await background_.stop(); }
+
+  private:
+    struct pool_record {
+        pool::pool_snapshot pool;
+        std::vector<std::string> models;
+    };
+    struct node_record {
+        std::map<std::string, pool_record> pools;  // by pool id
+        std::vector<pool::device_report> memory;
+    };
+    // The node's device an on-demand pool would load on: its own device, else the one with the
+    // most memory free or freeable. Null when the node reported none.
+    static const pool::device_report* device_for(const pool::pool_snapshot& s,
+                                                 const std::vector<pool::device_report>& memory);
+    void ask(const std::string& node_id, const pool_record& p, const std::string& model,
+             std::optional<std::chrono::milliseconds> keep_alive);
+    boost::asio::awaitable<void> send(std::string node_id, std::string pool_id, std::string name,
+                                      std::string model, std::string path, std::string body);
+    void set_startable(const std::string& node_id, const std::string& pool_id);
+
+    cloud_backend& backend_;
+    placement::placement_index& index_;
+    std::map<std::string, node_record> nodes_;
+    // Loads asked for and not yet seen in a report ("node/pool" → when), and failed pools a new
+    // task revived until their node answers the load ("node/pool").
+    std::map<std::string, std::chrono::steady_clock::time_point> asked_;
+    std::map<std::string, bool> revived_;
+    std::map<std::string, std::string> failures_;  // model → why its last load could not start
+    common::task_group background_;
+};
+
+}  // namespace llorch::orchestrator

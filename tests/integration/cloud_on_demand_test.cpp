@@ -1,0 +1,140 @@
+// Models on demand across nodes (docs/models.md, "CLOUD"): pool-managerd nodes with a models
+// folder and no [[pools]] report their catalog models as on-demand pools, with each one's memory
+// estimate and their devices' memory; orchestratord asks the node to load a model that no node
+// has loaded, choosing where it fits, and the task waits for it with a `loading` event. Real
+// daemons, the real llama-server on tiny models; engine processes counted through each node.
+
+#include <gtest/gtest.h>
+
+#include "cloud_fixture.h"
+
+namespace llorch::test {
+namespace {
+
+// A models folder holding the given test models under the given names.
+fs::path models_folder(const std::string& name,
+                       const std::vector<std::pair<std::string, fs::path>>& files) {
+    auto dir = temp_dir("cloud-models-" + name);
+    for (const auto& [stem, from] : files) fs::copy_file(from, dir / (stem + ".gguf"));
+    return dir;
+}
+
+// A node serving its models folder on demand, context 512, with `args` more.
+std::unique_ptr<node_process> on_demand_node(const std::string& id, const control_plane& cp,
+                                             const fs::path& models,
+                                             std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--models-dir", models.string(), "--default-ctx", "512"});
+    return std::make_unique<node_process>(id, "", cp.base(), no_tokens, host_place{},
+                                          std::move(args));
+}
+
+json::object cluster_pool(const control_plane& cp, const std::string& name) {
+    for (const auto& p : cp.pools())
+        if (str_of(p.as_object(), "id") == name) return p.as_object();
+    return {};
+}
+
+// Every named pool listed with its memory estimate (the node made it ahead of any load).
+bool wait_estimated(const control_plane& cp, const std::vector<std::string>& names) {
+    return wait_until(
+        [&] {
+            for (const auto& n : names) {
+                auto p = cluster_pool(cp, n);
+                if (p.empty() || int_of(p, "need_bytes") <= 0) return false;
+            }
+            return true;
+        },
+        30s);
+}
+
+TEST(cloud_on_demand, a_model_staged_on_one_node_loads_there_on_its_first_task) {
+    engine_or_skip();
+    control_plane cp;
+    auto a = on_demand_node("node-a", cp, models_folder("a", {{"alpha", models().alpha}}));
+    auto b = on_demand_node("node-b", cp, models_folder("b", {{"beta", models().beta}}));
+    ASSERT_TRUE(cp.wait_healthy());
+    ASSERT_TRUE(wait_estimated(cp, {"node-a/alpha", "node-b/beta"}))
+        << json::serialize(cp.pools()) << cp.log_text();
+    EXPECT_TRUE(a->engine_pids().empty());
+    EXPECT_TRUE(b->engine_pids().empty());
+
+    // The first task for beta: node-b loads it, the task says so, then runs there.
+    auto r = cp.run_task(task_body("beta", 6));
+    ASSERT_FALSE(r.events.empty()) << r.error << cp.log_text();
+    EXPECT_EQ(r.events.front().event, "loading");
+    EXPECT_EQ(str_of(object_of(r.events.front().data), "pool_id"), "node-b/beta");
+    EXPECT_EQ(r.events.back().event, "end") << r.events.back().data << cp.log_text();
+    EXPECT_EQ(node_of(r), "node-b");
+    EXPECT_EQ(b->engine_pids().size(), 1u);
+    EXPECT_TRUE(a->engine_pids().empty());
+    // The node measured the load.
+    ASSERT_TRUE(
+        wait_until([&] { return int_of(cluster_pool(cp, "node-b/beta"), "load_ms") > 0; }, 10s))
+        << json::serialize(cluster_pool(cp, "node-b/beta"));
+
+    // Loaded now: no second load.
+    auto again = cp.run_task(task_body("beta", 4));
+    ASSERT_FALSE(again.events.empty()) << again.error;
+    EXPECT_EQ(again.events.front().event, "started");
+    EXPECT_EQ(b->engine_pids().size(), 1u);
+
+    // Unloaded through the control plane: the node's engine goes; the next task loads it again.
+    auto un = cp.call("POST", "/v2/models/beta/unload");
+    EXPECT_EQ(un.status, 202) << un.body;
+    ASSERT_TRUE(wait_until([&] { return b->engine_pids().empty(); }, 20s)) << b->log_text();
+    ASSERT_TRUE(wait_until(
+        [&] { return str_of(cluster_pool(cp, "node-b/beta"), "state") == "offline"; }, 10s))
+        << json::serialize(cluster_pool(cp, "node-b/beta"));
+    auto third = cp.run_task(task_body("beta", 4));
+    ASSERT_FALSE(third.events.empty()) << third.error;
+    EXPECT_EQ(third.events.front().event, "loading");
+    EXPECT_EQ(third.events.back().event, "end") << third.events.back().data;
+
+    // An explicit load through the control plane reaches node-a.
+    auto load = cp.call("POST", "/v2/models/alpha/load");
+    EXPECT_TRUE(load.status == 202 || load.status == 200) << load.body;
+    ASSERT_TRUE(wait_until([&] { return a->engine_pids().size() == 1; }, 30s)) << a->log_text();
+}
+
+TEST(cloud_on_demand, a_load_goes_where_the_model_fits_and_one_that_fits_nowhere_fails_naming_it) {
+    engine_or_skip();
+    control_plane cp;
+    // node-a's memory budget is smaller than one instance of the tiny model; node-b has room.
+    auto a = on_demand_node(
+        "node-a", cp, models_folder("small", {{"alpha", models().alpha}, {"gamma", models().beta}}),
+        {"--memory-budget-mib", "100"});
+    auto b = on_demand_node("node-b", cp, models_folder("roomy", {{"alpha", models().alpha}}));
+    ASSERT_TRUE(cp.wait_healthy());
+    ASSERT_TRUE(wait_estimated(cp, {"node-a/alpha", "node-a/gamma", "node-b/alpha"}))
+        << json::serialize(cp.pools()) << cp.log_text();
+
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(cp.submit_id(task_body("alpha", 4)));
+    for (const auto& id : ids) {
+        auto r = cp.events(id);
+        ASSERT_FALSE(r.events.empty()) << r.error;
+        EXPECT_EQ(r.events.back().event, "end") << r.events.back().data << cp.log_text();
+        EXPECT_EQ(node_of(r), "node-b");
+    }
+    // One load for all three, on node-b only.
+    EXPECT_EQ(b->engine_pids().size(), 1u);
+    EXPECT_TRUE(a->engine_pids().empty());
+
+    // gamma is only on node-a, where it can never fit: refused at once, naming its memory.
+    auto g = cp.submit(task_body("gamma", 4));
+    EXPECT_EQ(g.status, 503) << g.body;
+    auto msg = str_of(object_of(g.body), "message");
+    EXPECT_NE(msg.find("'gamma'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("MiB"), std::string::npos) << msg;
+    EXPECT_TRUE(a->engine_pids().empty());
+    // And the OpenAI endpoint says the same in its dialect.
+    auto chat = http_call("POST", cp.url("/v1/chat/completions"),
+                          R"({"model":"gamma","max_tokens":4,"messages":[{"role":"user",)"
+                          R"("content":"hi"}]})",
+                          {}, 30s);
+    EXPECT_EQ(chat.status, 503) << chat.body;
+    EXPECT_NE(chat.body.find("MiB"), std::string::npos) << chat.body;
+}
+
+}  // namespace
+}  // namespace llorch::test
