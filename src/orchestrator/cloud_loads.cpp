@@ -63,6 +63,7 @@ void cloud_loads::report(const std::string& node_id, const std::vector<pool::rep
                          const std::vector<pool::device_report>& memory) {
     auto& n = nodes_[node_id];
     n.memory = memory;
+    unindex(node_id, n);
     n.pools.clear();
     const auto now = std::chrono::steady_clock::now();
     for (const auto& p : pools) {
@@ -74,12 +75,25 @@ void cloud_loads::report(const std::string& node_id, const std::vector<pool::rep
             asked_.erase(a);
         if (p.pool.state == pool_state::ready)
             for (const auto& m : p.models) failures_.erase(m);
+        for (const auto& m : p.models) by_model_[m].emplace(node_id, p.pool.id);
         n.pools[p.pool.id] = pool_record{p.pool, p.models};
     }
 }
 
+void cloud_loads::unindex(const std::string& node_id, const node_record& n) {
+    for (const auto& [id, p] : n.pools)
+        for (const auto& m : p.models)
+            if (auto it = by_model_.find(m); it != by_model_.end()) {
+                it->second.erase({node_id, id});
+                if (it->second.empty()) by_model_.erase(it);
+            }
+}
+
 void cloud_loads::forget_node(const std::string& node_id) {
-    nodes_.erase(node_id);
+    if (auto it = nodes_.find(node_id); it != nodes_.end()) {
+        unindex(node_id, it->second);
+        nodes_.erase(it);
+    }
     const auto prefix = node_id + "/";
     std::erase_if(asked_, [&](const auto& a) { return a.first.starts_with(prefix); });
     std::erase_if(revived_, [&](const auto& a) { return a.first.starts_with(prefix); });
@@ -96,14 +110,11 @@ void cloud_loads::set_startable(const std::string& node_id, const std::string& p
 }
 
 void cloud_loads::revive(const std::string& model) {
-    for (const auto& [node_id, n] : nodes_)
-        for (const auto& [id, p] : n.pools) {
-            if (p.pool.state != pool_state::failed ||
-                std::find(p.models.begin(), p.models.end(), model) == p.models.end())
-                continue;
-            revived_[key_of(node_id, id)] = true;
-            set_startable(node_id, id);
-        }
+    for_model(model, [&](const std::string& node_id, const node_record&, const pool_record& p) {
+        if (p.pool.state != pool_state::failed) return;
+        revived_[key_of(node_id, p.pool.id)] = true;
+        set_startable(node_id, p.pool.id);
+    });
 }
 
 std::optional<std::string> cloud_loads::ensure_loaded(
@@ -112,39 +123,37 @@ std::optional<std::string> cloud_loads::ensure_loaded(
     placement::load_demand d{.waiting = demand.waiting, .service_time = demand.service_time};
     std::vector<placement::load_site> sites;
     std::optional<std::string> under_way;
-    for (const auto& [node_id, n] : nodes_) {
-        for (const auto& [id, p] : n.pools) {
-            if (std::find(p.models.begin(), p.models.end(), model) == p.models.end()) continue;
-            const auto key = key_of(node_id, id);
-            const auto& s = p.pool;
-            if (s.state == pool_state::ready) {
-                d.loaded_slots += s.slots_total;
-                if (auto ref = index_.find(node_id, id))
-                    if (const auto* e = index_.find(*ref)) d.free_slots += e->free_slots();
-                if (keep_alive) ask(node_id, p, model, keep_alive);
-                continue;
-            }
-            const bool asked = asked_.contains(key);
-            if (!unloaded(s.state) && !loading(s.state) && !asked &&
-                !(s.state == pool_state::failed && revived_.contains(key)))
-                continue;  // unloading, draining, failed
-            if (!can_start(node_id, s, n.memory)) continue;
-            placement::load_site site{.node_id = node_id,
-                                      .pool_id = id,
-                                      .loading = loading(s.state) || asked,
-                                      .need_bytes = s.need_bytes,
-                                      .load_time = std::chrono::milliseconds(s.load_ms)};
-            if (const auto* dev = device_for(s, n.memory)) {
-                site.free_bytes = dev->free_bytes;
-                site.evictable_bytes = dev->evictable_bytes;
-                site.total_bytes = dev->total_bytes;
-            } else {
-                site.free_bytes = UINT64_MAX;  // the node said nothing of its memory
-            }
-            if (site.loading && !under_way) under_way = key;
-            sites.push_back(std::move(site));
+    for_model(model, [&](const std::string& node_id, const node_record& n, const pool_record& p) {
+        const auto& id = p.pool.id;
+        const auto key = key_of(node_id, id);
+        const auto& s = p.pool;
+        if (s.state == pool_state::ready) {
+            d.loaded_slots += s.slots_total;
+            if (auto ref = index_.find(node_id, id))
+                if (const auto* e = index_.find(*ref)) d.free_slots += e->free_slots();
+            if (keep_alive) ask(node_id, p, model, keep_alive);
+            return;
         }
-    }
+        const bool asked = asked_.contains(key);
+        if (!unloaded(s.state) && !loading(s.state) && !asked &&
+            !(s.state == pool_state::failed && revived_.contains(key)))
+            return;  // unloading, draining, failed
+        if (!can_start(node_id, s, n.memory)) return;
+        placement::load_site site{.node_id = node_id,
+                                  .pool_id = id,
+                                  .loading = loading(s.state) || asked,
+                                  .need_bytes = s.need_bytes,
+                                  .load_time = std::chrono::milliseconds(s.load_ms)};
+        if (const auto* dev = device_for(s, n.memory)) {
+            site.free_bytes = dev->free_bytes;
+            site.evictable_bytes = dev->evictable_bytes;
+            site.total_bytes = dev->total_bytes;
+        } else {
+            site.free_bytes = UINT64_MAX;  // the node said nothing of its memory
+        }
+        if (site.loading && !under_way) under_way = key;
+        sites.push_back(std::move(site));
+    });
     if (index_.can_serve_now(model)) d.free_slots = std::max(d.free_slots, 1);
     auto choice = placement::choose_load(d, sites);
     if (!choice) {
@@ -178,10 +187,9 @@ boost::asio::awaitable<void> cloud_loads::send(std::string node_id, std::string 
     const bool load = path.ends_with("/load");
     auto r = co_await backend_.forward(node_id, "POST", path, std::move(body));
     // The node has the load now (or refused it): its reports say the rest.
-    for (const auto& [nid, n] : nodes_)
-        for (const auto& [id, p] : n.pools)
-            if (std::find(p.models.begin(), p.models.end(), model) != p.models.end())
-                revived_.erase(key_of(nid, id));
+    for_model(model, [&](const std::string& nid, const node_record&, const pool_record& p) {
+        revived_.erase(key_of(nid, p.pool.id));
+    });
     std::string why;
     if (!r)
         why = r.error().message;
@@ -202,16 +210,14 @@ std::string cloud_loads::load_failure(const std::string& model) const {
     std::string failed;
     uint64_t need = 0, largest = 0;
     bool any = false;
-    for (const auto& [node_id, n] : nodes_)
-        for (const auto& [id, p] : n.pools) {
-            if (std::find(p.models.begin(), p.models.end(), model) == p.models.end()) continue;
-            any = true;
-            if (p.pool.state == pool_state::failed && !p.pool.last_error.empty())
-                failed = p.pool.last_error;
-            need = std::max(need, p.pool.need_bytes);
-            if (const auto* d = device_for(p.pool, n.memory))
-                largest = std::max(largest, d->total_bytes);
-        }
+    for_model(model, [&](const std::string&, const node_record& n, const pool_record& p) {
+        any = true;
+        if (p.pool.state == pool_state::failed && !p.pool.last_error.empty())
+            failed = p.pool.last_error;
+        need = std::max(need, p.pool.need_bytes);
+        if (const auto* d = device_for(p.pool, n.memory))
+            largest = std::max(largest, d->total_bytes);
+    });
     if (!failed.empty() || !any) return failed;
     if (need > largest && largest > 0)
         return "not enough memory: needs " + mib(need) +
@@ -223,16 +229,14 @@ std::string cloud_loads::load_failure(const std::string& model) const {
 
 api::api_result<void> cloud_loads::unload(const std::string& model) {
     bool any = false;
-    for (const auto& [node_id, n] : nodes_)
-        for (const auto& [id, p] : n.pools) {
-            if (std::find(p.models.begin(), p.models.end(), model) == p.models.end()) continue;
-            any = true;
-            if (unloaded(p.pool.state) || p.pool.state == pool_state::failed) continue;
-            const auto& name = p.pool.name.empty() ? model : p.pool.name;
-            background_.spawn(
-                send(node_id, id, name, model, "/v2/models/" + name + "/unload", "{}"),
-                "unload of " + model + " on node " + node_id);
-        }
+    for_model(model, [&](const std::string& node_id, const node_record&, const pool_record& p) {
+        any = true;
+        if (unloaded(p.pool.state) || p.pool.state == pool_state::failed) return;
+        const auto& name = p.pool.name.empty() ? model : p.pool.name;
+        background_.spawn(
+            send(node_id, p.pool.id, name, model, "/v2/models/" + name + "/unload", "{}"),
+            "unload of " + model + " on node " + node_id);
+    });
     if (!any)
         return api::make_error(api::error_code::not_found,
                                "no node serves an on-demand model '" + model + "'");

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -70,10 +72,25 @@ class cloud_loads {
     boost::asio::awaitable<void> send(std::string node_id, std::string pool_id, std::string name,
                                       std::string model, std::string path, std::string body);
     void set_startable(const std::string& node_id, const std::string& pool_id);
+    void unindex(const std::string& node_id, const node_record& n);
+    // Calls fn(node_id, node, pool) for each on-demand pool answering to `model`.
+    template <class F>
+    void for_model(const std::string& model, F&& fn) const {
+        auto it = by_model_.find(model);
+        if (it == by_model_.end()) return;
+        for (const auto& [node_id, pool_id] : it->second) {
+            auto n = nodes_.find(node_id);
+            if (n == nodes_.end()) continue;
+            if (auto p = n->second.pools.find(pool_id); p != n->second.pools.end())
+                fn(n->first, n->second, p->second);
+        }
+    }
 
     cloud_backend& backend_;
     placement::placement_index& index_;
     std::map<std::string, node_record> nodes_;
+    // Model name → its on-demand pools (node id, pool id): a task's lookup touches only those.
+    std::unordered_map<std::string, std::set<std::pair<std::string, std::string>>> by_model_;
     // Loads asked for and not yet seen in a report ("node/pool" → when), and failed pools a new
     // task revived until their node answers the load ("node/pool").
     std::map<std::string, std::chrono::steady_clock::time_point> asked_;

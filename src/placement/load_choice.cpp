@@ -1,6 +1,7 @@
 #include "placement/load_choice.h"
 
 #include <algorithm>
+#include <string_view>
 #include <tuple>
 
 namespace llorch::placement {
@@ -31,21 +32,24 @@ load_choice_result<std::optional<load_decision>> choose_load(const load_demand& 
     if (demand.free_slots > 0 || sites.empty()) return std::optional<load_decision>{};
     if (std::any_of(sites.begin(), sites.end(), [](const load_site& s) { return s.loading; }))
         return std::optional<load_decision>{};
-    std::optional<load_decision> best;
-    uint64_t best_free = 0;
+    const load_site* best = nullptr;
+    load_tier best_tier = load_tier::waits;
+    milliseconds best_cost{0};
     uint64_t largest_need = 0;
     for (const auto& s : sites) {
         largest_need = std::max(largest_need, s.need_bytes);
         auto tier = tier_of(s);
         if (!tier) continue;
-        load_decision d{s.node_id, s.pool_id, *tier, cold_start_cost(s, *tier)};
-        auto key = [](const load_decision& x, uint64_t free) {
-            return std::tuple(static_cast<int>(x.tier), x.cold_start.count(), ~free, x.node_id);
+        const auto cost = cold_start_cost(s, *tier);
+        // Tier, then cold start, then more free memory, then the node's name.
+        auto key = [](load_tier t, milliseconds c, const load_site& x) {
+            return std::tuple(static_cast<int>(t), c.count(), ~x.free_bytes,
+                              std::string_view(x.node_id));
         };
-        if (!best || key(d, s.free_bytes) < key(*best, best_free)) {
-            best = std::move(d);
-            best_free = s.free_bytes;
-        }
+        if (best && key(*tier, cost, s) >= key(best_tier, best_cost, *best)) continue;
+        best = &s;
+        best_tier = *tier;
+        best_cost = cost;
     }
     if (!best)
         return load_choice_error{
@@ -56,9 +60,10 @@ load_choice_result<std::optional<load_decision>> choose_load(const load_demand& 
         const auto rounds = (demand.waiting + static_cast<size_t>(demand.loaded_slots) - 1) /
                             static_cast<size_t>(demand.loaded_slots);
         const auto wait = demand.service_time * static_cast<int64_t>(rounds);
-        if (best->cold_start >= wait) return std::optional<load_decision>{};
+        if (best_cost >= wait) return std::optional<load_decision>{};
     }
-    return best;
+    return std::optional<load_decision>{
+        load_decision{best->node_id, best->pool_id, best_tier, best_cost}};
 }
 
 }  // namespace llorch::placement
