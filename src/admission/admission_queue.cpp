@@ -164,4 +164,9 @@ size_t admission_queue::waiting(std::string_view model) const {
     return n;
 }
 
+void admission_queue::for_each_model(const std::function<void(std::string_view)>& f) const {
+    for (const auto& q : classes_)
+        for (const auto& [model, fifo] : q.by_model) f(model);
+}
+
 }  // namespace llorch::admission

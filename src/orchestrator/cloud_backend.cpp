@@ -263,6 +263,8 @@ std::optional<std::string> cloud_backend::ensure_loaded(
     return loads_->ensure_loaded(model, keep_alive, demand);
 }
 
+void cloud_backend::want(const std::string& model) { loads_->want(model); }
+
 void cloud_backend::revive(const std::string& model) { loads_->revive(model); }
 
 std::string cloud_backend::load_failure(const std::string& model) const {

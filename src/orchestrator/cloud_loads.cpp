@@ -117,6 +117,14 @@ void cloud_loads::revive(const std::string& model) {
     });
 }
 
+void cloud_loads::want(const std::string& model) {
+    bool loaded = false;
+    for_model(model, [&](const std::string&, const node_record&, const pool_record& p) {
+        loaded |= p.pool.state == pool_state::ready;
+    });
+    if (!loaded) (void)ensure_loaded(model, std::nullopt, model_demand{});
+}
+
 std::optional<std::string> cloud_loads::ensure_loaded(
     const std::string& model, std::optional<std::chrono::milliseconds> keep_alive,
     const model_demand& demand) {

@@ -48,6 +48,9 @@ class cloud_loads {
     std::optional<std::string> ensure_loaded(const std::string& model,
                                              std::optional<std::chrono::milliseconds> keep_alive,
                                              const model_demand& demand);
+    // Tasks for `model` wait and no pool can take them: when no instance of it is loaded or
+    // loading (a node restarted, or unloaded it meanwhile), it loads again.
+    void want(const std::string& model);
     void revive(const std::string& model);
     std::string load_failure(const std::string& model) const;
     api::api_result<void> unload(const std::string& model);

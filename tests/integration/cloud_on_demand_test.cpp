@@ -4,6 +4,8 @@
 // has loaded, choosing where it fits, and the task waits for it with a `loading` event. Real
 // daemons, the real llama-server on tiny models; engine processes counted through each node.
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include "cloud_fixture.h"
@@ -134,6 +136,83 @@ TEST(cloud_on_demand, a_load_goes_where_the_model_fits_and_one_that_fits_nowhere
                           {}, 30s);
     EXPECT_EQ(chat.status, 503) << chat.body;
     EXPECT_NE(chat.body.find("MiB"), std::string::npos) << chat.body;
+}
+
+TEST(cloud_on_demand,
+     an_engine_killed_while_loading_fails_the_load_with_its_reason_and_leaves_none) {
+    engine_or_skip();
+    control_plane cp;
+    auto folder = models_folder("kill-engine", {{"beta", models().beta}});
+    auto b = on_demand_node("node-b", cp, folder);
+    ASSERT_TRUE(cp.wait_healthy());
+    ASSERT_TRUE(wait_estimated(cp, {"node-b/beta"})) << json::serialize(cp.pools());
+
+    // The engine is stopped the moment it appears (before it can answer its health check),
+    // then killed: the load fails rather than staying "loading".
+    auto id = cp.submit_id(task_body("beta", 4));
+    std::vector<long> engine;
+    ASSERT_TRUE(
+        wait_until([&] { return !(engine = engines_on(folder / "beta.gguf")).empty(); }, 30s));
+    ::kill(static_cast<pid_t>(engine.front()), SIGSTOP);
+    ::kill(static_cast<pid_t>(engine.front()), SIGKILL);
+    auto r = cp.events(id);
+    ASSERT_FALSE(r.events.empty()) << r.error;
+    const auto& last = r.events.back();
+    if (last.event == "error") {
+        // The usual outcome: the load failed, and the task says why.
+        EXPECT_EQ(str_of(object_of(last.data), "code"), "POOL_UNAVAILABLE") << last.data;
+        EXPECT_NE(str_of(object_of(last.data), "message").find("'beta'"), std::string::npos)
+            << last.data;
+    } else {
+        // The engine was already past its load: the node restarted it and the task ran.
+        EXPECT_EQ(last.event, "end") << last.data;
+    }
+    // Nothing left loading or running once the pool settled.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto st = str_of(cluster_pool(cp, "node-b/beta"), "state");
+            return st == "failed" || st == "ready" || st == "offline";
+        },
+        30s))
+        << json::serialize(cluster_pool(cp, "node-b/beta")) << b->log_text();
+    EXPECT_FALSE(process_alive(engine.front()));
+    // The next task loads it again.
+    auto next = cp.run_task(task_body("beta", 4));
+    ASSERT_FALSE(next.events.empty()) << next.error;
+    EXPECT_EQ(next.events.back().event, "end") << next.events.back().data << cp.log_text();
+    EXPECT_EQ(engines_on(folder / "beta.gguf").size(), 1u);
+}
+
+TEST(cloud_on_demand,
+     a_node_killed_with_a_model_loaded_leaves_no_engine_and_loads_it_after_restart) {
+    engine_or_skip();
+    control_plane cp;
+    auto folder = models_folder("kill-node", {{"beta", models().beta}});
+    auto b = on_demand_node("node-b", cp, folder);
+    ASSERT_TRUE(cp.wait_healthy());
+    ASSERT_TRUE(wait_estimated(cp, {"node-b/beta"})) << json::serialize(cp.pools());
+    auto first = cp.run_task(task_body("beta", 4));
+    ASSERT_FALSE(first.events.empty()) << first.error;
+    ASSERT_EQ(first.events.back().event, "end") << first.events.back().data;
+    auto engines = engines_on(folder / "beta.gguf");
+    ASSERT_EQ(engines.size(), 1u);
+
+    // A crash of the node: its engine goes with it, the control plane marks it offline.
+    b->kill9();
+    EXPECT_TRUE(wait_until([&] { return !process_alive(engines.front()); }, 20s))
+        << "engine " << engines.front() << " outlived its node";
+    ASSERT_TRUE(cp.wait_node_state("node-b", "offline", 20s)) << cp.log_text();
+
+    // A task waits for the node (with its deadline); the node comes back with the model
+    // unloaded, and the control plane loads it there again for the waiting task.
+    auto id = cp.submit_id(task_body("beta", 4, R"(,"deadline_ms":60000)"));
+    b->start();
+    auto r = cp.events(id);
+    ASSERT_FALSE(r.events.empty()) << r.error;
+    EXPECT_EQ(r.events.back().event, "end") << r.events.back().data << cp.log_text();
+    EXPECT_EQ(node_of(r), "node-b");
+    EXPECT_EQ(engines_on(folder / "beta.gguf").size(), 1u);
+    EXPECT_EQ(str_of(cluster_pool(cp, "node-b/beta"), "state"), "ready");
 }
 
 }  // namespace
