@@ -38,7 +38,7 @@ TEST(vram_estimate, weights_come_from_the_tensors_and_kv_from_layers_heads_and_c
     EXPECT_EQ(n->weights_bytes, 64u * 1000 * 4);
     // 2 (K,V) x 2 layers x 4096 tokens x 4 kv heads x 16 dims x 2 bytes
     EXPECT_EQ(n->kv_bytes, 2ull * 2 * 4096 * 4 * 16 * 2);
-    EXPECT_EQ(n->total(), n->weights_bytes + n->kv_bytes + vram_compute_allowance);
+    EXPECT_EQ(n->total(), n->weights_bytes + n->kv_bytes + n->compute_bytes + engine_allowance);
     std::filesystem::remove(p);
 }
 
