@@ -68,25 +68,29 @@ kv_layout engine_kv_layout(const model_shape& m, int ctx, int slots, const vram_
 
 vram_need estimate_vram(const model_shape& m, int ctx, int slots, const vram_options& o) {
     const auto k = engine_kv_layout(m, ctx, slots, o);
-    const uint64_t outputs = static_cast<uint64_t>(std::max(slots, 1));
+    const uint64_t slot_count = static_cast<uint64_t>(std::max(slots, 1));
+    // Outputs the graph computes: one token per slot; with embeddings every token of the batch.
+    const uint64_t outputs = o.embeddings ? std::max(k.ubatch, slot_count) : slot_count;
     vram_need n;
     n.weights_bytes = m.weights_bytes;
     // f16 K and V for every layer and cell.
     n.kv_bytes = m.layers * k.cells * k.streams * m.kv_heads * (m.head_dim_k + m.head_dim_v) * 2;
-    // Logits of one token per slot: the host output buffer and the graph's result.
-    const uint64_t logits = 2 * m.vocab * outputs * 4;
+    // The host output buffer: logits (and embeddings) of one token per slot.
+    const uint64_t output_buffer = (m.vocab + m.width) * slot_count * 4;
     // The attention mask (f16 with flash attention): every cell of a stream × the micro-batch.
     const uint64_t mask = k.cells * pad(k.ubatch, mask_row_pad) * 2;
-    // f32 activations of one micro-batch at the larger phase: attention holds about five
-    // model-width tensors and a K-width one, the feed-forward phase four model-width ones and
-    // three feed-forward-width ones (gate, up, their product).
+    // f32 activations of one micro-batch at the largest phase of the graph: attention holds
+    // about five model-width tensors and a K-width one per token, the feed-forward phase four
+    // model-width ones and three feed-forward-width ones (gate, up, their product), the output
+    // phase the logits of every output and three model-width tensors per token.
     const uint64_t q_width = std::max(m.width, m.heads * m.head_dim_k);
     const uint64_t kv_width = m.kv_heads * m.head_dim_k;
     const uint64_t attention = 4 * m.width + q_width + kv_width;
     const uint64_t feed_forward = 4 * m.width + 3 * m.ffn;
-    const uint64_t activations =
+    const uint64_t layers_phase =
         k.ubatch * 4 * (std::max(attention, feed_forward) + input_floats_per_token);
-    const uint64_t compute = logits + mask + activations;
+    const uint64_t output_phase = (m.vocab * outputs + 3 * m.width * k.ubatch) * 4;
+    const uint64_t compute = output_buffer + mask + std::max(layers_phase, output_phase);
     n.compute_bytes = compute + compute / compute_margin_divisor + compute_margin_fixed;
     n.overhead_bytes = o.allowance;
     return n;

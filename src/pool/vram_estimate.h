@@ -5,9 +5,10 @@
 // - KV cache: f16 K and V per layer for every cell, the cells counted as llama-server counts them
 //   (the total context rounded up to 256, then per sequence rounded up to 256 when the cache is
 //   not unified, which is how the launcher runs it: `-np slots -c ctx×slots`);
-// - compute: the output buffer (logits of one token per slot), the attention mask (f16, cells ×
-//   micro-batch) and the activations of one micro-batch (the larger of the attention and the
-//   feed-forward phase, by the model's width, KV width and feed-forward width), plus a margin;
+// - compute: the output buffer and logits (one token per slot; every token of the micro-batch
+//   for an embeddings pool), the attention mask (f16, cells × micro-batch) and the activations of
+//   one micro-batch (the larger of the attention and the feed-forward phase, by the model's width,
+//   KV width and feed-forward width), plus a margin;
 // - overhead: what the engine holds without reporting it (its process; on a GPU the CUDA context
 //   and cuBLAS workspace), a fixed allowance.
 // The VRAM policy (provisioner) and on-demand loads (residency) compare the total with a
@@ -46,6 +47,9 @@ struct vram_options {
     int batch = 2048;  // -b
     int ubatch = 512;  // -ub
     bool kv_unified = false;
+    // --embeddings (an embeddings pool): llama-server then caps the batch at the micro-batch and
+    // computes the logits of every token of it (vocabulary × micro-batch × 4 bytes).
+    bool embeddings = false;
     uint64_t allowance = engine_allowance;
 };
 

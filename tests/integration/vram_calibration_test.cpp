@@ -57,9 +57,22 @@ struct setting {
     int ctx;  // per slot
     int slots;
     bool in_short_run;
+    bool embeddings = false;  // an embeddings pool (--embeddings --pooling mean)
+    int ubatch = 0;           // -b and -ub through extra_args; 0: the engine's defaults
+    std::string label() const {
+        return fmt::format("{} × {}{}{}", ctx, slots, embeddings ? " emb" : "",
+                           ubatch ? fmt::format(" ub {}", ubatch) : "");
+    }
 };
+// (llama-server of this build aborts loading an embeddings model with 3 slots, hence 2.)
 const std::vector<setting> settings = {
-    {512, 1, false}, {4096, 2, true}, {1000, 3, true}, {300, 1, false}, {2048, 4, false},
+    {512, 1, false},
+    {4096, 2, true},
+    {1000, 3, true},
+    {300, 1, false},
+    {2048, 4, false},
+    {4096, 2, true, true},
+    {1024, 2, false, false, 2048},
 };
 
 bool full_table() {
@@ -105,10 +118,18 @@ std::string load_and_log(const fs::path& engine, const fs::path& model, const se
     cfg.model = model.string();
     cfg.ctx = s.ctx;
     cfg.slots = s.slots;
+    cfg.embeddings = s.embeddings;
     cfg.extra_args = {"-lv", "4"};
+    if (s.ubatch) {
+        for (const char* flag : {"-b", "-ub"}) {
+            cfg.extra_args.push_back(flag);
+            cfg.extra_args.push_back(std::to_string(s.ubatch));
+        }
+    }
     pool::engine_spec spec;
     spec.model = cfg.model;
     spec.slots = s.slots;
+    if (s.embeddings) spec.pooling = "mean";
     const auto port = free_port();
     auto argv = pool::engine_argv(cfg, spec, engine, port, "calibration-key");
     auto proc = start_process(argv, log);
@@ -131,29 +152,32 @@ TEST(vram_calibration, the_estimate_covers_what_llama_server_allocates_within_th
         const auto model = make_model(dir, sh);
         for (const auto& st : settings) {
             if (!full && !st.in_short_run) continue;
-            SCOPED_TRACE(fmt::format("{} ctx {} × {} slots", sh.name, st.ctx, st.slots));
-            const auto log = load_and_log(
-                engine, model, st, dir / fmt::format("{}-{}x{}.log", sh.name, st.ctx, st.slots));
+            SCOPED_TRACE(fmt::format("{} {}", sh.name, st.label()));
+            const auto log = load_and_log(engine, model, st,
+                                          dir / fmt::format("{}-{}x{}-{}-{}.log", sh.name, st.ctx,
+                                                            st.slots, st.embeddings, st.ubatch));
             const auto r = parse_buffers(log);
             // Every kind is there: a renamed line would otherwise pass as 0 MiB.
             ASSERT_GT(r.model, 0) << log;
             ASSERT_GT(r.kv, 0) << log;
             ASSERT_GT(r.output, 0) << log;
             ASSERT_GT(r.compute, 0) << log;
-            auto est = pool::estimate_vram(model, st.ctx, st.slots);
+            pool::vram_options opts{.embeddings = st.embeddings};
+            if (st.ubatch) opts.batch = opts.ubatch = st.ubatch;
+            auto est = pool::estimate_vram(model, st.ctx, st.slots, opts);
             ASSERT_TRUE(est) << est.error().message;
             EXPECT_EQ(check_memory_bound(*est, r), "");
             EXPECT_EQ(est->overhead_bytes, pool::engine_allowance);
             table << fmt::format(
-                "| {} | {} × {} | {:.2f} + {:.2f} + {:.2f} + {:.2f} = {:.2f} | {:.2f} + {:.2f} + "
+                "| {} | {} | {:.2f} + {:.2f} + {:.2f} + {:.2f} = {:.2f} | {:.2f} + {:.2f} + "
                 "{:.2f} = {:.2f} | {:+.1f} % |\n",
-                sh.name, st.ctx, st.slots, r.model, r.kv, r.output, r.compute, r.total(),
+                sh.name, st.label(), r.model, r.kv, r.output, r.compute, r.total(),
                 mib(est->weights_bytes), mib(est->kv_bytes), mib(est->compute_bytes),
                 estimated_mib(*est), error_percent(*est, r));
             ++rows;
         }
     }
-    EXPECT_GE(rows, 6);
+    EXPECT_GE(rows, 9);
     std::cout << table.str();
 }
 
