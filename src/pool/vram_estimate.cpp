@@ -10,8 +10,9 @@ namespace {
 
 constexpr uint64_t pad(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
-// llama.cpp rounds the context to whole 256-cell blocks (llama_context: n_ctx, n_ctx_seq) and
-// pads the attention mask's rows to 64 (GGML_KQ_MASK_PAD in older builds; harmless in newer).
+// llama.cpp rounds the context to whole 256-cell blocks (llama_context: n_ctx, n_ctx_seq). Older
+// builds padded the attention mask's rows to 64 (GGML_KQ_MASK_PAD); the pinned one does not, so
+// padding here is a few KiB of margin that keeps the estimate good for both.
 constexpr uint64_t ctx_block = 256;
 constexpr uint64_t mask_row_pad = 64;
 // Per token of the micro-batch, the graph's small inputs (token ids, positions, output ids, ...)
