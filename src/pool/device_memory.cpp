@@ -42,7 +42,8 @@ bool evictable(const pool_entry& p) {
 asio::awaitable<pool_result<uint64_t>> estimate_instance_memory(pool_config cfg) {
     if (cfg.engine != engine_kind::llamacpp && cfg.model.empty()) co_return uint64_t{0};
     const int per_replica = std::max(1, cfg.slots / std::max(1, cfg.replicas));
-    auto need = estimate_vram(cfg.model, cfg.ctx, per_replica);
+    auto need =
+        estimate_vram(cfg.model, cfg.ctx, per_replica, vram_options{.embeddings = cfg.embeddings});
     if (!need) co_return need.error();
     co_return need->total() * static_cast<uint64_t>(std::max(1, cfg.replicas));
 }

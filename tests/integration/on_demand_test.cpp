@@ -193,7 +193,7 @@ TEST(on_demand_home, idle_models_unload_after_their_ttl_and_on_keep_alive_zero) 
 TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one) {
     engine_or_skip();
     auto models = models_folder("evict");
-    // One tiny model (about 270 MiB by its estimate, mostly the compute allowance) fits, two not.
+    // One tiny model (about 277 MiB by its estimate, mostly the engine allowance) fits, two not.
     auto d =
         home("ondemand-evict", models, {"--memory-budget-mib", "400", "--default-ctx", "4096"});
     auto r = d->events(d->submit_id(task_body("alpha", 4)));
