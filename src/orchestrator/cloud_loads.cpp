@@ -117,10 +117,16 @@ void cloud_loads::revive(const std::string& model) {
     });
 }
 
+bool cloud_loads::reachable(const std::string& node_id, const std::string& pool_id) const {
+    auto ref = index_.find(node_id, pool_id);
+    const auto* e = ref ? index_.find(*ref) : nullptr;
+    return e && e->node_available && !e->breaker_open;
+}
+
 void cloud_loads::want(const std::string& model) {
     bool loaded = false;
-    for_model(model, [&](const std::string&, const node_record&, const pool_record& p) {
-        loaded |= p.pool.state == pool_state::ready;
+    for_model(model, [&](const std::string& node_id, const node_record&, const pool_record& p) {
+        loaded |= p.pool.state == pool_state::ready && reachable(node_id, p.pool.id);
     });
     if (!loaded) (void)ensure_loaded(model, std::nullopt, model_demand{});
 }
@@ -135,6 +141,8 @@ std::optional<std::string> cloud_loads::ensure_loaded(
         const auto& id = p.pool.id;
         const auto key = key_of(node_id, id);
         const auto& s = p.pool;
+        // A node that is away (offline, its breaker open) neither serves nor loads for now.
+        if (!reachable(node_id, id)) return;
         if (s.state == pool_state::ready) {
             d.loaded_slots += s.slots_total;
             if (auto ref = index_.find(node_id, id))

@@ -76,6 +76,8 @@ class cloud_loads {
                                       std::string model, std::string path, std::string body);
     void set_startable(const std::string& node_id, const std::string& pool_id);
     void unindex(const std::string& node_id, const node_record& n);
+    // The node is online and its circuit breaker closed (placement's view).
+    bool reachable(const std::string& node_id, const std::string& pool_id) const;
     // Calls fn(node_id, node, pool) for each on-demand pool answering to `model`.
     template <class F>
     void for_model(const std::string& model, F&& fn) const {

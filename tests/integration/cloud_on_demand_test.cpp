@@ -215,5 +215,29 @@ TEST(cloud_on_demand,
     EXPECT_EQ(str_of(cluster_pool(cp, "node-b/beta"), "state"), "ready");
 }
 
+TEST(cloud_on_demand, when_the_node_with_the_model_loaded_is_lost_another_node_loads_it) {
+    engine_or_skip();
+    control_plane cp;
+    auto a = on_demand_node("node-a", cp, models_folder("lost-a", {{"beta", models().beta}}));
+    ASSERT_TRUE(cp.wait_healthy());
+    ASSERT_TRUE(wait_estimated(cp, {"node-a/beta"})) << json::serialize(cp.pools());
+    auto first = cp.run_task(task_body("beta", 4));
+    ASSERT_FALSE(first.events.empty()) << first.error;
+    ASSERT_EQ(node_of(first), "node-a") << first.events.back().data;
+    auto b = on_demand_node("node-b", cp, models_folder("lost-b", {{"beta", models().beta}}));
+    ASSERT_TRUE(wait_estimated(cp, {"node-b/beta"})) << json::serialize(cp.pools());
+
+    // node-a stops answering (SIGSTOP: no heartbeat, no exit): once it is offline, a task for
+    // beta loads it on node-b rather than waiting for node-a.
+    a->signal(SIGSTOP);
+    ASSERT_TRUE(cp.wait_node_state("node-a", "offline", 20s)) << cp.log_text();
+    auto r = cp.run_task(task_body("beta", 4, R"(,"deadline_ms":60000)"));
+    a->signal(SIGCONT);
+    ASSERT_FALSE(r.events.empty()) << r.error;
+    EXPECT_EQ(r.events.front().event, "loading");
+    EXPECT_EQ(r.events.back().event, "end") << r.events.back().data << cp.log_text();
+    EXPECT_EQ(node_of(r), "node-b");
+}
+
 }  // namespace
 }  // namespace llorch::test
