@@ -157,4 +157,9 @@ const queued_task* admission_queue::find(std::string_view task_id) const {
     return it != tasks_.end() ? &it->second.task : nullptr;
 }
 
+void admission_queue::for_each_model(const std::function<void(std::string_view)>& f) const {
+    for (const auto& q : classes_)
+        for (const auto& [model, fifo] : q.by_model) f(model);
+}
+
 }  // namespace llorch::admission

@@ -49,6 +49,9 @@ class admission_queue {
     // Removes and returns the tasks whose deadline is at or before `now`, earliest first.
     std::vector<queued_task> expire(time_point now);
 
+    // Calls `f` with each model that has queued tasks (once per priority class that has some).
+    // O(models).
+    void for_each_model(const std::function<void(std::string_view)>& f) const;
     const queued_task* find(std::string_view task_id) const;
     bool contains(std::string_view task_id) const { return tasks_.contains(task_id); }
     size_t size() const { return tasks_.size(); }

@@ -84,6 +84,12 @@ void dispatcher::pass() {
         if (!t || t->finished() || fail_if_unstartable(*t, now)) continue;
         if (!try_dispatch(t, now)) parked_.push_back(t);
     }
+    // Models whose tasks wait with no pool able to take them: an on-demand one that was
+    // unloaded meanwhile (swapped out for another model) loads again.
+    queue_.for_each_model([this](std::string_view m) {
+        if (!index_.can_serve_now(m) && index_.can_start(m))
+            backend_.want(std::string(placement::model_of_key(m)));
+    });
 }
 
 bool dispatcher::fail_if_unstartable(task& t, clock::time_point now) {

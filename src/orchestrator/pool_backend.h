@@ -55,6 +55,9 @@ class pool_backend {
         (void)keep_alive;
         return std::nullopt;
     }
+    // Tasks for `model` wait in the queue and no pool can take them now: an on-demand model
+    // that is not loaded, or that yields its memory to another model's load, loads (again).
+    virtual void want(const std::string& model) { (void)model; }
     // A task for `model` is coming: a failed on-demand load of it may be tried again.
     virtual void revive(const std::string& model) { (void)model; }
     // Why the on-demand load of `model` failed; empty when it did not.

@@ -71,7 +71,7 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.last_error = p.last_error;
     s.restarts = p.restarts;
     s.slots_total = p.slots_total();
-    s.slots_free = p.slots_free();
+    s.slots_free = p.yielding() ? 0 : p.slots_free();  // takes no new request: none is free
     s.in_flight = p.in_flight();
     s.ctx = p.cfg.ctx;
     s.max_tokens_default = p.cfg.max_tokens_default;
