@@ -114,6 +114,9 @@ struct pool_snapshot {
     std::vector<std::string> endpoints;
     bool adopted = false;  // found through a handoff file, not started here
     bool reloading = false;
+    // An on-demand pool that yields its memory to another model's load (swap-aware scheduling):
+    // ready, but it takes no new request (slots_free reads 0).
+    bool yielding = false;
     uint64_t vram_total_bytes = 0;
     uint64_t vram_free_bytes = 0;
     std::vector<gpu::gpu_info> gpus;

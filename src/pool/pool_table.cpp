@@ -78,6 +78,7 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.max_tokens_cap = p.cfg.max_tokens_cap;
     s.adopted = p.adopted;
     s.reloading = p.reloading;
+    s.yielding = p.yielding();
     s.generation = p.generation;
     if (p.retry_at) {
         auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
