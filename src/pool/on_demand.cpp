@@ -19,8 +19,11 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 // The memory the pool's engines will hold: each replica's weights, KV cache and compute
-// buffers (blocking: reads the GGUF header). 0 for an engine without a model file (sim).
+// buffers (blocking: reads the GGUF header); a sim pool's memory_mib; 0 for an engine without
+// a model file.
 asio::awaitable<pool_result<uint64_t>> estimate_memory(pool_config cfg) {
+    if (cfg.engine == engine_kind::sim)
+        co_return (cfg.memory_mib << 20) * static_cast<uint64_t>(std::max(1, cfg.replicas));
     if (cfg.engine != engine_kind::llamacpp && cfg.model.empty()) co_return uint64_t{0};
     const int per_replica = std::max(1, cfg.slots / std::max(1, cfg.replicas));
     auto need = estimate_vram(cfg.model, cfg.ctx, per_replica);
