@@ -284,6 +284,27 @@ bool unload_idle(const std::shared_ptr<pool_runtime>& rt, const std::shared_ptr<
     return true;
 }
 
+void want_loaded(const std::shared_ptr<pool_runtime>& rt,
+                 const std::vector<std::shared_ptr<pool_entry>>& pools, std::string_view model) {
+    if (pools.empty() || rt->stopping()) return;
+    const auto now = steady::now();
+    for (const auto& p : pools) {
+        p->wanted_at = now;
+        if (p->yielding()) p->load_after_unload = true;
+    }
+    for (const auto& p : pools)
+        if (p->state == pool_state::ready || p->state == pool_state::provisioning ||
+            p->state == pool_state::starting)
+            return;
+    const auto& p = pools.front();
+    if (p->state == pool_state::unloading || p->state == pool_state::draining) {
+        p->load_after_unload = true;
+    } else if (p->state == pool_state::offline || p->state == pool_state::uninitialized) {
+        rt->log().info("pool_id={} loading: requests for '{}' wait", p->cfg.id, model);
+        start_load(rt, p);
+    }
+}
+
 asio::awaitable<void> idle_sweep_loop(std::shared_ptr<pool_runtime> rt) {
     const auto& o = rt->opts().on_demand;
     while (!rt->stopping()) {

@@ -514,25 +514,7 @@ std::optional<pool_manager::load_answer> pool_manager::ensure_loaded(
 }
 
 void pool_manager::want(std::string_view model) {
-    auto& rt = impl_->rt;
-    auto pools = on_demand_pools(rt->table(), model);
-    if (pools.empty() || rt->stopping()) return;
-    const auto now = steady::now();
-    for (auto& p : pools) {
-        p->wanted_at = now;
-        if (p->yielding()) p->load_after_unload = true;
-    }
-    for (auto& p : pools)
-        if (p->state == pool_state::ready || p->state == pool_state::provisioning ||
-            p->state == pool_state::starting)
-            return;
-    auto& p = pools.front();
-    if (p->state == pool_state::unloading || p->state == pool_state::draining) {
-        p->load_after_unload = true;
-    } else if (p->state == pool_state::offline || p->state == pool_state::uninitialized) {
-        rt->log().info("pool_id={} loading: requests for '{}' wait", p->cfg.id, model);
-        start_load(rt, p);
-    }
+    want_loaded(impl_->rt, on_demand_pools(impl_->rt->table(), model), model);
 }
 
 void pool_manager::revive(std::string_view model) {
