@@ -378,5 +378,60 @@ TEST(on_demand_pool_managerd, loads_on_the_first_infer_and_unloads_on_request) {
     EXPECT_FALSE(process_alive(beta[0]));
 }
 
+TEST(on_demand_pool_managerd, a_busy_model_yields_to_a_waiting_load_and_finishes_its_request) {
+    engine_or_skip();
+    auto models = models_folder("pmd-swap");
+    daemon_process d("ondemand-swap", "",
+                     {"--models-dir", models.string(), "--memory-budget-mib", "400",
+                      "--default-ctx", "4096", "--swap-wait-ms", "300"});
+    ASSERT_TRUE(d.wait_healthy());
+    ASSERT_TRUE(wait_until([&] { return d.state("alpha") == "uninitialized"; }, 30s));
+    EXPECT_EQ(d.infer("alpha", infer_body(4)).status, 503);
+    ASSERT_TRUE(d.wait_state("alpha", "ready")) << d.log_text();
+    // A long generation holds alpha busy.
+    sse_result held;
+    std::thread holder([&] { held = d.infer("alpha", infer_body(1200)); });
+    struct joiner {
+        std::thread& t;
+        ~joiner() {
+            if (t.joinable()) t.join();
+        }
+    } join_holder{holder};
+    ASSERT_TRUE(wait_until([&] { return int_of(d.status("alpha"), "in_flight") == 1; }, 30s));
+    // beta's load starts and waits for alpha's memory; after swap_wait alpha takes no new
+    // request (503, retriable) while its generation goes on.
+    auto beta = d.infer("beta", infer_body(4));
+    EXPECT_EQ(beta.status, 503) << beta.raw;
+    sse_result refused;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            refused = d.infer("alpha", infer_body(4));
+            return refused.status == 503;
+        },
+        30s))
+        << d.log_text();
+    EXPECT_NE(refused.raw.find("POOL_UNREADY"), std::string::npos) << refused.raw;
+    EXPECT_NE(refused.raw.find("yields its memory to the load of 'beta'"), std::string::npos)
+        << refused.raw;
+    EXPECT_EQ(int_of(d.status("alpha"), "slots_free"), 0);
+    EXPECT_EQ(d.state("alpha"), "ready");
+    holder.join();
+    // Never cut: the held generation ran to its end, then beta loaded.
+    ASSERT_FALSE(held.events.empty()) << held.error;
+    EXPECT_EQ(held.events.back().event, "end") << held.events.back().data;
+    ASSERT_TRUE(d.wait_state("beta", "ready")) << d.log_text();
+    // The refused request for alpha loads it again, behind beta's swap_wait; beta serves until
+    // then (a caller refused meanwhile comes back, as the 503 says).
+    sse_result served;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            served = d.infer("beta", infer_body(4));
+            return served.status == 200;
+        },
+        60s));
+    ASSERT_FALSE(served.events.empty()) << served.raw;
+    EXPECT_EQ(served.events.back().event, "end");
+}
+
 }  // namespace
 }  // namespace llorch::test
