@@ -123,6 +123,14 @@ void add_on_demand_options(CLI::App& app, on_demand_cli_options& o, const std::s
         ->envname(env_prefix + "_MEMORY_BUDGET_MIB")
         ->capture_default_str()
         ->check(CLI::Range(0LL, 1LL << 40));
+    app.add_option("--swap-wait-ms", o.swap_wait_ms,
+                   "on-demand models: when a load waits for memory that models in use hold, "
+                   "they keep taking new requests this long (from when it began to wait, or "
+                   "from when they loaded if later), then finish what is in flight and make "
+                   "way; 0 swaps as soon as another model waits")
+        ->envname(env_prefix + "_SWAP_WAIT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(0LL, 3'600'000LL));
 }
 
 pool::on_demand_options on_demand_settings(const on_demand_cli_options& o, bool serve_catalog) {
@@ -132,6 +140,7 @@ pool::on_demand_options on_demand_settings(const on_demand_cli_options& o, bool 
     out.ctx = o.default_ctx;
     out.idle_ttl = std::chrono::seconds(o.idle_ttl_secs);
     out.memory_budget_bytes = static_cast<uint64_t>(o.memory_budget_mib) << 20;
+    out.swap_wait = std::chrono::milliseconds(o.swap_wait_ms);
     return out;
 }
 

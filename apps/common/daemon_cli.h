@@ -50,8 +50,10 @@ struct on_demand_cli_options {
     int default_ctx = 4096;
     long long idle_ttl_secs = 300;
     long long memory_budget_mib = 0;
+    long long swap_wait_ms = pool::on_demand_options{}.swap_wait.count();
 };
-// --default-slots, --default-ctx, --idle-ttl-secs, --memory-budget-mib (PREFIX_DEFAULT_SLOTS...).
+// --default-slots, --default-ctx, --idle-ttl-secs, --memory-budget-mib, --swap-wait-ms
+// (PREFIX_DEFAULT_SLOTS...).
 void add_on_demand_options(CLI::App& app, on_demand_cli_options& o, const std::string& env_prefix);
 // The pool manager's settings from them; the catalog is served on demand when `serve_catalog`.
 pool::on_demand_options on_demand_settings(const on_demand_cli_options& o, bool serve_catalog);

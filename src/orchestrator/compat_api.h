@@ -16,6 +16,7 @@
 #include "orchestrator/task_service.h"
 #include "placement/placement_index.h"
 #include "pool/catalog_admin.h"
+#include "pool/pool_admin.h"
 
 namespace llorch::orchestrator {
 
@@ -48,6 +49,9 @@ class compat_api {
 
     // The model files /api/tags describes and /api/pull stages into (may stay unset).
     void set_catalog(std::shared_ptr<pool::catalog_admin> files) { files_ = std::move(files); }
+    // The pools /api/ps lists the loaded ones of (may stay unset: then every model, never
+    // expiring).
+    void set_pools(std::shared_ptr<pool::pool_admin> pools) { pools_ = std::move(pools); }
 
   private:
     // The model names the pools answer to, each once, sorted.
@@ -56,6 +60,7 @@ class compat_api {
     task_service& tasks_;
     const placement::placement_index& index_;
     std::shared_ptr<pool::catalog_admin> files_;
+    std::shared_ptr<pool::pool_admin> pools_;
 };
 
 }  // namespace llorch::orchestrator

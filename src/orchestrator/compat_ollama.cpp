@@ -166,19 +166,41 @@ asio::awaitable<response> compat_api::show(request q) {
     co_return response::json(200, json::serialize(o));
 }
 
+namespace {
+constexpr std::string_view never_expires = "2999-12-31T23:59:59Z";
+
+// When a loaded pool unloads unless used again: a fixed pool or a TTL of -1 never; an idle
+// on-demand one when its countdown ends; a busy one its TTL after now at the earliest.
+std::string expires_at(const pool::pool_snapshot& s) {
+    if (!s.on_demand || s.idle_ttl_ms < 0) return std::string(never_expires);
+    const auto in = s.expires_in_ms >= 0 ? s.expires_in_ms : s.idle_ttl_ms;
+    return iso_time(std::chrono::system_clock::now() + std::chrono::milliseconds(in));
+}
+}  // namespace
+
 asio::awaitable<response> compat_api::ps(request) {
-    // Pools hold their model for as long as they run: never expires.
     json::array models;
-    for (const auto& name : model_names()) {
+    auto entry = [&](const std::string& name, uint64_t size, uint64_t vram, std::string expires) {
         auto limits = tasks_.limits(name);
         models.push_back(json::object{{"name", name},
                                       {"model", name},
-                                      {"size", 0},
+                                      {"size", size},
                                       {"digest", ""},
                                       {"details", model_details()},
-                                      {"expires_at", "2999-12-31T23:59:59Z"},
-                                      {"size_vram", 0},
+                                      {"expires_at", std::move(expires)},
+                                      {"size_vram", vram},
                                       {"context_length", limits ? limits->ctx : 0}});
+    };
+    if (!pools_) {
+        for (const auto& name : model_names()) entry(name, 0, 0, std::string(never_expires));
+    } else {
+        // The loaded instances, with their memory estimate (in VRAM when on a GPU).
+        for (const auto& v : pools_->list()) {
+            const auto& s = v.pool;
+            if (s.state != pool::pool_state::ready || s.name.empty()) continue;
+            const bool gpu = s.device.starts_with("gpu");
+            entry(s.name, s.memory_bytes, gpu ? s.memory_bytes : 0, expires_at(s));
+        }
     }
     co_return response::json(200, json::serialize(json::object{{"models", models}}));
 }

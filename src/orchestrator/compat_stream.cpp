@@ -15,8 +15,10 @@ long long unix_now() {
         .count();
 }
 
-std::string iso_now() {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string iso_now() { return iso_time(std::chrono::system_clock::now()); }
+
+std::string iso_time(std::chrono::system_clock::time_point when) {
+    auto t = std::chrono::system_clock::to_time_t(when);
     char buf[32];
     std::tm tm{};
     gmtime_r(&t, &tm);

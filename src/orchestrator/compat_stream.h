@@ -23,6 +23,8 @@ namespace asio = boost::asio;
 
 long long unix_now();
 std::string iso_now();
+// `t` as RFC 3339 in UTC, to the second ("2026-12-02T06:10:00Z").
+std::string iso_time(std::chrono::system_clock::time_point t);
 
 // The task's events, one at a time, from its log.
 class event_cursor {

@@ -58,6 +58,8 @@ std::optional<std::string> local_backend::ensure_loaded(
     return a->pool_id;
 }
 
+void local_backend::want(const std::string& model) { m_.want(model); }
+
 void local_backend::revive(const std::string& model) { m_.revive(model); }
 
 std::string local_backend::load_failure(const std::string& model) const {

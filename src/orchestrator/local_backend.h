@@ -22,6 +22,7 @@ class local_backend final : public pool_backend {
     std::optional<std::string> ensure_loaded(const std::string& model,
                                              std::optional<std::chrono::milliseconds> keep_alive,
                                              const model_demand& demand) override;
+    void want(const std::string& model) override;
     void revive(const std::string& model) override;
     std::string load_failure(const std::string& model) const override;
     api::api_result<void> unload(const std::string& model) override;

@@ -120,6 +120,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
         auto pools = std::make_shared<pool::local_pool_admin>(*s.local_pools);
         pool::add_pool_routes(r, pools, s.local_files);
         compat->set_catalog(s.local_files);
+        compat->set_pools(pools);
         add_events_route(r, s.events, pools);
         return r;
     }
@@ -128,6 +129,7 @@ http::router orchestratord_routes(const orchestratord_services& s) {
     auto files = std::make_shared<remote_catalog_admin>(*s.nodes, *s.remote);
     pool::add_pool_routes(r, pools, files);
     compat->set_catalog(files);
+    compat->set_pools(pools);
     add_events_route(r, s.events, pools);
     auto nodes = std::make_shared<node_api>(
         cloud_context{s.nodes, s.remote, s.tasks, pools, files, s.servers});

@@ -9,7 +9,7 @@ placement::pool_state placement_state(const pool::pool_snapshot& s,
     st.engine = s.engine;
     st.labels = s.labels;
     st.weight = s.weight;
-    st.ready = s.state == pool::pool_state::ready;
+    st.ready = s.state == pool::pool_state::ready && !s.yielding;
     st.draining = s.state == pool::pool_state::draining;
     // An on-demand pool that is not loaded can start: the first task for its model loads it.
     st.down = s.state == pool::pool_state::failed ||

@@ -40,6 +40,8 @@ bool evictable(const pool_entry& p) {
 }
 
 asio::awaitable<pool_result<uint64_t>> estimate_instance_memory(pool_config cfg) {
+    if (cfg.engine == engine_kind::sim)
+        co_return (cfg.memory_mib << 20) * static_cast<uint64_t>(std::max(1, cfg.replicas));
     if (cfg.engine != engine_kind::llamacpp && cfg.model.empty()) co_return uint64_t{0};
     const int per_replica = std::max(1, cfg.slots / std::max(1, cfg.replicas));
     auto need =

@@ -43,7 +43,8 @@ uint64_t cpu_memory_held(const pool_runtime& rt, const pool_entry* self);
 // not negative), ready with nothing in flight.
 bool evictable(const pool_entry& p);
 // The memory an on-demand pool's engines will hold: each replica's weights, KV cache and compute
-// buffers (vram_estimate; blocking: reads the GGUF header). 0 for an engine without a model file.
+// buffers (vram_estimate; blocking: reads the GGUF header); a sim pool's memory_mib; 0 for an
+// engine without a model file.
 boost::asio::awaitable<pool_result<uint64_t>> estimate_instance_memory(pool_config cfg);
 // Estimates an on-demand pool's memory ahead of its first load, on the blocking pool, so that
 // the node's reports carry it (pool_entry::need_bytes) before any request asked for the model.

@@ -8,6 +8,7 @@
 
 #include "pool/device_memory.h"
 #include "pool/residency.h"
+#include "pool/swap_rule.h"
 #include "pool/vram_estimate.h"
 
 namespace llorch::pool {
@@ -16,22 +17,94 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+// How long after a request for a model last waited (the HOME dispatcher says so at every pass
+// while one is queued; pool-managerd's callers come back after a refusal) its instance counts
+// as wanted, unless a generation began on it since.
+constexpr auto wanted_for = 2s;
+
 // The instances that hold memory, other than `self`, as residency sees them.
 std::vector<resident> residents(pool_runtime& rt, const pool_entry& self) {
     std::vector<resident> out;
+    const auto now = steady::now();
     for (const auto& [id, p] : rt.table().entries()) {
         if (p.get() == &self || !holds_memory(p->state)) continue;
+        const bool leaving = p->state == pool_state::unloading || p->state == pool_state::draining;
+        const bool wanted = now < p->wanted_at + wanted_for && p->wanted_at >= p->began_at;
+        // A model just loaded for requests that wait serves them: for swap_wait from becoming
+        // ready it counts as in use, so that another load cannot evict it before they start.
+        const bool fresh = wanted && p->state == pool_state::ready &&
+                           now < p->ready_since + rt.opts().on_demand.swap_wait;
         out.push_back({.id = id,
                        .device = p->cfg.device.empty() ? "cpu" : p->cfg.device,
                        .bytes = p->memory_bytes,
-                       .busy = p->in_flight() > 0 || p->state == pool_state::unloading ||
-                               p->state == pool_state::draining,
+                       .busy = p->in_flight() > 0 || leaving || fresh,
                        .loading = p->state == pool_state::provisioning ||
                                   p->state == pool_state::starting || p->reloading,
                        .pinned = !p->cfg.on_demand || p->idle_ttl() < 0ms,
-                       .last_used = p->last_used});
+                       .wanted = wanted,
+                       .yielding = p->yielding() || leaving,
+                       .last_used = p->last_used,
+                       .ready_since = p->ready_since});
     }
     return out;
+}
+
+// The pools that yield to the load of `id` take requests again (its load went ahead, failed or
+// stopped); a pool left loaded has no load to run after an unload.
+void release_yields(pool_runtime& rt, const std::string& id) {
+    for (const auto& q : rt.table().all()) {
+        if (q->yielding_to != id) continue;
+        q->yielding_to.clear();
+        q->load_after_unload = false;
+        if (!rt.stopping()) rt.notify(q->cfg.id);
+    }
+}
+
+// Ends a load's wait for memory however the load ends.
+struct wait_scope {
+    std::shared_ptr<pool_runtime> rt;
+    std::shared_ptr<pool_entry> p;
+    uint64_t starts = 0;  // a later load of the pool has a wait of its own
+    ~wait_scope() { end(); }
+    void end() {
+        if (!p || p->starts != starts) return;
+        p->waiting_since.reset();
+        release_yields(*rt, p->cfg.id);
+        p.reset();
+    }
+};
+
+// Swap-aware scheduling: the load of `p` waits for memory that busy instances hold; those whose
+// time is up (swap_rule) stop taking new requests, so that they go once their generations end.
+void ask_to_yield(pool_runtime& rt, pool_entry& p, uint64_t need,
+                  const std::vector<device_memory>& devices) {
+    const auto now = steady::now();
+    if (!p.waiting_since) p.waiting_since = now;
+    auto plan = choose_yield(need, devices, residents(rt, p), *p.waiting_since,
+                             rt.opts().on_demand.swap_wait, now);
+    for (const auto& id : plan.yield) {
+        auto q = rt.table().find(id);
+        if (!q || q->yielding()) continue;
+        q->yielding_to = p.cfg.id;
+        rt.log().info(
+            "pool_id={} yields to the load of '{}' after {} ms: no new request, {} in "
+            "flight finish first",
+            id, p.cfg.id,
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - *p.waiting_since).count(),
+            q->in_flight());
+        rt.notify(id);
+    }
+}
+
+// After yielding its memory to another load, a pool loads again only once that load took its
+// memory, so that the two do not race for it.
+bool behind_the_load_it_yielded_to(pool_runtime& rt, pool_entry& p) {
+    if (p.yielded_to.empty()) return false;
+    auto to = rt.table().find(p.yielded_to);
+    if (to && to->state == pool_state::provisioning && to->memory_bytes == 0 && to->waiting_since)
+        return true;
+    p.yielded_to.clear();
+    return false;
 }
 
 // The devices the pool may load on, with their memory now: its configured device, or (device
@@ -77,6 +150,7 @@ asio::awaitable<void> wait_unloaded(std::shared_ptr<pool_runtime> rt,
 }
 
 asio::awaitable<void> unload(std::shared_ptr<pool_runtime> rt, std::shared_ptr<pool_entry> p) {
+    if (p->yielding()) p->yielded_to = std::exchange(p->yielding_to, {});
     p->stopping = true;
     co_await rt->stop_replicas(p);
     p->replicas.clear();
@@ -105,7 +179,13 @@ asio::awaitable<void> load(std::shared_ptr<pool_runtime> rt, std::shared_ptr<poo
     }
     p->need_bytes = *need;
     const auto deadline = steady::now() + rt->opts().ready_timeout;
+    wait_scope waiting{rt, p, starts};
     for (;;) {
+        if (behind_the_load_it_yielded_to(*rt, *p) && steady::now() < deadline) {
+            co_await sleep_for(50ms);
+            if (gone()) co_return;
+            continue;
+        }
         auto devices = co_await devices_now(rt, p);
         if (gone()) co_return;
         if (devices.empty() && !p->cfg.device.empty()) {
@@ -135,10 +215,13 @@ asio::awaitable<void> load(std::shared_ptr<pool_runtime> rt, std::shared_ptr<poo
             co_return;
         }
         // Busy or loading instances hold the memory: a slot freeing or an unload may change
-        // that; the tasks waiting keep their own deadlines.
+        // that, and busy ones yield once swap_wait is up; the tasks waiting keep their own
+        // deadlines.
+        ask_to_yield(*rt, *p, *need, devices);
         co_await sleep_for(100ms);
         if (gone()) co_return;
     }
+    waiting.end();
     rt->log().info("pool_id={} loading {} on {} ({} MiB estimated)", p->cfg.id, p->cfg.model,
                    p->cfg.device, p->memory_bytes >> 20);
     co_await run_pool(rt, p);
@@ -154,6 +237,7 @@ void start_load(const std::shared_ptr<pool_runtime>& rt, const std::shared_ptr<p
     p->stopping = false;
     p->last_used = steady::now();
     p->load_started = p->last_used;
+    p->waiting_since.reset();
     if (p->from_catalog) {
         p->cfg.device.clear();
         p->cfg.gpus.clear();
@@ -171,6 +255,27 @@ bool unload_idle(const std::shared_ptr<pool_runtime>& rt, const std::shared_ptr<
     rt->log().info("pool_id={} unloading: {}", p->cfg.id, why);
     rt->background().spawn(unload(rt, p), "unload of pool " + p->cfg.id);
     return true;
+}
+
+void want_loaded(const std::shared_ptr<pool_runtime>& rt,
+                 const std::vector<std::shared_ptr<pool_entry>>& pools, std::string_view model) {
+    if (pools.empty() || rt->stopping()) return;
+    const auto now = steady::now();
+    for (const auto& p : pools) {
+        p->wanted_at = now;
+        if (p->yielding()) p->load_after_unload = true;
+    }
+    for (const auto& p : pools)
+        if (p->state == pool_state::ready || p->state == pool_state::provisioning ||
+            p->state == pool_state::starting)
+            return;
+    const auto& p = pools.front();
+    if (p->state == pool_state::unloading || p->state == pool_state::draining) {
+        p->load_after_unload = true;
+    } else if (p->state == pool_state::offline || p->state == pool_state::uninitialized) {
+        rt->log().info("pool_id={} loading: requests for '{}' wait", p->cfg.id, model);
+        start_load(rt, p);
+    }
 }
 
 asio::awaitable<void> idle_sweep_loop(std::shared_ptr<pool_runtime> rt) {

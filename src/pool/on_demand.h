@@ -10,6 +10,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -28,6 +30,11 @@ void start_load(const std::shared_ptr<pool_runtime>& rt, const std::shared_ptr<p
 // and the pool answers requests again only after a new load. False when it is not idle.
 bool unload_idle(const std::shared_ptr<pool_runtime>& rt, const std::shared_ptr<pool_entry>& p,
                  const std::string& why);
+// Requests for `model` wait and `pools` (the on-demand pools answering to it) cannot take them:
+// they count as wanted, one that yields loads again after its unload, and one not loaded loads
+// (pool_manager::want).
+void want_loaded(const std::shared_ptr<pool_runtime>& rt,
+                 const std::vector<std::shared_ptr<pool_entry>>& pools, std::string_view model);
 // Looks at every on-demand pool each sweep_interval and unloads the ones idle past their TTL.
 asio::awaitable<void> idle_sweep_loop(std::shared_ptr<pool_runtime> rt);
 // The on-demand pool of a catalog model: id from its name (`name`, or `name-tag` since ids

@@ -12,6 +12,7 @@
 //   ctx = 4096
 //   on_demand = true            # loaded on the first request, unloaded when idle
 //   idle_ttl_secs = 300         # on_demand: idle this long, it unloads (-1: never)
+//   memory_mib = 512            # on_demand sim: the memory an instance holds (simulated)
 //
 // Rules beyond the field comments below:
 // - Unknown keys are errors, so a typo never passes silently; other top-level tables than
@@ -87,6 +88,8 @@ struct pool_config {
     // [[pools]] at all, gives every catalog model such a pool (pool_manager::serve_catalog).
     bool on_demand = false;
     std::chrono::milliseconds idle_ttl{std::chrono::minutes(5)};
+    // sim on_demand pools: the memory each instance is taken to hold (0: none).
+    uint64_t memory_mib = 0;
 
     friend bool operator==(const pool_config&, const pool_config&) = default;
 };

@@ -9,7 +9,7 @@
 namespace llorch::pool {
 namespace {
 
-constexpr std::array<std::string_view, 22> known_keys = {
+constexpr std::array<std::string_view, 23> known_keys = {
     "id",
     "engine",
     "model",
@@ -32,6 +32,7 @@ constexpr std::array<std::string_view, 22> known_keys = {
     "pooling",
     "on_demand",
     "idle_ttl_secs",
+    "memory_mib",
 };
 
 constexpr int max_slots = 1024;
@@ -344,6 +345,18 @@ std::optional<pool_config> read_pool(toml_table_reader& r) {
             return std::nullopt;
         }
         pool.idle_ttl = std::chrono::seconds(*v);
+    }
+    if (r.error()) return std::nullopt;
+    // The memory each instance holds, for a sim pool (which has no model file to estimate it
+    // from): what memory budgets and swaps are simulated with.
+    if (auto v = r.integer("memory_mib", 0, 1 << 24)) {
+        if (!pool.on_demand || pool.engine != engine_kind::sim) {
+            r.fail("memory_mib", r.find("memory_mib"),
+                   "applies to on_demand sim pools only (a GGUF model's memory is estimated "
+                   "from its file)");
+            return std::nullopt;
+        }
+        pool.memory_mib = static_cast<uint64_t>(*v);
     }
     if (r.error()) return std::nullopt;
     if (!read_embeddings(r, pool)) return std::nullopt;

@@ -317,6 +317,21 @@ api::api_result<std::unique_ptr<infer_stream>> pool_manager::begin_infer(
         else if (p->state == pool_state::unloading)
             p->load_after_unload = true;
         p->last_used = steady::now();
+        if (p->state != pool_state::ready) p->wanted_at = p->last_used;
+    }
+    if (p->yielding() && p->state == pool_state::ready) {
+        // Swap-aware scheduling: its memory goes to another model's load once the generations
+        // in flight end; the caller comes back, and the model loads again after the swap.
+        p->wanted_at = steady::now();
+        p->load_after_unload = true;
+        auto e = api::make_error(api::error_code::pool_unready,
+                                 "pool '" + pool_id + "' yields its memory to the load of '" +
+                                     p->yielding_to + "' and takes no new request until it " +
+                                     "loads again");
+        e.retriable = true;
+        e.retry_after_ms = 500;
+        ++p->infer_rejected;
+        return e;
     }
     if (!accepts_requests(p->state)) {
         auto e = api::make_error(api::error_code::pool_unready,
@@ -338,6 +353,7 @@ api::api_result<std::unique_ptr<infer_stream>> pool_manager::begin_infer(
         return e;
     }
     p->last_used = steady::now();
+    p->began_at = p->last_used;
     if (g.max_tokens <= 0) g.max_tokens = p->cfg.max_tokens_default;
     g.max_tokens = std::min(g.max_tokens, p->cfg.max_tokens_cap);
     return std::unique_ptr<infer_stream>(
@@ -504,6 +520,10 @@ std::optional<pool_manager::load_answer> pool_manager::ensure_loaded(
     rt->log().info("pool_id={} loading: a request asks for '{}'", p->cfg.id, model);
     start_load(rt, p);
     return load_answer{p->cfg.id, true};
+}
+
+void pool_manager::want(std::string_view model) {
+    want_loaded(impl_->rt, on_demand_pools(impl_->rt->table(), model), model);
 }
 
 void pool_manager::revive(std::string_view model) {

@@ -60,6 +60,9 @@ struct on_demand_options {
     // (keep_alive 0 unloads when the request ends, without it).
     std::chrono::milliseconds sweep_interval{250};
     std::chrono::milliseconds min_idle{1'000};
+    // Swap-aware scheduling (swap_rule, docs/models.md): how long busy instances holding the
+    // memory a load waits for keep taking new requests before they yield to it.
+    std::chrono::milliseconds swap_wait{3'000};
 };
 
 struct manager_options {
@@ -112,6 +115,9 @@ struct pool_snapshot {
     std::vector<std::string> endpoints;
     bool adopted = false;  // found through a handoff file, not started here
     bool reloading = false;
+    // An on-demand pool that yields its memory to another model's load (swap-aware scheduling):
+    // ready, but it takes no new request (slots_free reads 0).
+    bool yielding = false;
     uint64_t vram_total_bytes = 0;
     uint64_t vram_free_bytes = 0;
     std::vector<gpu::gpu_info> gpus;
@@ -223,6 +229,11 @@ class pool_manager {
     };
     std::optional<load_answer> ensure_loaded(std::string_view model,
                                              std::optional<std::chrono::milliseconds> keep_alive);
+    // Requests for `model` wait (queued) and no pool can take them now: an on-demand pool
+    // answering to it that is not loaded loads (after the unload in progress, if any), and one
+    // that yields its memory to another model's load (swap-aware scheduling) loads again once
+    // it left. Its idle instances are evicted after the ones nobody waits for.
+    void want(std::string_view model);
     // A failed on-demand pool answering to `model` becomes unloaded again, so that the next
     // request tries the load anew rather than failing on the old error.
     void revive(std::string_view model);

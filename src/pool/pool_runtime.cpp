@@ -87,6 +87,7 @@ void pool_runtime::set_state(pool_entry& p, pool_state to, const std::string& wh
     if (to == pool_state::ready) {
         p.recoveries = 0;
         p.last_used = std::chrono::steady_clock::now();  // an on-demand pool's idle clock
+        p.ready_since = p.last_used;
         write_own_handoff(p);
     } else {
         remove_own_handoff(p);

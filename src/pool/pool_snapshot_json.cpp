@@ -172,6 +172,7 @@ json::object to_json(const pool_snapshot& s) {
             s.expires_in_ms < 0 ? json::value(nullptr) : json::value(s.expires_in_ms);
         o["memory_bytes"] = s.memory_bytes;
         o["need_bytes"] = s.need_bytes;
+        o["yielding"] = s.yielding;
         o["load_ms"] = s.load_ms;
     }
     json::array gpus;
@@ -238,6 +239,7 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     f.count("expires_in_ms", s.expires_in_ms, -1);
     f.count("memory_bytes", s.memory_bytes);
     f.count("need_bytes", s.need_bytes);
+    f.flag("yielding", s.yielding);
     f.count("load_ms", s.load_ms);
     read_gpus(f, s.gpus);
     if (s.name.empty() && f.has("models")) {

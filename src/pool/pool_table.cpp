@@ -71,13 +71,14 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     s.last_error = p.last_error;
     s.restarts = p.restarts;
     s.slots_total = p.slots_total();
-    s.slots_free = p.slots_free();
+    s.slots_free = p.yielding() ? 0 : p.slots_free();  // takes no new request: none is free
     s.in_flight = p.in_flight();
     s.ctx = p.cfg.ctx;
     s.max_tokens_default = p.cfg.max_tokens_default;
     s.max_tokens_cap = p.cfg.max_tokens_cap;
     s.adopted = p.adopted;
     s.reloading = p.reloading;
+    s.yielding = p.yielding();
     s.generation = p.generation;
     if (p.retry_at) {
         auto in = std::chrono::duration_cast<std::chrono::milliseconds>(

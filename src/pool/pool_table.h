@@ -93,6 +93,17 @@ struct pool_entry {
     std::chrono::milliseconds load_time{0};
     bool load_after_unload = false;
     bool from_catalog = false;  // made for a catalog model (pool_manager::sync_catalog)
+    // Swap-aware scheduling (swap_rule): when it last became ready; when its load began to wait
+    // for memory held by busy instances (unset when not waiting); the pool whose load it yields
+    // to (it takes no new request meanwhile; empty when not yielding); after such an unload, the
+    // pool that must load before this one loads again; and when a request for its model last
+    // waited (queued, or refused while it yields) and when a generation last began on it.
+    std::chrono::steady_clock::time_point ready_since{};
+    std::optional<std::chrono::steady_clock::time_point> waiting_since;
+    std::string yielding_to;
+    std::string yielded_to;
+    std::chrono::steady_clock::time_point wanted_at{};
+    std::chrono::steady_clock::time_point began_at{};
     // Called whenever one of its slots frees (a drain waits on it).
     std::function<void()> on_slot_freed;
     // Called after each change of `state` (a reload of a failed pool waits on it).
@@ -103,6 +114,7 @@ struct pool_entry {
     int in_flight() const;
     int slots_total() const;
     int slots_free() const;
+    bool yielding() const { return !yielding_to.empty(); }
     bool any_ready() const;
     // The ready replica with the most free slots; null when every slot is taken.
     std::shared_ptr<replica> pick_replica() const;

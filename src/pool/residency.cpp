@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -25,8 +26,9 @@ residency_result<load_plan> plan_load(uint64_t need, const device_memory& dev,
     std::vector<const resident*> idle;
     for (const auto& r : on_device)
         if (r.device == dev.device && evictable(r)) idle.push_back(&r);
-    std::stable_sort(idle.begin(), idle.end(),
-                     [](const auto* a, const auto* b) { return a->last_used < b->last_used; });
+    std::stable_sort(idle.begin(), idle.end(), [](const auto* a, const auto* b) {
+        return std::tie(a->wanted, a->last_used) < std::tie(b->wanted, b->last_used);
+    });
     uint64_t free = dev.free_bytes;
     for (const auto* r : idle) {
         if (free >= need) break;

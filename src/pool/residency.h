@@ -2,9 +2,10 @@
 // residency: where an on-demand model may load and what must leave first. Before an engine
 // starts for a model, the pool manager asks plan_load whether its estimated memory fits the
 // device's free memory at that moment; when it does not, which idle instances on that device to
-// unload (least recently used first); when even that is not enough, whether to wait (instances
-// that are busy or still loading hold the memory, and they are never evicted) or to give up
-// because the model can never fit the device.
+// unload (those no request waits for first, then least recently used first); when even that is
+// not enough, whether to wait (instances that are busy or still loading hold the memory, and
+// they are never evicted) or to give up because the model can never fit the device. How long a
+// waiting load lets busy instances keep taking requests is swap_rule's.
 //
 // Pure: figures and times in, a plan out; no I/O, no clock (last use is passed in). Owner: the
 // caller. Cost: O(n log n) in the instances on the device (a sort by last use).
@@ -45,7 +46,13 @@ struct resident {
     bool busy = false;     // a generation in flight
     bool loading = false;  // provisioning or starting
     bool pinned = false;   // a fixed pool, or keep_alive < 0: never unloaded for another
+    // Requests for its model wait (queued, or refused while it yields): evicted only after the
+    // idle instances nobody waits for.
+    bool wanted = false;
+    // It takes no new request: a load waiting for its memory asked it to (swap_rule).
+    bool yielding = false;
     std::chrono::steady_clock::time_point last_used{};
+    std::chrono::steady_clock::time_point ready_since{};  // when it last became ready
 };
 
 struct load_plan {
@@ -54,8 +61,9 @@ struct load_plan {
 };
 
 // The plan to load a model needing `need_bytes` on `dev`, given the instances there:
-// nothing to evict when it fits, else the idle ones to unload; must_wait or never_fits (the
-// message names the device and both figures).
+// nothing to evict when it fits, else the idle ones to unload (the ones nobody waits for first,
+// each group least recently used first); must_wait or never_fits (the message names the device
+// and both figures).
 residency_result<load_plan> plan_load(uint64_t need_bytes, const device_memory& dev,
                                       const std::vector<resident>& on_device);
 

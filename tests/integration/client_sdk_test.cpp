@@ -45,12 +45,19 @@ class client_sdk : public ::testing::Test {
     }
 
     // Runs `node --test <script>` with LLORCH_URL set; success when every test in it passed.
-    static ::testing::AssertionResult node_passes(const std::string& script) {
+    // Against `d` (the shared daemon when null), with LLORCH_MODEL when `model` is given.
+    static ::testing::AssertionResult node_passes(const std::string& script,
+                                                  const orchestratord_process* d = nullptr,
+                                                  const std::string& model = "") {
+        const auto* orch = d ? d : orch_;
         auto dir = temp_dir("sdk-" + script);
         auto log = dir / "node.log";
+        std::vector<std::pair<std::string, std::string>> env{{"LLORCH_URL", orch->url("")},
+                                                             {"NO_COLOR", "1"}};
+        if (!model.empty()) env.emplace_back("LLORCH_MODEL", model);
         auto p = start_process({node_binary().string(), "--test", "--test-reporter=spec",
                                 (clients_dir() / script).string()},
-                               log, {{"LLORCH_URL", orch_->url("")}, {"NO_COLOR", "1"}});
+                               log, env);
         bool ended = wait_until([&] { return !p.running(); }, 240s);
         if (!ended) {
             p.stop();
@@ -62,7 +69,7 @@ class client_sdk : public ::testing::Test {
             return ::testing::AssertionFailure()
                    << script << " " << (st ? common::subprocess::describe(*st) : "?") << "\n"
                    << read_file(log) << "\n--- orchestratord log (tail) ---\n"
-                   << tail(orch_->log_text(), 4000);
+                   << tail(orch->log_text(), 4000);
         return ::testing::AssertionSuccess();
     }
     static std::string tail(const std::string& s, size_t n) {
@@ -71,6 +78,16 @@ class client_sdk : public ::testing::Test {
     static inline orchestratord_process* orch_ = nullptr;
     static inline std::string setup_error_;
 };
+
+// /api/ps against models loaded on demand: orchestratord with a models folder of its own.
+TEST_F(client_sdk, ollama_ps_on_demand) {
+    auto models = temp_dir("sdk-models");
+    fs::copy_file(tiny_model(), models / "alpha.gguf");
+    orchestratord_process d("sdk-on-demand", "",
+                            {"--models-dir", models.string(), "--default-ctx", "512"});
+    ASSERT_TRUE(wait_until([&] { return !d.pools().empty(); }, 30s)) << d.log_text();
+    EXPECT_TRUE(node_passes("ollama_ps.test.mjs", &d, "alpha"));
+}
 
 TEST_F(client_sdk, openai_chat) { EXPECT_TRUE(node_passes("openai_chat.test.mjs")); }
 TEST_F(client_sdk, openai_completions) { EXPECT_TRUE(node_passes("openai_completions.test.mjs")); }

@@ -4,6 +4,10 @@
 // full. Real daemons, the real llama-server, tiny models of two shapes; engine processes are
 // counted in the process table.
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "orchestratord_fixture.h"
 #include "pool_managerd_fixture.h"
 
@@ -231,6 +235,65 @@ TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one
     EXPECT_TRUE(wait_until([&] { return !process_alive(beta[0]); }, 10s));
 }
 
+TEST(on_demand_home, steady_traffic_for_one_model_yields_to_another_within_swap_wait) {
+    engine_or_skip();
+    auto models = models_folder("swap");
+    // One model fits the budget. alpha is kept busy by three clients on its two slots (so it
+    // always has a task queued too); a task for beta must get the memory within swap_wait and
+    // the end of alpha's generations in flight, not when alpha's traffic stops.
+    auto d =
+        home("ondemand-swap", models,
+             {"--memory-budget-mib", "400", "--default-ctx", "4096", "--swap-wait-ms", "1500"});
+    std::atomic<bool> stop{false};
+    std::atomic<int> alpha_done{0};
+    std::mutex mu;
+    std::vector<sse_result> alpha_results;
+    std::vector<std::thread> clients;
+    const auto traffic_end = std::chrono::steady_clock::now() + 90s;
+    for (int k = 0; k < 3; ++k)
+        clients.emplace_back([&] {
+            while (!stop && std::chrono::steady_clock::now() < traffic_end) {
+                auto r = d->events(d->submit_id(task_body("alpha", 24)));
+                std::lock_guard lock(mu);
+                alpha_results.push_back(std::move(r));
+                ++alpha_done;
+            }
+        });
+    struct joiner {
+        std::atomic<bool>& stop;
+        std::vector<std::thread>& threads;
+        ~joiner() {
+            stop = true;
+            for (auto& t : threads) t.join();
+        }
+    } join_clients{stop, clients};
+    ASSERT_TRUE(wait_until([&] { return alpha_done >= 6; }, 60s)) << d->log_text();
+    ASSERT_EQ(engines_on(models / "beta.gguf").size(), 0u);
+
+    const auto began = std::chrono::steady_clock::now();
+    auto beta = d->events(d->submit_id(task_body("beta", 8, R"(,"deadline_ms":30000)")));
+    const auto took = std::chrono::steady_clock::now() - began;
+    ASSERT_FALSE(beta.events.empty()) << beta.error;
+    EXPECT_EQ(beta.events.back().event, "end") << beta.events.back().data << d->log_text();
+    EXPECT_NE(d->log_text().find("pool_id=alpha yields to the load of 'beta'"), std::string::npos);
+    EXPECT_LT(took, 30s);
+    // alpha's tasks waiting meanwhile load it again after the swap, and are served.
+    const int before = alpha_done;
+    EXPECT_TRUE(wait_until([&] { return alpha_done >= before + 4; }, 60s)) << d->log_text();
+    EXPECT_EQ(state_of(*d, "alpha"), "ready");
+    stop = true;
+    for (auto& t : clients) t.join();
+    clients.clear();
+    // No generation of alpha was cut: every task ended with all its tokens.
+    std::lock_guard lock(mu);
+    ASSERT_GE(alpha_results.size(), 10u);
+    for (const auto& r : alpha_results) {
+        ASSERT_FALSE(r.events.empty()) << r.error;
+        EXPECT_EQ(r.events.back().event, "end") << r.events.back().data;
+        EXPECT_EQ(token_count(r), 24);
+    }
+}
+
 TEST(on_demand_home, a_load_that_cannot_happen_fails_its_tasks_with_the_reason) {
     engine_or_skip();
     auto models = models_folder("fail", true);
@@ -293,6 +356,61 @@ TEST(on_demand_pool_managerd, loads_on_the_first_infer_and_unloads_on_request) {
     ASSERT_EQ(beta.size(), 1u);
     d.proc().stop(std::chrono::milliseconds(5000));
     EXPECT_FALSE(process_alive(beta[0]));
+}
+
+TEST(on_demand_pool_managerd, a_busy_model_yields_to_a_waiting_load_and_finishes_its_request) {
+    engine_or_skip();
+    auto models = models_folder("pmd-swap");
+    daemon_process d("ondemand-swap", "",
+                     {"--models-dir", models.string(), "--memory-budget-mib", "400",
+                      "--default-ctx", "4096", "--swap-wait-ms", "300"});
+    ASSERT_TRUE(d.wait_healthy());
+    ASSERT_TRUE(wait_until([&] { return d.state("alpha") == "uninitialized"; }, 30s));
+    EXPECT_EQ(d.infer("alpha", infer_body(4)).status, 503);
+    ASSERT_TRUE(d.wait_state("alpha", "ready")) << d.log_text();
+    // A long generation holds alpha busy.
+    sse_result held;
+    std::thread holder([&] { held = d.infer("alpha", infer_body(1200)); });
+    struct joiner {
+        std::thread& t;
+        ~joiner() {
+            if (t.joinable()) t.join();
+        }
+    } join_holder{holder};
+    ASSERT_TRUE(wait_until([&] { return int_of(d.status("alpha"), "in_flight") == 1; }, 30s));
+    // beta's load starts and waits for alpha's memory; after swap_wait alpha takes no new
+    // request (503, retriable) while its generation goes on.
+    auto beta = d.infer("beta", infer_body(4));
+    EXPECT_EQ(beta.status, 503) << beta.raw;
+    sse_result refused;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            refused = d.infer("alpha", infer_body(4));
+            return refused.status == 503;
+        },
+        30s))
+        << d.log_text();
+    EXPECT_NE(refused.raw.find("POOL_UNREADY"), std::string::npos) << refused.raw;
+    EXPECT_NE(refused.raw.find("yields its memory to the load of 'beta'"), std::string::npos)
+        << refused.raw;
+    EXPECT_EQ(int_of(d.status("alpha"), "slots_free"), 0);
+    EXPECT_EQ(d.state("alpha"), "ready");
+    holder.join();
+    // Never cut: the held generation ran to its end, then beta loaded.
+    ASSERT_FALSE(held.events.empty()) << held.error;
+    EXPECT_EQ(held.events.back().event, "end") << held.events.back().data;
+    ASSERT_TRUE(d.wait_state("beta", "ready")) << d.log_text();
+    // The refused request for alpha loads it again, behind beta's swap_wait; beta serves until
+    // then (a caller refused meanwhile comes back, as the 503 says).
+    sse_result served;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            served = d.infer("beta", infer_body(4));
+            return served.status == 200;
+        },
+        60s));
+    ASSERT_FALSE(served.events.empty()) << served.raw;
+    EXPECT_EQ(served.events.back().event, "end");
 }
 
 }  // namespace

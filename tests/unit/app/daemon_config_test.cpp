@@ -28,11 +28,15 @@ TEST(orchestratord_settings, home_profile_without_a_pool_file_names_the_key) {
     c.config_file = "pools.toml";
     EXPECT_EQ(c.validate(), "");
     // A models folder without a pool file serves its models on demand.
-    auto folder = parsed<orchestratord_config>(
-        {"--models-dir", "/tmp/models", "--idle-ttl-secs", "60", "--memory-budget-mib", "512"});
+    auto folder =
+        parsed<orchestratord_config>({"--models-dir", "/tmp/models", "--idle-ttl-secs", "60",
+                                      "--memory-budget-mib", "512", "--swap-wait-ms", "1500"});
     EXPECT_EQ(folder.validate(), "");
     EXPECT_EQ(folder.on_demand.idle_ttl_secs, 60);
     EXPECT_EQ(folder.on_demand.memory_budget_mib, 512);
+    EXPECT_EQ(folder.on_demand.swap_wait_ms, 1500);
+    EXPECT_EQ(llorch::daemon::on_demand_settings(folder.on_demand, true).swap_wait,
+              std::chrono::milliseconds(1500));
 }
 
 TEST(orchestratord_settings, cloud_profile_with_a_pool_file_names_the_key) {

@@ -89,6 +89,7 @@ TEST(node_report, on_demand_figures_and_the_nodes_memory_round_trip) {
     s.idle_ttl_ms = 300'000;
     s.need_bytes = 270ull << 20;
     s.load_ms = 420;
+    s.yielding = true;
     b.pools = {report_of(s)};
     b.memory = {{.device = "gpu:0",
                  .free_bytes = 1ull << 33,
@@ -101,6 +102,7 @@ TEST(node_report, on_demand_figures_and_the_nodes_memory_round_trip) {
     EXPECT_TRUE(back->pools[0].pool.on_demand);
     EXPECT_EQ(back->pools[0].pool.need_bytes, 270ull << 20);
     EXPECT_EQ(back->pools[0].pool.load_ms, 420);
+    EXPECT_TRUE(back->pools[0].pool.yielding);
     node_registration_body r;
     r.node_id = "n1";
     r.memory = {{.device = "cpu", .free_bytes = 1, .total_bytes = 2}};

@@ -167,5 +167,90 @@ TEST_F(on_demand_test, unload_on_request_stops_an_idle_pool_and_a_busy_one_after
     EXPECT_FALSE(m.unload("nosuch"));
 }
 
+TEST_F(on_demand_test,
+       a_busy_pool_yields_to_a_waiting_load_after_swap_wait_never_cutting_a_request) {
+    opts_.on_demand.memory_budget_bytes = need_ + need_ / 2;  // one fits
+    opts_.on_demand.swap_wait = 600ms;
+    auto& m = start({lazy("a"), lazy("b")});
+    ASSERT_TRUE(load("a"));
+    auto first = m.begin_infer("a", gen());
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(m.ensure_loaded("b", std::nullopt));
+    m.want("b");  // its request waits in the queue
+    run_for(200ms);
+    // Within swap_wait a keeps taking requests while b waits.
+    EXPECT_EQ(state("b"), "provisioning");
+    auto second = m.begin_infer("a", gen());
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(m.status("a")->slots_free, 0);
+    first->reset();
+    // Then it takes none: it yields, its request in flight goes on.
+    ASSERT_TRUE(run_until([&] { return !m.begin_infer("a", gen()); }, 3s));
+    auto refused = m.begin_infer("a", gen());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, api::error_code::pool_unready);
+    EXPECT_TRUE(refused.error().retriable);
+    EXPECT_NE(refused.error().message.find("yields"), std::string::npos);
+    EXPECT_EQ(m.status("a")->slots_free, 0);  // placement sees no free slot
+    run_for(300ms);
+    EXPECT_EQ(state("a"), "ready");  // never unloaded under a request
+    EXPECT_EQ(state("b"), "provisioning");
+    EXPECT_EQ(running_engines(), 1u);
+    second->reset();
+    ASSERT_TRUE(wait_state("b", pool_state::ready)) << state("b");
+    // The refused request comes back for a: it loads again once b has loaded (b idle, evicted).
+    ASSERT_TRUE(wait_state("a", pool_state::ready)) << state("a");
+}
+
+TEST_F(on_demand_test, a_swapped_in_model_serves_swap_wait_before_it_yields_back) {
+    opts_.on_demand.memory_budget_bytes = need_ + need_ / 2;
+    opts_.on_demand.swap_wait = 500ms;
+    auto& m = start({lazy("a"), lazy("b")});
+    ASSERT_TRUE(load("a"));
+    auto on_a = m.begin_infer("a", gen());
+    ASSERT_TRUE(on_a);
+    ASSERT_TRUE(m.ensure_loaded("b", std::nullopt));
+    m.want("b");
+    ASSERT_TRUE(run_until([&] { return !m.begin_infer("a", gen()); }, 3s));
+    m.want("a");  // a request for a waits: a loads again after the swap
+    on_a->reset();
+    ASSERT_TRUE(wait_state("b", pool_state::ready)) << state("b");
+    const auto b_ready = std::chrono::steady_clock::now();
+    auto on_b = m.begin_infer("b", gen());
+    ASSERT_TRUE(on_b);
+    EXPECT_EQ(state("a"), "provisioning");  // waits for b's memory
+    // b keeps taking requests for swap_wait from when it became ready, then yields.
+    ASSERT_TRUE(run_until([&] { return !m.begin_infer("b", gen()); }, 3s));
+    EXPECT_GE(std::chrono::steady_clock::now() - b_ready, 450ms);
+    on_b->reset();
+    ASSERT_TRUE(wait_state("a", pool_state::ready)) << state("a");
+    // b left; the request it refused while yielding loads it again, behind a's swap_wait.
+    EXPECT_EQ(state("b"), "provisioning");
+}
+
+TEST_F(on_demand_test, want_loads_an_unloaded_model_whose_requests_wait) {
+    auto& m = start({lazy("a")});
+    run_for(50ms);
+    m.want("a");
+    ASSERT_TRUE(wait_state("a", pool_state::ready)) << state("a");
+    ASSERT_TRUE(m.unload("a"));
+    ASSERT_TRUE(wait_state("a", pool_state::offline)) << state("a");
+    m.want("a");
+    ASSERT_TRUE(wait_state("a", pool_state::ready)) << state("a");
+    m.want("nosuch");  // no on-demand pool: nothing
+}
+
+TEST_F(on_demand_test, a_load_evicts_the_idle_model_nobody_waits_for_before_a_wanted_one) {
+    opts_.on_demand.memory_budget_bytes = need_ * 2 + need_ / 2;  // two fit, not three
+    auto& m = start({lazy("a"), lazy("b"), lazy("c")});
+    ASSERT_TRUE(load("a"));
+    ASSERT_TRUE(load("b"));
+    { auto s = m.begin_infer("b", gen()); }  // b used last: a is the least recently used
+    m.want("a");                             // yet requests wait for a
+    ASSERT_TRUE(load("c"));
+    EXPECT_EQ(state("a"), "ready");
+    EXPECT_EQ(state("b"), "offline");
+}
+
 }  // namespace
 }  // namespace llorch::pool

@@ -162,6 +162,19 @@ TEST(pool_config, an_on_demand_pool_takes_an_idle_ttl) {
     EXPECT_EQ(outside.error().key, "pools[0].on_demand");
 }
 
+TEST(pool_config, an_on_demand_sim_pool_takes_the_memory_it_simulates) {
+    const std::string sim = "id = \"s\"\nengine = \"sim\"\nname = \"fake\"\n";
+    auto result = parse_pools_toml(one_pool("on_demand = true\nmemory_mib = 512\n", sim));
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    EXPECT_EQ((*result)[0].memory_mib, 512u);
+    auto fixed = parse_pools_toml(one_pool("memory_mib = 512\n", sim));
+    ASSERT_FALSE(fixed.has_value());
+    EXPECT_EQ(fixed.error().key, "pools[0].memory_mib");
+    auto gguf = parse_pools_toml(one_pool("on_demand = true\nmemory_mib = 512\n"));
+    ASSERT_FALSE(gguf.has_value());
+    EXPECT_EQ(gguf.error().key, "pools[0].memory_mib");
+}
+
 TEST(pool_config, accepts_inline_tables_and_no_pools) {
     auto inline_pools = parse_pools_toml(
         R"(pools = [{id = "a", engine = "ollama", endpoint = "http://127.0.0.1:11434", model = "llama3.2:1b"}])");
