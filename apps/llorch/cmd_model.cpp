@@ -31,6 +31,7 @@ struct make_tiny_options {
     uint32_t kv_heads = 0;
     uint32_t ffn = 0;
     uint32_t ctx = 0;
+    uint32_t vocab_size = 0;
     uint64_t seed = 0;
 };
 
@@ -56,6 +57,7 @@ void run_make_tiny(const make_tiny_options& o, const CLI::App& cmd) {
     if (given("--kv-heads")) params->kv_heads = o.kv_heads;
     if (given("--ffn")) params->ffn = o.ffn;
     if (given("--ctx")) params->context = o.ctx;
+    if (given("--vocab-size")) params->vocab = o.vocab_size;
     if (given("--seed")) params->seed = o.seed;
     if (given("--type"))
         params->type = o.type == "f16" ? model::tensor_type::f16 : model::tensor_type::f32;
@@ -134,6 +136,10 @@ void add_model_commands(CLI::App& app) {
         ->check(CLI::Range(1, 1024));
     cmd->add_option("--ffn", o->ffn, "Feed-forward width")->check(CLI::Range(1, 1 << 20));
     cmd->add_option("--ctx", o->ctx, "Training context length")->check(CLI::Range(1, 1 << 24));
+    cmd->add_option("--vocab-size", o->vocab_size,
+                    "Tokens in all: pads the tokenizer's vocabulary with unused tokens up to this "
+                    "size (default: the tokenizer's 32000 plus 2 markers)")
+        ->check(CLI::Range(1, 1 << 22));
     cmd->add_option("--seed", o->seed, "Seed of the random weights (default 42)");
     cmd->add_option("--type", o->type, "Type of the weight matrices (norms stay f32)")
         ->check(CLI::IsMember({"f32", "f16"}));

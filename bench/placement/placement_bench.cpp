@@ -30,6 +30,7 @@
 
 #include <boost/json.hpp>
 
+#include "placement/load_choice.h"
 #include "placement/placement_index.h"
 #include "pool/node_report.h"
 #include "registry/node_registry.h"
@@ -315,6 +316,30 @@ BENCHMARK_CAPTURE(place_bench, hybrid_rules, placement::placement_strategy::hybr
     ->RangeMultiplier(10)
     ->Range(10, 10'000);
 BENCHMARK(heartbeat_bench)->RangeMultiplier(10)->Range(10, 1'000);
+
+// One decision of where an on-demand model loads (placement::choose_load) among `n` sites, in
+// the worst case: nothing loaded, nothing loading, every site a candidate in mixed tiers.
+void load_choice_bench(benchmark::State& state) {
+    const auto n = static_cast<size_t>(state.range(0));
+    std::mt19937_64 rng(7);
+    std::vector<placement::load_site> sites(n);
+    for (size_t i = 0; i < n; ++i) {
+        auto& s = sites[i];
+        s.node_id = "node-" + std::to_string(i);
+        s.pool_id = "model";
+        s.need_bytes = 4ull << 30;
+        s.total_bytes = 80ull << 30;
+        s.free_bytes = (rng() % 8) << 30;
+        s.evictable_bytes = (rng() % 8) << 30;
+        s.load_time = std::chrono::milliseconds(rng() % 20'000);
+    }
+    placement::load_demand demand{.waiting = 3};
+    for (auto _ : state) {
+        auto r = placement::choose_load(demand, sites);
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(load_choice_bench)->RangeMultiplier(8)->Range(1, 4'096);
 
 // One node of 1k / 10k / 40k pools: the quadratic paths took seconds here.
 static void node_sizes(benchmark::internal::Benchmark* b) {

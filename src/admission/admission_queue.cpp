@@ -157,6 +157,13 @@ const queued_task* admission_queue::find(std::string_view task_id) const {
     return it != tasks_.end() ? &it->second.task : nullptr;
 }
 
+size_t admission_queue::waiting(std::string_view model) const {
+    size_t n = 0;
+    for (const auto& q : classes_)
+        if (auto it = q.by_model.find(model); it != q.by_model.end()) n += it->second.tasks.size();
+    return n;
+}
+
 void admission_queue::for_each_model(const std::function<void(std::string_view)>& f) const {
     for (const auto& q : classes_)
         for (const auto& [model, fifo] : q.by_model) f(model);

@@ -56,6 +56,8 @@ class admission_queue {
     bool contains(std::string_view task_id) const { return tasks_.contains(task_id); }
     size_t size() const { return tasks_.size(); }
     size_t size(task_priority p) const { return classes_[cls(p)].size; }
+    // Tasks of `model` waiting, both classes. O(1).
+    size_t waiting(std::string_view model) const;
     bool empty() const { return tasks_.empty(); }
     size_t capacity() const { return config_.capacity; }
     const admission_config& config() const { return config_; }

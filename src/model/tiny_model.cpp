@@ -153,26 +153,31 @@ void fill_tensor(const gguf_tensor_info& t, uint64_t seed, const marker_rows& ma
     }
 }
 
-// The vocabulary's tokenizer keys with the markers appended as user-defined tokens (type 4:
-// matched whole in text, printed as they are).
-model_result<std::vector<gguf_kv>> tokenizer_kvs(const gguf_reader& vocab) {
+// The vocabulary's tokenizer keys with `padding` unused tokens (type 5: never produced by the
+// tokenizer) and then the markers appended as user-defined tokens (type 4: matched whole in
+// text, printed as they are).
+model_result<std::vector<gguf_kv>> tokenizer_kvs(const gguf_reader& vocab, uint64_t padding) {
     constexpr int32_t user_defined = 4;
+    constexpr int32_t unused = 5;
     std::vector<gguf_kv> out;
     for (const auto& kv : vocab.kvs()) {
         if (!kv.key.starts_with(tokenizer_prefix) || kv.key == "tokenizer.ggml.add_space_prefix")
             continue;
         if (kv.key == "tokenizer.ggml.tokens") {
             auto tokens = *kv.value.get_strings();
+            for (uint64_t i = 0; i < padding; ++i)
+                tokens.push_back(fmt::format("<|unused_{}|>", i));
             for (auto m : tiny_model::markers) tokens.emplace_back(m);
             out.push_back({kv.key, gguf_value::strings(std::move(tokens))});
         } else if (kv.key == "tokenizer.ggml.scores") {
             auto scores = kv.value.get_array<float>();
             if (!scores) return invalid("tokenizer.ggml.scores is not an array of f32");
-            scores->resize(scores->size() + tiny_model::markers.size(), 0.0f);
+            scores->resize(scores->size() + padding + tiny_model::markers.size(), 0.0f);
             out.push_back({kv.key, gguf_value::array(*scores)});
         } else if (kv.key == "tokenizer.ggml.token_type") {
             auto types = kv.value.get_array<int32_t>();
             if (!types) return invalid("tokenizer.ggml.token_type is not an array of i32");
+            types->resize(types->size() + padding, unused);
             types->resize(types->size() + tiny_model::markers.size(), user_defined);
             out.push_back({kv.key, gguf_value::array(*types)});
         } else {
@@ -236,12 +241,19 @@ model_result<tiny_model> tiny_model::plan(const tiny_model_params& params,
                            "the vocabulary file has no tokenizer.ggml.tokens array of strings"};
     }
 
-    auto tokenizer = tokenizer_kvs(vocab);
+    const uint64_t own = tokens->array_size() + markers.size();
+    if (params.vocab != 0 && params.vocab < own) {
+        return invalid(
+            fmt::format("vocab {} is smaller than the tokenizer's {} tokens and {} markers",
+                        params.vocab, tokens->array_size(), markers.size()));
+    }
+    const uint64_t padding = params.vocab == 0 ? 0 : params.vocab - own;
+    auto tokenizer = tokenizer_kvs(vocab, padding);
     if (!tokenizer) return tokenizer.error();
 
     tiny_model m;
     m.params_ = params;
-    m.vocab_size_ = tokens->array_size() + markers.size();
+    m.vocab_size_ = own + padding;
     auto& w = m.writer_;
     const uint32_t head_size = params.width / params.heads;
     const uint64_t kv_width = uint64_t{head_size} * params.kv_heads;

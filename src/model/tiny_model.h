@@ -33,6 +33,9 @@ struct tiny_model_params {
     uint32_t kv_heads = 4;
     uint32_t ffn = 256;
     uint32_t context = 4096;
+    // Tokens in all: 0 for the vocabulary file's own plus the markers; more pads the vocabulary
+    // with unused tokens before the markers (a larger embedding and output, as real models have).
+    uint32_t vocab = 0;
     uint64_t seed = 42;
     tensor_type type = tensor_type::f32;  // of the matrices; norms are always f32
     std::string name = "llorch-tiny";

@@ -12,6 +12,7 @@
 #include "engines/stream_failure.h"
 #include "http/client.h"
 #include "http/sse.h"
+#include "orchestrator/cloud_loads.h"
 #include "pool/request_limits.h"
 
 namespace llorch::orchestrator {
@@ -206,7 +207,8 @@ cloud_backend::cloud_backend(boost::asio::io_context& io, cloud_options opts,
       opts_(std::move(opts)),
       reg_(reg),
       index_(index),
-      background_(io.get_executor()) {
+      background_(io.get_executor()),
+      loads_(std::make_unique<cloud_loads>(*this, index, io.get_executor())) {
     http::client_options co;
     co.connect_timeout = opts_.connect_timeout;
     co.tls = opts_.tls;
@@ -250,7 +252,28 @@ boost::asio::awaitable<void> cloud_backend::readmit_at(std::string node_id,
         index_.set_node_breaker_open(node_id, false);
 }
 
-boost::asio::awaitable<void> cloud_backend::stop() { co_await background_.stop(); }
+boost::asio::awaitable<void> cloud_backend::stop() {
+    co_await loads_->stop();
+    co_await background_.stop();
+}
+
+std::optional<std::string> cloud_backend::ensure_loaded(
+    const std::string& model, std::optional<std::chrono::milliseconds> keep_alive,
+    const model_demand& demand) {
+    return loads_->ensure_loaded(model, keep_alive, demand);
+}
+
+void cloud_backend::want(const std::string& model) { loads_->want(model); }
+
+void cloud_backend::revive(const std::string& model) { loads_->revive(model); }
+
+std::string cloud_backend::load_failure(const std::string& model) const {
+    return loads_->load_failure(model);
+}
+
+api::api_result<void> cloud_backend::unload(const std::string& model) {
+    return loads_->unload(model);
+}
 
 bool cloud_backend::admit(const placement::placement_decision& where) {
     const auto& node = where.node_id;
@@ -389,6 +412,7 @@ void cloud_backend::set_pool_limits(const std::string& node_id, const std::strin
 }
 
 void cloud_backend::forget_node(const std::string& node_id) {
+    loads_->forget_node(node_id);
     auto prefix = node_id + "/";
     for (auto it = limits_.lower_bound(prefix);
          it != limits_.end() && it->first.starts_with(prefix);)

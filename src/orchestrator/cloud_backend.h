@@ -30,6 +30,7 @@ class client;
 
 namespace llorch::orchestrator {
 
+class cloud_loads;
 class remote_stream;
 struct pending_open;
 
@@ -56,6 +57,15 @@ class cloud_backend final : public pool_backend {
     boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> open(
         placement::placement_decision where, engines::generation_request g) override;
     std::optional<model_limits> limits(const std::string& model) const override;
+    // Models on demand across nodes (cloud_loads).
+    std::optional<std::string> ensure_loaded(const std::string& model,
+                                             std::optional<std::chrono::milliseconds> keep_alive,
+                                             const model_demand& demand) override;
+    void want(const std::string& model) override;
+    void revive(const std::string& model) override;
+    std::string load_failure(const std::string& model) const override;
+    api::api_result<void> unload(const std::string& model) override;
+    cloud_loads& loads() { return *loads_; }
 
     // What a node reported of its pools beyond what placement needs (limits per pool).
     void set_pool_limits(const std::string& node_id, const std::string& pool_id,
@@ -108,6 +118,7 @@ class cloud_backend final : public pool_backend {
     std::multimap<std::string, remote_stream*> streams_;
     std::multimap<std::string, std::shared_ptr<pending_open>> opening_;
     common::task_group background_;  // readmit_at timers
+    std::unique_ptr<cloud_loads> loads_;
 
     friend class remote_stream;
 };

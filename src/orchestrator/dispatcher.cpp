@@ -3,7 +3,14 @@
 namespace llorch::orchestrator {
 using namespace std::chrono_literals;
 
-api::error no_pool_can_start(std::string_view model) {
+api::error no_pool_can_start(std::string_view model, const std::string& load_failure) {
+    if (!load_failure.empty()) {
+        auto e =
+            api::make_error(api::error_code::pool_unavailable,
+                            "model '" + std::string(model) + "' failed to load: " + load_failure);
+        e.retriable = true;
+        return e;
+    }
     auto e = api::make_error(
         api::error_code::pool_unavailable,
         "no pool serving model '" + std::string(model) +
@@ -95,14 +102,8 @@ void dispatcher::pass() {
 bool dispatcher::fail_if_unstartable(task& t, clock::time_point now) {
     const auto& m = t.spec.placement_model;
     if (!index_.serves(m) || index_.can_start(m)) return false;
-    if (auto why = backend_.load_failure(t.spec.model); !why.empty()) {
-        auto e = api::make_error(api::error_code::pool_unavailable,
-                                 "model '" + t.spec.model + "' failed to load: " + why);
-        e.retriable = true;
-        tasks_.finish(t, task_state::failed, std::move(e), now);
-        return true;
-    }
-    tasks_.finish(t, task_state::failed, no_pool_can_start(t.spec.model), now);
+    tasks_.finish(t, task_state::failed,
+                  no_pool_can_start(t.spec.model, backend_.load_failure(t.spec.model)), now);
     return true;
 }
 

@@ -27,7 +27,8 @@ namespace llorch::orchestrator {
 
 // POOL_UNAVAILABLE for a task whose model has pools but none that can start (every one failed,
 // offline or draining): such a task fails at once, at submit or while queued, instead of waiting.
-api::error no_pool_can_start(std::string_view model);
+// With `load_failure` (why an on-demand load of the model failed or cannot happen), it says that.
+api::error no_pool_can_start(std::string_view model, const std::string& load_failure = {});
 
 class dispatcher {
   public:

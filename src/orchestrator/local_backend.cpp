@@ -24,10 +24,7 @@ void local_backend::sync(const std::string& pool_id) {
 }
 
 void local_backend::update(const pool::pool_snapshot& s) {
-    auto st = placement_state(s, model_names(s));
-    // An on-demand pool that is not loaded can start: the first task for its model loads it.
-    if (s.on_demand && s.state == pool::pool_state::offline) st.down = false;
-    index_.upsert_pool("", s.id, st);
+    index_.upsert_pool("", s.id, placement_state(s, model_names(s)));
 }
 
 boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> local_backend::open(
@@ -54,7 +51,8 @@ std::optional<model_limits> local_backend::limits(const std::string& model) cons
 }
 
 std::optional<std::string> local_backend::ensure_loaded(
-    const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) {
+    const std::string& model, std::optional<std::chrono::milliseconds> keep_alive,
+    const model_demand&) {
     auto a = m_.ensure_loaded(model, keep_alive);
     if (!a || !a->loading) return std::nullopt;
     return a->pool_id;

@@ -19,8 +19,9 @@ class local_backend final : public pool_backend {
     boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> open(
         placement::placement_decision where, engines::generation_request g) override;
     std::optional<model_limits> limits(const std::string& model) const override;
-    std::optional<std::string> ensure_loaded(
-        const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) override;
+    std::optional<std::string> ensure_loaded(const std::string& model,
+                                             std::optional<std::chrono::milliseconds> keep_alive,
+                                             const model_demand& demand) override;
     void want(const std::string& model) override;
     void revive(const std::string& model) override;
     std::string load_failure(const std::string& model) const override;

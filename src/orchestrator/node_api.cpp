@@ -5,6 +5,7 @@
 #include "api/json_body.h"
 #include "common/log.h"
 #include "http/client.h"
+#include "orchestrator/cloud_loads.h"
 #include "orchestrator/pool_backend.h"
 #include "pool/node_report.h"
 #include "pool/pool_admin.h"
@@ -55,13 +56,17 @@ api::error no_node(const std::string& id) {
     return api::make_error(api::error_code::not_found, "no node '" + id + "'");
 }
 
-// The pools of a registration or heartbeat as the registry takes them.
-std::vector<registry::pool_report> registry_reports(const std::vector<pool::reported_pool>& pools) {
+// The pools of a registration or heartbeat as the registry takes them. Whether an on-demand
+// pool can start is cloud_loads' rule (its memory against the node's devices, a load asked for).
+std::vector<registry::pool_report> registry_reports(
+    const cloud_context& c, const std::string& node_id,
+    const std::vector<pool::reported_pool>& pools, const std::vector<pool::device_report>& memory) {
     std::vector<registry::pool_report> out;
     for (const auto& p : pools) {
         registry::pool_report r;
         r.pool_id = p.pool.id;
         r.state = placement_state(p.pool, p.models);
+        if (p.pool.on_demand) r.state.down = !c.backend->loads().can_start(node_id, p.pool, memory);
         out.push_back(std::move(r));
     }
     return out;
@@ -71,7 +76,9 @@ std::vector<registry::pool_report> registry_reports(const std::vector<pool::repo
 // must not bring back the pools that are gone): each pool's request limits, and its report for
 // the pool routes.
 void accept_pools(cloud_context& c, const std::string& node_id,
-                  const std::vector<pool::reported_pool>& pools) {
+                  const std::vector<pool::reported_pool>& pools,
+                  const std::vector<pool::device_report>& memory) {
+    c.backend->loads().report(node_id, pools, memory);
     for (const auto& p : pools)
         c.backend->set_pool_limits(node_id, p.pool.id, p.models,
                                    model_limits{.max_tokens_default = p.pool.max_tokens_default,
@@ -111,13 +118,14 @@ asio::awaitable<response> node_api::register_node(request q) {
         co_return err(invalid("node_id and address (the node's URL) are required"), q);
     if (!http::parse_url(b->address))
         co_return err(invalid("address: '" + b->address + "' is not an http(s):// URL"), q);
-    registry::node_registration reg{b->node_id, b->machine_id,         b->address,
-                                    b->version, b->heartbeat_interval, registry_reports(b->pools)};
+    registry::node_registration reg{
+        b->node_id, b->machine_id,         b->address,
+        b->version, b->heartbeat_interval, registry_reports(c_, b->node_id, b->pools, b->memory)};
     auto epoch = c_.reg->register_node(reg, std::chrono::steady_clock::now());
     if (!epoch) co_return err(registration_refused(epoch.error()), q);
     // A registration replaces the node's pools, limits included.
     c_.backend->forget_node(reg.node_id);
-    accept_pools(c_, reg.node_id, b->pools);
+    accept_pools(c_, reg.node_id, b->pools, b->memory);
     c_.files->forget(reg.node_id);
     c_.files->remember(reg.node_id, b->catalog);
     if (c_.servers) {  // a registration starts the node's record over, as its pools
@@ -139,8 +147,8 @@ asio::awaitable<response> node_api::heartbeat(request q) {
     auto b = pool::parse_heartbeat(*o);
     if (!b) co_return err(b.error(), q);
     const auto& id = q.params[0];
-    auto r = c_.reg->heartbeat(id, registry_reports(b->pools), std::chrono::steady_clock::now(),
-                               b->epoch);
+    auto r = c_.reg->heartbeat(id, registry_reports(c_, id, b->pools, b->memory),
+                               std::chrono::steady_clock::now(), b->epoch);
     switch (r.status) {
         case registry::heartbeat_status::unknown_node:
             co_return err(api::make_error(api::error_code::not_found,
@@ -161,7 +169,7 @@ asio::awaitable<response> node_api::heartbeat(request q) {
         case registry::heartbeat_status::accepted:
             break;
     }
-    accept_pools(c_, id, b->pools);
+    accept_pools(c_, id, b->pools, b->memory);
     c_.files->remember(id, b->catalog);
     if (c_.servers) {
         c_.servers->node_probe(id, true);

@@ -11,7 +11,9 @@ placement::pool_state placement_state(const pool::pool_snapshot& s,
     st.weight = s.weight;
     st.ready = s.state == pool::pool_state::ready && !s.yielding;
     st.draining = s.state == pool::pool_state::draining;
-    st.down = s.state == pool::pool_state::failed || s.state == pool::pool_state::offline;
+    // An on-demand pool that is not loaded can start: the first task for its model loads it.
+    st.down = s.state == pool::pool_state::failed ||
+              (s.state == pool::pool_state::offline && !s.on_demand);
     st.slots_total = s.slots_total;
     st.slots_free = s.slots_free;
     st.vram_total_bytes = s.vram_total_bytes;

@@ -28,6 +28,14 @@ struct model_limits {
     int ctx = 0;  // per-request context of the smallest pool serving the model
 };
 
+// What waits for a model, for deciding whether another instance of it should load
+// (placement::choose_load): tasks queued for it, the new one included, and the mean generation
+// time.
+struct model_demand {
+    size_t waiting = 1;
+    std::chrono::milliseconds service_time{1'000};
+};
+
 class pool_backend {
   public:
     virtual ~pool_backend() = default;
@@ -48,11 +56,14 @@ class pool_backend {
     // Models loaded on demand (docs/models.md). A task for `model` was admitted: an on-demand
     // model that is not loaded starts loading (one load for every task), and `keep_alive`
     // (negative: never unload; 0: unload when the request ends) replaces its idle TTL. The pool
-    // that is loading, or nullopt when the model is loaded or served by fixed pools.
+    // that is loading, or nullopt when the model is loaded or served by fixed pools. `demand`
+    // lets a backend with several nodes load a second instance when waiting costs more.
     virtual std::optional<std::string> ensure_loaded(
-        const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) {
+        const std::string& model, std::optional<std::chrono::milliseconds> keep_alive,
+        const model_demand& demand) {
         (void)model;
         (void)keep_alive;
+        (void)demand;
         return std::nullopt;
     }
     // Tasks for `model` wait in the queue and no pool can take them now: an on-demand model

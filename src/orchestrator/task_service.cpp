@@ -92,6 +92,12 @@ void task_service::append_loading(task& t, const std::string& pool_id) {
                 pool_id);
 }
 
+model_demand task_service::demand_for(const std::string& placement_model) const {
+    return {.waiting = std::max<size_t>(1, queue_.waiting(placement_model)),
+            .service_time = std::chrono::milliseconds(
+                static_cast<int64_t>(std::max(0.001, rate_.service_s()) * 1000))};
+}
+
 api::api_result<void> task_service::unload_model(const std::string& model) {
     return backend_.unload(model);
 }
@@ -99,7 +105,7 @@ api::api_result<void> task_service::unload_model(const std::string& model) {
 std::optional<std::string> task_service::load_model(
     const std::string& model, std::optional<std::chrono::milliseconds> keep_alive) {
     backend_.revive(model);
-    return backend_.ensure_loaded(model, keep_alive);
+    return backend_.ensure_loaded(model, keep_alive, demand_for(model));
 }
 
 api::api_result<admission_info> task_service::submit(task_spec spec) {
@@ -143,7 +149,8 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
     metrics_.enqueued(t->spec.priority);
     tasks_.add(t);
     if (observer_) observer_->on_queued(*t);
-    if (auto loading = backend_.ensure_loaded(t->spec.model, t->spec.keep_alive))
+    if (auto loading = backend_.ensure_loaded(t->spec.model, t->spec.keep_alive,
+                                              demand_for(t->spec.placement_model)))
         append_loading(*t, *loading);
     if (pushed->evicted) {
         metrics_.rejected("dropped_lru", admission::to_string(queue_.config().policy));
@@ -217,7 +224,8 @@ api::api_result<void> task_service::check_limits(task_spec& spec) const {
                                    "'; a pool answers embedding requests when its table says "
                                    "embeddings = true");
     }
-    if (!index_.can_start(spec.placement_model)) return no_pool_can_start(spec.model);
+    if (!index_.can_start(spec.placement_model))
+        return no_pool_can_start(spec.model, backend_.load_failure(spec.model));
     if (auto bad = check_against_cluster(spec)) return *bad;
     auto& g = spec.generation;
     if (spec.is_embedding()) {

@@ -108,6 +108,8 @@ class task_service {
     std::optional<std::string> load_model(const std::string& model,
                                           std::optional<std::chrono::milliseconds> keep_alive);
     api::api_result<void> unload_model(const std::string& model);
+    // What waits for a model now (its queued tasks, the mean generation time).
+    model_demand demand_for(const std::string& placement_model) const;
 
     // Hears of every task's moves (null: none). Set before start().
     void set_observer(task_observer* o);

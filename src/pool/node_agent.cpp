@@ -119,6 +119,7 @@ asio::awaitable<bool> node_agent::register_once() {
     body.cpu_cores = std::max(1u, std::thread::hardware_concurrency());
     body.ram_total_bytes = ram_total_bytes();
     body.pools = pool_reports();
+    body.memory = pools_.memory();
     if (opts_.catalog) {
         body.catalog_version = opts_.catalog->catalog().version();
         body.catalog = opts_.catalog->catalog().entries();
@@ -166,6 +167,7 @@ asio::awaitable<int> node_agent::heartbeat_once() {
                             .count();
     body.epoch = epoch_;
     body.pools = pool_reports();
+    body.memory = pools_.memory();
     for (const auto& p : body.pools) last_states_[p.pool.id] = p.pool.state;
     if (opts_.catalog) {
         body.catalog_version = opts_.catalog->catalog().version();

@@ -99,6 +99,41 @@ api::api_result<void> take_catalog(const json::object& o, std::optional<uint64_t
     return {};
 }
 
+json::array memory_json(const std::vector<device_report>& devices) {
+    json::array a;
+    for (const auto& d : devices)
+        a.push_back(json::object{{"device", d.device},
+                                 {"free_bytes", d.free_bytes},
+                                 {"total_bytes", d.total_bytes},
+                                 {"evictable_bytes", d.evictable_bytes}});
+    return a;
+}
+
+// At most one entry per GPU a machine can have, and the CPU.
+constexpr size_t max_reported_devices = 64;
+
+api::api_result<std::vector<device_report>> parse_memory(const json::object& o) {
+    std::vector<device_report> out;
+    auto* m = o.if_contains("memory");
+    if (!m || m->is_null()) return out;
+    if (!m->is_array()) return invalid("memory: must be an array of devices");
+    if (m->get_array().size() > max_reported_devices)
+        return invalid("memory: more than " + std::to_string(max_reported_devices) + " devices");
+    for (const auto& v : m->get_array()) {
+        if (!v.is_object()) return invalid("memory: each device must be an object");
+        const auto& d = v.get_object();
+        device_report r{.device = text_or_empty(d, "device"),
+                        .free_bytes = bytes_of(d.if_contains("free_bytes")),
+                        .total_bytes = bytes_of(d.if_contains("total_bytes")),
+                        .evictable_bytes = bytes_of(d.if_contains("evictable_bytes"))};
+        if (r.device.empty() || r.device.size() > 64)
+            return invalid(
+                "memory: a device needs a name (\"cpu\", \"gpu:0\") of at most 64 bytes");
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 }  // namespace
 
 reported_pool report_of(pool_snapshot s) {
@@ -122,7 +157,8 @@ json::object to_json(const node_registration_body& b) {
                                                  {"cpu_cores", b.cpu_cores},
                                                  {"ram_total_bytes", b.ram_total_bytes}}},
                    {"models_available", strings(b.models_available)},
-                   {"pools", pools_json(b.pools)}};
+                   {"pools", pools_json(b.pools)},
+                   {"memory", memory_json(b.memory)}};
     put_catalog(o, b.catalog_version, b.catalog);
     return o;
 }
@@ -131,6 +167,7 @@ json::object to_json(const node_heartbeat_body& b) {
     json::object o{{"timestamp", b.timestamp_ms}};
     if (b.epoch) o["epoch"] = *b.epoch;
     o["pools"] = pools_json(b.pools);
+    o["memory"] = memory_json(b.memory);
     put_catalog(o, b.catalog_version, b.catalog);
     return o;
 }
@@ -181,6 +218,9 @@ api::api_result<node_registration_body> parse_registration(const json::object& o
     if (!pools) return pools.error();
     b.pools = std::move(*pools);
     if (auto c = take_catalog(o, b.catalog_version, b.catalog); !c) return c.error();
+    auto memory = parse_memory(o);
+    if (!memory) return memory.error();
+    b.memory = std::move(*memory);
     return b;
 }
 
@@ -199,6 +239,9 @@ api::api_result<node_heartbeat_body> parse_heartbeat(const json::object& o) {
     if (!pools) return pools.error();
     b.pools = std::move(*pools);
     if (auto c = take_catalog(o, b.catalog_version, b.catalog); !c) return c.error();
+    auto memory = parse_memory(o);
+    if (!memory) return memory.error();
+    b.memory = std::move(*memory);
     return b;
 }
 

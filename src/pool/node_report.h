@@ -45,6 +45,8 @@ struct node_registration_body {
     // The node's model files (catalog_service) and the catalog's version.
     std::optional<uint64_t> catalog_version;
     std::optional<std::vector<catalog::catalog_entry>> catalog;
+    // Each device's memory as on-demand loads see it (pool_manager::memory); empty: not said.
+    std::vector<device_report> memory;
 };
 
 struct node_heartbeat_body {
@@ -55,6 +57,7 @@ struct node_heartbeat_body {
     // orchestratord accepted, so that a heartbeat stays small.
     std::optional<uint64_t> catalog_version;
     std::optional<std::vector<catalog::catalog_entry>> catalog;
+    std::vector<device_report> memory;
 };
 
 // The heartbeat interval a node may ask for.

@@ -1,13 +1,12 @@
 #include "pool/on_demand.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "pool/device_memory.h"
 #include "pool/residency.h"
 #include "pool/swap_rule.h"
 #include "pool/vram_estimate.h"
@@ -17,30 +16,6 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-// The memory the pool's engines will hold: each replica's weights, KV cache and compute
-// buffers (blocking: reads the GGUF header); a sim pool's memory_mib; 0 for an engine without
-// a model file.
-asio::awaitable<pool_result<uint64_t>> estimate_memory(pool_config cfg) {
-    if (cfg.engine == engine_kind::sim)
-        co_return (cfg.memory_mib << 20) * static_cast<uint64_t>(std::max(1, cfg.replicas));
-    if (cfg.engine != engine_kind::llamacpp && cfg.model.empty()) co_return uint64_t{0};
-    const int per_replica = std::max(1, cfg.slots / std::max(1, cfg.replicas));
-    auto need = estimate_vram(cfg.model, cfg.ctx, per_replica);
-    if (!need) co_return need.error();
-    co_return need->total() * static_cast<uint64_t>(std::max(1, cfg.replicas));
-}
-
-bool holds_memory(pool_state s) {
-    return s == pool_state::provisioning || s == pool_state::starting || s == pool_state::ready ||
-           s == pool_state::unloading || s == pool_state::draining;
-}
-
-uint64_t machine_memory() {
-    const long pages = sysconf(_SC_PHYS_PAGES);
-    const long page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
-}
 
 // How long after a request for a model last waited (the HOME dispatcher says so at every pass
 // while one is queued; pool-managerd's callers come back after a refusal) its instance counts
@@ -159,12 +134,8 @@ asio::awaitable<std::vector<device_memory>> devices_now(std::shared_ptr<pool_run
         }
         if (!out.empty() || !p->cfg.device.empty()) co_return out;
     }
-    uint64_t total = rt->opts().on_demand.memory_budget_bytes;
-    if (total == 0) total = machine_memory();
-    uint64_t held = 0;
-    for (const auto& [id, q] : rt->table().entries())
-        if (q != p && holds_memory(q->state) && (q->cfg.device.empty() || q->cfg.device == "cpu"))
-            held += q->memory_bytes;
+    const uint64_t total = cpu_memory_total(*rt);
+    const uint64_t held = cpu_memory_held(*rt, p.get());
     out.push_back({"cpu", total > held ? total - held : 0, total});
     co_return out;
 }
@@ -199,13 +170,14 @@ asio::awaitable<void> load(std::shared_ptr<pool_runtime> rt, std::shared_ptr<poo
                            uint64_t starts) {
     auto gone = [&] { return rt->stopping() || p->stopping || p->starts != starts; };
     const std::string name = p->cfg.name;
-    auto need =
-        co_await asio::co_spawn(rt->blocking(), estimate_memory(p->cfg), asio::use_awaitable);
+    auto need = co_await asio::co_spawn(rt->blocking(), estimate_instance_memory(p->cfg),
+                                        asio::use_awaitable);
     if (gone()) co_return;
     if (!need) {
         rt->set_state(*p, pool_state::failed, need.error().message);
         co_return;
     }
+    p->need_bytes = *need;
     const auto deadline = steady::now() + rt->opts().ready_timeout;
     wait_scope waiting{rt, p, starts};
     for (;;) {
@@ -265,6 +237,7 @@ void start_load(const std::shared_ptr<pool_runtime>& rt, const std::shared_ptr<p
     p->stopping = false;
     p->last_used = steady::now();
     p->waiting_since.reset();
+    p->load_started = p->last_used;
     if (p->from_catalog) {
         p->cfg.device.clear();
         p->cfg.gpus.clear();

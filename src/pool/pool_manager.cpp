@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "http/client.h"
+#include "pool/device_memory.h"
 #include "pool/handoff_adopter.h"
 #include "pool/on_demand.h"
 #include "pool/pool_metrics.h"
@@ -60,8 +61,8 @@ api::error no_such_pool(const std::string& id) {
     return api::make_error(api::error_code::not_found, "no pool '" + id + "' on this node");
 }
 
-// Refreshes the GPU figures of GPU pools (free VRAM in status and heartbeats) every
-// gpu_discovery_interval; discovery runs on the blocking pool.
+// Refreshes the GPU figures of GPU pools (free VRAM in status and heartbeats) and of the node's
+// memory report every gpu_discovery_interval; discovery runs on the blocking pool.
 asio::awaitable<void> gpu_refresh_loop(std::shared_ptr<pool_runtime> rt) {
     while (!rt->stopping()) {
         co_await sleep_for(rt->opts().gpu_discovery_interval);
@@ -267,15 +268,21 @@ void pool_manager::start() {
     std::error_code ec;
     fs::create_directories(rt->opts().runtime_dir, ec);
     bool any_gpu = false;
-    for (const auto& [id, p] : rt->table().entries()) any_gpu |= !p->cfg.gpus.empty();
-    if (any_gpu) rt->background().spawn(gpu_refresh_loop(rt), "GPU discovery");
+    bool on_demand = rt->opts().on_demand.serve_catalog;
+    for (const auto& [id, p] : rt->table().entries()) {
+        any_gpu |= !p->cfg.gpus.empty();
+        on_demand |= p->cfg.on_demand;
+    }
+    // On-demand loads choose among every GPU: the node's memory report follows them all.
+    if (any_gpu || on_demand) rt->background().spawn(gpu_refresh_loop(rt), "GPU discovery");
     // A file left by a previous run that was killed names an engine that is gone.
     for (const auto& [id, p] : rt->table().entries()) rt->remove_own_handoff(*p);
     impl_->adopter->start();
-    bool on_demand = rt->opts().on_demand.serve_catalog;
     for (const auto& p : rt->table().all()) {
-        on_demand |= p->cfg.on_demand;
-        if (!p->cfg.on_demand) rt->background().spawn(run_pool(rt, p), "pool " + p->cfg.id);
+        if (p->cfg.on_demand)
+            estimate_ahead(rt, p);
+        else
+            rt->background().spawn(run_pool(rt, p), "pool " + p->cfg.id);
     }
     if (on_demand) rt->background().spawn(idle_sweep_loop(rt), "idle sweep");
 }
@@ -358,6 +365,8 @@ std::optional<pool_manager::request_limits> pool_manager::limits_for(std::string
 }
 
 std::vector<pool_snapshot> pool_manager::list() const { return impl_->rt->table().snapshots(); }
+
+std::vector<device_report> pool_manager::memory() const { return memory_report(*impl_->rt); }
 
 std::optional<pool_snapshot> pool_manager::status(const std::string& id) const {
     auto p = impl_->rt->table().find(id);
@@ -562,6 +571,7 @@ void pool_manager::sync_catalog(const std::vector<catalog::catalog_entry>& entri
         p->cfg = std::move(cfg);
         p->from_catalog = true;
         const auto id = p->cfg.id;
+        estimate_ahead(rt, p);
         rt->table().insert(std::move(p));
         rt->log().info("pool_id={} serves catalog model {} on demand", id, e.name.display());
         rt->notify(id);

@@ -32,6 +32,7 @@
 #include "engines/engine_adapter.h"
 #include "engines/generation.h"
 #include "gpu/gpu_inventory.h"
+#include "pool/device_memory.h"
 #include "pool/pool_config.h"
 #include "pool/pool_state.h"
 #include "pool/request_limits.h"
@@ -129,11 +130,14 @@ struct pool_snapshot {
     bool embeddings = false;  // answers embedding requests too (pool_config::embeddings)
     // On-demand pools: loaded on request, unloaded after idle_ttl_ms without a request (-1:
     // never); expires_in_ms counts down while it is loaded and idle (-1: not counting); the
-    // memory its instance is estimated to hold while loading or loaded.
+    // memory its instance is estimated to hold while loading or loaded; the estimate whether
+    // loaded or not (0 until made); how long its last load took (0: none yet).
     bool on_demand = false;
     long long idle_ttl_ms = -1;
     long long expires_in_ms = -1;
     uint64_t memory_bytes = 0;
+    uint64_t need_bytes = 0;
+    long long load_ms = 0;
 };
 
 // One generation running on an engine replica. Holds the replica's slot until destroyed.
@@ -178,6 +182,8 @@ class pool_manager {
                                                                engines::generation_request g);
 
     std::vector<pool_snapshot> list() const;
+    // Each device's memory as on-demand loads see it (device_memory.h): the node's reports.
+    std::vector<device_report> memory() const;
     // The request limits over the pools that answer to `model` (as model_names names them),
     // folded by fold_limits. Copies nothing: it runs for every submitted task.
     using request_limits = pool::request_limits;

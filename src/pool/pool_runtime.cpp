@@ -79,6 +79,11 @@ void pool_runtime::set_state(pool_entry& p, pool_state to, const std::string& wh
                why.empty() ? "" : ": ", why);
     p.state = to;
     if (to == pool_state::failed) p.last_error = why;
+    if (to == pool_state::ready && p.load_started) {
+        p.load_time = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - *p.load_started);
+    }
+    if (to != pool_state::provisioning && to != pool_state::starting) p.load_started.reset();
     if (to == pool_state::ready) {
         p.recoveries = 0;
         p.last_used = std::chrono::steady_clock::now();  // an on-demand pool's idle clock

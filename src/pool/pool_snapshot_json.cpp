@@ -171,6 +171,8 @@ json::object to_json(const pool_snapshot& s) {
         o["expires_in_ms"] =
             s.expires_in_ms < 0 ? json::value(nullptr) : json::value(s.expires_in_ms);
         o["memory_bytes"] = s.memory_bytes;
+        o["need_bytes"] = s.need_bytes;
+        o["load_ms"] = s.load_ms;
     }
     json::array gpus;
     for (const auto& g : s.gpus) {
@@ -235,6 +237,8 @@ api::api_result<pool_snapshot> pool_snapshot_from_json(const json::value& v) {
     f.count("idle_ttl_ms", s.idle_ttl_ms, -1);
     f.count("expires_in_ms", s.expires_in_ms, -1);
     f.count("memory_bytes", s.memory_bytes);
+    f.count("need_bytes", s.need_bytes);
+    f.count("load_ms", s.load_ms);
     read_gpus(f, s.gpus);
     if (s.name.empty() && f.has("models")) {
         std::vector<std::string> models;

@@ -90,6 +90,8 @@ pool_snapshot snapshot_of(const pool_entry& p) {
     if (p.cfg.on_demand) {
         s.idle_ttl_ms = p.idle_ttl().count();
         s.memory_bytes = p.memory_bytes;
+        s.need_bytes = p.need_bytes;
+        s.load_ms = p.load_time.count();
         if (p.state == pool_state::ready && p.in_flight() == 0 && s.idle_ttl_ms >= 0) {
             auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
                 p.last_used + p.idle_ttl() - std::chrono::steady_clock::now());

@@ -86,6 +86,11 @@ struct pool_entry {
     std::chrono::steady_clock::time_point last_used{};
     std::optional<std::chrono::milliseconds> keep_alive;
     uint64_t memory_bytes = 0;
+    // Its estimate kept across unloads (reported before any load, to place loads across nodes),
+    // when its current load began, and how long its last load took (start to ready).
+    uint64_t need_bytes = 0;
+    std::optional<std::chrono::steady_clock::time_point> load_started;
+    std::chrono::milliseconds load_time{0};
     bool load_after_unload = false;
     bool from_catalog = false;  // made for a catalog model (pool_manager::sync_catalog)
     // Swap-aware scheduling (swap_rule): when it last became ready; when its load began to wait

@@ -38,7 +38,7 @@ provision_facts gather_provision_facts(const pool_config& c, const std::string& 
     f.model_exists = fs::exists(model, ec);
     if (!c.gpus.empty()) {
         f.discovery = inventory ? inventory->discover() : gpu::discovery_result{};
-        f.vram = estimate_vram(model, c.ctx, c.slots);
+        f.vram = estimate_vram(model, c.ctx, c.slots, vram_options{.embeddings = c.embeddings});
     }
     return f;
 }

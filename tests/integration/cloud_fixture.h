@@ -304,8 +304,12 @@ class control_plane {
 class node_process {
   public:
     node_process(std::string id, const std::string& toml, const std::string& orchestratord_url,
-                 header_pairs env = no_tokens, host_place where = {})
-        : id_(std::move(id)), dir_(temp_dir("cloud-" + id_)), where_(std::move(where)) {
+                 header_pairs env = no_tokens, host_place where = {},
+                 std::vector<std::string> args = {})
+        : id_(std::move(id)),
+          dir_(temp_dir("cloud-" + id_)),
+          where_(std::move(where)),
+          args_(std::move(args)) {
         std::ofstream(dir_ / "pools.toml") << toml;
         env.emplace_back("POOL_MANAGERD_CLOUD_PROFILE", "true");
         env.emplace_back("POOL_MANAGERD_NODE_ID", id_);
@@ -320,12 +324,17 @@ class node_process {
         const auto log = dir_ / "pool-managerd.log";
         if (fs::exists(log))
             fs::rename(log, dir_ / ("pool-managerd." + std::to_string(++runs_) + ".log"));
-        proc_ =
-            start_process(wrapped(where_, {(bin_dir() / "pool-managerd").string(), "--config",
-                                           (dir_ / "pools.toml").string(), "--addr",
-                                           where_.host + ":0", "--runtime-dir",
-                                           (dir_ / "run").string(), "--drain-deadline-ms", "1000"}),
-                          dir_ / "pool-managerd.log", env_);
+        std::vector<std::string> argv{(bin_dir() / "pool-managerd").string(),
+                                      "--config",
+                                      (dir_ / "pools.toml").string(),
+                                      "--addr",
+                                      where_.host + ":0",
+                                      "--runtime-dir",
+                                      (dir_ / "run").string(),
+                                      "--drain-deadline-ms",
+                                      "1000"};
+        argv.insert(argv.end(), args_.begin(), args_.end());
+        proc_ = start_process(wrapped(where_, std::move(argv)), dir_ / "pool-managerd.log", env_);
         // Without POOL_MANAGERD_ADDRESS the node registers the address it bound.
         port_ = listening_port(proc_, dir_ / "pool-managerd.log", "pool-managerd");
     }
@@ -367,6 +376,7 @@ class node_process {
     std::string id_;
     fs::path dir_;
     host_place where_;
+    std::vector<std::string> args_;  // more pool-managerd options
     header_pairs env_;
     int runs_ = 0;
     uint16_t port_ = 0;

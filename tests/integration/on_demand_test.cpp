@@ -4,8 +4,6 @@
 // full. Real daemons, the real llama-server, tiny models of two shapes; engine processes are
 // counted in the process table.
 
-#include <dirent.h>
-
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -29,24 +27,6 @@ fs::path models_folder(const std::string& name, bool with_broken = false) {
     EXPECT_TRUE(fs::exists(dir / "wide.gguf")) << read_file(dir / "make-tiny.log");
     if (with_broken) fs::copy_file(tiny_model(), dir / "broken.gguf");
     return dir;
-}
-
-// The processes whose command line names `path` (engines started on that model file).
-std::vector<long> processes_on(const fs::path& path) {
-    std::vector<long> out;
-    std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
-    if (!proc) return out;
-    while (auto* e = readdir(proc.get())) {
-        char* end = nullptr;
-        long pid = std::strtol(e->d_name, &end, 10);
-        if (pid <= 0 || *end != '\0') continue;
-        auto cmd = read_file(fs::path("/proc") / e->d_name / "cmdline");
-        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-        if (cmd.find(path.string()) != std::string::npos &&
-            cmd.find("llama-server") != std::string::npos && process_alive(pid))
-            out.push_back(pid);
-    }
-    return out;
 }
 
 json::object pool_of(const json::array& pools, const std::string& id) {
@@ -96,7 +76,7 @@ TEST(on_demand_home, serves_catalog_models_loading_one_on_its_first_task) {
     EXPECT_NE(str_of(alpha, "state"), "ready");
     EXPECT_TRUE(pids_of(alpha).empty());
     EXPECT_EQ(int_of(alpha, "idle_ttl_ms"), 300'000);
-    EXPECT_TRUE(processes_on(models / "alpha.gguf").empty());
+    EXPECT_TRUE(engines_on(models / "alpha.gguf").empty());
 
     // The first task loads it: a `loading` event, then the usual stream.
     auto id = d->submit_id(task_body("alpha", 8));
@@ -110,7 +90,7 @@ TEST(on_demand_home, serves_catalog_models_loading_one_on_its_first_task) {
     alpha = pool_of(d->pools(), "alpha");
     EXPECT_EQ(str_of(alpha, "state"), "ready");
     EXPECT_EQ(pids_of(alpha).size(), 1u);
-    EXPECT_EQ(processes_on(models / "alpha.gguf").size(), 1u);
+    EXPECT_EQ(engines_on(models / "alpha.gguf").size(), 1u);
     EXPECT_GT(int_of(alpha, "memory_bytes"), 0);
 
     // Loaded now: the next task runs without a load.
@@ -124,7 +104,7 @@ TEST(on_demand_home, serves_catalog_models_loading_one_on_its_first_task) {
                           R"("content":"hi"}]})",
                           {}, 60s);
     EXPECT_EQ(chat.status, 200) << chat.body;
-    EXPECT_EQ(processes_on(models / "wide.gguf").size(), 1u);
+    EXPECT_EQ(engines_on(models / "wide.gguf").size(), 1u);
 
     // Unknown models still fail at once.
     auto unknown = d->submit(task_body("nosuch", 4));
@@ -132,8 +112,8 @@ TEST(on_demand_home, serves_catalog_models_loading_one_on_its_first_task) {
     EXPECT_EQ(str_of(object_of(unknown.body), "code"), "MODEL_NOT_AVAILABLE");
 
     // No engine outlives the daemon.
-    auto engines = processes_on(models / "alpha.gguf");
-    for (auto p : processes_on(models / "wide.gguf")) engines.push_back(p);
+    auto engines = engines_on(models / "alpha.gguf");
+    for (auto p : engines_on(models / "wide.gguf")) engines.push_back(p);
     d.reset();
     for (auto p : engines) EXPECT_FALSE(process_alive(p)) << "engine " << p << " left over";
 }
@@ -153,7 +133,7 @@ TEST(on_demand_home, concurrent_cold_requests_share_one_load) {
         EXPECT_EQ(r.events.back().event, "end") << r.events.back().data;
     }
     // One engine, started once.
-    EXPECT_EQ(processes_on(models / "beta.gguf").size(), 1u);
+    EXPECT_EQ(engines_on(models / "beta.gguf").size(), 1u);
     EXPECT_EQ(count_of(d->log_text(), "pool_id=beta loading "), 1u) << d->log_text();
 }
 
@@ -164,7 +144,7 @@ TEST(on_demand_home, idle_models_unload_after_their_ttl_and_on_keep_alive_zero) 
     auto r = d->events(d->submit_id(task_body("alpha", 4)));
     ASSERT_FALSE(r.events.empty());
     ASSERT_EQ(r.events.back().event, "end") << r.events.back().data;
-    auto engines = processes_on(models / "alpha.gguf");
+    auto engines = engines_on(models / "alpha.gguf");
     ASSERT_EQ(engines.size(), 1u);
     // Idle past its TTL: unloaded, the engine gone.
     EXPECT_TRUE(wait_until([&] { return state_of(*d, "alpha") == "offline"; }, 30s))
@@ -180,7 +160,7 @@ TEST(on_demand_home, idle_models_unload_after_their_ttl_and_on_keep_alive_zero) 
     ASSERT_EQ(gen.status, 200) << gen.body;
     EXPECT_TRUE(wait_until([&] { return state_of(*d, "beta") == "offline"; }, 10s))
         << state_of(*d, "beta");
-    EXPECT_TRUE(processes_on(models / "beta.gguf").empty());
+    EXPECT_TRUE(engines_on(models / "beta.gguf").empty());
 
     // keep_alive -1 keeps it past the TTL; the Ollama unload idiom (no prompt) unloads it.
     gen = http_call("POST", d->url("/api/generate"),
@@ -188,7 +168,7 @@ TEST(on_demand_home, idle_models_unload_after_their_ttl_and_on_keep_alive_zero) 
                     R"("options":{"num_predict":4}})",
                     {}, 60s);
     ASSERT_EQ(gen.status, 200) << gen.body;
-    auto wide = processes_on(models / "wide.gguf");
+    auto wide = engines_on(models / "wide.gguf");
     ASSERT_EQ(wide.size(), 1u);
     EXPECT_EQ(int_of(pool_of(d->pools(), "wide"), "idle_ttl_ms"), -1);
     auto bad = http_call("POST", d->url("/api/generate"),
@@ -210,14 +190,14 @@ TEST(on_demand_home, idle_models_unload_after_their_ttl_and_on_keep_alive_zero) 
     auto off = http_call("POST", d->url("/v2/models/alpha/unload"), "", {}, 10s);
     EXPECT_EQ(off.status, 202) << off.body;
     EXPECT_TRUE(wait_until([&] { return state_of(*d, "alpha") == "offline"; }, 10s));
-    EXPECT_TRUE(processes_on(models / "alpha.gguf").empty());
+    EXPECT_TRUE(engines_on(models / "alpha.gguf").empty());
     EXPECT_EQ(http_call("POST", d->url("/v2/models/nosuch/unload"), "", {}, 10s).status, 404);
 }
 
 TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one) {
     engine_or_skip();
     auto models = models_folder("evict");
-    // One tiny model (about 270 MiB by its estimate, mostly the compute allowance) fits, two not.
+    // One tiny model (about 277 MiB by its estimate, mostly the engine allowance) fits, two not.
     auto d =
         home("ondemand-evict", models, {"--memory-budget-mib", "400", "--default-ctx", "4096"});
     auto r = d->events(d->submit_id(task_body("alpha", 4)));
@@ -225,7 +205,7 @@ TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one
     auto need = int_of(pool_of(d->pools(), "alpha"), "memory_bytes");
     ASSERT_GT(need, 200ll << 20);
     ASSERT_LT(need, 400ll << 20);
-    auto alpha = processes_on(models / "alpha.gguf");
+    auto alpha = engines_on(models / "alpha.gguf");
     ASSERT_EQ(alpha.size(), 1u);
 
     // beta evicts the idle alpha.
@@ -236,7 +216,7 @@ TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one
     EXPECT_NE(d->log_text().find("evicted to load 'beta'"), std::string::npos);
 
     // beta busy: alpha waits (its deadline passes) and beta is never evicted.
-    auto beta = processes_on(models / "beta.gguf");
+    auto beta = engines_on(models / "beta.gguf");
     ASSERT_EQ(beta.size(), 1u);
     auto hold = d->submit_id(task_body("beta", 4000));
     cancel_on_exit guard{*d, {hold}};
@@ -246,7 +226,7 @@ TEST(on_demand_home, a_full_memory_budget_evicts_the_idle_model_never_a_busy_one
     EXPECT_TRUE(ends_with_error(w, "DEADLINE_UNMET", true)) << w.events.back().data;
     EXPECT_TRUE(process_alive(beta[0]));
     EXPECT_EQ(d->state(hold), "running");
-    EXPECT_TRUE(processes_on(models / "alpha.gguf").empty());
+    EXPECT_TRUE(engines_on(models / "alpha.gguf").empty());
 
     // Once beta is idle again, alpha loads (evicting it).
     d->cancel(hold);
@@ -288,7 +268,7 @@ TEST(on_demand_home, steady_traffic_for_one_model_yields_to_another_within_swap_
         }
     } join_clients{stop, clients};
     ASSERT_TRUE(wait_until([&] { return alpha_done >= 6; }, 60s)) << d->log_text();
-    ASSERT_EQ(processes_on(models / "beta.gguf").size(), 0u);
+    ASSERT_EQ(engines_on(models / "beta.gguf").size(), 0u);
 
     const auto began = std::chrono::steady_clock::now();
     auto beta = d->events(d->submit_id(task_body("beta", 8, R"(,"deadline_ms":30000)")));
@@ -339,7 +319,7 @@ TEST(on_demand_home, a_load_that_cannot_happen_fails_its_tasks_with_the_reason) 
         auto msg = str_of(object_of(r.events.back().data), "message");
         EXPECT_NE(msg.find("'broken' failed to load"), std::string::npos) << msg;
     }
-    EXPECT_TRUE(processes_on(models / "broken.gguf").empty());
+    EXPECT_TRUE(engines_on(models / "broken.gguf").empty());
     // The others still serve.
     auto r = d->events(d->submit_id(task_body("alpha", 4)));
     EXPECT_EQ(r.events.back().event, "end") << r.events.back().data;
@@ -361,7 +341,7 @@ TEST(on_demand_pool_managerd, loads_on_the_first_infer_and_unloads_on_request) {
     auto second = d.infer("alpha", infer_body(4));
     ASSERT_FALSE(second.events.empty()) << second.raw << second.error;
     EXPECT_EQ(second.events.back().event, "end") << second.events.back().data;
-    auto engines = processes_on(models / "alpha.gguf");
+    auto engines = engines_on(models / "alpha.gguf");
     ASSERT_EQ(engines.size(), 1u);
     EXPECT_EQ(d.pid_of("alpha"), engines[0]);
     auto off = http_call("POST", d.url("/v2/models/alpha/unload"), "", {}, 10s);
@@ -372,7 +352,7 @@ TEST(on_demand_pool_managerd, loads_on_the_first_infer_and_unloads_on_request) {
     auto load = http_call("POST", d.url("/v2/models/beta/load"), "", {}, 10s);
     EXPECT_EQ(load.status, 202) << load.body;
     ASSERT_TRUE(d.wait_state("beta", "ready")) << d.log_text();
-    auto beta = processes_on(models / "beta.gguf");
+    auto beta = engines_on(models / "beta.gguf");
     ASSERT_EQ(beta.size(), 1u);
     d.proc().stop(std::chrono::milliseconds(5000));
     EXPECT_FALSE(process_alive(beta[0]));

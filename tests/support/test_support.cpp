@@ -1,5 +1,6 @@
 #include "support/test_support.h"
 
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -254,6 +256,23 @@ bool process_alive(long pid) {
     std::getline(f, stat);
     auto paren = stat.rfind(')');
     return !(paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+}
+
+std::vector<long> engines_on(const std::filesystem::path& model) {
+    std::vector<long> out;
+    std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
+    if (!proc) return out;
+    while (auto* e = readdir(proc.get())) {
+        char* end = nullptr;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0') continue;
+        auto cmd = read_file(std::filesystem::path("/proc") / e->d_name / "cmdline");
+        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+        if (cmd.find(model.string()) != std::string::npos &&
+            cmd.find("llama-server") != std::string::npos && process_alive(pid))
+            out.push_back(pid);
+    }
+    return out;
 }
 
 boost::json::object object_of(const std::string& data) {

@@ -102,6 +102,8 @@ extern const header_pairs no_tokens;
 long long ms_since(std::chrono::steady_clock::time_point t);
 // kill(pid, 0), except that a zombie counts as gone: it runs no code and holds no port or slot.
 bool process_alive(long pid);
+// The live llama-server processes whose command line names `model` (engines on that file).
+std::vector<long> engines_on(const std::filesystem::path& model);
 
 // Lenient JSON readers for assertions: an empty object, "" or -1 when the value is not there.
 boost::json::object object_of(const std::string& data);

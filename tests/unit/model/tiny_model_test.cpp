@@ -165,6 +165,36 @@ TEST(tiny_model, copies_the_tokenizer_and_appends_the_tool_markers_and_a_chat_te
     EXPECT_EQ(r.find("llama.context_length")->get<uint32_t>(), 4096u);  // ours, not the vocab's
 }
 
+TEST(tiny_model, a_larger_vocab_pads_with_unused_tokens_before_the_markers) {
+    test::temp_dir dir;
+    const auto vocab = make_vocab(dir);
+    tiny_model_params p;
+    p.vocab = 150;
+    auto m = plan(p, vocab);
+    EXPECT_EQ(m.vocab_size(), 150u);
+    EXPECT_EQ(m.tool_turn_token(), 148u);
+    auto r = write_and_read(m, dir / "tiny.gguf");
+    const auto& tokens = *r.find("tokenizer.ggml.tokens")->get_strings();
+    ASSERT_EQ(tokens.size(), 150u);
+    EXPECT_EQ(tokens[99], "tok99");
+    EXPECT_EQ(tokens[100], "<|unused_0|>");
+    EXPECT_EQ(tokens[148], "<|tool_turn|>");
+    EXPECT_EQ(tokens[149], "<tool_call>");
+    const auto types = *r.find("tokenizer.ggml.token_type")->get_array<int32_t>();
+    EXPECT_EQ(types[100], 5);  // unused
+    EXPECT_EQ(types[148], 4);  // user-defined
+    EXPECT_EQ(r.find("tokenizer.ggml.scores")->array_size(), 150u);
+    EXPECT_EQ(r.find("llama.vocab_size")->get<uint32_t>(), 150u);
+    const auto* embd = r.find_tensor("token_embd.weight");
+    ASSERT_NE(embd, nullptr);
+    EXPECT_EQ(embd->dims, (std::vector<uint64_t>{64, 150}));
+
+    p.vocab = 101;  // fewer than the tokenizer's 100 tokens and the 2 markers
+    auto small = tiny_model::plan(p, vocab);
+    ASSERT_FALSE(small);
+    EXPECT_NE(small.error().message.find("vocab 101"), std::string::npos) << small.error().message;
+}
+
 TEST(tiny_model, the_tool_call_embedding_is_the_tool_turn_embedding_scaled) {
     test::temp_dir dir;
     const auto path = dir / "tiny.gguf";

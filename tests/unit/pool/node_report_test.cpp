@@ -82,6 +82,41 @@ TEST(node_report, a_heartbeat_round_trips) {
     EXPECT_EQ(back->pools[0].pool.state, pool_state::draining);
 }
 
+TEST(node_report, on_demand_figures_and_the_nodes_memory_round_trip) {
+    node_heartbeat_body b;
+    auto s = snapshot("alpha", "alpha", pool_state::offline);
+    s.on_demand = true;
+    s.idle_ttl_ms = 300'000;
+    s.need_bytes = 270ull << 20;
+    s.load_ms = 420;
+    b.pools = {report_of(s)};
+    b.memory = {{.device = "gpu:0",
+                 .free_bytes = 1ull << 33,
+                 .total_bytes = 1ull << 34,
+                 .evictable_bytes = 1ull << 30},
+                {.device = "gpu:1", .free_bytes = 5, .total_bytes = 9}};
+    auto back = parse_heartbeat(wire(to_json(b)));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->memory, b.memory);
+    EXPECT_TRUE(back->pools[0].pool.on_demand);
+    EXPECT_EQ(back->pools[0].pool.need_bytes, 270ull << 20);
+    EXPECT_EQ(back->pools[0].pool.load_ms, 420);
+    node_registration_body r;
+    r.node_id = "n1";
+    r.memory = {{.device = "cpu", .free_bytes = 1, .total_bytes = 2}};
+    auto reg = parse_registration(wire(to_json(r)));
+    ASSERT_TRUE(reg) << reg.error().message;
+    EXPECT_EQ(reg->memory, r.memory);
+    // An older node says nothing of its memory; a malformed report is refused, naming it.
+    EXPECT_TRUE(parse_heartbeat(json::parse(R"({"pools":[]})").as_object())->memory.empty());
+    for (std::string_view bad :
+         {R"({"memory": {}})", R"({"memory": [7]})", R"({"memory": [{"free_bytes": 1}]})"}) {
+        auto hb = parse_heartbeat(json::parse(bad).as_object());
+        ASSERT_FALSE(hb) << bad;
+        EXPECT_NE(hb.error().message.find("memory"), std::string::npos) << bad;
+    }
+}
+
 TEST(node_report, a_pool_answers_to_its_names_and_to_those_the_report_lists) {
     auto r = report_of(snapshot("p1", "tiny", pool_state::ready));
     EXPECT_EQ(r.models, (std::vector<std::string>{"tiny", "tiny-alias", "/models/tiny.gguf",
