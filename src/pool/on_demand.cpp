@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/device_memory.h"
+#include "pool/pool_names.h"
 #include "pool/residency.h"
 #include "pool/swap_rule.h"
 #include "pool/vram_estimate.h"
@@ -310,6 +311,41 @@ pool_config catalog_pool_config(const catalog::catalog_entry& e, const on_demand
     c.on_demand = true;
     c.idle_ttl = o.idle_ttl;
     return c;
+}
+
+void sync_catalog_pools(const std::shared_ptr<pool_runtime>& rt,
+                        const std::vector<catalog::catalog_entry>& entries) {
+    const auto& o = rt->opts().on_demand;
+    if (!o.serve_catalog || rt->stopping()) return;
+    for (const auto& e : entries) {
+        bool served = false;
+        for (const auto& [id, p] : rt->table().entries())
+            served |= p->cfg.model == e.path ||
+                      answers_to(p->cfg.name, p->cfg.aliases, p->served_model(), e.name.display());
+        auto cfg = catalog_pool_config(e, o);
+        if (served || rt->table().find(cfg.id)) continue;
+        auto p = std::make_shared<pool_entry>();
+        p->policy = std::make_unique<restart_policy>(rt->opts().restart, rt->next_seed());
+        p->cfg = std::move(cfg);
+        p->from_catalog = true;
+        const auto id = p->cfg.id;
+        estimate_ahead(rt, p);
+        rt->table().insert(std::move(p));
+        rt->log().info("pool_id={} serves catalog model {} on demand", id, e.name.display());
+        rt->notify(id);
+    }
+    for (const auto& p : rt->table().all()) {
+        if (!p->from_catalog) continue;
+        bool kept = std::any_of(entries.begin(), entries.end(),
+                                [&](const auto& e) { return e.path == p->cfg.model; });
+        if (kept || (p->state != pool_state::offline && p->state != pool_state::uninitialized &&
+                     p->state != pool_state::failed))
+            continue;
+        const auto id = p->cfg.id;
+        rt->table().erase(id);
+        rt->log().info("pool_id={} left: its model left the catalog", id);
+        rt->notify(id);
+    }
 }
 
 }  // namespace llorch::pool

@@ -41,5 +41,9 @@ asio::awaitable<void> idle_sweep_loop(std::shared_ptr<pool_runtime> rt);
 // have no ':'), name `name[:tag]` as lists show it, `name:latest` an alias; the device chosen
 // at each load; slots, context (cut to the model's training context) and TTL from `o`.
 pool_config catalog_pool_config(const catalog::catalog_entry& e, const on_demand_options& o);
+// pool_manager::sync_catalog: an on-demand pool (catalog_pool_config) for every catalog model no
+// pool serves yet; the pools of models gone from the catalog leave once unloaded.
+void sync_catalog_pools(const std::shared_ptr<pool_runtime>& rt,
+                        const std::vector<catalog::catalog_entry>& entries);
 
 }  // namespace llorch::pool
