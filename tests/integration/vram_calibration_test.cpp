@@ -30,27 +30,13 @@ struct shape_case {
     bool in_short_run;
 };
 
-model::tiny_model_params shape(uint32_t layers, uint32_t width, uint32_t heads, uint32_t kv_heads,
-                               uint32_t ffn, model::tensor_type type, uint32_t vocab = 0) {
-    model::tiny_model_params p;
-    p.layers = layers;
-    p.width = width;
-    p.heads = heads;
-    p.kv_heads = kv_heads;
-    p.ffn = ffn;
-    p.type = type;
-    p.vocab = vocab;
-    return p;
-}
-
-using model::tensor_type;
 const std::vector<shape_case> shapes = {
-    {"tiny", shape(2, 64, 4, 4, 256, tensor_type::f32), true},
-    {"gqa-f16", shape(4, 256, 8, 2, 704, tensor_type::f16), true},
-    {"wide-f32", shape(8, 512, 8, 8, 1376, tensor_type::f32), false},
-    {"vocab-128k", shape(2, 256, 4, 4, 768, tensor_type::f32, 128256), true},
-    {"narrow-ffn", shape(2, 1024, 16, 16, 1024, tensor_type::f16), false},
-    {"1b-slice", shape(4, 2048, 32, 8, 5632, tensor_type::f16), false},
+    {"tiny", shapes::tiny, true},
+    {"gqa-f16", shapes::gqa_f16, true},
+    {"wide-f32", shapes::wide_f32, false},
+    {"vocab-128k", shapes::vocab_128k, true},
+    {"narrow-ffn", shapes::narrow_ffn, false},
+    {"1b-slice", shapes::slice_1b, false},
 };
 
 struct setting {

@@ -142,26 +142,7 @@ struct calibration_row {
     int ubatch = 0;           // -b N -ub N in extra_args; 0: the defaults
 };
 
-model::tiny_model_params params(uint32_t layers, uint32_t width, uint32_t heads, uint32_t kv_heads,
-                                uint32_t ffn, model::tensor_type type, uint32_t vocab = 0) {
-    model::tiny_model_params p;
-    p.layers = layers;
-    p.width = width;
-    p.heads = heads;
-    p.kv_heads = kv_heads;
-    p.ffn = ffn;
-    p.type = type;
-    p.vocab = vocab;
-    return p;
-}
-
-using model::tensor_type;
-const auto tiny = params(2, 64, 4, 4, 256, tensor_type::f32);
-const auto gqa_f16 = params(4, 256, 8, 2, 704, tensor_type::f16);
-const auto wide_f32 = params(8, 512, 8, 8, 1376, tensor_type::f32);
-const auto vocab_128k = params(2, 256, 4, 4, 768, tensor_type::f32, 128256);
-const auto narrow_ffn = params(2, 1024, 16, 16, 1024, tensor_type::f16);
-const auto slice_1b = params(4, 2048, 32, 8, 5632, tensor_type::f16);
+using namespace test::shapes;
 
 const calibration_row calibration[] = {
     {"tiny", tiny, 512, 1, {8.31, 0.25, 0.12, 2.51}, false, 0},
