@@ -2,7 +2,7 @@
 #   make run    a local llama-orch on a generated tiny model, with a streamed sample request
 #   make test   the whole test suite
 # Under the sanitizers (build-asan/, build-tsan/; each first build is long, later ones hit ccache):
-#   make test-asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs it)
 #   make test-tsan   the integration tests under ThreadSanitizer
 # CI (CI=true) builds with warnings as errors.
 PRESET ?= $(if $(CI),ci,release)
