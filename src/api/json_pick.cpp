@@ -1,6 +1,7 @@
 #include "api/json_pick.h"
 
 #include <cstdint>
+#include <limits>
 
 #include <boost/json/basic_parser_impl.hpp>
 
@@ -128,8 +129,17 @@ struct json_pick::state {
         return true;
     }
     bool on_double(double d, string_view, error_code&) {
-        scalar(kind::number, static_cast<long long>(d), d, false);
+        scalar(kind::number, truncated(d), d, false);
         return true;
+    }
+    // A double outside long long's range (1e300, an overflow to infinity) saturates, and NaN reads
+    // 0: converting them as they are is undefined.
+    static long long truncated(double d) {
+        constexpr double limit = 9223372036854775808.0;  // 2^63
+        if (!(d == d)) return 0;
+        if (d >= limit) return std::numeric_limits<long long>::max();
+        if (d < -limit) return std::numeric_limits<long long>::min();
+        return static_cast<long long>(d);
     }
     bool on_bool(bool b, error_code&) {
         scalar(kind::boolean, 0, 0, b);

@@ -1,5 +1,7 @@
 #include "api/json_pick.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 using llorch::api::json_pick;
@@ -55,4 +57,14 @@ TEST(json_pick, a_key_given_twice_reads_as_its_last_value_like_the_dom_parse) {
     ASSERT_TRUE(p.parse(R"({"content":"a","content":"b","error":"x","error":{"m":1}})"));
     EXPECT_EQ(p[0].text, "b");
     EXPECT_EQ(p[1].k, kind::object);
+}
+
+TEST(json_pick, a_number_beyond_long_long_saturates_its_integer_reading) {
+    json_pick p({"up", "down", "small"});
+    ASSERT_TRUE(p.parse(R"({"up":1e300,"down":-1e300,"small":-2.9})"));
+    EXPECT_EQ(p[0].k, kind::number);
+    EXPECT_DOUBLE_EQ(p[0].number, 1e300);
+    EXPECT_EQ(p[0].integer, std::numeric_limits<long long>::max());
+    EXPECT_EQ(p[1].integer, std::numeric_limits<long long>::min());
+    EXPECT_EQ(p[2].integer, -2);
 }
