@@ -5,17 +5,29 @@
 # llorch-sim pool, closed loop at 16 streams; the first 300 requests warm up and are not
 # counted. Prints instructions per request and the functions with the most inclusive cost.
 #
+# --per-token: instructions per relayed token instead, net of the per-request part. The pool's
+# inter-token latency is 10 ms and 8 streams run (so that orchestratord, slowed by callgrind,
+# keeps up and relays one engine chunk per token, as it does at full speed); in one process,
+# -n requests of 4 tokens are counted, then --long-n requests of --long-tokens (256) tokens;
+# per token = (per long request - per short request) / (256 - 4). The profile shown is that of
+# the long requests.
+#
 #   bench/run-instructions.sh [--build DIR] [--target orch|orch-stream|openai-completions] [-n N]
+#                             [--per-token [--long-n N] [--long-tokens T]]
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-TARGET=orch-stream; N=1000; TOP=40; args=()
+TARGET=orch-stream; N=""; TOP=40; PER_TOKEN=0; LONG_N=100; LONG_TOKENS=256; args=()
 while (($#)); do
   case "$1" in
     --target) TARGET="$2"; shift 2 ;;
     -n) N="$2"; shift 2 ;;
     --top) TOP="$2"; shift 2 ;;
+    --per-token) PER_TOKEN=1; shift ;;
+    --long-n) LONG_N="$2"; shift 2 ;;
+    --long-tokens) LONG_TOKENS="$2"; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
+if ((PER_TOKEN)); then ITL=10ms; STREAMS=8; N=${N:-200}; else ITL=1ms; STREAMS=16; N=${N:-1000}; fi
 bench_parse_args "${args[@]}"
 require_pkg valgrind valgrind
 command -v callgrind_control >/dev/null || { echo "callgrind_control not found (Debian: valgrind)" >&2; exit 2; }
@@ -30,7 +42,7 @@ slots = 1024
 ctx = 256
 threads = 1
 engine_path = "$SIM_ENGINE"
-extra_args = ["--ttft", "1ms", "--itl", "1ms"]
+extra_args = ["--ttft", "1ms", "--itl", "$ITL"]
 TOML
 OUT="$WORK/callgrind.out"
 # One io thread: callgrind serialises threads anyway, and the count is then that of the control
@@ -49,21 +61,41 @@ done
 [[ -n "$PORT" ]] || { echo "orchestratord did not start under valgrind" >&2; tail -5 "$WORK/orch.log" >&2; exit 1; }
 wait_http "http://127.0.0.1:$PORT/ready" 180
 URL="http://127.0.0.1:$PORT"
-"$LOADGEN" --target "$TARGET" --url "$URL" --model sim -c 16 --requests 300 --max-tokens 4 >/dev/null
-callgrind_control -z "$ORCH_PID" >/dev/null
-"$LOADGEN" --target "$TARGET" --url "$URL" --model sim -c 16 --requests "$N" --max-tokens 4 \
-  --json "$WORK/lg.json" >/dev/null
-callgrind_control -d "$ORCH_PID" >/dev/null
-ok=$(jq .requests_ok "$WORK/lg.json")
-[[ "$ok" == "$N" ]] || { echo "only $ok of $N requests succeeded" >&2; exit 1; }
-for ((i = 0; i < 100; i++)); do [[ -s "$OUT.1" ]] && break; sleep 0.1; done
-total=$(callgrind_annotate "$OUT.1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-echo "target $TARGET, $N requests of 4 tokens, build $BUILD_DIR (commit $(git -C "$(dirname "$BUILD_DIR")" rev-parse --short HEAD 2>/dev/null || echo unknown))"
-echo "instructions per request: $((total / N))"
-echo
-echo "inclusive instructions per request, by function (llama-orch's own):"
-callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$OUT.1" 2>/dev/null |
-  awk -v n="$N" -v top="$TOP" '/\?\?\?:llorch::/ && !/orchestratord_app::run|serve_until_signal/ {
+"$LOADGEN" --target "$TARGET" --url "$URL" --model sim -c "$STREAMS" --requests 300 --max-tokens 4 >/dev/null
+# Counts `n` requests of `tokens` tokens into dump number `dump`; prints the total instructions.
+count() {
+  local n=$1 tokens=$2 dump=$3 ok i
+  callgrind_control -z "$ORCH_PID" >/dev/null
+  "$LOADGEN" --target "$TARGET" --url "$URL" --model sim -c "$STREAMS" --requests "$n" \
+    --max-tokens "$tokens" --json "$WORK/lg$dump.json" >/dev/null
+  callgrind_control -d "$ORCH_PID" >/dev/null
+  ok=$(jq .requests_ok "$WORK/lg$dump.json")
+  [[ "$ok" == "$n" ]] || { echo "only $ok of $n requests succeeded" >&2; exit 1; }
+  for ((i = 0; i < 100; i++)); do [[ -s "$OUT.$dump" ]] && break; sleep 0.1; done
+  callgrind_annotate "$OUT.$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
+}
+commit=$(git -C "$(dirname "$BUILD_DIR")" rev-parse --short HEAD 2>/dev/null || echo unknown)
+total=$(count "$N" 4 1)
+PROFILE="$OUT.1"; PER=$N
+if ((PER_TOKEN)); then
+  long=$(count "$LONG_N" "$LONG_TOKENS" 2)
+  tokens=$(jq .tokens_all "$WORK/lg2.json")
+  echo "target $TARGET, $N requests of 4 tokens then $LONG_N of $LONG_TOKENS (ITL $ITL, $STREAMS streams), build $BUILD_DIR (commit $commit)"
+  echo "instructions per request (4 tokens): $((total / N))"
+  echo "instructions per request ($LONG_TOKENS tokens): $((long / LONG_N)) ($tokens tokens relayed)"
+  echo "instructions per token, net of the request: $(((long / LONG_N - total / N) / (LONG_TOKENS - 4)))"
+  PROFILE="$OUT.2"; PER=$tokens
+  echo
+  echo "inclusive instructions per relayed token, by function (llama-orch's own; long requests, request part included):"
+else
+  echo "target $TARGET, $N requests of 4 tokens, build $BUILD_DIR (commit $commit)"
+  echo "instructions per request: $((total / N))"
+  echo
+  echo "inclusive instructions per request, by function (llama-orch's own):"
+fi
+callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$PROFILE" 2>/dev/null |
+  awk -v n="$PER" -v top="$TOP" '/\?\?\?:llorch::/ && !/orchestratord_app::run|serve_until_signal/ {
       if (shown++ >= top) next
       gsub(",", "", $1); name = $0; sub(/^[^?]*\?\?\?:/, "", name); sub(/\(.*/, "", name);
       printf "%9d  %s\n", $1 / n, name }'
+if [[ -n "${KEEP_PROFILE:-}" ]]; then cp "$PROFILE" "$KEEP_PROFILE"; fi

@@ -4,6 +4,7 @@
 
 #include "api/json_pick.h"
 #include "engines/embeddings.h"
+#include "engines/llamacpp_chunk.h"
 #include "http/sse.h"
 
 namespace llorch::engines {
@@ -160,19 +161,25 @@ class sse_json_decoder : public stream_decoder {
     std::vector<http::sse_event> events_;
 };
 
-// llama-server's native POST /completion stream. A token's chunk is read for the fields the
-// relay uses in one pass, without a DOM (this runs once per token); a chunk with an error
-// takes the DOM path below.
+// llama-server's native POST /completion stream. A token's chunk is read in place
+// (scan_llamacpp_chunk: this runs once per token); any other chunk (the last one, with its counts
+// and timings) is read for the fields the relay uses in one pass with json_pick, without a DOM;
+// a chunk with an error takes the DOM path below.
 class llamacpp_completion_decoder : public sse_json_decoder {
     enum field { content, stop, predicted, evaluated, predicted_ms, stop_type, error_field };
     api::json_pick pick_{{"content", "stop", "tokens_predicted", "tokens_evaluated",
                           "timings.predicted_ms", "stop_type", "error"}};
+    std::string content_;  // the token chunk's text, its buffer reused
 
     static long long int_of(const api::json_pick::value& v) {
         using k = api::json_pick::kind;
         return v.k == k::integer || v.k == k::number ? v.integer : -1;
     }
     void on_data(std::string_view data, std::vector<engine_event>& out) override {
+        if (scan_llamacpp_chunk(data, content_) == llamacpp_chunk::token) {
+            token(content_, out);
+            return;
+        }
         if (!pick_.parse(data)) return;
         if (pick_[error_field].k != api::json_pick::kind::absent)
             return sse_json_decoder::on_data(data, out);

@@ -421,37 +421,56 @@ struct server::impl : std::enable_shared_from_this<impl> {
         co_return !ec;
     }
 
-    // Writes a piece of a streamed body, with the response head before it (when not yet sent)
-    // and the body's end after it (`last`), in one write. HTTP/1.1 frames it as chunks; HTTP/1.0
-    // gets the bytes as they are and the end of the connection ends the body.
-    template <class Stream>
-    asio::awaitable<boost::system::error_code> write_piece(Stream& stream, std::string& head,
-                                                           const std::string* data, bool last,
-                                                           bool chunked) {
-        static constexpr std::string_view crlf = "\r\n";
-        static constexpr std::string_view end = "0\r\n\r\n";
+    // A piece of a streamed body as buffers, with the response head before it (when not yet
+    // sent) and the body's end after it (`last`). HTTP/1.1 frames it as chunks; HTTP/1.0 gets
+    // the bytes as they are and the end of the connection ends the body.
+    struct piece_buffers {
         char size_line[20];
-        size_t size_len = 0;
-        bool framed = chunked && data && !data->empty();
-        if (framed) {
-            auto r = std::to_chars(size_line, size_line + sizeof size_line - 2, data->size(), 16);
-            size_len = static_cast<size_t>(r.ptr - size_line);
-            size_line[size_len++] = '\r';
-            size_line[size_len++] = '\n';
+        std::array<asio::const_buffer, 5> bufs;
+        piece_buffers(const std::string& head, const std::string* data, bool last, bool chunked) {
+            static constexpr std::string_view crlf = "\r\n";
+            static constexpr std::string_view end = "0\r\n\r\n";
+            size_t size_len = 0;
+            bool framed = chunked && data && !data->empty();
+            if (framed) {
+                auto r =
+                    std::to_chars(size_line, size_line + sizeof size_line - 2, data->size(), 16);
+                size_len = static_cast<size_t>(r.ptr - size_line);
+                size_line[size_len++] = '\r';
+                size_line[size_len++] = '\n';
+            }
+            bufs = {
+                asio::buffer(head),
+                asio::buffer(size_line, size_len),
+                data ? asio::buffer(*data) : asio::const_buffer(),
+                framed ? asio::buffer(crlf.data(), crlf.size()) : asio::const_buffer(),
+                last && chunked ? asio::buffer(end.data(), end.size()) : asio::const_buffer(),
+            };
         }
-        std::array<asio::const_buffer, 5> bufs{
-            asio::buffer(head),
-            asio::buffer(size_line, size_len),
-            data ? asio::buffer(*data) : asio::const_buffer(),
-            framed ? asio::buffer(crlf.data(), crlf.size()) : asio::const_buffer(),
-            last && chunked ? asio::buffer(end.data(), end.size()) : asio::const_buffer(),
-        };
+    };
+
+    // What the socket did not take of a piece at once, written under the write deadline.
+    template <class Stream>
+    asio::awaitable<boost::system::error_code> write_rest(
+        Stream& stream, const std::array<asio::const_buffer, 5>& bufs, size_t sent) {
+        beast::buffers_suffix<std::array<asio::const_buffer, 5>> rest(bufs);
+        rest.consume(sent);
         boost::system::error_code ec;
         beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
-        co_await asio::async_write(stream, bufs, asio::redirect_error(use_awaitable, ec));
+        co_await asio::async_write(stream, rest, asio::redirect_error(use_awaitable, ec));
         beast::get_lowest_layer(stream).expires_never();
-        head.clear();
         co_return ec;
+    }
+
+    // Sends what the socket takes at once, without blocking; 0 on any error (the asynchronous
+    // write that follows meets it again and reports it).
+    template <class Buffers>
+    static size_t try_send(tcp::socket& sock, const Buffers& bufs) {
+        boost::system::error_code ec;
+        if (!sock.non_blocking()) sock.non_blocking(true, ec);
+        if (ec) return 0;
+        size_t n = sock.write_some(bufs, ec);
+        return ec ? 0 : n;
     }
 
     // Streams a body, one piece per pulled frame batch; the head goes with the first piece. The
@@ -494,8 +513,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
             if (chunk && chunk->empty() && head.empty()) *chunk = ": keep-alive\n\n";
             last_sent = !chunk || src->ended();
-            auto ec =
-                co_await write_piece(stream, head, chunk ? &*chunk : nullptr, last_sent, chunked);
+            // A piece that fits the socket's send buffer (a stream's frames nearly always do)
+            // leaves in one non-blocking send: no write operation, deadline, coroutine frame or
+            // suspension. Only what the socket did not take goes the asynchronous way.
+            piece_buffers piece(head, chunk ? &*chunk : nullptr, last_sent, chunked);
+            size_t sent = 0;
+            if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+                sent = try_send(stream.socket(), piece.bufs);
+            boost::system::error_code ec;
+            if (sent < asio::buffer_size(piece.bufs))
+                ec = co_await write_rest(stream, piece.bufs, sent);
+            head.clear();
             if (ec) {
                 if (ec == beast::error::timeout && opts.slow_readers_cut)
                     opts.slow_readers_cut->Increment();

@@ -26,9 +26,14 @@ std::string iso_time(std::chrono::system_clock::time_point when) {
     return buf;
 }
 
+std::optional<http::sse_event> event_cursor::take() {
+    if (i_ < batch_.size()) return std::move(batch_[i_++]);
+    return std::nullopt;
+}
+
 asio::awaitable<std::optional<http::sse_event>> event_cursor::next() {
     for (;;) {
-        if (i_ < batch_.size()) co_return batch_[i_++];
+        if (i_ < batch_.size()) co_return std::move(batch_[i_++]);
         batch_.clear();
         i_ = 0;
         auto chunk = co_await reader_->next(std::chrono::milliseconds(15'000));
@@ -214,66 +219,93 @@ class compat_stream final : public http::body_stream {
   public:
     compat_stream(compat_ctx c, std::shared_ptr<http::body_stream> reader)
         : c_(std::move(c)), head_(openai_chunk_head(c_)), cur_(std::move(reader)) {}
+    // Every event already read goes out in one chunk (one write for the frames that are ready
+    // together); the cursor is awaited only when none is left.
     asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds) override {
         if (done_) co_return std::nullopt;
-        bool ollama = is_ollama(c_.d);
+        std::string out;
         for (;;) {
-            auto ev = co_await cur_.next();
+            auto ev = cur_.take();
+            if (!ev) {
+                if (!out.empty()) co_return out;
+                ev = co_await cur_.next();
+            }
             if (!ev) {
                 done_ = true;
                 co_return std::nullopt;
             }
-            if (!ollama && ev->event == "token") {
-                // The text is already escaped in the token frame: copied, not parsed and
-                // re-serialized. Every token frame of a task's log has that shape.
-                if (auto t = token_frame_text(ev->data)) {
-                    bool role = std::exchange(role_due_, false);
-                    co_return openai_chunk(c_, head_, &*t, nullptr, role);
-                }
-                continue;
-            }
-            boost::system::error_code ec;
-            auto v = json::parse(ev->data, ec);
-            if (ec || !v.is_object()) continue;
-            const auto& o = v.get_object();
-            if (ev->event == "token") {
-                auto* t = o.if_contains("t");
-                if (!t || !t->is_string()) continue;
-                co_return ollama_line(c_, std::string(t->get_string()), false) + "\n";
-            }
-            if (ev->event == "tool_call") {
-                // Ollama sends a call whole, in a line before the last.
-                if (c_.d == dialect::ollama_chat) add_tool_call_piece(calls_, o);
-                if (c_.d != dialect::openai_chat) continue;
-                bool role = std::exchange(role_due_, false);
-                co_return openai_tool_chunk(c_, o, role);
-            }
-            if (ev->event == "end") {
-                done_ = true;
-                auto e = end_figures_of(o);
-                if (ollama && !calls_.empty())
-                    co_return ollama_line(c_, "", false, nullptr, nullptr, &calls_) + "\n" +
-                        ollama_line(c_, "", true, &e) + "\n";
-                if (ollama) co_return ollama_line(c_, "", true, &e) + "\n";
-                bool role = std::exchange(role_due_, false);
-                auto out = openai_chunk(c_, head_, nullptr, e.finish_reason.c_str(), role);
-                if (c_.include_usage) out += openai_usage_chunk(c_, e);
-                co_return out + "data: [DONE]\n\n";
-            }
-            if (ev->event == "error") {
-                done_ = true;
-                auto e = task_error_of(o);
-                if (ollama) co_return ollama_error(e, "").body + "\n";
-                std::string out;
-                http::append_sse(out, "", openai_error(e, "").body);
-                co_return out + "data: [DONE]\n\n";
-            }
+            on_event(*ev, out);
+            if (done_) co_return out;
         }
     }
     void on_disconnect() override { cur_.disconnect(); }
     bool ended() const override { return done_; }
 
   private:
+    // The first piece becomes the chunk as it is; later ones are appended.
+    static void add(std::string& out, std::string piece) {
+        if (out.empty())
+            out = std::move(piece);
+        else
+            out += piece;
+    }
+    // Appends what one event of the task becomes in the dialect (possibly nothing).
+    void on_event(const http::sse_event& ev, std::string& out) {
+        bool ollama = is_ollama(c_.d);
+        if (!ollama && ev.event == "token") {
+            // The text is already escaped in the token frame: copied, not parsed and
+            // re-serialized. Every token frame of a task's log has that shape.
+            if (auto t = token_frame_text(ev.data)) {
+                bool role = std::exchange(role_due_, false);
+                add(out, openai_chunk(c_, head_, &*t, nullptr, role));
+            }
+            return;
+        }
+        boost::system::error_code ec;
+        auto v = json::parse(ev.data, ec);
+        if (ec || !v.is_object()) return;
+        const auto& o = v.get_object();
+        if (ev.event == "token") {
+            auto* t = o.if_contains("t");
+            if (!t || !t->is_string()) return;
+            out += ollama_line(c_, std::string(t->get_string()), false) + "\n";
+            return;
+        }
+        if (ev.event == "tool_call") {
+            // Ollama sends a call whole, in a line before the last.
+            if (c_.d == dialect::ollama_chat) add_tool_call_piece(calls_, o);
+            if (c_.d != dialect::openai_chat) return;
+            bool role = std::exchange(role_due_, false);
+            out += openai_tool_chunk(c_, o, role);
+            return;
+        }
+        if (ev.event == "end") {
+            done_ = true;
+            auto e = end_figures_of(o);
+            if (ollama && !calls_.empty())
+                out += ollama_line(c_, "", false, nullptr, nullptr, &calls_) + "\n";
+            if (ollama) {
+                out += ollama_line(c_, "", true, &e) + "\n";
+                return;
+            }
+            bool role = std::exchange(role_due_, false);
+            out += openai_chunk(c_, head_, nullptr, e.finish_reason.c_str(), role);
+            if (c_.include_usage) out += openai_usage_chunk(c_, e);
+            out += "data: [DONE]\n\n";
+            return;
+        }
+        if (ev.event == "error") {
+            done_ = true;
+            auto e = task_error_of(o);
+            if (ollama) {
+                out += ollama_error(e, "").body + "\n";
+                return;
+            }
+            http::append_sse(out, "", openai_error(e, "").body);
+            out += "data: [DONE]\n\n";
+        }
+    }
+
     compat_ctx c_;
     std::string head_;
     event_cursor cur_;

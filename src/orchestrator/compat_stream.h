@@ -31,6 +31,8 @@ class event_cursor {
   public:
     explicit event_cursor(std::shared_ptr<http::body_stream> reader) : reader_(std::move(reader)) {}
     asio::awaitable<std::optional<http::sse_event>> next();
+    // An event already read, if any: next() without waiting.
+    std::optional<http::sse_event> take();
     void disconnect() { reader_->on_disconnect(); }
 
   private:
