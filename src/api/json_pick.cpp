@@ -96,7 +96,12 @@ struct json_pick::state {
         key.append(s.data(), s.size());
         path.resize(levels.back().len);
         if (!path.empty()) path += '.';
-        path += key;
+        // A key with a dot in it is no segment of any wanted path: '\x01' stands for it, so that
+        // {"choices.0": …} is not read as {"choices": [ … ]}.
+        if (key.find('.') == std::string::npos)
+            path += key;
+        else
+            path += '\x01';
         key.clear();
         return true;
     }

@@ -68,3 +68,12 @@ TEST(json_pick, a_number_beyond_long_long_saturates_its_integer_reading) {
     EXPECT_EQ(p[1].integer, std::numeric_limits<long long>::min());
     EXPECT_EQ(p[2].integer, -2);
 }
+
+TEST(json_pick, a_key_with_a_dot_in_it_is_not_read_as_a_path) {
+    json_pick p({"choices.1", "timings.predicted_ms", "a.b"});
+    ASSERT_TRUE(p.parse(R"({"choices.1":"limit","timings.predicted_ms":3,"a":{"b.c":1,"b":2}})"));
+    EXPECT_EQ(p[0].k, kind::absent);
+    EXPECT_EQ(p[1].k, kind::absent);
+    EXPECT_EQ(p[2].k, kind::integer);
+    EXPECT_EQ(p[2].integer, 2);
+}
