@@ -103,7 +103,19 @@ struct json_pick::state {
         else
             path += '\x01';
         key.clear();
+        forget_below();
         return true;
+    }
+    // A key given twice: its last value counts whole, as in the DOM parse, so what the earlier
+    // value held below it is forgotten ({"a":{"b":1},"a":{}} has no "a.b").
+    void forget_below() {
+        for (size_t i = 0; i < paths->size(); ++i) {
+            const auto& p = (*paths)[i];
+            if (p.size() > path.size() && p[path.size()] == '.' && p.starts_with(path)) {
+                (*values)[i].k = kind::absent;
+                (*values)[i].text.clear();
+            }
+        }
     }
     bool on_string_part(string_view s, std::size_t, error_code&) {
         if (!in_string) {

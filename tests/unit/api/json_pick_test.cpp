@@ -77,3 +77,11 @@ TEST(json_pick, a_key_with_a_dot_in_it_is_not_read_as_a_path) {
     EXPECT_EQ(p[2].k, kind::integer);
     EXPECT_EQ(p[2].integer, 2);
 }
+
+TEST(json_pick, a_key_given_twice_forgets_what_its_first_value_held_below_it) {
+    json_pick p({"a.0.b", "a.1", "c"});
+    ASSERT_TRUE(p.parse(R"({"a":[{"b":[0,2]},{}],"c":1,"a":[{"x":1}]})"));
+    EXPECT_EQ(p[0].k, kind::absent);
+    EXPECT_EQ(p[1].k, kind::absent);
+    EXPECT_EQ(p[2].k, kind::integer);
+}
