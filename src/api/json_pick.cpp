@@ -96,9 +96,10 @@ struct json_pick::state {
         key.append(s.data(), s.size());
         path.resize(levels.back().len);
         if (!path.empty()) path += '.';
-        // A key with a dot in it is no segment of any wanted path: '\x01' stands for it, so that
-        // {"choices.0": …} is not read as {"choices": [ … ]}.
-        if (key.find('.') == std::string::npos)
+        // An empty key, or one with a dot in it, is no segment of any wanted path: '\x01' stands
+        // for it, so that {"choices.0": …} is not read as {"choices": [ … ]}, nor {"": {"a": 1}}
+        // as {"a": 1}.
+        if (!key.empty() && key.find('.') == std::string::npos)
             path += key;
         else
             path += '\x01';

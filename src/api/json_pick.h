@@ -2,7 +2,8 @@
 // The values at a few paths of a JSON object, read in one pass without building a DOM: for the
 // chunks of engine streams, parsed once per token, of which the relay reads a handful of fields.
 // A path is its keys and array indexes joined with '.': "content", "timings.predicted_ms",
-// "choices.0.delta.content". A key that itself holds a dot matches no path. A value that is an
+// "choices.0.delta.content". An empty key, or one that holds a dot, matches no
+// path. A value that is an
 // object or an array is reported by its kind only. A number's integer reading saturates.
 //
 // Cost: one SAX pass over the text (Boost.JSON's basic_parser); per value, one comparison of its

@@ -69,13 +69,16 @@ TEST(json_pick, a_number_beyond_long_long_saturates_its_integer_reading) {
     EXPECT_EQ(p[2].integer, -2);
 }
 
-TEST(json_pick, a_key_with_a_dot_in_it_is_not_read_as_a_path) {
+TEST(json_pick, an_empty_key_or_one_with_a_dot_in_it_is_not_read_as_a_path) {
     json_pick p({"choices.1", "timings.predicted_ms", "a.b"});
     ASSERT_TRUE(p.parse(R"({"choices.1":"limit","timings.predicted_ms":3,"a":{"b.c":1,"b":2}})"));
     EXPECT_EQ(p[0].k, kind::absent);
     EXPECT_EQ(p[1].k, kind::absent);
     EXPECT_EQ(p[2].k, kind::integer);
     EXPECT_EQ(p[2].integer, 2);
+    // Nor is an empty key: {"": {"a.b": …}} holds no "a.b".
+    ASSERT_TRUE(p.parse(R"({"":{"a":{"b":1}}})"));
+    EXPECT_EQ(p[2].k, kind::absent);
 }
 
 TEST(json_pick, a_key_given_twice_forgets_what_its_first_value_held_below_it) {
