@@ -91,7 +91,14 @@ test("a task started through the API appears and leaves live", async () => {
 });
 
 test("the drain button drains the pool and its state changes on the page", async () => {
-  await page.click(`#pools tr[data-pool-id="${poolId}"] button[title^="No new tasks"]`);
+  // Found and clicked in one step in the page: the live table re-renders its rows, and a handle
+  // taken before a re-render clicks a detached node.
+  await page.waitForFunction((id) => {
+    const b = document.querySelector(`#pools tr[data-pool-id="${id}"] button[title^="No new tasks"]`);
+    if (!b) return false;
+    b.click();
+    return true;
+  }, { timeout: 30000 }, poolId);
   await page.waitForFunction((id) => {
     const r = document.querySelector(`#pools tr[data-pool-id="${id}"]`);
     return r && (r.dataset.state === "draining" || r.dataset.state === "offline");
