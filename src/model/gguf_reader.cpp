@@ -153,8 +153,11 @@ model_result<gguf_reader> gguf_reader::open(const fs::path& path) {
         return model_error{model_errc::io_error,
                            fmt::format("cannot open {}: {}", path.string(), std::strerror(errno))};
     }
-    std::vector<char> buffer(1 << 20);
-    std::setvbuf(file.get(), buffer.data(), _IOFBF, buffer.size());
+    // A large buffer for the token list of a real model, but never more than the file holds:
+    // filling a megabyte for a small file costs more than reading it.
+    const auto buffer_size = static_cast<size_t>(std::clamp<uintmax_t>(size, 4096, 1 << 20));
+    auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
+    std::setvbuf(file.get(), buffer.get(), _IOFBF, buffer_size);
     cursor in(file.get(), size);
     auto fail = [&path](model_error e) {
         e.message = fmt::format("{}: {}", path.string(), e.message);
