@@ -12,6 +12,7 @@
 #include "common/paths.h"
 #include "model/gguf_reader.h"
 #include "model/tiny_model.h"
+#include "progress_bar.h"
 
 namespace llorch::cli {
 namespace {
@@ -38,12 +39,6 @@ struct make_tiny_options {
 [[noreturn]] void fail(const std::string& message) {
     std::cerr << "llorch model make-tiny: " << message << "\n";
     std::exit(1);
-}
-
-std::string human_bytes(uint64_t n) {
-    if (n >= (1ull << 30)) return fmt::format("{:.2f} GiB", static_cast<double>(n) / (1ull << 30));
-    if (n >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ull << 20));
-    return fmt::format("{} bytes", n);
 }
 
 void run_make_tiny(const make_tiny_options& o, const CLI::App& cmd) {

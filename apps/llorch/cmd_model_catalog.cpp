@@ -21,13 +21,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-std::string human_bytes(double n) {
-    if (n >= double(1ull << 30)) return fmt::format("{:.2f} GiB", n / double(1ull << 30));
-    if (n >= double(1ull << 20)) return fmt::format("{:.1f} MiB", n / double(1ull << 20));
-    if (n >= 1024) return fmt::format("{:.1f} KiB", n / 1024);
-    return fmt::format("{:.0f} B", n);
-}
-
 struct pull_args {
     std::string url, source, name, node, sha256;
     bool json = false;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 namespace llorch::cli {
 
 progress_bar::progress_bar(std::ostream& out, std::string title, bool enabled)
@@ -31,6 +33,13 @@ void progress_bar::finish(bool ok, const std::string& label, double seconds) {
     show(ok ? 1.0 : 0.0, label, seconds);
     if (tty_) out_ << "\n";
     out_.flush();
+}
+
+std::string human_bytes(double n) {
+    if (n >= double(1ull << 30)) return fmt::format("{:.2f} GiB", n / double(1ull << 30));
+    if (n >= double(1ull << 20)) return fmt::format("{:.1f} MiB", n / double(1ull << 20));
+    if (n >= 1024) return fmt::format("{:.1f} KiB", n / 1024);
+    return fmt::format("{:.0f} B", n);
 }
 
 }  // namespace llorch::cli

@@ -24,4 +24,7 @@ class progress_bar {
     std::string last_label_;
 };
 
+// A byte count as people read it: "812 B", "3.1 KiB", "12.0 MiB", "1.25 GiB".
+std::string human_bytes(double n);
+
 }  // namespace llorch::cli

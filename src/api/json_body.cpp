@@ -80,6 +80,11 @@ error invalid_field(std::string_view field, std::string_view what) {
     return make_error(error_code::invalid_params, std::string(field) + ": " + std::string(what));
 }
 
+const json::value* present_field(const json::object& o, std::string_view key) {
+    auto* v = o.if_contains(key);
+    return v && !v->is_null() ? v : nullptr;
+}
+
 std::optional<double> json_number(const json::value& v) {
     if (v.is_double()) return v.get_double();
     if (v.is_int64()) return static_cast<double>(v.get_int64());

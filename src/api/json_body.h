@@ -34,6 +34,9 @@ api_result<std::chrono::milliseconds> duration_ms_field(const boost::json::objec
 // INVALID_PARAMS naming the field: "<field>: <what>".
 error invalid_field(std::string_view field, std::string_view what);
 
+// The field `key` of `o` when it is there and not null (OpenAI's bodies send null for "not set").
+const boost::json::value* present_field(const boost::json::object& o, std::string_view key);
+
 // A JSON number (integer or not) as a double; nullopt for any other value.
 std::optional<double> json_number(const boost::json::value& v);
 

@@ -7,7 +7,7 @@
 
 namespace llorch::api {
 namespace {
-using boost::json::error_code;
+using json_error_code = boost::json::error_code;
 using boost::json::string_view;
 
 struct level {
@@ -65,34 +65,34 @@ struct json_pick::state {
         }
     }
 
-    bool on_document_begin(error_code&) { return true; }
-    bool on_document_end(error_code&) { return true; }
-    bool on_object_begin(error_code&) {
+    bool on_document_begin(json_error_code&) { return true; }
+    bool on_document_end(json_error_code&) { return true; }
+    bool on_object_begin(json_error_code&) {
         if (levels.empty() && path.empty()) root_is_object = true;
         begin_value();
         if (auto* v = wanted(); v && !levels.empty()) v->k = kind::object;
         levels.push_back({path.size(), false});
         return true;
     }
-    bool on_object_end(std::size_t, error_code&) {
+    bool on_object_end(std::size_t, json_error_code&) {
         levels.pop_back();
         return true;
     }
-    bool on_array_begin(error_code&) {
+    bool on_array_begin(json_error_code&) {
         begin_value();
         if (auto* v = wanted(); v && !levels.empty()) v->k = kind::array;
         levels.push_back({path.size(), true});
         return true;
     }
-    bool on_array_end(std::size_t, error_code&) {
+    bool on_array_end(std::size_t, json_error_code&) {
         levels.pop_back();
         return true;
     }
-    bool on_key_part(string_view s, std::size_t, error_code&) {
+    bool on_key_part(string_view s, std::size_t, json_error_code&) {
         key.append(s.data(), s.size());
         return true;
     }
-    bool on_key(string_view s, std::size_t, error_code&) {
+    bool on_key(string_view s, std::size_t, json_error_code&) {
         key.append(s.data(), s.size());
         path.resize(levels.back().len);
         if (!path.empty()) path += '.';
@@ -118,7 +118,7 @@ struct json_pick::state {
             }
         }
     }
-    bool on_string_part(string_view s, std::size_t, error_code&) {
+    bool on_string_part(string_view s, std::size_t, json_error_code&) {
         if (!in_string) {
             in_string = true;
             begin_value();
@@ -131,22 +131,22 @@ struct json_pick::state {
         if (string_target) string_target->text.append(s.data(), s.size());
         return true;
     }
-    bool on_string(string_view s, std::size_t n, error_code& ec) {
+    bool on_string(string_view s, std::size_t n, json_error_code& ec) {
         on_string_part(s, n, ec);
         in_string = false;
         string_target = nullptr;
         return true;
     }
-    bool on_number_part(string_view, error_code&) { return true; }
-    bool on_int64(int64_t i, string_view, error_code&) {
+    bool on_number_part(string_view, json_error_code&) { return true; }
+    bool on_int64(int64_t i, string_view, json_error_code&) {
         scalar(kind::integer, i, static_cast<double>(i), false);
         return true;
     }
-    bool on_uint64(uint64_t u, string_view, error_code&) {
+    bool on_uint64(uint64_t u, string_view, json_error_code&) {
         scalar(kind::integer, static_cast<long long>(u), static_cast<double>(u), false);
         return true;
     }
-    bool on_double(double d, string_view, error_code&) {
+    bool on_double(double d, string_view, json_error_code&) {
         scalar(kind::number, truncated(d), d, false);
         return true;
     }
@@ -159,16 +159,16 @@ struct json_pick::state {
         if (d < -limit) return std::numeric_limits<long long>::min();
         return static_cast<long long>(d);
     }
-    bool on_bool(bool b, error_code&) {
+    bool on_bool(bool b, json_error_code&) {
         scalar(kind::boolean, 0, 0, b);
         return true;
     }
-    bool on_null(error_code&) {
+    bool on_null(json_error_code&) {
         scalar(kind::null, 0, 0, false);
         return true;
     }
-    bool on_comment_part(string_view, error_code&) { return true; }
-    bool on_comment(string_view, error_code&) { return true; }
+    bool on_comment_part(string_view, json_error_code&) { return true; }
+    bool on_comment(string_view, json_error_code&) { return true; }
 };
 
 namespace {
@@ -181,28 +181,32 @@ struct handler {
     json_pick::state* s;
 
     explicit handler(json_pick::state* st) : s(st) {}
-    bool on_document_begin(error_code& ec) { return s->on_document_begin(ec); }
-    bool on_document_end(error_code& ec) { return s->on_document_end(ec); }
-    bool on_object_begin(error_code& ec) { return s->on_object_begin(ec); }
-    bool on_object_end(std::size_t n, error_code& ec) { return s->on_object_end(n, ec); }
-    bool on_array_begin(error_code& ec) { return s->on_array_begin(ec); }
-    bool on_array_end(std::size_t n, error_code& ec) { return s->on_array_end(n, ec); }
-    bool on_key_part(string_view k, std::size_t n, error_code& ec) {
+    bool on_document_begin(json_error_code& ec) { return s->on_document_begin(ec); }
+    bool on_document_end(json_error_code& ec) { return s->on_document_end(ec); }
+    bool on_object_begin(json_error_code& ec) { return s->on_object_begin(ec); }
+    bool on_object_end(std::size_t n, json_error_code& ec) { return s->on_object_end(n, ec); }
+    bool on_array_begin(json_error_code& ec) { return s->on_array_begin(ec); }
+    bool on_array_end(std::size_t n, json_error_code& ec) { return s->on_array_end(n, ec); }
+    bool on_key_part(string_view k, std::size_t n, json_error_code& ec) {
         return s->on_key_part(k, n, ec);
     }
-    bool on_key(string_view k, std::size_t n, error_code& ec) { return s->on_key(k, n, ec); }
-    bool on_string_part(string_view v, std::size_t n, error_code& ec) {
+    bool on_key(string_view k, std::size_t n, json_error_code& ec) { return s->on_key(k, n, ec); }
+    bool on_string_part(string_view v, std::size_t n, json_error_code& ec) {
         return s->on_string_part(v, n, ec);
     }
-    bool on_string(string_view v, std::size_t n, error_code& ec) { return s->on_string(v, n, ec); }
-    bool on_number_part(string_view, error_code&) { return true; }
-    bool on_int64(int64_t i, string_view t, error_code& ec) { return s->on_int64(i, t, ec); }
-    bool on_uint64(uint64_t u, string_view t, error_code& ec) { return s->on_uint64(u, t, ec); }
-    bool on_double(double d, string_view t, error_code& ec) { return s->on_double(d, t, ec); }
-    bool on_bool(bool b, error_code& ec) { return s->on_bool(b, ec); }
-    bool on_null(error_code& ec) { return s->on_null(ec); }
-    bool on_comment_part(string_view, error_code&) { return true; }
-    bool on_comment(string_view, error_code&) { return true; }
+    bool on_string(string_view v, std::size_t n, json_error_code& ec) {
+        return s->on_string(v, n, ec);
+    }
+    bool on_number_part(string_view, json_error_code&) { return true; }
+    bool on_int64(int64_t i, string_view t, json_error_code& ec) { return s->on_int64(i, t, ec); }
+    bool on_uint64(uint64_t u, string_view t, json_error_code& ec) {
+        return s->on_uint64(u, t, ec);
+    }
+    bool on_double(double d, string_view t, json_error_code& ec) { return s->on_double(d, t, ec); }
+    bool on_bool(bool b, json_error_code& ec) { return s->on_bool(b, ec); }
+    bool on_null(json_error_code& ec) { return s->on_null(ec); }
+    bool on_comment_part(string_view, json_error_code&) { return true; }
+    bool on_comment(string_view, json_error_code&) { return true; }
 };
 }  // namespace
 
@@ -218,7 +222,7 @@ bool json_pick::parse(std::string_view text) {
     auto& h = *state_;
     h.reset();
     boost::json::basic_parser<handler> p{boost::json::parse_options{}, state_.get()};
-    error_code ec;
+    json_error_code ec;
     auto n = p.write_some(false, text.data(), text.size(), ec);
     // Only whitespace may follow the object.
     bool rest_blank = text.find_first_not_of(" \t\r\n", n) == std::string_view::npos;

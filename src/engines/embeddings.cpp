@@ -10,7 +10,7 @@ namespace llorch::engines {
 namespace json = boost::json;
 
 namespace {
-constexpr auto bad = api::invalid_field;
+using api::invalid_field;
 
 engine_event error_event(std::string message) {
     engine_event ev;
@@ -123,21 +123,21 @@ api::api_result<void> parse_embed(const json::object& o, generation_request& g) 
         g.embed.emplace_back(v->get_string());
     } else if (v->is_array()) {
         const auto& a = v->get_array();
-        if (a.empty()) return bad("embed", "must name at least one text");
+        if (a.empty()) return invalid_field("embed", "must name at least one text");
         if (a.size() > max_embed_inputs)
-            return bad("embed", "at most " + std::to_string(max_embed_inputs) + " texts (got " +
-                                    std::to_string(a.size()) + ")");
+            return invalid_field("embed", "at most " + std::to_string(max_embed_inputs) +
+                                              " texts (got " + std::to_string(a.size()) + ")");
         for (const auto& x : a) {
-            if (!x.is_string()) return bad("embed", shape);
+            if (!x.is_string()) return invalid_field("embed", shape);
             g.embed.emplace_back(x.get_string());
         }
     } else {
-        return bad("embed", shape);
+        return invalid_field("embed", shape);
     }
     for (size_t i = 0; i < g.embed.size(); ++i) {
         const auto field = "embed[" + std::to_string(i) + "]";
-        if (g.embed[i].empty()) return bad(field, "is empty: there is nothing to embed");
-        if (!valid_utf8(g.embed[i])) return bad(field, "is not valid UTF-8");
+        if (g.embed[i].empty()) return invalid_field(field, "is empty: there is nothing to embed");
+        if (!valid_utf8(g.embed[i])) return invalid_field(field, "is not valid UTF-8");
     }
     return {};
 }

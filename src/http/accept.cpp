@@ -7,7 +7,7 @@
 namespace llorch::http {
 namespace {
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_space(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     return s;
@@ -24,7 +24,7 @@ std::string lower(std::string_view s) {
 double quality(std::string_view params) {
     while (!params.empty()) {
         auto semi = params.find(';');
-        auto p = trim(params.substr(0, semi));
+        auto p = trim_space(params.substr(0, semi));
         if (p.size() > 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
             std::string v(p.substr(2));
             char* end = nullptr;
@@ -43,9 +43,9 @@ std::vector<media_range> parse_accept(std::string_view accept) {
     std::vector<media_range> out;
     while (!accept.empty()) {
         auto comma = accept.find(',');
-        auto range = trim(accept.substr(0, comma));
+        auto range = trim_space(accept.substr(0, comma));
         auto semi = range.find(';');
-        auto type = lower(trim(range.substr(0, semi)));
+        auto type = lower(trim_space(range.substr(0, semi)));
         if (!type.empty())
             out.push_back({std::move(type),
                            semi == std::string_view::npos ? 1.0 : quality(range.substr(semi + 1))});

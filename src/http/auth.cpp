@@ -21,7 +21,7 @@ std::string hex6(const std::array<unsigned char, 32>& d) {
     }
     return out;
 }
-std::string_view trim(std::string_view s) {
+std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
@@ -53,7 +53,7 @@ std::vector<std::string> token_set::parse_list(std::string_view list) {
     std::vector<std::string> out;
     while (!list.empty()) {
         auto comma = list.find(',');
-        auto item = trim(list.substr(0, comma));
+        auto item = trim_ows(list.substr(0, comma));
         if (!item.empty()) out.emplace_back(item);
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
@@ -83,7 +83,7 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
             std::tolower(static_cast<unsigned char>(b)))
             return std::nullopt;
     }
-    return trim(authorization.substr(prefix.size()));
+    return trim_ows(authorization.substr(prefix.size()));
 }
 
 }  // namespace llorch::http

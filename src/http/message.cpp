@@ -86,6 +86,10 @@ response response::from_error(const api::error& e, std::string_view correlation_
     return r;
 }
 
+response error_reply(const api::error& e, const request& q) {
+    return response::from_error(e, q.correlation_id);
+}
+
 std::string origin_form(std::string_view target) {
     if (target.starts_with("/")) return std::string(target);
     auto scheme = target.find("://");

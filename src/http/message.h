@@ -109,6 +109,9 @@ struct response {
     static response from_error(const api::error& e, std::string_view correlation_id);
 };
 
+// from_error answering `q`: its correlation id is echoed.
+response error_reply(const api::error& e, const request& q);
+
 using handler = std::function<asio::awaitable<response>(request)>;
 
 // A request target in absolute form ("http://host:port/path?q", as sent to a proxy) as the

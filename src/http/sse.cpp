@@ -28,6 +28,12 @@ void append_sse(std::string& out, std::string_view event, std::string_view data,
     out += '\n';
 }
 
+std::string sse_frame(std::string_view event, std::string_view data) {
+    std::string out;
+    append_sse(out, event, data);
+    return out;
+}
+
 // Lines are found with memchr and handed on as views of the input; only a line split across
 // two pieces is copied into line_.
 void sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {

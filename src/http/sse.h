@@ -18,6 +18,8 @@ struct sse_event {
 // Appends one frame: optional `id:`, optional `event:`, `data:` lines, blank line.
 void append_sse(std::string& out, std::string_view event, std::string_view data,
                 std::optional<long long> id = std::nullopt);
+// The same frame as a string of its own.
+std::string sse_frame(std::string_view event, std::string_view data);
 
 class sse_parser {
   public:

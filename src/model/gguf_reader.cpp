@@ -134,10 +134,6 @@ model_result<gguf_value> read_value(cursor& in, gguf_type t) {
     return gguf_value::raw_array(std::move(a));
 }
 
-uint64_t align_up(uint64_t n, uint64_t alignment) {
-    return (n + alignment - 1) / alignment * alignment;
-}
-
 }  // namespace
 
 model_result<gguf_reader> gguf_reader::open(const fs::path& path) {
@@ -250,7 +246,8 @@ model_result<gguf_reader> gguf_reader::open(const fs::path& path) {
         }
         r.tensors_.push_back(std::move(t));
     }
-    r.data_offset_ = r.tensors_.empty() ? in.position() : align_up(in.position(), r.alignment_);
+    r.data_offset_ =
+        r.tensors_.empty() ? in.position() : gguf_align_up(in.position(), r.alignment_);
     if (r.data_offset_ > size) return fail(bad_format("truncated before the tensor data"));
     const uint64_t data_size = size - r.data_offset_;
 

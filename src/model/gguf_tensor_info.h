@@ -16,6 +16,11 @@ inline constexpr std::string_view gguf_alignment_key = "general.alignment";
 inline constexpr std::size_t gguf_max_tensor_name = 63;
 inline constexpr std::size_t gguf_max_dims = 4;
 
+// `n` rounded up to a multiple of `alignment` (tensor data and the data section are aligned).
+inline constexpr uint64_t gguf_align_up(uint64_t n, uint64_t alignment) {
+    return (n + alignment - 1) / alignment * alignment;
+}
+
 // ggml's tensor types, numbered as on disk. Only f32 and f16 are written by this project; the
 // others are named so that the sizes of real (quantized) models can be computed.
 enum class tensor_type : uint32_t {

@@ -19,10 +19,6 @@ namespace {
 constexpr uint32_t gguf_version = 3;
 constexpr uint64_t progress_step = 16ull << 20;
 
-uint64_t align_up(uint64_t n, uint64_t alignment) {
-    return (n + alignment - 1) / alignment * alignment;
-}
-
 class byte_buffer {
   public:
     template <class T>
@@ -174,7 +170,7 @@ void gguf_writer::relayout() {
     uint64_t offset = 0;
     for (auto& t : tensors_) {
         t.offset = offset;
-        offset += align_up(t.n_bytes, alignment_);
+        offset += gguf_align_up(t.n_bytes, alignment_);
     }
 }
 
@@ -185,11 +181,11 @@ uint64_t gguf_writer::header_size() const {
     return n;
 }
 
-uint64_t gguf_writer::data_offset() const { return align_up(header_size(), alignment_); }
+uint64_t gguf_writer::data_offset() const { return gguf_align_up(header_size(), alignment_); }
 
 uint64_t gguf_writer::data_size() const {
     if (tensors_.empty()) return 0;
-    return tensors_.back().offset + align_up(tensors_.back().n_bytes, alignment_);
+    return tensors_.back().offset + gguf_align_up(tensors_.back().n_bytes, alignment_);
 }
 
 std::vector<uint8_t> gguf_writer::serialize_header() const {
@@ -241,7 +237,7 @@ model_result<void> gguf_writer::write(const fs::path& dest, const tensor_filler&
                                fmt::format("tensor '{}': {} bytes of data given, {} expected",
                                            t.name, sink.tensor_written_, t.n_bytes)};
         }
-        for (uint64_t pad = align_up(t.n_bytes, alignment_) - t.n_bytes; pad > 0;) {
+        for (uint64_t pad = gguf_align_up(t.n_bytes, alignment_) - t.n_bytes; pad > 0;) {
             const auto n = std::min<uint64_t>(pad, sizeof(zeros));
             sink.write(zeros, n);
             pad -= n;

@@ -14,10 +14,6 @@ using http::response;
 
 namespace {
 
-response err(const api::error& e, const request& q) {
-    return response::from_error(e, q.correlation_id);
-}
-
 api::error not_found(const std::string& what) {
     return api::make_error(api::error_code::not_found, what);
 }
@@ -60,15 +56,15 @@ json::object task_json(const task& t, const task_service& s) {
 asio::awaitable<response> client_api::submit(request q) {
     auto& s = tasks_;
     auto body = api::parse_json_body(q.body);
-    if (!body) co_return err(body.error(), q);
+    if (!body) co_return error_reply(body.error(), q);
     auto spec = parse_task_spec(*body);
-    if (!spec) co_return err(spec.error(), q);
+    if (!spec) co_return error_reply(spec.error(), q);
     if (!s.find(spec->task_id)) {
         auto fits = co_await s.check_prompt(*spec);
-        if (!fits) co_return err(fits.error(), q);
+        if (!fits) co_return error_reply(fits.error(), q);
     }
     auto a = s.submit(std::move(*spec));
-    if (!a) co_return err(a.error(), q);
+    if (!a) co_return error_reply(a.error(), q);
     const auto& id = a->t->spec.task_id;
     if (auto accept = q.header("Accept");
         accept && http::names_media_type(*accept, "text/event-stream")) {
@@ -99,7 +95,8 @@ asio::awaitable<response> client_api::submit(request q) {
 asio::awaitable<response> client_api::events(request q) {
     auto& s = tasks_;
     auto t = s.find(q.params[0]);
-    if (!t) co_return err(not_found("no task '" + q.params[0] + "' (it may have expired)"), q);
+    if (!t)
+        co_return error_reply(not_found("no task '" + q.params[0] + "' (it may have expired)"), q);
     std::optional<long long> last;
     std::optional<std::string> raw;
     if (auto h = q.header("Last-Event-ID"))
@@ -111,10 +108,11 @@ asio::awaitable<response> client_api::events(request q) {
         long long v = -1;
         auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
         if (ec != std::errc{} || end != raw->data() + raw->size() || v < 0)
-            co_return err(api::make_error(api::error_code::invalid_params,
-                                          "Last-Event-ID: must be an event index (a whole number "
-                                          "from an event's id: line)"),
-                          q);
+            co_return error_reply(
+                api::make_error(api::error_code::invalid_params,
+                                "Last-Event-ID: must be an event index (a whole number "
+                                "from an event's id: line)"),
+                q);
         last = v;
     }
     response r;
@@ -125,19 +123,19 @@ asio::awaitable<response> client_api::events(request q) {
 
 asio::awaitable<response> client_api::task_status(request q) {
     auto t = tasks_.find(q.params[0]);
-    if (!t) co_return err(not_found("no task '" + q.params[0] + "'"), q);
+    if (!t) co_return error_reply(not_found("no task '" + q.params[0] + "'"), q);
     co_return response::json(200, json::serialize(task_json(*t, tasks_)));
 }
 
 asio::awaitable<response> client_api::cancel(request q) {
     auto r = tasks_.cancel(q.params[0]);
-    if (!r) co_return err(r.error(), q);
+    if (!r) co_return error_reply(r.error(), q);
     co_return response::no_content();
 }
 
 asio::awaitable<response> client_api::load_model(request q) {
     const auto& name = q.params[0];
-    if (!tasks_.limits(name)) co_return err(not_found("no model '" + name + "' here"), q);
+    if (!tasks_.limits(name)) co_return error_reply(not_found("no model '" + name + "' here"), q);
     auto loading = tasks_.load_model(name, std::nullopt);
     json::object o{{"model", name}, {"loading", loading.has_value()}};
     if (loading) o["pool_id"] = *loading;
@@ -146,14 +144,14 @@ asio::awaitable<response> client_api::load_model(request q) {
 
 asio::awaitable<response> client_api::unload_model(request q) {
     auto r = tasks_.unload_model(q.params[0]);
-    if (!r) co_return err(r.error(), q);
+    if (!r) co_return error_reply(r.error(), q);
     co_return response::json(
         202, json::serialize(json::object{{"model", q.params[0]}, {"unloading", true}}));
 }
 
 asio::awaitable<response> client_api::session(request q) {
     auto* ses = tasks_.session(q.params[0]);
-    if (!ses) co_return err(not_found("no session '" + q.params[0] + "'"), q);
+    if (!ses) co_return error_reply(not_found("no session '" + q.params[0] + "'"), q);
     json::object o{{"session_id", ses->id},
                    {"turns", ses->turns},
                    {"pool_id", ses->pool_id},

@@ -20,7 +20,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> cloud_log() {
     static auto l = common::logger("cloud");
     return l;
 }
@@ -233,13 +233,13 @@ void cloud_backend::breaker_result(const std::string& node_id, bool ok) {
     auto t = ok ? b.record_success() : b.record_failure();
     if (!ok && node_probe_) node_probe_(node_id, false);
     if (t == dispatch::breaker_transition::opened) {
-        log()->warn("node_id={} circuit breaker opened; out of placement for {} ms", node_id,
-                    opts_.breaker.cool_down.count());
+        cloud_log()->warn("node_id={} circuit breaker opened; out of placement for {} ms", node_id,
+                          opts_.breaker.cool_down.count());
         index_.set_node_breaker_open(node_id, true);
         // After the cool-down the node may take one trial request (half-open).
         background_.spawn(readmit_at(node_id, *b.half_open_at()), "breaker cool-down");
     } else if (t == dispatch::breaker_transition::closed) {
-        log()->info("node_id={} circuit breaker closed", node_id);
+        cloud_log()->info("node_id={} circuit breaker closed", node_id);
         index_.set_node_breaker_open(node_id, false);
     }
 }
@@ -285,7 +285,7 @@ bool cloud_backend::admit(const placement::placement_decision& where) {
         return false;
     }
     if (trial) {
-        log()->info("node_id={} circuit breaker half-open: one trial request", node);
+        cloud_log()->info("node_id={} circuit breaker half-open: one trial request", node);
         index_.set_node_breaker_open(node, true);
         background_.spawn(readmit_at(node, clock_.now() + opts_.breaker.cool_down),
                           "breaker trial give-up");
@@ -294,7 +294,7 @@ bool cloud_backend::admit(const placement::placement_decision& where) {
 }
 
 void cloud_backend::node_unreachable(const std::string& node_id, const std::string& why) {
-    if (reg_.mark_offline(node_id)) log()->warn("node_id={} offline: {}", node_id, why);
+    if (reg_.mark_offline(node_id)) cloud_log()->warn("node_id={} offline: {}", node_id, why);
     if (node_probe_) node_probe_(node_id, false);
     if (auto* n = reg_.find(node_id)) {
         if (auto u = http::parse_url(n->address)) client_->drop_idle(u->host, u->port);
@@ -314,7 +314,8 @@ void cloud_backend::node_offline(const std::string& node_id, const std::string& 
     auto [first, last] = streams_.equal_range(node_id);
     for (auto it = first; it != last; ++it) hit.push_back(it->second);
     for (auto* s : hit) s->abort_by_node(why);
-    if (!hit.empty()) log()->warn("node_id={} offline: ending its {} streams", node_id, hit.size());
+    if (!hit.empty())
+        cloud_log()->warn("node_id={} offline: ending its {} streams", node_id, hit.size());
     if (auto* n = reg_.find(node_id)) {
         if (auto u = http::parse_url(n->address)) client_->drop_idle(u->host, u->port);
     }
@@ -391,7 +392,7 @@ boost::asio::awaitable<api::api_result<std::unique_ptr<pool::infer_stream>>> clo
         co_return node_error(api::error_code::pool_unavailable, msg, true);
     }
     if (status == 401 || status == 403) {
-        log()->error(
+        cloud_log()->error(
             "node_id={} refuses our service token ({}): check LLORCH_SERVICE_TOKEN on "
             "both sides; node out of placement until it registers again",
             node, status);

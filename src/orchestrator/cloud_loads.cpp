@@ -17,7 +17,7 @@ using pool::pool_state;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() { return common::logger("orchestratord"); }
+std::shared_ptr<spdlog::logger> loads_log() { return common::logger("orchestratord"); }
 
 std::string key_of(const std::string& node_id, const std::string& pool_id) {
     return node_id + "/" + pool_id;
@@ -179,9 +179,9 @@ std::optional<std::string> cloud_loads::ensure_loaded(
     if (!*choice) return d.free_slots > 0 ? std::nullopt : under_way;
     const auto& c = **choice;
     const auto& rec = nodes_[c.node_id].pools[c.pool_id];
-    log()->info("model={} loads on node_id={} pool_id={} (tier {}, cold start ~{} ms, {} waiting)",
-                model, c.node_id, c.pool_id, static_cast<int>(c.tier), c.cold_start.count(),
-                demand.waiting);
+    loads_log()->info(
+        "model={} loads on node_id={} pool_id={} (tier {}, cold start ~{} ms, {} waiting)", model,
+        c.node_id, c.pool_id, static_cast<int>(c.tier), c.cold_start.count(), demand.waiting);
     ask(c.node_id, rec, model, keep_alive);
     asked_[key_of(c.node_id, c.pool_id)] = std::chrono::steady_clock::now();
     return key_of(c.node_id, c.pool_id);
@@ -213,12 +213,13 @@ boost::asio::awaitable<void> cloud_loads::send(std::string node_id, std::string 
         why = node_error(r->first, r->second).message;
     if (why.empty()) co_return;
     if (!load) {
-        log()->warn("model={} node_id={} unload refused: {}", model, node_id, why);
+        loads_log()->warn("model={} node_id={} unload refused: {}", model, node_id, why);
         co_return;
     }
     asked_.erase(key_of(node_id, pool_id));
     failures_[model] = "node " + node_id + " could not load '" + name + "': " + why;
-    log()->warn("model={} node_id={} pool_id={} load refused: {}", model, node_id, pool_id, why);
+    loads_log()->warn("model={} node_id={} pool_id={} load refused: {}", model, node_id, pool_id,
+                      why);
 }
 
 std::string cloud_loads::load_failure(const std::string& model) const {

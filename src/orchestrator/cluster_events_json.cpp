@@ -13,9 +13,7 @@ using cluster::cluster_view;
 namespace {
 
 std::string frame(std::string_view type, const json::object& o) {
-    std::string out;
-    http::append_sse(out, type, json::serialize(o));
-    return out;
+    return http::sse_frame(type, json::serialize(o));
 }
 
 // Figures to one decimal; unknown ones (negative) as null.

@@ -18,7 +18,7 @@ using http::request;
 using http::response;
 
 namespace {
-constexpr auto bad = api::invalid_field;
+using api::invalid_field;
 
 enum class embed_dialect { openai, ollama_embed, ollama_embeddings };
 
@@ -33,15 +33,16 @@ struct embed_request {
 // The texts of `input` (OpenAI, /api/embed) or `prompt` (/api/embeddings).
 api::api_result<json::array> read_texts(const json::object& in, const char* field) {
     auto* v = in.if_contains(field);
-    if (!v || v->is_null()) return bad(field, "give the text to embed (a string or an array)");
+    if (!v || v->is_null())
+        return invalid_field(field, "give the text to embed (a string or an array)");
     if (v->is_string()) return json::array{*v};
     if (!v->is_array())
-        return bad(field, "must be a string or an array of strings (the texts to embed)");
+        return invalid_field(field, "must be a string or an array of strings (the texts to embed)");
     for (const auto& x : v->get_array())
         if (!x.is_string())
-            return bad(field, x.is_number() || x.is_array()
-                                  ? "token arrays are not accepted here: send the text"
-                                  : "must be a string or an array of strings");
+            return invalid_field(field, x.is_number() || x.is_array()
+                                            ? "token arrays are not accepted here: send the text"
+                                            : "must be a string or an array of strings");
     return v->get_array();
 }
 
@@ -49,36 +50,38 @@ api::api_result<embed_request> translate(const json::object& in, embed_dialect d
     embed_request r;
     auto* model = in.if_contains("model");
     if (!model || !model->is_string() || model->get_string().empty())
-        return bad("model", "name the model to embed with");
+        return invalid_field("model", "name the model to embed with");
     r.model = model->get_string();
     r.name = d == embed_dialect::openai ? r.model : ollama_model_name(r.model);
     auto texts = read_texts(in, d == embed_dialect::ollama_embeddings ? "prompt" : "input");
     if (!texts) return texts.error();
     r.texts = std::move(*texts);
     if (auto* dims = in.if_contains("dimensions"); dims && !dims->is_null())
-        return bad("dimensions", "is not supported: the answer has the model's own embedding size");
+        return invalid_field("dimensions",
+                             "is not supported: the answer has the model's own embedding size");
     if (d == embed_dialect::openai) {
         if (auto* f = in.if_contains("encoding_format"); f && !f->is_null()) {
             if (!f->is_string() || (f->get_string() != "float" && f->get_string() != "base64"))
-                return bad("encoding_format", "must be \"float\" or \"base64\"");
+                return invalid_field("encoding_format", "must be \"float\" or \"base64\"");
             r.base64 = f->get_string() == "base64";
         }
         if (auto* u = in.if_contains("user"); u && !u->is_null() && !u->is_string())
-            return bad("user", "must be a string");
+            return invalid_field("user", "must be a string");
         return r;
     }
     if (auto* t = in.if_contains("truncate"); t && !t->is_null()) {
-        if (!t->is_bool()) return bad("truncate", "must be a boolean");
+        if (!t->is_bool()) return invalid_field("truncate", "must be a boolean");
         if (t->get_bool())
-            return bad("truncate",
-                       "true is not supported: a text longer than the model's context is refused "
-                       "(send truncate false, or shorter texts)");
+            return invalid_field(
+                "truncate",
+                "true is not supported: a text longer than the model's context is refused "
+                "(send truncate false, or shorter texts)");
     }
     if (auto* o = in.if_contains("options"); o && !o->is_null()) {
-        if (!o->is_object()) return bad("options", "must be an object");
+        if (!o->is_object()) return invalid_field("options", "must be an object");
         if (!o->get_object().empty())
-            return bad("options." + std::string(o->get_object().begin()->key()),
-                       "is not applied to embeddings (the pool's settings are)");
+            return invalid_field("options." + std::string(o->get_object().begin()->key()),
+                                 "is not applied to embeddings (the pool's settings are)");
     }
     auto* k = in.if_contains("keep_alive");
     auto keep_alive = ollama_keep_alive_ms(k && !k->is_null() ? k : nullptr);

@@ -10,19 +10,14 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr auto bad = api::invalid_field;
-
-const json::value* present(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    return v && !v->is_null() ? v : nullptr;
-}
+using api::invalid_field;
 
 // Responses tools ({type: "function", name, description, parameters}) and tool_choice ("none",
 // "auto", "required", {type: "function", name}) in the chat form.
-api::api_result<void> translate_tools(const json::object& in, json::object& chat) {
-    auto* tools = present(in, "tools");
+api::api_result<void> translate_responses_tools(const json::object& in, json::object& chat) {
+    auto* tools = api::present_field(in, "tools");
     if (!tools) return {};
-    if (!tools->is_array()) return bad("tools", "must be an array of tools");
+    if (!tools->is_array()) return invalid_field("tools", "must be an array of tools");
     json::array out;
     size_t i = 0;
     for (const auto& t : tools->get_array()) {
@@ -30,58 +25,62 @@ api::api_result<void> translate_tools(const json::object& in, json::object& chat
         auto* to = t.if_object();
         auto* type = to ? to->if_contains("type") : nullptr;
         if (!type || !type->is_string() || type->get_string() != "function")
-            return bad(f + ".type",
-                       "only \"function\" tools are supported (built-in tools such as web search "
-                       "are not)");
+            return invalid_field(
+                f + ".type",
+                "only \"function\" tools are supported (built-in tools such as web search "
+                "are not)");
         auto* name = to->if_contains("name");
         if (!name || !name->is_string() || name->get_string().empty())
-            return bad(f + ".name", "must be a non-empty string");
+            return invalid_field(f + ".name", "must be a non-empty string");
         json::object fn{{"name", *name}};
         for (const char* k : {"description", "parameters", "strict"})
-            if (auto* v = present(*to, k)) fn[k] = *v;
+            if (auto* v = api::present_field(*to, k)) fn[k] = *v;
         out.push_back(json::object{{"type", "function"}, {"function", std::move(fn)}});
     }
     if (out.empty()) return {};
     chat["tools"] = std::move(out);
-    if (auto* c = present(in, "tool_choice")) {
+    if (auto* c = api::present_field(in, "tool_choice")) {
         if (c->is_object()) {
             auto* name = c->get_object().if_contains("name");
             if (!name || !name->is_string())
-                return bad("tool_choice.name", "must name one of the tools");
+                return invalid_field("tool_choice.name", "must name one of the tools");
             chat["tool_choice"] =
                 json::object{{"type", "function"}, {"function", json::object{{"name", *name}}}};
         } else {
             chat["tool_choice"] = *c;
         }
     }
-    if (auto* p = present(in, "parallel_tool_calls")) chat["parallel_tool_calls"] = *p;
+    if (auto* p = api::present_field(in, "parallel_tool_calls")) chat["parallel_tool_calls"] = *p;
     return {};
 }
 
 // text.format: "text", "json_object", or {type: "json_schema", name, schema, strict} as the
 // chat's response_format.
 api::api_result<void> translate_format(const json::object& in, json::object& chat) {
-    auto* t = present(in, "text");
+    auto* t = api::present_field(in, "text");
     if (!t) return {};
-    if (!t->is_object()) return bad("text", "must be an object");
-    auto* f = present(t->get_object(), "format");
+    if (!t->is_object()) return invalid_field("text", "must be an object");
+    auto* f = api::present_field(t->get_object(), "format");
     if (!f) return {};
     auto* fo = f->if_object();
     auto* type = fo ? fo->if_contains("type") : nullptr;
     if (!type || !type->is_string())
-        return bad("text.format.type", "must be \"text\", \"json_object\" or \"json_schema\"");
+        return invalid_field("text.format.type",
+                             "must be \"text\", \"json_object\" or \"json_schema\"");
     if (type->get_string() == "text") return {};
     if (type->get_string() == "json_object") {
         chat["response_format"] = json::object{{"type", "json_object"}};
         return {};
     }
     if (type->get_string() != "json_schema")
-        return bad("text.format.type", "must be \"text\", \"json_object\" or \"json_schema\"");
-    auto* schema = present(*fo, "schema");
-    if (!schema || !schema->is_object()) return bad("text.format.schema", "must be a JSON schema");
+        return invalid_field("text.format.type",
+                             "must be \"text\", \"json_object\" or \"json_schema\"");
+    auto* schema = api::present_field(*fo, "schema");
+    if (!schema || !schema->is_object())
+        return invalid_field("text.format.schema", "must be a JSON schema");
     json::object js{{"name", fo->contains("name") ? fo->at("name") : json::value("output")},
                     {"schema", *schema}};
-    if (auto* s = present(*fo, "strict")) js["strict"] = *s;
+    if (auto* s = api::present_field(*fo, "strict")) js["strict"] = *s;
     chat["response_format"] = json::object{{"type", "json_schema"}, {"json_schema", std::move(js)}};
     return {};
 }
@@ -94,13 +93,13 @@ api::api_result<json::array> input_messages(const json::value& input, json::arra
         messages.push_back(json::object{{"role", "user"}, {"content", input}});
         return messages;
     }
-    if (!input.is_array()) return bad("input", "must be a string or an array of items");
+    if (!input.is_array()) return invalid_field("input", "must be a string or an array of items");
     size_t i = 0;
     for (const auto& item : input.get_array()) {
         auto f = "input[" + std::to_string(i++) + "]";
         auto* io = item.if_object();
-        if (!io) return bad(f, "must be an item object");
-        auto* type = present(*io, "type");
+        if (!io) return invalid_field(f, "must be an item object");
+        auto* type = api::present_field(*io, "type");
         std::string_view kind =
             type && type->is_string() ? std::string_view(type->get_string()) : "message";
         if (kind == "function_call") {
@@ -108,9 +107,10 @@ api::api_result<json::array> input_messages(const json::value& input, json::arra
             auto* name = io->if_contains("name");
             auto* args = io->if_contains("arguments");
             if (!id || !id->is_string() || id->get_string().empty())
-                return bad(f + ".call_id", "must be a non-empty string");
-            if (!name || !name->is_string()) return bad(f + ".name", "must be a string");
-            if (!args || !args->is_string()) return bad(f + ".arguments", "must be a string");
+                return invalid_field(f + ".call_id", "must be a non-empty string");
+            if (!name || !name->is_string()) return invalid_field(f + ".name", "must be a string");
+            if (!args || !args->is_string())
+                return invalid_field(f + ".arguments", "must be a string");
             json::object call{{"id", *id},
                               {"type", "function"},
                               {"function", json::object{{"name", *name}, {"arguments", *args}}}};
@@ -127,20 +127,20 @@ api::api_result<json::array> input_messages(const json::value& input, json::arra
             auto* id = io->if_contains("call_id");
             auto* out = io->if_contains("output");
             if (!id || !id->is_string() || id->get_string().empty())
-                return bad(f + ".call_id", "must be a non-empty string");
-            if (!out || !out->is_string()) return bad(f + ".output", "must be a string");
+                return invalid_field(f + ".call_id", "must be a non-empty string");
+            if (!out || !out->is_string()) return invalid_field(f + ".output", "must be a string");
             messages.push_back(
                 json::object{{"role", "tool"}, {"tool_call_id", *id}, {"content", *out}});
             continue;
         }
         if (kind != "message")
-            return bad(f + ".type",
-                       "only message, function_call and function_call_output items are "
-                       "supported");
+            return invalid_field(f + ".type",
+                                 "only message, function_call and function_call_output items are "
+                                 "supported");
         auto* role = io->if_contains("role");
-        if (!role || !role->is_string()) return bad(f + ".role", "must be a string");
+        if (!role || !role->is_string()) return invalid_field(f + ".role", "must be a string");
         auto* content = io->if_contains("content");
-        if (!content) return bad(f + ".content", "is required");
+        if (!content) return invalid_field(f + ".content", "is required");
         auto text = parts_text(*content, f + ".content", {"input_text", "output_text"});
         if (!text) return text.error();
         messages.push_back(json::object{{"role", *role}, {"content", *text}});
@@ -161,24 +161,24 @@ api::api_result<compat_request> translate_responses_request(const json::object& 
         {"background", "background responses are not supported"},
     };
     for (const auto& r : refused) {
-        auto* v = present(in, r.field);
+        auto* v = api::present_field(in, r.field);
         if (!v) continue;
         if ((v->is_bool() && !v->get_bool()) || (v->is_array() && v->get_array().empty())) continue;
-        return bad(r.field, r.why);
+        return invalid_field(r.field, r.why);
     }
     json::object chat;
     for (const char* k : {"model", "stream", "temperature", "top_p"})
         if (auto* v = in.if_contains(k)) chat[k] = *v;
-    if (auto* v = present(in, "max_output_tokens")) chat["max_tokens"] = *v;
-    if (auto ok = translate_tools(in, chat); !ok) return ok.error();
+    if (auto* v = api::present_field(in, "max_output_tokens")) chat["max_tokens"] = *v;
+    if (auto ok = translate_responses_tools(in, chat); !ok) return ok.error();
     if (auto ok = translate_format(in, chat); !ok) return ok.error();
     json::array messages;
-    if (auto* v = present(in, "instructions")) {
-        if (!v->is_string()) return bad("instructions", "must be a string");
+    if (auto* v = api::present_field(in, "instructions")) {
+        if (!v->is_string()) return invalid_field("instructions", "must be a string");
         messages.push_back(json::object{{"role", "system"}, {"content", *v}});
     }
-    auto* input = present(in, "input");
-    if (!input) return bad("input", "is required");
+    auto* input = api::present_field(in, "input");
+    if (!input) return invalid_field("input", "is required");
     auto all = input_messages(*input, std::move(messages));
     if (!all) return all.error();
     chat["messages"] = std::move(*all);

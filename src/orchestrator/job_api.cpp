@@ -11,10 +11,6 @@ using http::response;
 
 namespace {
 
-response err(const api::error& e, const request& q) {
-    return response::from_error(e, q.correlation_id);
-}
-
 json::value since(clock::time_point origin, clock::time_point p) {
     if (p == clock::time_point{}) return nullptr;
     return std::chrono::duration_cast<std::chrono::milliseconds>(p - origin).count();
@@ -78,9 +74,9 @@ json::object job_json(const job& j) {
 
 asio::awaitable<response> job_api::submit(request q) {
     auto body = api::parse_json_body(q.body);
-    if (!body) co_return err(body.error(), q);
+    if (!body) co_return error_reply(body.error(), q);
     auto spec = parse_job_spec(*body, jobs_.options().limits);
-    if (!spec) co_return err(spec.error(), q);
+    if (!spec) co_return error_reply(spec.error(), q);
     if (!jobs_.find(spec->job_id)) {
         // What can be known before anything runs: every task type is known, every model is served,
         // and every prompt as written (before substitution) fits its model's context.
@@ -90,24 +86,25 @@ asio::awaitable<response> job_api::submit(request q) {
             if (auto ok = tasks_.resolve_task_type(t); !ok) {
                 auto e = ok.error();
                 e.message = "tasks." + id + ": " + e.message;
-                co_return err(e, q);
+                co_return error_reply(e, q);
             }
             if (!tasks_.limits(t.model))
-                co_return err(api::make_error(api::error_code::model_not_available,
-                                              "tasks." + id + ": no pool serves model '" + t.model +
-                                                  "'; GET /v2/pools lists the models this "
-                                                  "cluster has"),
-                              q);
+                co_return error_reply(
+                    api::make_error(api::error_code::model_not_available,
+                                    "tasks." + id + ": no pool serves model '" + t.model +
+                                        "'; GET /v2/pools lists the models this "
+                                        "cluster has"),
+                    q);
             auto fits = co_await tasks_.check_prompt(t);
             if (!fits) {
                 auto e = fits.error();
                 e.message = "tasks." + id + ": " + e.message;
-                co_return err(e, q);
+                co_return error_reply(e, q);
             }
         }
     }
     auto s = jobs_.submit(std::move(*spec));
-    if (!s) co_return err(s.error(), q);
+    if (!s) co_return error_reply(s.error(), q);
     const auto& id = s->j->id;
     json::object o{{"job_id", id},
                    {"state", jobs::to_string(s->j->run.state())},
@@ -121,18 +118,18 @@ asio::awaitable<response> job_api::submit(request q) {
 asio::awaitable<response> job_api::status(request q) {
     auto j = jobs_.find(q.params[0]);
     if (!j)
-        co_return err(api::make_error(api::error_code::not_found,
-                                      "no job '" + q.params[0] + "' (it may have expired)"),
-                      q);
+        co_return error_reply(api::make_error(api::error_code::not_found,
+                                              "no job '" + q.params[0] + "' (it may have expired)"),
+                              q);
     co_return response::json(200, json::serialize(job_json(*j)));
 }
 
 asio::awaitable<response> job_api::events(request q) {
     auto j = jobs_.find(q.params[0]);
     if (!j)
-        co_return err(api::make_error(api::error_code::not_found,
-                                      "no job '" + q.params[0] + "' (it may have expired)"),
-                      q);
+        co_return error_reply(api::make_error(api::error_code::not_found,
+                                              "no job '" + q.params[0] + "' (it may have expired)"),
+                              q);
     auto tokens = q.query_param("tokens");
     response r;
     r.content_type = "text/event-stream";
@@ -142,7 +139,7 @@ asio::awaitable<response> job_api::events(request q) {
 
 asio::awaitable<response> job_api::cancel(request q) {
     auto r = jobs_.cancel(q.params[0]);
-    if (!r) co_return err(r.error(), q);
+    if (!r) co_return error_reply(r.error(), q);
     co_return response::no_content();
 }
 

@@ -12,15 +12,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> jobs_log() {
     static auto l = common::logger("jobs");
     return l;
 }
 
-std::string frame(std::string_view event, const json::object& o) {
-    std::string f;
-    http::append_sse(f, event, json::serialize(o));
-    return f;
+std::string job_frame(std::string_view event, const json::object& o) {
+    return http::sse_frame(event, json::serialize(o));
 }
 
 std::string describe(const api::error& e) {
@@ -83,7 +81,7 @@ api::api_result<job_service::submitted> job_service::submit(job_spec spec) {
     for (auto& t : spec.tasks) j->tasks.push_back(job_task{std::move(t), {}, {}, {}, {}, false});
     jobs_.emplace(j->id, j);
     ++active_;
-    log()->info("job_id={} submitted with {} tasks", j->id, j->tasks.size());
+    jobs_log()->info("job_id={} submitted with {} tasks", j->id, j->tasks.size());
     if (j->run.deadline()) background_.spawn(watch_deadline(j), "job deadline");
     apply(j, j->run.begin());
     return submitted{j, false};
@@ -92,7 +90,7 @@ api::api_result<job_service::submitted> job_service::submit(job_spec spec) {
 api::api_result<void> job_service::cancel(const std::string& id) {
     auto j = find(id);
     if (!j) return api::make_error(api::error_code::not_found, "no job '" + id + "'");
-    if (!j->run.finished()) log()->info("job_id={} cancelled", id);
+    if (!j->run.finished()) jobs_log()->info("job_id={} cancelled", id);
     apply(j, j->run.cancel("the job was cancelled"));
     return {};
 }
@@ -145,13 +143,14 @@ asio::awaitable<void> job_service::run_task(std::shared_ptr<job> j, size_t i) {
         if (!broke || run >= j->run.options().task_retries || stopping_ || jt.cancel_requested ||
             j->run.finished())
             break;
-        log()->warn("job_id={} task {} broke mid-stream on pool {} ({}): running it again", j->id,
-                    id, t.pool_id, t.error->message);
-        j->append(frame("task_retried", json::object{{"task", id},
-                                                     {"task_id", t.spec.task_id},
-                                                     {"pool_id", t.pool_id},
-                                                     {"node_id", t.node_id},
-                                                     {"error", api::to_string(t.error->code)}}));
+        jobs_log()->warn("job_id={} task {} broke mid-stream on pool {} ({}): running it again",
+                         j->id, id, t.pool_id, t.error->message);
+        j->append(
+            job_frame("task_retried", json::object{{"task", id},
+                                                   {"task_id", t.spec.task_id},
+                                                   {"pool_id", t.pool_id},
+                                                   {"node_id", t.node_id},
+                                                   {"error", api::to_string(t.error->code)}}));
     }
     task_ended(j, i);
 }
@@ -193,10 +192,10 @@ asio::awaitable<bool> job_service::follow_task(std::shared_ptr<job> j, size_t i)
             for (const auto& e : events) {
                 if (e.event == "started" && !started) {
                     started = true;
-                    j->append(frame("task_started", json::object{{"task", id},
-                                                                 {"task_id", t->spec.task_id},
-                                                                 {"pool_id", t->pool_id},
-                                                                 {"node_id", t->node_id}}));
+                    j->append(job_frame("task_started", json::object{{"task", id},
+                                                                     {"task_id", t->spec.task_id},
+                                                                     {"pool_id", t->pool_id},
+                                                                     {"node_id", t->node_id}}));
                 } else if (e.event == "token") {
                     boost::system::error_code ec;
                     auto v = json::parse(e.data, ec);
@@ -204,9 +203,9 @@ asio::awaitable<bool> job_service::follow_task(std::shared_ptr<job> j, size_t i)
                     const auto* text = o ? o->if_contains("t") : nullptr;
                     if (!text || !text->is_string()) continue;
                     jt.output += text->get_string();
-                    j->append(frame("task_token", json::object{{"task", id},
-                                                               {"t", text->get_string()},
-                                                               {"i", o->at("i")}}),
+                    j->append(job_frame("task_token", json::object{{"task", id},
+                                                                   {"t", text->get_string()},
+                                                                   {"i", o->at("i")}}),
                               true);
                 }
             }
@@ -246,8 +245,8 @@ void job_service::cancelled_before_submit(const std::shared_ptr<job>& j, size_t 
 void job_service::start_failed(const std::shared_ptr<job>& j, size_t i, api::error e) {
     auto& jt = j->tasks[i];
     jt.error = std::move(e);
-    log()->warn("job_id={} task {} failed to start: {}", j->id, j->run.graph().task(i).id,
-                describe(*jt.error));
+    jobs_log()->warn("job_id={} task {} failed to start: {}", j->id, j->run.graph().task(i).id,
+                     describe(*jt.error));
     auto s = j->run.fail(i, describe(*jt.error));
     report_task_ended(*j, i);
     apply(j, std::move(s));
@@ -265,7 +264,7 @@ void job_service::report_task_ended(job& j, size_t i) {
             json::object{{"code", api::to_string(jt.error->code)}, {"message", jt.error->message}};
     if (jt.t) o["tokens_out"] = jt.t->tokens_out;
     if (st == jobs::task_state::completed) o["output"] = jt.output;
-    j.append(frame("task_ended", o));
+    j.append(job_frame("task_ended", o));
 }
 
 void job_service::maybe_end(job& j) {
@@ -281,15 +280,15 @@ void job_service::maybe_end(job& j) {
         {"elapsed_ms",
          std::chrono::duration_cast<std::chrono::milliseconds>(j.ended - j.created).count()}};
     if (!j.run.cause().empty()) o["cause"] = j.run.cause();
-    j.append(frame("job_ended", o));
-    log()->info("job_id={} ended {}{}{}", j.id, jobs::to_string(j.run.state()),
-                j.run.cause().empty() ? "" : ": ", j.run.cause());
+    j.append(job_frame("job_ended", o));
+    jobs_log()->info("job_id={} ended {}{}{}", j.id, jobs::to_string(j.run.state()),
+                     j.run.cause().empty() ? "" : ": ", j.run.cause());
 }
 
 asio::awaitable<void> job_service::watch_deadline(std::shared_ptr<job> j) {
     bool due = co_await clock_.wait_until(j->deadline_timer, *j->run.deadline());
     if (!due || j->run.finished()) co_return;
-    log()->info("job_id={} passed its deadline", j->id);
+    jobs_log()->info("job_id={} passed its deadline", j->id);
     apply(j, j->run.expire(clock_.now()));
 }
 

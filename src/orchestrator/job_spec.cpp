@@ -9,7 +9,7 @@ namespace llorch::orchestrator {
 namespace json = boost::json;
 
 namespace {
-constexpr auto bad = api::invalid_field;
+using api::invalid_field;
 }  // namespace
 
 std::vector<std::string> job_texts(const task_spec& t) {
@@ -30,61 +30,63 @@ api::api_result<job_spec> parse_job_spec(const json::object& o, const jobs::job_
     job_spec j;
     if (auto* v = o.if_contains("job_id"); v && !v->is_null()) {
         if (!v->is_string() || v->get_string().size() > 63 || !valid_client_id(v->get_string()))
-            return bad("job_id",
-                       "must be 1-63 characters of letters, digits, '.', '_', ':' or '-'");
+            return invalid_field(
+                "job_id", "must be 1-63 characters of letters, digits, '.', '_', ':' or '-'");
         j.job_id = v->get_string();
     } else {
         j.job_id = http::new_correlation_id();
     }
     if (auto* v = o.if_contains("max_parallel"); v && !v->is_null()) {
         if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > 1024)
-            return bad("max_parallel", "must be an integer from 0 (no bound) to 1024");
+            return invalid_field("max_parallel", "must be an integer from 0 (no bound) to 1024");
         j.options.max_parallel = static_cast<size_t>(v->get_int64());
     }
     if (auto* v = o.if_contains("fail_fast"); v && !v->is_null()) {
-        if (!v->is_bool()) return bad("fail_fast", "must be a boolean");
+        if (!v->is_bool()) return invalid_field("fail_fast", "must be a boolean");
         j.options.fail_fast = v->get_bool();
     }
     if (auto* v = o.if_contains("deadline_ms"); v && !v->is_null()) {
         if (!v->is_int64() || v->get_int64() <= 0 || v->get_int64() > 7LL * 24 * 3600 * 1000)
-            return bad("deadline_ms", "must be between 1 and 604800000 (ms from submission)");
+            return invalid_field("deadline_ms",
+                                 "must be between 1 and 604800000 (ms from submission)");
         j.options.deadline = std::chrono::milliseconds(v->get_int64());
     }
     if (auto* v = o.if_contains("task_retries"); v && !v->is_null()) {
         if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > 5)
-            return bad("task_retries", "must be an integer from 0 to 5");
+            return invalid_field("task_retries", "must be an integer from 0 to 5");
         j.options.task_retries = static_cast<int>(v->get_int64());
     }
     const json::object* defaults = nullptr;
     if (auto* v = o.if_contains("defaults"); v && !v->is_null()) {
         defaults = v->if_object();
-        if (!defaults) return bad("defaults", "must be an object of task fields");
+        if (!defaults) return invalid_field("defaults", "must be an object of task fields");
     }
     auto* tv = o.if_contains("tasks");
     if (!tv || !tv->is_array() || tv->get_array().empty())
-        return bad("tasks", "must be a non-empty array of tasks");
+        return invalid_field("tasks", "must be a non-empty array of tasks");
     const auto& arr = tv->get_array();
     if (arr.size() > limits.max_tasks)
-        return bad("tasks", std::to_string(arr.size()) + " tasks, at most " +
-                                std::to_string(limits.max_tasks) + " allowed");
+        return invalid_field("tasks", std::to_string(arr.size()) + " tasks, at most " +
+                                          std::to_string(limits.max_tasks) + " allowed");
     std::vector<jobs::task_def> defs;
     defs.reserve(arr.size());
     for (size_t i = 0; i < arr.size(); ++i) {
         const std::string at = "tasks[" + std::to_string(i) + "]";
         const auto* to = arr[i].if_object();
-        if (!to) return bad(at, "must be an object");
+        if (!to) return invalid_field(at, "must be an object");
         jobs::task_def d;
         auto* id = to->if_contains("id");
         if (!id || !id->is_string() || !jobs::valid_task_id(id->get_string()))
-            return bad(at + ".id", "must be 1-64 characters of letters, digits, '_' or '-'");
+            return invalid_field(at + ".id",
+                                 "must be 1-64 characters of letters, digits, '_' or '-'");
         d.id = id->get_string();
         const std::string field = "tasks." + d.id;
         if (auto* deps = to->if_contains("depends_on"); deps && !deps->is_null()) {
             if (!deps->is_array())
-                return bad(field + ".depends_on", "must be an array of task ids");
+                return invalid_field(field + ".depends_on", "must be an array of task ids");
             for (const auto& x : deps->get_array()) {
                 if (!x.is_string())
-                    return bad(field + ".depends_on", "must be an array of task ids");
+                    return invalid_field(field + ".depends_on", "must be an array of task ids");
                 d.depends_on.emplace_back(x.get_string());
             }
         }

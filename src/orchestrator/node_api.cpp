@@ -16,14 +16,11 @@ using http::request;
 using http::response;
 
 namespace {
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> nodes_log() {
     static auto l = common::logger("nodes");
     return l;
 }
 
-response err(const api::error& e, const request& q) {
-    return response::from_error(e, q.correlation_id);
-}
 api::error invalid(std::string m) {
     return api::make_error(api::error_code::invalid_params, std::move(m));
 }
@@ -110,19 +107,19 @@ json::object node_json(const registry::node_record& n, const registry::node_regi
 
 asio::awaitable<response> node_api::register_node(request q) {
     auto o = api::parse_json_body(q.body);
-    if (!o) co_return err(o.error(), q);
-    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return err(*e, q);
+    if (!o) co_return error_reply(o.error(), q);
+    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return error_reply(*e, q);
     auto b = pool::parse_registration(*o);
-    if (!b) co_return err(b.error(), q);
+    if (!b) co_return error_reply(b.error(), q);
     if (b->node_id.empty() || b->address.empty())
-        co_return err(invalid("node_id and address (the node's URL) are required"), q);
+        co_return error_reply(invalid("node_id and address (the node's URL) are required"), q);
     if (!http::parse_url(b->address))
-        co_return err(invalid("address: '" + b->address + "' is not an http(s):// URL"), q);
+        co_return error_reply(invalid("address: '" + b->address + "' is not an http(s):// URL"), q);
     registry::node_registration reg{
         b->node_id, b->machine_id,         b->address,
         b->version, b->heartbeat_interval, registry_reports(c_, b->node_id, b->pools, b->memory)};
     auto epoch = c_.reg->register_node(reg, std::chrono::steady_clock::now());
-    if (!epoch) co_return err(registration_refused(epoch.error()), q);
+    if (!epoch) co_return error_reply(registration_refused(epoch.error()), q);
     // A registration replaces the node's pools, limits included.
     c_.backend->forget_node(reg.node_id);
     accept_pools(c_, reg.node_id, b->pools, b->memory);
@@ -132,8 +129,8 @@ asio::awaitable<response> node_api::register_node(request q) {
         c_.servers->forget_node(reg.node_id);
         c_.servers->node_probe(reg.node_id, true);
     }
-    log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
-                reg.address, *epoch, reg.pools.size(), reg.version);
+    nodes_log()->info("node_id={} registered from {} (epoch {}, {} pools, version {})", reg.node_id,
+                      reg.address, *epoch, reg.pools.size(), reg.version);
     json::object out{{"node_id", reg.node_id},
                      {"epoch", *epoch},
                      {"next_heartbeat_ms", reg.heartbeat_interval.count()}};
@@ -142,30 +139,32 @@ asio::awaitable<response> node_api::register_node(request q) {
 
 asio::awaitable<response> node_api::heartbeat(request q) {
     auto o = api::parse_json_body(q.body);
-    if (!o) co_return err(o.error(), q);
-    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return err(*e, q);
+    if (!o) co_return error_reply(o.error(), q);
+    if (auto e = too_many_pools(*o, c_.reg->max_pools_per_node())) co_return error_reply(*e, q);
     auto b = pool::parse_heartbeat(*o);
-    if (!b) co_return err(b.error(), q);
+    if (!b) co_return error_reply(b.error(), q);
     const auto& id = q.params[0];
     auto r = c_.reg->heartbeat(id, registry_reports(c_, id, b->pools, b->memory),
                                std::chrono::steady_clock::now(), b->epoch);
     switch (r.status) {
         case registry::heartbeat_status::unknown_node:
-            co_return err(api::make_error(api::error_code::not_found,
-                                          "unknown node '" + id + "': register again"),
-                          q);
+            co_return error_reply(api::make_error(api::error_code::not_found,
+                                                  "unknown node '" + id + "': register again"),
+                                  q);
         case registry::heartbeat_status::stale_epoch:
-            co_return err(api::make_error(api::error_code::conflict,
-                                          "heartbeat from an older registration of '" + id + "'"),
-                          q);
+            co_return error_reply(
+                api::make_error(api::error_code::conflict,
+                                "heartbeat from an older registration of '" + id + "'"),
+                q);
         case registry::heartbeat_status::too_many_pools:
-            co_return err(api::make_error(api::error_code::payload_too_large,
-                                          "pools: the heartbeat of node '" + id + "' lists " +
-                                              std::to_string(b->pools.size()) +
-                                              " pools; this control plane takes at most " +
-                                              std::to_string(c_.reg->max_pools_per_node()) +
-                                              " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)"),
-                          q);
+            co_return error_reply(
+                api::make_error(api::error_code::payload_too_large,
+                                "pools: the heartbeat of node '" + id + "' lists " +
+                                    std::to_string(b->pools.size()) +
+                                    " pools; this control plane takes at most " +
+                                    std::to_string(c_.reg->max_pools_per_node()) +
+                                    " per node (ORCHESTRATORD_MAX_POOLS_PER_NODE)"),
+                q);
         case registry::heartbeat_status::accepted:
             break;
     }
@@ -183,12 +182,12 @@ asio::awaitable<response> node_api::heartbeat(request q) {
 }
 
 asio::awaitable<response> node_api::deregister(request q) {
-    if (!c_.reg->deregister(q.params[0])) co_return err(no_node(q.params[0]), q);
+    if (!c_.reg->deregister(q.params[0])) co_return error_reply(no_node(q.params[0]), q);
     c_.backend->forget_node(q.params[0]);
     if (c_.servers) c_.servers->forget_node(q.params[0]);
     c_.pools->forget(q.params[0]);
     c_.files->forget(q.params[0]);
-    log()->info("node_id={} deregistered", q.params[0]);
+    nodes_log()->info("node_id={} deregistered", q.params[0]);
     co_return response::no_content();
 }
 
@@ -202,21 +201,21 @@ asio::awaitable<response> node_api::list_nodes(request) {
 asio::awaitable<response> node_api::drain_node(request q) {
     std::string node = q.params[0];
     auto* n = c_.reg->find(node);
-    if (!n) co_return err(no_node(node), q);
+    if (!n) co_return error_reply(no_node(node), q);
     auto o = api::parse_json_body(q.body);
-    if (!o) co_return err(o.error(), q);
+    if (!o) co_return error_reply(o.error(), q);
     auto deadline = api::duration_ms_field(*o, "deadline_ms", pool::default_drain_deadline,
                                            std::chrono::milliseconds(0), pool::max_drain_deadline);
-    if (!deadline) co_return err(deadline.error(), q);
+    if (!deadline) co_return error_reply(deadline.error(), q);
     c_.reg->drain(node);
     std::vector<std::string> pools;
     for (const auto& p : n->pools) pools.push_back(node + "/" + p.pool_id);
     for (const auto& p : pools) {
         auto r = co_await c_.pools->drain(p, *deadline);
-        if (!r) log()->warn("node_id={} cannot drain {}: {}", node, p, r.error().message);
+        if (!r) nodes_log()->warn("node_id={} cannot drain {}: {}", node, p, r.error().message);
     }
     n = c_.reg->find(node);
-    if (!n) co_return err(no_node(node), q);
+    if (!n) co_return error_reply(no_node(node), q);
     co_return response::json(202, json::serialize(node_json(*n, *c_.reg)));
 }
 

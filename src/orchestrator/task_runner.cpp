@@ -15,7 +15,7 @@ namespace llorch::orchestrator {
 using namespace std::chrono_literals;
 
 namespace {
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> runner_log() {
     static auto l = common::logger("tasks");
     return l;
 }
@@ -146,8 +146,9 @@ asio::awaitable<void> task_runner::run(std::shared_ptr<task> t, placement::place
                   r.ttft_ms);
     if (r.completed) {
         t->series->e2e->Observe(seconds_between(t->created, t->ended));
-        log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done", t->spec.task_id,
-                    d.pool_id, t->tokens_out, ms_between(t->started, t->ended));
+        runner_log()->info("task_id={} pool_id={} tokens_out={} decode_time_ms={} done",
+                           t->spec.task_id, d.pool_id, t->tokens_out,
+                           ms_between(t->started, t->ended));
     }
     if (r.retry && !t->finished()) {
         co_await retry_later(t, pool_name(d), true);  // nothing reached the client yet

@@ -14,7 +14,7 @@ namespace llorch::orchestrator {
 using namespace std::chrono_literals;
 
 namespace {
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> tasks_log() {
     static auto l = common::logger("tasks");
     return l;
 }
@@ -88,8 +88,8 @@ void task_service::append_loading(task& t, const std::string& pool_id) {
     http::append_sse(f, "loading",
                      api::flat_json().str("model", t.spec.model).str("pool_id", pool_id).closed());
     t.append(std::move(f));
-    log()->info("task_id={} model={} waits for pool_id={} to load", t.spec.task_id, t.spec.model,
-                pool_id);
+    tasks_log()->info("task_id={} model={} waits for pool_id={} to load", t.spec.task_id,
+                      t.spec.model, pool_id);
 }
 
 model_demand task_service::demand_for(const std::string& placement_model) const {
@@ -163,8 +163,8 @@ api::api_result<admission_info> task_service::submit(task_spec spec) {
         }
     }
     auto pos = queue_.position(t->spec.task_id).value_or(0);
-    log()->info("task_id={} session_id={} model={} queued at position {}", t->spec.task_id,
-                t->spec.session_id, t->spec.model, pos);
+    tasks_log()->info("task_id={} session_id={} model={} queued at position {}", t->spec.task_id,
+                      t->spec.session_id, t->spec.model, pos);
     wake();
     return admission_info{t, pos, predicted_start_ms(pos), false};
 }
@@ -295,7 +295,7 @@ api::api_result<void> task_service::cancel(const std::string& id) {
            api::make_error(api::error_code::cancelled, "the task was cancelled"));
     // The engine connection drops now, so the engine frees the slot at its next token.
     if (up) up->cancel();
-    log()->info("task_id={} cancelled", id);
+    tasks_log()->info("task_id={} cancelled", id);
     return {};
 }
 
@@ -327,7 +327,7 @@ asio::awaitable<void> task_service::cancel_after_grace(std::shared_ptr<task> t) 
     if (!t) co_return;
     bool due = co_await clock_.wait_for(*t->grace_timer, opts_.disconnect_grace);
     if (!due || t->readers > 0 || t->finished()) co_return;
-    log()->info("task_id={} cancelled: its last reader left", t->spec.task_id);
+    tasks_log()->info("task_id={} cancelled: its last reader left", t->spec.task_id);
     cancel(t->spec.task_id);
 }
 

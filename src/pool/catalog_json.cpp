@@ -8,7 +8,7 @@ using catalog::catalog_errc;
 
 namespace {
 
-api::error invalid(std::string m) {
+api::error invalid_catalog(std::string m) {
     return api::make_error(api::error_code::invalid_params, "catalog: " + std::move(m));
 }
 
@@ -50,20 +50,20 @@ json::object to_json(const catalog::catalog_entry& e) {
 }
 
 api::api_result<catalog::catalog_entry> catalog_entry_from_json(const json::value& v) {
-    if (!v.is_object()) return invalid("an entry must be an object");
+    if (!v.is_object()) return invalid_catalog("an entry must be an object");
     const auto& o = v.get_object();
     catalog::catalog_entry e;
     auto full = text_of(o, "model") + ":" + text_of(o, "tag");
     auto name = catalog::parse_model_name(full);
-    if (!name) return invalid(name.error().message);
+    if (!name) return invalid_catalog(name.error().message);
     e.name = std::move(*name);
     e.path = text_of(o, "path");
-    if (e.path.empty() || e.path.size() > 4096) return invalid("an entry needs a path");
+    if (e.path.empty() || e.path.size() > 4096) return invalid_catalog("an entry needs a path");
     e.size_bytes = count_of(o, "size_bytes");
     if (auto* m = o.if_contains("mtime_ns"); m && m->is_int64()) e.mtime_ns = m->get_int64();
     e.sha256 = text_of(o, "sha256");
     if (!e.sha256.empty() && !catalog::valid_sha256(e.sha256))
-        return invalid("sha256: 64 hex digits");
+        return invalid_catalog("sha256: 64 hex digits");
     e.source = text_of(o, "source");
     if (auto* p = o.if_contains("pool_file"); p && p->is_bool()) e.pool_file = p->get_bool();
     if (auto* m = o.if_contains("metadata"); m && m->is_object()) {
@@ -92,8 +92,8 @@ json::array to_json(const std::vector<catalog::catalog_entry>& entries) {
 
 api::api_result<std::vector<catalog::catalog_entry>> catalog_entries_from_json(
     const json::value& v) {
-    if (!v.is_array()) return invalid("the catalog must be an array");
-    if (v.get_array().size() > 100'000) return invalid("more than 100000 entries");
+    if (!v.is_array()) return invalid_catalog("the catalog must be an array");
+    if (v.get_array().size() > 100'000) return invalid_catalog("more than 100000 entries");
     std::vector<catalog::catalog_entry> out;
     for (const auto& x : v.get_array()) {
         auto e = catalog_entry_from_json(x);

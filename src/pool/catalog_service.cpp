@@ -26,7 +26,7 @@ using std::chrono::steady_clock;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> catalog_log() {
     static auto l = common::logger("catalog");
     return l;
 }
@@ -163,18 +163,18 @@ asio::awaitable<void> catalog_service::scan() {
         return catalog_files::scan(pool_files, dir, index);
     });
     auto found = co_await std::move(work1);
-    for (const auto& w : found.warnings) log()->warn("left out of the catalog: {}", w);
+    for (const auto& w : found.warnings) catalog_log()->warn("left out of the catalog: {}", w);
     for (auto& e : found.entries) {
         auto path = e.path;
         if (auto r = catalog_.add(std::move(e)); !r)
-            log()->warn("left out of the catalog: {}: {}", path, r.error().message);
+            catalog_log()->warn("left out of the catalog: {}: {}", path, r.error().message);
     }
     if (metrics_)
         metrics_->counter("catalog_hashed_bytes_total", "")
             .Increment(static_cast<double>(found.hashed_bytes));
     scanned_ = true;
-    log()->info("{} files ({} unchanged since the index, {} bytes hashed)", catalog_.size(),
-                found.reused, found.hashed_bytes);
+    catalog_log()->info("{} files ({} unchanged since the index, {} bytes hashed)", catalog_.size(),
+                        found.reused, found.hashed_bytes);
     changed();
     co_await save_index();
 }
@@ -185,7 +185,7 @@ asio::awaitable<void> catalog_service::save_index() {
     auto work2 =
         on_pool(blocking_, [index, entries] { return catalog_files::write_index(index, entries); });
     auto r = co_await std::move(work2);
-    if (!r) log()->warn("cannot keep the catalog index: {}", r.error().message);
+    if (!r) catalog_log()->warn("cannot keep the catalog index: {}", r.error().message);
 }
 
 std::vector<node_files> catalog_service::files() const {
@@ -229,7 +229,8 @@ asio::awaitable<api::api_result<json::object>> catalog_service::stage(catalog::s
     auto job = std::make_unique<catalog::staging_job>(id, std::move(r), std::move(*name),
                                                       steady_clock::now());
     auto out = to_json(*job, opts_.node_id, steady_clock::now());
-    log()->info("job_id={} stages '{}' from {}", id, job->name().display(), job->request().source);
+    catalog_log()->info("job_id={} stages '{}' from {}", id, job->name().display(),
+                        job->request().source);
     jobs_[id] = std::move(job);
     queued_.push_back(id);
     pump();
@@ -270,7 +271,7 @@ asio::awaitable<void> catalog_service::run_job(std::string id) {
     if (!had) fetched = had.error();
     if (had) {
         j->start(*had, steady_clock::now());
-        if (*had > 0) log()->info("job_id={} resumes at {} bytes", id, *had);
+        if (*had > 0) catalog_log()->info("job_id={} resumes at {} bytes", id, *had);
         if (ref->scheme == catalog::ref_scheme::file)
             fetched = co_await fetch_file(j, source, part);
         else
@@ -304,10 +305,10 @@ asio::awaitable<void> catalog_service::run_job(std::string id) {
     }
     if (!fetched) {
         j->fail(fetched.error(), steady_clock::now());
-        log()->warn("job_id={} failed: {}", id, fetched.error().message);
+        catalog_log()->warn("job_id={} failed: {}", id, fetched.error().message);
     } else {
-        log()->info("job_id={} staged '{}' ({} bytes, sha256 {})", id, j->name().display(),
-                    j->bytes(), j->entry()->sha256);
+        catalog_log()->info("job_id={} staged '{}' ({} bytes, sha256 {})", id, j->name().display(),
+                            j->bytes(), j->entry()->sha256);
     }
     if (metrics_)
         metrics_
@@ -463,8 +464,8 @@ asio::awaitable<catalog_result<void>> catalog_service::fetch_http(catalog::stagi
                                         " attempts at " + url + ": " + failure};
         auto delay = std::min(opts_.retry_base * (1 << std::min(attempts - 1, 8)),
                               std::chrono::milliseconds(5'000));
-        log()->info("job_id={} interrupted at {} bytes ({}); resuming in {} ms", j->id(), offset,
-                    failure, delay.count());
+        catalog_log()->info("job_id={} interrupted at {} bytes ({}); resuming in {} ms", j->id(),
+                            offset, failure, delay.count());
         if (!co_await wait(delay)) co_return catalog_error{catalog_errc::io_error, "stopping"};
         j->restart_at(offset);
     }
@@ -500,7 +501,7 @@ asio::awaitable<api::api_result<void>> catalog_service::remove(std::string name,
     auto work12 = on_pool(blocking_, [path] { return catalog_files::remove_file(path); });
     auto r = co_await std::move(work12);
     if (!r) co_return to_api_error(r.error());
-    log()->info("model '{}' removed ({})", e->name.display(), path.string());
+    catalog_log()->info("model '{}' removed ({})", e->name.display(), path.string());
     (void)catalog_.remove(name);
     changed();
     co_await save_index();

@@ -26,7 +26,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-std::shared_ptr<spdlog::logger> log() {
+std::shared_ptr<spdlog::logger> agent_log() {
     static auto l = common::logger("node-agent");
     return l;
 }
@@ -138,12 +138,13 @@ asio::awaitable<bool> node_agent::register_once() {
         r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
     if (!res) {
-        log()->warn("cannot register with {}: {}", opts_.orchestratord_url, res.error().message);
+        agent_log()->warn("cannot register with {}: {}", opts_.orchestratord_url,
+                          res.error().message);
         co_return false;
     }
     if (res->status != 200) {
-        log()->error("orchestratord refused the registration: {}",
-                     refusal(res->status, res->body, opts_.service_token));
+        agent_log()->error("orchestratord refused the registration: {}",
+                           refusal(res->status, res->body, opts_.service_token));
         co_return false;
     }
     auth_refused_ = false;
@@ -154,8 +155,8 @@ asio::awaitable<bool> node_agent::register_once() {
             epoch_ = e->to_number<uint64_t>();
     for (const auto& s : pools_.list()) last_states_[s.id] = s.state;
     catalog_sent_ = body.catalog_version;
-    log()->info("node_id={} registered with {} (epoch {})", opts_.node_id, opts_.orchestratord_url,
-                epoch_);
+    agent_log()->info("node_id={} registered with {} (epoch {})", opts_.node_id,
+                      opts_.orchestratord_url, epoch_);
     co_return true;
 }
 
@@ -186,7 +187,8 @@ asio::awaitable<int> node_agent::heartbeat_once() {
     auto res = co_await client_->send(std::move(r));
     count_heartbeat(res && res->status == 200, sent);
     if (!res) {
-        log()->warn("heartbeat to {} failed: {}", opts_.orchestratord_url, res.error().message);
+        agent_log()->warn("heartbeat to {} failed: {}", opts_.orchestratord_url,
+                          res.error().message);
         co_return -1;
     }
     if (res->status == 200) {
@@ -196,8 +198,8 @@ asio::awaitable<int> node_agent::heartbeat_once() {
     }
     // Once per refusal, not at every beat: the node stays out until the tokens match again.
     if ((res->status == 401 || res->status == 403) && !std::exchange(auth_refused_, true))
-        log()->error("orchestratord refused a heartbeat: {}",
-                     refusal(res->status, res->body, opts_.service_token));
+        agent_log()->error("orchestratord refused a heartbeat: {}",
+                           refusal(res->status, res->body, opts_.service_token));
     co_return res->status;
 }
 
@@ -241,7 +243,8 @@ asio::awaitable<void> node_agent::run() {
         if (stopping_) break;
         int r = co_await heartbeat_once();
         if (r == 404 || r == 409 || r == 410) {
-            log()->info("orchestratord does not know this registration ({}); registering again", r);
+            agent_log()->info(
+                "orchestratord does not know this registration ({}); registering again", r);
             epoch_ = 0;
         }
     }
@@ -260,7 +263,7 @@ asio::awaitable<void> node_agent::stop() {
     if (!opts_.service_token.empty())
         r.headers.add("Authorization", "Bearer " + opts_.service_token);
     auto res = co_await client_->send(std::move(r));
-    if (res && res->status == 204) log()->info("node_id={} deregistered", opts_.node_id);
+    if (res && res->status == 204) agent_log()->info("node_id={} deregistered", opts_.node_id);
     epoch_ = 0;
 }
 

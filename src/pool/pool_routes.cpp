@@ -35,10 +35,6 @@ response reply(int status, const json::object& o) {
     return response::json(status, json::serialize(o));
 }
 
-response error_reply(const api::error& e, const request& q) {
-    return response::from_error(e, q.correlation_id);
-}
-
 asio::awaitable<response> list(admin_ptr a, request) {
     json::array pools;
     for (const auto& v : a->list()) pools.push_back(to_json(v));

@@ -105,10 +105,6 @@ class infer_sse final : public http::body_stream {
     long long i_ = 0;
 };
 
-response error_response(const api::error& e, const request& q) {
-    return response::from_error(e, q.correlation_id);
-}
-
 }  // namespace
 
 void add_worker_routes(http::router& routes, pool_manager& m,
@@ -143,10 +139,10 @@ void add_worker_routes(http::router& routes, pool_manager& m,
         std::optional<std::chrono::milliseconds> keep_alive;
         if (!q.body.empty()) {
             auto body = api::parse_json_body(q.body);
-            if (!body) co_return error_response(body.error(), q);
+            if (!body) co_return error_reply(body.error(), q);
             if (auto* k = body->if_contains("keep_alive_ms"); k && !k->is_null()) {
                 if (!k->is_int64())
-                    co_return error_response(
+                    co_return error_reply(
                         api::make_error(api::error_code::invalid_params,
                                         "keep_alive_ms: must be an integer (ms; negative: keep "
                                         "the model loaded)"),
@@ -156,7 +152,7 @@ void add_worker_routes(http::router& routes, pool_manager& m,
         }
         auto a = mp->ensure_loaded(q.params[0], keep_alive);
         if (!a)
-            co_return error_response(
+            co_return error_reply(
                 api::make_error(api::error_code::not_found,
                                 "no on-demand model '" + q.params[0] + "' on this node"),
                 q);
@@ -165,7 +161,7 @@ void add_worker_routes(http::router& routes, pool_manager& m,
     });
     routes.add("POST", "/v2/models/{name}/unload", [mp](request q) -> asio::awaitable<response> {
         auto r = mp->unload(q.params[0]);
-        if (!r) co_return error_response(r.error(), q);
+        if (!r) co_return error_reply(r.error(), q);
         json::array pools;
         for (const auto& s : *r) pools.push_back(json::value(s.id));
         co_return response::json(202, json::serialize(json::object{{"model", q.params[0]},
@@ -173,13 +169,13 @@ void add_worker_routes(http::router& routes, pool_manager& m,
     });
     routes.add("POST", "/v2/pools/{id}/infer", [mp, opts](request q) -> asio::awaitable<response> {
         auto body = api::parse_json_body(q.body);
-        if (!body) co_return error_response(body.error(), q);
+        if (!body) co_return error_reply(body.error(), q);
         auto g = engines::parse_generation(*body);
-        if (!g) co_return error_response(g.error(), q);
+        if (!g) co_return error_reply(g.error(), q);
         auto task_id = g->task_id;
         int attempt = g->attempt;
         auto s = mp->begin_infer(q.params[0], std::move(*g));
-        if (!s) co_return error_response(s.error(), q);
+        if (!s) co_return error_reply(s.error(), q);
         response res;
         res.content_type = "text/event-stream";
         res.stream = std::make_shared<infer_sse>(std::move(*s), task_id, attempt, opts.node_id);

@@ -2,13 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "task_def_for_tests.h"
+
 namespace llorch::jobs {
 namespace {
-
-task_def t(std::string id, std::vector<std::string> deps = {},
-           std::vector<std::string> texts = {}) {
-    return {std::move(id), std::move(deps), std::move(texts)};
-}
 
 TEST(job_graph, accepts_a_diamond_and_indexes_both_directions) {
     auto g = job_graph::make(

@@ -2,15 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "task_def_for_tests.h"
+
 namespace llorch::jobs {
 namespace {
 using namespace std::chrono_literals;
 using v = std::vector<size_t>;
-
-task_def t(std::string id, std::vector<std::string> deps = {},
-           std::vector<std::string> texts = {}) {
-    return {std::move(id), std::move(deps), std::move(texts)};
-}
 
 job_graph graph(std::vector<task_def> d, job_limits l = {}) {
     auto g = job_graph::make(std::move(d), l);

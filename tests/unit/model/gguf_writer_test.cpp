@@ -22,15 +22,15 @@ void counting_filler(const gguf_tensor_info& t, gguf_data_sink& sink) {
     sink.write(std::span<const uint8_t>(bytes));
 }
 
-void must(const model_result<void>& r) { ASSERT_TRUE(r) << r.error().message; }
+void must_succeed(const model_result<void>& r) { ASSERT_TRUE(r) << r.error().message; }
 
 TEST(gguf_writer, writes_magic_version_and_counts) {
     test::temp_dir dir;
     gguf_writer w;
-    must(w.set("general.architecture", gguf_value::str("llama")));
-    must(w.set("general.name", gguf_value::str("x")));
-    must(w.add_tensor("a.weight", {4}, tensor_type::f32));
-    must(w.write(dir / "m.gguf", counting_filler));
+    must_succeed(w.set("general.architecture", gguf_value::str("llama")));
+    must_succeed(w.set("general.name", gguf_value::str("x")));
+    must_succeed(w.add_tensor("a.weight", {4}, tensor_type::f32));
+    must_succeed(w.write(dir / "m.gguf", counting_filler));
 
     const auto bytes = read_bytes(dir / "m.gguf");
     ASSERT_GE(bytes.size(), 24u);
@@ -43,9 +43,9 @@ TEST(gguf_writer, writes_magic_version_and_counts) {
 TEST(gguf_writer, encodes_a_key_value_and_tensor_info_as_the_spec_says) {
     test::temp_dir dir;
     gguf_writer w;
-    must(w.set("k", gguf_value::u32(7)));
-    must(w.add_tensor("t", {2, 3}, tensor_type::f16));
-    must(w.write(dir / "m.gguf", counting_filler));
+    must_succeed(w.set("k", gguf_value::u32(7)));
+    must_succeed(w.add_tensor("t", {2, 3}, tensor_type::f16));
+    must_succeed(w.write(dir / "m.gguf", counting_filler));
 
     const auto b = read_bytes(dir / "m.gguf");
     std::size_t at = 24;
@@ -101,8 +101,8 @@ TEST(gguf_writer, every_value_type_round_trips_through_the_reader) {
         {"arr.string", gguf_value::strings({"a", "", "<0x0A>", "▁the"})},
     };
     gguf_writer w;
-    for (const auto& kv : kvs) must(w.set(kv.key, kv.value));
-    must(w.write(dir / "m.gguf", counting_filler));
+    for (const auto& kv : kvs) must_succeed(w.set(kv.key, kv.value));
+    must_succeed(w.write(dir / "m.gguf", counting_filler));
 
     auto r = gguf_reader::open(dir / "m.gguf");
     ASSERT_TRUE(r) << r.error().message;
@@ -125,11 +125,12 @@ TEST(gguf_writer, every_value_type_round_trips_through_the_reader) {
 TEST(gguf_writer, tensor_data_is_aligned_and_the_file_is_header_plus_data) {
     test::temp_dir dir;
     gguf_writer w;
-    must(w.set("general.name", gguf_value::str("odd sizes")));  // header not a multiple of 32
-    must(w.add_tensor("a", {3}, tensor_type::f32));             // 12 bytes
-    must(w.add_tensor("bb", {5, 3}, tensor_type::f16));         // 30 bytes
-    must(w.add_tensor("ccc", {40}, tensor_type::f32));          // 160 bytes
-    must(w.write(dir / "m.gguf", counting_filler));
+    must_succeed(
+        w.set("general.name", gguf_value::str("odd sizes")));    // header not a multiple of 32
+    must_succeed(w.add_tensor("a", {3}, tensor_type::f32));      // 12 bytes
+    must_succeed(w.add_tensor("bb", {5, 3}, tensor_type::f16));  // 30 bytes
+    must_succeed(w.add_tensor("ccc", {40}, tensor_type::f32));   // 160 bytes
+    must_succeed(w.write(dir / "m.gguf", counting_filler));
 
     auto r = gguf_reader::open(dir / "m.gguf");
     ASSERT_TRUE(r) << r.error().message;
@@ -156,11 +157,11 @@ TEST(gguf_writer, tensor_data_is_aligned_and_the_file_is_header_plus_data) {
 TEST(gguf_writer, general_alignment_sets_the_alignment) {
     test::temp_dir dir;
     gguf_writer w;
-    must(w.add_tensor("a", {3}, tensor_type::f32));
-    must(w.add_tensor("b", {3}, tensor_type::f32));
-    must(w.set("general.alignment", gguf_value::u32(256)));
+    must_succeed(w.add_tensor("a", {3}, tensor_type::f32));
+    must_succeed(w.add_tensor("b", {3}, tensor_type::f32));
+    must_succeed(w.set("general.alignment", gguf_value::u32(256)));
     EXPECT_EQ(w.tensors()[1].offset, 256u);
-    must(w.write(dir / "m.gguf", counting_filler));
+    must_succeed(w.write(dir / "m.gguf", counting_filler));
 
     auto r = gguf_reader::open(dir / "m.gguf");
     ASSERT_TRUE(r) << r.error().message;
@@ -181,7 +182,7 @@ TEST(gguf_writer, rejects_an_alignment_that_is_not_a_u32_power_of_two) {
 
 TEST(gguf_writer, rejects_tensors_llama_cpp_could_not_load) {
     gguf_writer w;
-    must(w.add_tensor("a", {4}, tensor_type::f32));
+    must_succeed(w.add_tensor("a", {4}, tensor_type::f32));
     EXPECT_EQ(w.add_tensor("a", {4}, tensor_type::f32).error().code, model_errc::invalid_params);
     EXPECT_FALSE(w.add_tensor(std::string(64, 'x'), {4}, tensor_type::f32));
     EXPECT_TRUE(w.add_tensor(std::string(63, 'x'), {4}, tensor_type::f32));
@@ -194,9 +195,9 @@ TEST(gguf_writer, rejects_tensors_llama_cpp_could_not_load) {
 
 TEST(gguf_writer, setting_a_key_again_replaces_its_value_in_place) {
     gguf_writer w;
-    must(w.set("a", gguf_value::u32(1)));
-    must(w.set("b", gguf_value::u32(2)));
-    must(w.set("a", gguf_value::str("again")));
+    must_succeed(w.set("a", gguf_value::u32(1)));
+    must_succeed(w.set("b", gguf_value::u32(2)));
+    must_succeed(w.set("a", gguf_value::str("again")));
     ASSERT_EQ(w.kvs().size(), 2u);
     EXPECT_EQ(w.kvs()[0].key, "a");
     EXPECT_EQ(w.kvs()[0].value.get_string(), "again");
@@ -205,7 +206,7 @@ TEST(gguf_writer, setting_a_key_again_replaces_its_value_in_place) {
 TEST(gguf_writer, a_filler_giving_the_wrong_size_fails_and_leaves_no_file) {
     test::temp_dir dir;
     gguf_writer w;
-    must(w.add_tensor("a", {8}, tensor_type::f32));
+    must_succeed(w.add_tensor("a", {8}, tensor_type::f32));
     auto short_filler = [](const gguf_tensor_info&, gguf_data_sink& sink) {
         const float x[3] = {};
         sink.write(x, sizeof(x));
@@ -228,14 +229,14 @@ TEST(gguf_writer, replaces_a_file_without_disturbing_a_reader_of_the_old_one) {
     test::temp_dir dir;
     const auto path = dir / "m.gguf";
     gguf_writer first;
-    must(first.set("version", gguf_value::str("old")));
-    must(first.write(path, counting_filler));
+    must_succeed(first.set("version", gguf_value::str("old")));
+    must_succeed(first.write(path, counting_filler));
     const auto old_bytes = read_bytes(path);
 
     std::ifstream engine(path, std::ios::binary);  // opened before the rewrite
     gguf_writer second;
-    must(second.set("version", gguf_value::str("new!")));
-    must(second.write(path, counting_filler));
+    must_succeed(second.set("version", gguf_value::str("new!")));
+    must_succeed(second.write(path, counting_filler));
 
     std::vector<uint8_t> seen(old_bytes.size());
     engine.read(reinterpret_cast<char*>(seen.data()), static_cast<std::streamsize>(seen.size()));
@@ -251,10 +252,10 @@ TEST(gguf_writer, replaces_a_file_without_disturbing_a_reader_of_the_old_one) {
 TEST(gguf_writer, reports_progress_up_to_the_total) {
     test::temp_dir dir;
     gguf_writer w;
-    must(w.add_tensor("a", {1000}, tensor_type::f32));
+    must_succeed(w.add_tensor("a", {1000}, tensor_type::f32));
     uint64_t last = 0;
     uint64_t total = 0;
-    must(w.write(dir / "m.gguf", counting_filler, [&](uint64_t done, uint64_t all) {
+    must_succeed(w.write(dir / "m.gguf", counting_filler, [&](uint64_t done, uint64_t all) {
         EXPECT_GE(done, last);
         last = done;
         total = all;

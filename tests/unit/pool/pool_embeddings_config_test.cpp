@@ -21,7 +21,7 @@ std::string pool_with(std::string_view lines, std::string_view engine = "llamacp
            std::string(lines);
 }
 
-std::string error_of(std::string_view text) {
+std::string message_of(std::string_view text) {
     auto r = parse_pools_toml(text);
     EXPECT_FALSE(r.has_value()) << text;
     return r ? std::string() : r.error().message;
@@ -38,19 +38,19 @@ TEST(pool_embeddings_config, embeddings_and_pooling_are_read) {
 }
 
 TEST(pool_embeddings_config, wrong_values_are_refused_naming_the_key) {
-    EXPECT_EQ(error_of(pool_with("embeddings = \"yes\"\n")),
+    EXPECT_EQ(message_of(pool_with("embeddings = \"yes\"\n")),
               "pools[0].embeddings: must be true or false (got a string)");
-    EXPECT_EQ(error_of(pool_with("pooling = \"mean\"\n")),
+    EXPECT_EQ(message_of(pool_with("pooling = \"mean\"\n")),
               "pools[0].pooling: only applies with embeddings = true");
-    EXPECT_EQ(error_of(pool_with("embeddings = true\npooling = \"max\"\n")),
+    EXPECT_EQ(message_of(pool_with("embeddings = true\npooling = \"max\"\n")),
               "pools[0].pooling: must be one of mean, cls, last, rank (got \"max\")");
-    EXPECT_EQ(error_of(pool_with("embeddings = true\n", "sim")),
+    EXPECT_EQ(message_of(pool_with("embeddings = true\n", "sim")),
               "pools[0].embeddings: the sim engine computes no embeddings (use llamacpp, openai "
               "or ollama)");
-    EXPECT_EQ(error_of(pool_with("embeddings = true\npooling = \"cls\"\n", "ollama")),
+    EXPECT_EQ(message_of(pool_with("embeddings = true\npooling = \"cls\"\n", "ollama")),
               "pools[0].pooling: only applies to llamacpp pools (the ollama server pools itself)");
     EXPECT_NE(
-        error_of(pool_with("extra_args = [\"--embeddings\"]\n")).find("use the embeddings key"),
+        message_of(pool_with("extra_args = [\"--embeddings\"]\n")).find("use the embeddings key"),
         std::string::npos);
 }
 

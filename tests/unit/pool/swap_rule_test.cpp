@@ -13,82 +13,82 @@ namespace {
 
 using namespace std::chrono_literals;
 using tp = swap_clock::time_point;
-constexpr uint64_t MiB = 1ull << 20;
-const tp t0 = tp{} + 1h;
+constexpr uint64_t one_mib = 1ull << 20;
+const tp swap_t0 = tp{} + 1h;
 
 resident busy(std::string id, uint64_t mib, std::chrono::milliseconds ready_at) {
     return {.id = std::move(id),
             .device = "gpu:0",
-            .bytes = mib * MiB,
+            .bytes = mib * one_mib,
             .busy = true,
-            .ready_since = t0 + ready_at};
+            .ready_since = swap_t0 + ready_at};
 }
 
 TEST(swap_rule, a_busy_holder_keeps_serving_for_swap_wait_from_when_the_load_began_to_wait) {
-    const device_memory dev{"gpu:0", 0, 1000 * MiB};
+    const device_memory dev{"gpu:0", 0, 1000 * one_mib};
     std::vector<resident> on = {busy("a", 800, -60s)};
-    auto early = plan_yield(500 * MiB, dev, on, t0, 3s, t0 + 2999ms);
+    auto early = plan_yield(500 * one_mib, dev, on, swap_t0, 3s, swap_t0 + 2999ms);
     EXPECT_TRUE(early.yield.empty());
-    EXPECT_EQ(early.decide_at, t0 + 3s);
-    auto due = plan_yield(500 * MiB, dev, on, t0, 3s, t0 + 3s);
+    EXPECT_EQ(early.decide_at, swap_t0 + 3s);
+    auto due = plan_yield(500 * one_mib, dev, on, swap_t0, 3s, swap_t0 + 3s);
     EXPECT_EQ(due.yield, std::vector<std::string>{"a"});
     EXPECT_EQ(due.device, "gpu:0");
 }
 
 TEST(swap_rule, a_holder_that_just_loaded_serves_swap_wait_before_it_yields) {
-    const device_memory dev{"gpu:0", 0, 1000 * MiB};
+    const device_memory dev{"gpu:0", 0, 1000 * one_mib};
     // The load has waited 10 s, but the holder became ready 1 s ago.
     std::vector<resident> on = {busy("a", 800, 9s)};
-    auto p = plan_yield(500 * MiB, dev, on, t0, 3s, t0 + 10s);
+    auto p = plan_yield(500 * one_mib, dev, on, swap_t0, 3s, swap_t0 + 10s);
     EXPECT_TRUE(p.yield.empty());
-    EXPECT_EQ(p.decide_at, t0 + 12s);
+    EXPECT_EQ(p.decide_at, swap_t0 + 12s);
 }
 
 TEST(swap_rule, zero_swap_wait_yields_as_soon_as_a_load_waits) {
-    const device_memory dev{"gpu:0", 0, 1000 * MiB};
-    auto p = plan_yield(500 * MiB, dev, {busy("a", 800, -1s)}, t0, 0ms, t0);
+    const device_memory dev{"gpu:0", 0, 1000 * one_mib};
+    auto p = plan_yield(500 * one_mib, dev, {busy("a", 800, -1s)}, swap_t0, 0ms, swap_t0);
     EXPECT_EQ(p.yield, std::vector<std::string>{"a"});
 }
 
 TEST(swap_rule, only_the_holders_needed_yield_and_all_of_them_together) {
-    const device_memory dev{"gpu:0", 100 * MiB, 1000 * MiB};
+    const device_memory dev{"gpu:0", 100 * one_mib, 1000 * one_mib};
     // b's bound ends first; b alone frees too little, b and a enough; c is not needed.
     std::vector<resident> on = {busy("a", 300, 2s), busy("b", 200, 0s), busy("c", 300, 5s)};
-    auto before = plan_yield(550 * MiB, dev, on, t0, 3s, t0 + 4s);
+    auto before = plan_yield(550 * one_mib, dev, on, swap_t0, 3s, swap_t0 + 4s);
     EXPECT_TRUE(before.yield.empty());  // b may, a not yet: nobody stops for nothing
-    EXPECT_EQ(before.decide_at, t0 + 5s);
-    auto due = plan_yield(550 * MiB, dev, on, t0, 3s, t0 + 5s);
+    EXPECT_EQ(before.decide_at, swap_t0 + 5s);
+    auto due = plan_yield(550 * one_mib, dev, on, swap_t0, 3s, swap_t0 + 5s);
     EXPECT_EQ(due.yield, (std::vector<std::string>{"b", "a"}));
 }
 
 TEST(swap_rule, counts_idle_and_yielding_instances_as_leaving_and_asks_no_more) {
-    const device_memory dev{"gpu:0", 0, 1000 * MiB};
+    const device_memory dev{"gpu:0", 0, 1000 * one_mib};
     auto y = busy("y", 400, -10s);
     y.yielding = true;
     auto idle = busy("idle", 200, -10s);
     idle.busy = false;
-    auto p = plan_yield(500 * MiB, dev, {y, idle, busy("a", 300, -10s)}, t0, 0ms, t0);
+    auto p = plan_yield(500 * one_mib, dev, {y, idle, busy("a", 300, -10s)}, swap_t0, 0ms, swap_t0);
     EXPECT_TRUE(p.yield.empty());
-    EXPECT_EQ(p.decide_at, t0);
+    EXPECT_EQ(p.decide_at, swap_t0);
 }
 
 TEST(swap_rule, loading_and_pinned_instances_are_never_asked_to_yield) {
-    const device_memory dev{"gpu:0", 0, 1000 * MiB};
+    const device_memory dev{"gpu:0", 0, 1000 * one_mib};
     auto loading = busy("loading", 500, -10s);
     loading.loading = true;
     auto pinned = busy("pinned", 500, -10s);
     pinned.pinned = true;
-    auto p = plan_yield(300 * MiB, dev, {loading, pinned}, t0, 0ms, t0 + 1h);
+    auto p = plan_yield(300 * one_mib, dev, {loading, pinned}, swap_t0, 0ms, swap_t0 + 1h);
     EXPECT_TRUE(p.yield.empty());
     EXPECT_EQ(p.decide_at, tp::max());
 }
 
 TEST(swap_rule, chooses_the_device_whose_holders_may_yield_first) {
-    std::vector<device_memory> devs = {{"gpu:0", 0, 1000 * MiB}, {"gpu:1", 0, 1000 * MiB}};
+    std::vector<device_memory> devs = {{"gpu:0", 0, 1000 * one_mib}, {"gpu:1", 0, 1000 * one_mib}};
     auto a = busy("a", 800, 10s);
     auto b = busy("b", 800, 0s);
     b.device = "gpu:1";
-    auto p = choose_yield(500 * MiB, devs, {a, b}, t0, 3s, t0 + 3s);
+    auto p = choose_yield(500 * one_mib, devs, {a, b}, swap_t0, 3s, swap_t0 + 3s);
     EXPECT_EQ(p.device, "gpu:1");
     EXPECT_EQ(p.yield, std::vector<std::string>{"b"});
 }
@@ -97,11 +97,11 @@ TEST(residency, evicts_idle_instances_nobody_waits_for_before_wanted_ones) {
     auto wanted = busy("wanted", 300, 0s);
     wanted.busy = false;
     wanted.wanted = true;
-    wanted.last_used = t0;
+    wanted.last_used = swap_t0;
     auto unwanted = busy("unwanted", 300, 0s);
     unwanted.busy = false;
-    unwanted.last_used = t0 + 10s;  // used more recently, yet nobody waits for it
-    auto p = plan_load(200 * MiB, {"gpu:0", 0, 1000 * MiB}, {wanted, unwanted});
+    unwanted.last_used = swap_t0 + 10s;  // used more recently, yet nobody waits for it
+    auto p = plan_load(200 * one_mib, {"gpu:0", 0, 1000 * one_mib}, {wanted, unwanted});
     ASSERT_TRUE(p);
     EXPECT_EQ(p->evict, std::vector<std::string>{"unwanted"});
 }
@@ -151,8 +151,9 @@ struct device_sim {
             if (!r.start && r.arrival <= now && !loaded.contains(r.model)) try_load(r.model, now);
     }
     void try_load(const std::string& m, tp now) {
-        const uint64_t need = 600 * MiB;
-        const device_memory dev{"gpu:0", 1000 * MiB - 600 * MiB * loaded.size(), 1000 * MiB};
+        const uint64_t need = 600 * one_mib;
+        const device_memory dev{"gpu:0", 1000 * one_mib - 600 * one_mib * loaded.size(),
+                                1000 * one_mib};
         std::vector<resident> on;
         for (const auto& [id, in] : loaded)
             on.push_back({.id = id,
@@ -182,7 +183,7 @@ struct device_sim {
             loaded.at(id).yielding = true;
     }
     void run(std::chrono::milliseconds length) {
-        for (tp now = t0; now < t0 + length; now += 10ms) step(now);
+        for (tp now = swap_t0; now < swap_t0 + length; now += 10ms) step(now);
     }
     std::chrono::milliseconds longest_wait(const std::string& m) const {
         std::chrono::milliseconds worst{0};
@@ -201,8 +202,8 @@ TEST(swap_rule_sim, steady_traffic_for_one_model_lets_another_in_within_the_boun
     device_sim sim;
     // a: a request every 80 ms for 20 s, more than its two slots of 200 ms serve, so it is
     // always busy and always has a queue.
-    for (auto t = 0ms; t < 20s; t += 80ms) sim.requests.push_back({"a", t0 + t, {}});
-    sim.requests.push_back({"b", t0 + 5s, {}});
+    for (auto t = 0ms; t < 20s; t += 80ms) sim.requests.push_back({"a", swap_t0 + t, {}});
+    sim.requests.push_back({"b", swap_t0 + 5s, {}});
     sim.run(60s);
     // b waits at most swap_wait, the generations a had in flight, and its own load.
     EXPECT_LE(sim.longest_wait("b"), sim.swap_wait + sim.gen + sim.load + 20ms);
@@ -212,8 +213,8 @@ TEST(swap_rule_sim, steady_traffic_for_one_model_lets_another_in_within_the_boun
 TEST(swap_rule_sim, without_a_bound_the_other_model_waits_until_the_traffic_stops) {
     device_sim sim;
     sim.swap_wait = std::chrono::hours(1);
-    for (auto t = 0ms; t < 20s; t += 80ms) sim.requests.push_back({"a", t0 + t, {}});
-    sim.requests.push_back({"b", t0 + 5s, {}});
+    for (auto t = 0ms; t < 20s; t += 80ms) sim.requests.push_back({"a", swap_t0 + t, {}});
+    sim.requests.push_back({"b", swap_t0 + 5s, {}});
     sim.run(120s);
     EXPECT_GT(sim.longest_wait("b"), 15s);
 }
@@ -224,7 +225,7 @@ TEST(swap_rule_sim, alternating_models_switch_at_most_once_per_swap_wait_window)
     // a, b, a, b ... every 100 ms for 30 s.
     int i = 0;
     for (auto t = 0ms; t < 30s; t += 100ms)
-        sim.requests.push_back({i++ % 2 ? "b" : "a", t0 + t, {}});
+        sim.requests.push_back({i++ % 2 ? "b" : "a", swap_t0 + t, {}});
     sim.run(90s);
     sim.longest_wait("a");
     sim.longest_wait("b");

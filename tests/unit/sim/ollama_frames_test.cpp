@@ -10,7 +10,7 @@ namespace llorch::sim {
 namespace {
 namespace json = boost::json;
 
-gen_summary summary(int predicted, bool eos) {
+gen_summary ollama_summary(int predicted, bool eos) {
     gen_summary s;
     s.tokens_predicted = predicted;
     s.tokens_evaluated = 5;
@@ -55,7 +55,7 @@ TEST(ollama_frames, stream_lines_are_what_the_ollama_adapter_decodes) {
         f.append_start(out);
         f.append_token(out, " a", 1, 1);
         f.append_token(out, " b", 2, 2);
-        f.append_finish(out, summary(2, false));
+        f.append_finish(out, ollama_summary(2, false));
         // NDJSON: one object per line, the last one done with the counts.
         std::vector<json::object> lines;
         size_t at = 0;
@@ -86,12 +86,12 @@ TEST(ollama_frames, stream_lines_are_what_the_ollama_adapter_decodes) {
 
 TEST(ollama_frames, a_whole_answer_carries_the_content) {
     sim_frames f(api_kind::ollama_chat, "m", "id", 1, false, 5);
-    auto o = json::parse(f.whole(summary(2, true), " a b")).as_object();
+    auto o = json::parse(f.whole(ollama_summary(2, true), " a b")).as_object();
     EXPECT_EQ(o.at("message").at("content").as_string(), " a b");
     EXPECT_EQ(o.at("message").at("role").as_string(), "assistant");
     EXPECT_EQ(o.at("done_reason").as_string(), "stop");
     sim_frames g(api_kind::ollama_generate, "m", "id", 1, false, 5);
-    EXPECT_EQ(json::parse(g.whole(summary(2, true), "xy")).at("response").as_string(), "xy");
+    EXPECT_EQ(json::parse(g.whole(ollama_summary(2, true), "xy")).at("response").as_string(), "xy");
 }
 
 TEST(ollama_frames, tags_list_every_model_as_the_probe_reads_them) {
