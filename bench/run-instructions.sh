@@ -12,10 +12,16 @@
 # per token = (per long request - per short request) / (256 - 4). The profile shown is that of
 # the long requests.
 #
+# --io-threads K (K > 1): orchestratord with K io threads, each counted apart. The control thread
+# runs every handler and also serves its share of the connections (1/K, as each io thread does),
+# so per request: control work = control thread - mean io thread, connection work = K x mean io
+# thread. Their ratio says how far more cores take orchestratord before its one control thread
+# is the limit (bench/results/scaling-2026-12-02.md).
+#
 #   bench/run-instructions.sh [--build DIR] [--target orch|orch-stream|openai-completions] [-n N]
-#                             [--per-token [--long-n N] [--long-tokens T]]
+#                             [--per-token [--long-n N] [--long-tokens T]] [--io-threads K]
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-TARGET=orch-stream; N=""; TOP=40; PER_TOKEN=0; LONG_N=100; LONG_TOKENS=256; args=()
+TARGET=orch-stream; N=""; TOP=40; PER_TOKEN=0; LONG_N=100; LONG_TOKENS=256; IO_THREADS=1; args=()
 while (($#)); do
   case "$1" in
     --target) TARGET="$2"; shift 2 ;;
@@ -24,6 +30,7 @@ while (($#)); do
     --per-token) PER_TOKEN=1; shift ;;
     --long-n) LONG_N="$2"; shift 2 ;;
     --long-tokens) LONG_TOKENS="$2"; shift 2 ;;
+    --io-threads) IO_THREADS="$2"; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -45,11 +52,13 @@ engine_path = "$SIM_ENGINE"
 extra_args = ["--ttft", "1ms", "--itl", "$ITL"]
 TOML
 OUT="$WORK/callgrind.out"
-# One io thread: callgrind serialises threads anyway, and the count is then that of the control
-# thread's work alone.
+# One io thread by default: callgrind serialises threads anyway, and the count is then that of
+# the control thread's work alone.
+SEPARATE=no; ((IO_THREADS > 1)) && SEPARATE=yes
 bench_start orch valgrind --tool=callgrind --callgrind-out-file="$OUT" --dump-instr=no \
+  --separate-threads="$SEPARATE" \
   "$ORCH" --config "$WORK/pool.toml" --addr 127.0.0.1:0 --runtime-dir "$WORK/rt" --log-level warn \
-  --io-threads 1
+  --io-threads "$IO_THREADS"
 ORCH_PID=$LAST_PID
 PORT=""
 for ((i = 0; i < 900; i++)); do
@@ -62,17 +71,31 @@ done
 wait_http "http://127.0.0.1:$PORT/ready" 180
 URL="http://127.0.0.1:$PORT"
 "$LOADGEN" --target "$TARGET" --url "$URL" --model sim -c "$STREAMS" --requests 300 --max-tokens 4 >/dev/null
+# The instructions of dump number `dump`, one line per thread (thread 1, the control thread,
+# first; one line in all unless --io-threads > 1).
+thread_totals() {
+  local f
+  for f in "$OUT.$1" "$OUT.$1"-*; do
+    [[ -s "$f" ]] || continue
+    callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
+  done
+}
 # Counts `n` requests of `tokens` tokens into dump number `dump`; prints the total instructions.
 count() {
-  local n=$1 tokens=$2 dump=$3 ok i
+  local n=$1 tokens=$2 dump=$3 ok i files last=-1
   callgrind_control -z "$ORCH_PID" >/dev/null
   "$LOADGEN" --target "$TARGET" --url "$URL" --model sim -c "$STREAMS" --requests "$n" \
     --max-tokens "$tokens" --json "$WORK/lg$dump.json" >/dev/null
   callgrind_control -d "$ORCH_PID" >/dev/null
   ok=$(jq .requests_ok "$WORK/lg$dump.json")
   [[ "$ok" == "$n" ]] || { echo "only $ok of $n requests succeeded" >&2; exit 1; }
-  for ((i = 0; i < 100; i++)); do [[ -s "$OUT.$dump" ]] && break; sleep 0.1; done
-  callgrind_annotate "$OUT.$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
+  # Written one file per thread: wait until their number stops growing.
+  for ((i = 0; i < 100; i++)); do
+    files=$(find "$WORK" -maxdepth 1 -name "callgrind.out.$dump*" -size +0 | wc -l)
+    ((files > 0 && files == last)) && break
+    last=$files; sleep 0.2
+  done
+  thread_totals "$dump" | awk '{ s += $1 } END { print s }'
 }
 commit=$(git -C "$(dirname "$BUILD_DIR")" rev-parse --short HEAD 2>/dev/null || echo unknown)
 total=$(count "$N" 4 1)
@@ -90,6 +113,17 @@ if ((PER_TOKEN)); then
 else
   echo "target $TARGET, $N requests of 4 tokens, build $BUILD_DIR (commit $commit)"
   echo "instructions per request: $((total / N))"
+  if ((IO_THREADS > 1)); then
+    PROFILE="$OUT.1-01"
+    echo "per request, by thread (1: control; the io threads are the $((IO_THREADS - 1)) largest others):"
+    thread_totals 1 | awk -v n="$N" '{ printf "  thread %d: %d\n", NR, $1 / n }'
+    mapfile -t per_thread < <(thread_totals 1)
+    io_mean=$(printf '%s\n' "${per_thread[@]:1}" | sort -rn | head -n $((IO_THREADS - 1)) |
+      awk -v k="$IO_THREADS" '{ s += $1 } END { print s / (k - 1) }')
+    awk -v n="$N" -v k="$IO_THREADS" -v c="${per_thread[0]}" -v io="$io_mean" 'BEGIN {
+      printf "control work per request: %d; connection work per request: %d (%.1f x the control work)\n",
+        (c - io) / n, k * io / n, k * io / (c - io) }'
+  fi
   echo
   echo "inclusive instructions per request, by function (llama-orch's own):"
 fi
