@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -62,6 +65,19 @@ struct fixture {
     }
 };
 
+// Nanoseconds the process's threads have spent runnable but waiting for a CPU
+// (/proc/<pid>/task/<tid>/schedstat, second field), summed.
+uint64_t run_delay_ns() {
+    uint64_t sum = 0;
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+        std::ifstream in(t.path() / "schedstat");
+        uint64_t on_cpu = 0, waiting = 0;
+        if (in >> on_cpu >> waiting) sum += waiting;
+    }
+    return sum;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -73,11 +89,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ec) __builtin_trap();  // the server stopped accepting
     asio::write(s, asio::buffer(data, size), ec);
     s.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    // The server answers and closes, or just closes; 5 s without either is a hang.
+    // The server answers and closes, or just closes. Without either, after a first 5 s the
+    // process is watched: 5 s more in which it waited less than a second for a CPU is a hang
+    // (more means a fuzzer at low priority on a busy machine: it gets 5 s more, up to 2 min).
     char buf[8192];
-    for (;;) {
+    std::optional<uint64_t> delay_at;
+    for (int waits = 0;;) {
         pollfd p{s.native_handle(), POLLIN, 0};
-        if (::poll(&p, 1, 5000) <= 0) __builtin_trap();
+        if (::poll(&p, 1, 5000) <= 0) {
+            const uint64_t now = run_delay_ns();
+            if (delay_at && now - *delay_at < 1'000'000'000) __builtin_trap();
+            if (++waits == 24) __builtin_trap();
+            delay_at = now;
+            continue;
+        }
         auto n = s.read_some(asio::buffer(buf), ec);
         if (ec || n == 0) break;
     }
