@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 namespace llorch::http {
 
 std::optional<std::string_view> header_list::find(std::string_view name) const {
@@ -84,6 +87,10 @@ response response::from_error(const api::error& e, std::string_view correlation_
         r.headers.add("X-Backoff-Ms", std::to_string(ms));
     }
     return r;
+}
+
+response response::json(int status, const boost::json::object& body) {
+    return json(status, boost::json::serialize(body));
 }
 
 response error_reply(const api::error& e, const request& q) {

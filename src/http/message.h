@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/fwd.hpp>
 
 #include "api/error.h"
 #include "http/client_departure.h"
@@ -92,6 +93,8 @@ struct response {
         r.body = std::move(body);
         return r;
     }
+    // A JSON object serialized as the body.
+    static response json(int status, const boost::json::object& body);
     static response text(int status, std::string body, std::string content_type = "text/plain") {
         response r;
         r.status = status;

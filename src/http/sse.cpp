@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 namespace llorch::http {
 
 void append_sse(std::string& out, std::string_view event, std::string_view data,
@@ -32,6 +35,10 @@ std::string sse_frame(std::string_view event, std::string_view data) {
     std::string out;
     append_sse(out, event, data);
     return out;
+}
+
+std::string sse_frame(std::string_view event, const boost::json::object& data) {
+    return sse_frame(event, boost::json::serialize(data));
 }
 
 // Lines are found with memchr and handed on as views of the input; only a line split across

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/fwd.hpp>
+
 namespace llorch::http {
 
 struct sse_event {
@@ -20,6 +22,8 @@ void append_sse(std::string& out, std::string_view event, std::string_view data,
                 std::optional<long long> id = std::nullopt);
 // The same frame as a string of its own.
 std::string sse_frame(std::string_view event, std::string_view data);
+// The same with a JSON object as its data.
+std::string sse_frame(std::string_view event, const boost::json::object& data);
 
 class sse_parser {
   public:

@@ -12,10 +12,6 @@ using cluster::cluster_view;
 
 namespace {
 
-std::string frame(std::string_view type, const json::object& o) {
-    return http::sse_frame(type, json::serialize(o));
-}
-
 // Figures to one decimal; unknown ones (negative) as null.
 json::value figure(double v) {
     if (v < 0 || !std::isfinite(v)) return nullptr;
@@ -90,33 +86,33 @@ std::string snapshot(const cluster_view& v, std::string_view profile, time_point
                                       {"message", e.message}});
     for (const auto& p : v.stats().history()) history.push_back(point_json(p));
     const auto& cfg = v.stats().config();
-    return frame("snapshot", {{"profile", profile},
-                              {"at_ms", wall_ms},
-                              {"nodes", std::move(nodes)},
-                              {"pools", std::move(pools)},
-                              {"queue", queue_json(v.queue())},
-                              {"running", std::move(running)},
-                              {"errors", std::move(errors)},
-                              {"history", std::move(history)},
-                              {"rate_window_s", cfg.rate_window.count()},
-                              {"ttft_window_s", cfg.ttft_window.count()}});
+    return http::sse_frame("snapshot", json::object{{"profile", profile},
+                                                    {"at_ms", wall_ms},
+                                                    {"nodes", std::move(nodes)},
+                                                    {"pools", std::move(pools)},
+                                                    {"queue", queue_json(v.queue())},
+                                                    {"running", std::move(running)},
+                                                    {"errors", std::move(errors)},
+                                                    {"history", std::move(history)},
+                                                    {"rate_window_s", cfg.rate_window.count()},
+                                                    {"ttft_window_s", cfg.ttft_window.count()}});
 }
 
 std::string task_queued(std::string_view task_id, std::string_view model, std::string_view priority,
                         size_t position) {
-    return frame("task_queued", {{"task_id", task_id},
-                                 {"model", model},
-                                 {"priority", priority},
-                                 {"queue_position", position}});
+    return http::sse_frame("task_queued", json::object{{"task_id", task_id},
+                                                       {"model", model},
+                                                       {"priority", priority},
+                                                       {"queue_position", position}});
 }
 
 std::string task_started(const cluster::task_row& t, std::string_view priority, int attempt) {
-    return frame("task_started", {{"task_id", t.task_id},
-                                  {"model", t.model},
-                                  {"priority", priority},
-                                  {"pool", t.pool},
-                                  {"node_id", t.node_id},
-                                  {"attempt", attempt}});
+    return http::sse_frame("task_started", json::object{{"task_id", t.task_id},
+                                                        {"model", t.model},
+                                                        {"priority", priority},
+                                                        {"pool", t.pool},
+                                                        {"node_id", t.node_id},
+                                                        {"attempt", attempt}});
 }
 
 std::string task_ended(const cluster::task_end& e, long long wall_ms) {
@@ -134,19 +130,23 @@ std::string task_ended(const cluster::task_end& e, long long wall_ms) {
         o["error_code"] = e.error_code;
         o["message"] = e.message;
     }
-    return frame("task_ended", o);
+    return http::sse_frame("task_ended", o);
 }
 
-std::string queue(const cluster::queue_depths& q) { return frame("queue", queue_json(q)); }
+std::string queue(const cluster::queue_depths& q) {
+    return http::sse_frame("queue", queue_json(q));
+}
 
-std::string pool(const cluster::pool_row& p) { return frame("pool", pool_json(p)); }
+std::string pool(const cluster::pool_row& p) { return http::sse_frame("pool", pool_json(p)); }
 
-std::string pool_removed(std::string_view id) { return frame("pool_removed", {{"id", id}}); }
+std::string pool_removed(std::string_view id) {
+    return http::sse_frame("pool_removed", json::object{{"id", id}});
+}
 
-std::string node(const cluster::node_row& n) { return frame("node", node_json(n)); }
+std::string node(const cluster::node_row& n) { return http::sse_frame("node", node_json(n)); }
 
 std::string node_removed(std::string_view node_id) {
-    return frame("node_removed", {{"node_id", node_id}});
+    return http::sse_frame("node_removed", json::object{{"node_id", node_id}});
 }
 
 std::string stats(const cluster::stats_point& s, const cluster_view& v, time_point now) {
@@ -158,11 +158,12 @@ std::string stats(const cluster::stats_point& s, const cluster_view& v, time_poi
                                        {"tokens_per_s", figure(cluster_view::tokens_per_s(t, now))},
                                        {"ttft_ms", figure(cluster_view::ttft_ms(t))}});
     o["running_tasks"] = std::move(running);
-    return frame("stats", o);
+    return http::sse_frame("stats", o);
 }
 
 std::string cut_off(std::string_view message) {
-    return frame("cut_off", {{"code", "READER_BEHIND"}, {"message", message}});
+    return http::sse_frame("cut_off",
+                           json::object{{"code", "READER_BEHIND"}, {"message", message}});
 }
 
 }  // namespace llorch::orchestrator::cluster_json

@@ -17,10 +17,6 @@ std::shared_ptr<spdlog::logger> jobs_log() {
     return l;
 }
 
-std::string job_frame(std::string_view event, const json::object& o) {
-    return http::sse_frame(event, json::serialize(o));
-}
-
 std::string describe(const api::error& e) {
     return std::string(api::to_string(e.code)) + ": " + e.message;
 }
@@ -145,12 +141,12 @@ asio::awaitable<void> job_service::run_task(std::shared_ptr<job> j, size_t i) {
             break;
         jobs_log()->warn("job_id={} task {} broke mid-stream on pool {} ({}): running it again",
                          j->id, id, t.pool_id, t.error->message);
-        j->append(
-            job_frame("task_retried", json::object{{"task", id},
-                                                   {"task_id", t.spec.task_id},
-                                                   {"pool_id", t.pool_id},
-                                                   {"node_id", t.node_id},
-                                                   {"error", api::to_string(t.error->code)}}));
+        j->append(http::sse_frame("task_retried",
+                                  json::object{{"task", id},
+                                               {"task_id", t.spec.task_id},
+                                               {"pool_id", t.pool_id},
+                                               {"node_id", t.node_id},
+                                               {"error", api::to_string(t.error->code)}}));
     }
     task_ended(j, i);
 }
@@ -192,7 +188,8 @@ asio::awaitable<bool> job_service::follow_task(std::shared_ptr<job> j, size_t i)
             for (const auto& e : events) {
                 if (e.event == "started" && !started) {
                     started = true;
-                    j->append(job_frame("task_started", json::object{{"task", id},
+                    j->append(
+                        http::sse_frame("task_started", json::object{{"task", id},
                                                                      {"task_id", t->spec.task_id},
                                                                      {"pool_id", t->pool_id},
                                                                      {"node_id", t->node_id}}));
@@ -203,9 +200,9 @@ asio::awaitable<bool> job_service::follow_task(std::shared_ptr<job> j, size_t i)
                     const auto* text = o ? o->if_contains("t") : nullptr;
                     if (!text || !text->is_string()) continue;
                     jt.output += text->get_string();
-                    j->append(job_frame("task_token", json::object{{"task", id},
-                                                                   {"t", text->get_string()},
-                                                                   {"i", o->at("i")}}),
+                    j->append(http::sse_frame("task_token", json::object{{"task", id},
+                                                                         {"t", text->get_string()},
+                                                                         {"i", o->at("i")}}),
                               true);
                 }
             }
@@ -264,7 +261,7 @@ void job_service::report_task_ended(job& j, size_t i) {
             json::object{{"code", api::to_string(jt.error->code)}, {"message", jt.error->message}};
     if (jt.t) o["tokens_out"] = jt.t->tokens_out;
     if (st == jobs::task_state::completed) o["output"] = jt.output;
-    j.append(job_frame("task_ended", o));
+    j.append(http::sse_frame("task_ended", o));
 }
 
 void job_service::maybe_end(job& j) {
@@ -280,7 +277,7 @@ void job_service::maybe_end(job& j) {
         {"elapsed_ms",
          std::chrono::duration_cast<std::chrono::milliseconds>(j.ended - j.created).count()}};
     if (!j.run.cause().empty()) o["cause"] = j.run.cause();
-    j.append(job_frame("job_ended", o));
+    j.append(http::sse_frame("job_ended", o));
     jobs_log()->info("job_id={} ended {}{}{}", j.id, jobs::to_string(j.run.state()),
                      j.run.cause().empty() ? "" : ": ", j.run.cause());
 }

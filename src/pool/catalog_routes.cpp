@@ -64,16 +64,12 @@ json::object catalog_json(const std::vector<pool_view>& pools, bool files_here,
 
 namespace {
 
-response catalog_reply(int status, const json::object& o) {
-    return response::json(status, json::serialize(o));
-}
-
 std::vector<node_files> files_of(const files_ptr& f) {
     return f ? f->files() : std::vector<node_files>{};
 }
 
 asio::awaitable<response> models(pools_ptr a, files_ptr f, request) {
-    co_return catalog_reply(200, catalog_json(a->list(), a->files_here(), files_of(f)));
+    co_return response::json(200, catalog_json(a->list(), a->files_here(), files_of(f)));
 }
 
 asio::awaitable<response> availability(pools_ptr a, files_ptr f, request) {
@@ -96,7 +92,7 @@ asio::awaitable<response> availability(pools_ptr a, files_ptr f, request) {
                                                     {"size_bytes", e.size_bytes},
                                                     {"sha256", e.sha256}});
         }
-    co_return catalog_reply(
+    co_return response::json(
         200, json::object{{"models", std::move(models)}, {"files", std::move(held)}});
 }
 
@@ -124,7 +120,7 @@ asio::awaitable<response> stage(files_ptr f, request q) {
     }
     auto job = co_await f->stage(std::move(r));
     if (!job) co_return error_reply(job.error(), q);
-    auto res = catalog_reply(202, *job);
+    auto res = response::json(202, *job);
     res.headers.add("Location", "/v2/catalog/jobs/" + std::string(job->at("job_id").as_string()));
     co_return res;
 }
@@ -132,7 +128,7 @@ asio::awaitable<response> stage(files_ptr f, request q) {
 asio::awaitable<response> job(files_ptr f, request q) {
     auto j = co_await f->job(q.params[0]);
     if (!j) co_return error_reply(j.error(), q);
-    co_return catalog_reply(200, *j);
+    co_return response::json(200, *j);
 }
 
 asio::awaitable<response> remove(files_ptr f, request q) {

@@ -31,26 +31,22 @@ json::object to_json(const pool_view& v) {
 
 namespace {
 
-response reply(int status, const json::object& o) {
-    return response::json(status, json::serialize(o));
-}
-
 asio::awaitable<response> list(admin_ptr a, request) {
     json::array pools;
     for (const auto& v : a->list()) pools.push_back(to_json(v));
-    co_return reply(200, json::object{{"pools", std::move(pools)}});
+    co_return response::json(200, json::object{{"pools", std::move(pools)}});
 }
 
 asio::awaitable<response> status(admin_ptr a, request q) {
     auto v = co_await a->status(q.params[0]);
     if (!v) co_return error_reply(v.error(), q);
-    co_return reply(200, to_json(*v));
+    co_return response::json(200, to_json(*v));
 }
 
 asio::awaitable<response> health(admin_ptr a, request q) {
     auto v = co_await a->status(q.params[0]);
     if (!v) co_return error_reply(v.error(), q);
-    co_return reply(200, health_json(v->pool));
+    co_return response::json(200, health_json(v->pool));
 }
 
 asio::awaitable<response> drain(admin_ptr a, request q) {
@@ -61,7 +57,7 @@ asio::awaitable<response> drain(admin_ptr a, request q) {
     if (!deadline) co_return error_reply(deadline.error(), q);
     auto v = co_await a->drain(q.params[0], *deadline);
     if (!v) co_return error_reply(v.error(), q);
-    co_return reply(202, to_json(*v));
+    co_return response::json(202, to_json(*v));
 }
 
 asio::awaitable<response> reload(admin_ptr a, request q) {
@@ -71,7 +67,7 @@ asio::awaitable<response> reload(admin_ptr a, request q) {
     if (!ref) co_return error_reply(ref.error(), q);
     auto v = co_await a->reload(q.params[0], std::string(*ref));
     if (!v) co_return error_reply(v.error(), q);
-    co_return reply(200, to_json(*v));
+    co_return response::json(200, to_json(*v));
 }
 
 }  // namespace
