@@ -81,6 +81,17 @@ void apply_serve_limits(const serve_limits_options& o, http::server_options& so)
     so.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
 }
 
+void add_io_threads_option(CLI::App& app, unsigned& io_threads, const std::string& env_prefix) {
+    app.add_option("--io-threads", io_threads,
+                   "threads serving connections, the control thread included (default: the "
+                   "core count, but 1 on a machine of 2 cores or fewer, where a second one costs "
+                   "more CPU than it saves); requests are handled and control state kept on the "
+                   "control thread")
+        ->envname(env_prefix + "_IO_THREADS")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 256u));
+}
+
 void add_pool_retry_options(CLI::App& app, long long& base_ms, long long& max_ms,
                             const std::string& env_prefix, const std::string& what) {
     app.add_option("--pool-retry-base-ms", base_ms,

@@ -38,6 +38,9 @@ startup_result<http::tls_context> serve_tls(const serve_tls_options& o,
                                             const std::string& env_prefix,
                                             const std::string& client_ca = {});
 
+// --io-threads (PREFIX_IO_THREADS): the threads that serve connections (http::io_threads).
+void add_io_threads_option(CLI::App& app, unsigned& io_threads, const std::string& env_prefix);
+
 // --pool-retry-base-ms and --pool-retry-max-ms (PREFIX_POOL_RETRY_BASE_MS, ...): how a failed
 // pool (`what`: "pool", "local pool") starts again by itself.
 void add_pool_retry_options(CLI::App& app, long long& base_ms, long long& max_ms,

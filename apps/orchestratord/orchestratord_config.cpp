@@ -120,13 +120,7 @@ void orchestratord_config::declare(CLI::App& app) {
         ->envname("ORCHESTRATORD_TLS_CLIENT_CERT");
     app.add_option("--tls-client-key", tls_client_key, "CLOUD: private key of --tls-client-cert")
         ->envname("ORCHESTRATORD_TLS_CLIENT_KEY");
-    app.add_option("--io-threads", io_threads,
-                   "threads serving connections, the control thread included (default: the "
-                   "core count); requests are handled and control state kept on the control "
-                   "thread")
-        ->envname("ORCHESTRATORD_IO_THREADS")
-        ->capture_default_str()
-        ->check(CLI::Range(1u, 256u));
+    add_io_threads_option(app, io_threads, "ORCHESTRATORD");
     app.add_option("--cors-origins", cors_origins,
                    "browser origins allowed to call the OpenAI and Ollama endpoints besides "
                    "loopback ones and app schemes (comma-separated, e.g. "

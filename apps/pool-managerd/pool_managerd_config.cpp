@@ -78,13 +78,7 @@ void pool_managerd_config::declare(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0LL, 600000LL));
     add_pool_retry_options(app, pool_retry_base_ms, pool_retry_max_ms, "POOL_MANAGERD", "pool");
-    app.add_option("--io-threads", io_threads,
-                   "threads serving connections, the control thread included (default: the "
-                   "core count); requests are handled and control state kept on the control "
-                   "thread")
-        ->envname("POOL_MANAGERD_IO_THREADS")
-        ->capture_default_str()
-        ->check(CLI::Range(1u, 256u));
+    add_io_threads_option(app, io_threads, "POOL_MANAGERD");
     add_logging_options(app, logging);
     app.add_flag("--cloud-profile", cloud,
                  "register with orchestratord and heartbeat to it (CLOUD profile)")

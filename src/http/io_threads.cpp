@@ -44,9 +44,8 @@ std::vector<boost::asio::any_io_executor> io_threads::executors() const {
     return out;
 }
 
-unsigned default_io_threads() {
-    unsigned n = std::thread::hardware_concurrency();
-    return n == 0 ? 1 : n;
-}
+unsigned default_io_threads(unsigned cores) { return cores <= 2 ? 1 : cores; }
+
+unsigned default_io_threads() { return default_io_threads(std::thread::hardware_concurrency()); }
 
 }  // namespace llorch::http

@@ -40,7 +40,15 @@ class io_threads {
     std::vector<std::thread> threads_;
 };
 
-// The default number of io threads: the machine's cores (at least 1).
+// The default number of io threads for a machine of `cores` cores: one per core, but only one
+// on a machine of two cores or fewer. Every request's handler and engine exchange run on the
+// control thread (82-85 % of the work per request, bench/results/scaling-2026-12-02.md), so a
+// second io thread there only takes the connections' reads and writes off it, and pays for that
+// with a cross-thread hand-off per streamed piece; with two cores shared with engines, clients
+// or other work, that costs more than it gains (bench/results/io-threads-2026-12-02.md: 10-20 %
+// less CPU per request with one, as many requests/s or more).
+unsigned default_io_threads(unsigned cores);
+// The same for this machine (std::thread::hardware_concurrency; 1 when it cannot tell).
 unsigned default_io_threads();
 
 }  // namespace llorch::http

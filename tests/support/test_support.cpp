@@ -197,7 +197,14 @@ common::subprocess start_process(const std::vector<std::string>& argv, const fs:
     common::spawn_options o;
     o.argv = argv;
     o.log_file = log;
+    // On a machine of two cores or fewer the daemons serve connections on their control thread
+    // only (http::default_io_threads). The tests run them with two io threads wherever they
+    // run, so that the hand-offs between threads (control_stream, posted disconnects) stay
+    // under test; a test's own setting wins.
     o.env = env;
+    for (const char* k : {"ORCHESTRATORD_IO_THREADS", "POOL_MANAGERD_IO_THREADS"})
+        if (std::none_of(env.begin(), env.end(), [&](const auto& kv) { return kv.first == k; }))
+            o.env.emplace_back(k, "2");
     auto p = common::subprocess::spawn(o);
     if (!p) throw std::runtime_error(p.error().message);
     return std::move(*p);
