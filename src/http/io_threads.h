@@ -45,8 +45,8 @@ class io_threads {
 // control thread (82-85 % of the work per request, bench/results/scaling-2026-12-02.md), so a
 // second io thread there only takes the connections' reads and writes off it, and pays for that
 // with a cross-thread hand-off per streamed piece; with two cores shared with engines, clients
-// or other work, that costs more than it gains (bench/results/io-threads-2026-12-02.md: 10-20 %
-// less CPU per request with one, as many requests/s or more).
+// or other work, that costs more than it gains (bench/results/io-threads-2026-12-02.md: 7-20 %
+// less CPU per request with one, requests/s the same within the noise).
 unsigned default_io_threads(unsigned cores);
 // The same for this machine (std::thread::hardware_concurrency; 1 when it cannot tell).
 unsigned default_io_threads();
