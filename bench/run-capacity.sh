@@ -11,25 +11,6 @@ HOLD=8000; HOLD_TOKENS=20; HOLD_ITL=500ms; HOLD_RAMP=6
 if ((SMOKE)); then LEVELS=(16); DURATION=1; WARMUP=0; ROUNDS=1; HOLD=200; HOLD_TOKENS=10; HOLD_ITL=50ms; HOLD_RAMP=0.5; fi
 LAT=(--ttft 1ms --itl 1ms)
 
-sim_pool_toml() {  # NAME SLOTS EXTRA_ARGS...
-  local id="$1" slots="$2"; shift 2
-  local extra="" a
-  for a in "$@"; do extra+="\"$a\", "; done
-  cat <<TOML
-[[pools]]
-id = "$id"
-engine = "sim"
-model = "$SIM"
-name = "sim"
-device = "cpu"
-slots = $slots
-ctx = 256
-threads = 1
-engine_path = "$SIM_ENGINE"
-extra_args = [${extra%, }]
-TOML
-}
-
 # (a) requests/s of short completions.
 SIM_PORT=$(free_port)
 bench_start sim "$SIM" --port "$SIM_PORT" --slots 1024 -c 256 "${LAT[@]}"

@@ -20,19 +20,7 @@ done
 bench_parse_args "${args[@]}"
 ROUNDS=${ROUNDS:-4}; DURATION=3; WARMUP=0.5
 if ((SMOKE)); then ROUNDS=1; DURATION=1; WARMUP=0; STREAMS=4; fi
-cat >"$WORK/pool.toml" <<TOML
-[[pools]]
-id = "sim0"
-engine = "sim"
-model = "$SIM"
-name = "sim"
-device = "cpu"
-slots = 1024
-ctx = 256
-threads = 1
-engine_path = "$SIM_ENGINE"
-extra_args = ["--ttft", "1ms", "--itl", "1ms"]
-TOML
+sim_pool_toml sim0 1024 --ttft 1ms --itl 1ms >"$WORK/pool.toml"
 declare -A PORT PID
 for k in 1 2; do
   ORCHESTRATORD_IO_THREADS=$k orch_start "orch-t$k" "$WORK/pool.toml"

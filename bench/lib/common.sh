@@ -276,6 +276,26 @@ TOML
 }
 
 # Waits until orchestratord on PORT reports COUNT ready pools.
+# A [[pools]] entry of a llorch-sim pool: sim_pool_toml NAME SLOTS EXTRA_ARGS...
+sim_pool_toml() {  # NAME SLOTS EXTRA_ARGS...
+  local id="$1" slots="$2"; shift 2
+  local extra="" a
+  for a in "$@"; do extra+="\"$a\", "; done
+  cat <<TOML
+[[pools]]
+id = "$id"
+engine = "sim"
+model = "$SIM"
+name = "sim"
+device = "cpu"
+slots = $slots
+ctx = 256
+threads = 1
+engine_path = "$SIM_ENGINE"
+extra_args = [${extra%, }]
+TOML
+}
+
 wait_pools_ready() {  # PORT COUNT
   local i
   for ((i = 0; i < 600; i++)); do
