@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 preset="${1:-release}"
 say() { echo "==> $*" >&2; }
 
-packages=(g++ cmake ninja-build ccache git pkg-config
+packages=(g++ cmake ninja-build ccache lld git pkg-config
           libboost1.81-dev libssl-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libmimalloc-dev
           libgtest-dev libgmock-dev libbenchmark-dev openssl curl procps iproute2
           prometheus-cpp-dev prometheus chromium tmux systemd)
