@@ -6,6 +6,7 @@
 
 #include "orchestrator/compat_stream.h"
 #include "orchestrator/task.h"
+#include "poll_ready.h"
 
 namespace llorch::orchestrator {
 namespace {
@@ -18,10 +19,7 @@ struct pending {
     std::optional<std::string> value;
 };
 
-void poll(asio::io_context& io) {
-    io.restart();
-    io.poll();
-}
+using testing::poll;
 
 std::shared_ptr<pending> start_next(asio::io_context& io, http::body_stream& s) {
     auto p = std::make_shared<pending>();

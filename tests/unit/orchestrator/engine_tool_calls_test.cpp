@@ -12,7 +12,7 @@ namespace llorch::engines {
 namespace {
 namespace json = boost::json;
 
-generation_request parse(const char* body) {
+generation_request parse_request(const char* body) {
     auto g = parse_generation(json::parse(body).as_object());
     EXPECT_TRUE(g) << (g ? "" : g.error().message);
     return g ? *g : generation_request{};
@@ -27,11 +27,11 @@ const char* tool_turn =
     R"("tool_choice":"auto"}})";
 
 TEST(engine_tool_calls, a_tool_turn_survives_the_trip_to_a_node_and_reaches_the_engine_whole) {
-    auto g = parse(tool_turn);
+    auto g = parse_request(tool_turn);
     ASSERT_EQ(g.messages.size(), 3u);
     EXPECT_TRUE(g.messages[1].content_null);
     EXPECT_EQ(g.messages[2].tool_call_id, "call_1");
-    auto again = parse(to_json(g).c_str());  // orchestratord -> pool-managerd
+    auto again = parse_request(to_json(g).c_str());  // orchestratord -> pool-managerd
     auto call = adapter_for(engine_kind_id::llamacpp).build(again, "tiny");
     EXPECT_EQ(call.path, "/v1/chat/completions");
     auto body = json::parse(call.body).as_object();
@@ -86,7 +86,7 @@ TEST(engine_tool_calls, streamed_tool_call_deltas_become_tool_call_events) {
 }
 
 TEST(engine_tool_calls, ollama_and_sim_engines_are_named_as_unable_to_call_tools) {
-    auto g = parse(tool_turn);
+    auto g = parse_request(tool_turn);
     EXPECT_FALSE(field_unsupported_by("llamacpp", g));
     EXPECT_FALSE(field_unsupported_by("openai", g));
     auto f = field_unsupported_by("sim", g);
@@ -95,7 +95,7 @@ TEST(engine_tool_calls, ollama_and_sim_engines_are_named_as_unable_to_call_tools
     generation_request plain;
     plain.messages.push_back({"user", "hi"});
     EXPECT_FALSE(field_unsupported_by("ollama", plain));
-    auto turn = parse(R"({"messages":[{"role":"tool","tool_call_id":"c","content":"x"}]})");
+    auto turn = parse_request(R"({"messages":[{"role":"tool","tool_call_id":"c","content":"x"}]})");
     f = field_unsupported_by("ollama", turn);
     ASSERT_TRUE(f);
     EXPECT_EQ(f->field, "messages[0].role");

@@ -10,12 +10,13 @@ namespace llorch::orchestrator {
 namespace {
 namespace json = boost::json;
 
-api::api_result<job_spec> parse(const std::string& text, jobs::job_limits l = {}) {
+api::api_result<job_spec> parse_job(const std::string& text, jobs::job_limits l = {}) {
     return parse_job_spec(json::parse(text).as_object(), l);
 }
 
 TEST(job_spec, reads_options_tasks_and_defaults) {
-    auto j = parse(R"({"job_id": "j-1", "max_parallel": 3, "fail_fast": true, "deadline_ms": 9000,
+    auto j =
+        parse_job(R"({"job_id": "j-1", "max_parallel": 3, "fail_fast": true, "deadline_ms": 9000,
         "task_retries": 2,
         "defaults": {"model": "tiny", "max_tokens": 4, "temperature": 0},
         "tasks": [{"id": "plan", "prompt": "p"},
@@ -41,14 +42,14 @@ TEST(job_spec, reads_options_tasks_and_defaults) {
 }
 
 TEST(job_spec, generates_a_job_id) {
-    auto j = parse(R"({"tasks": [{"id": "a", "model": "tiny", "prompt": "p"}]})");
+    auto j = parse_job(R"({"tasks": [{"id": "a", "model": "tiny", "prompt": "p"}]})");
     ASSERT_TRUE(j);
     EXPECT_EQ(j->job_id.size(), 36u);
     EXPECT_EQ(j->tasks[0].task_id, j->job_id + ".a");
 }
 
 TEST(job_spec, puts_substituted_texts_back_in_place) {
-    auto j = parse(R"({"tasks": [{"id": "a", "model": "tiny", "prompt": "p",
+    auto j = parse_job(R"({"tasks": [{"id": "a", "model": "tiny", "prompt": "p",
         "messages": [{"role": "user", "content": "m"}]}]})");
     ASSERT_TRUE(j);
     auto t = j->tasks[0];
@@ -82,7 +83,7 @@ TEST(job_spec, names_the_task_and_field_of_what_is_wrong) {
              {R"({"tasks": [{"id": "a", "model": "m", "prompt": "p", "depends_on": ["a"]}]})",
               "dependency cycle: a -> a"},
          }) {
-        auto j = parse(body);
+        auto j = parse_job(body);
         ASSERT_FALSE(j) << body;
         EXPECT_EQ(j.error().code, api::error_code::invalid_params) << body;
         EXPECT_NE(j.error().message.find(says), std::string::npos)
@@ -93,9 +94,9 @@ TEST(job_spec, names_the_task_and_field_of_what_is_wrong) {
 TEST(job_spec, bounds_the_number_of_tasks) {
     jobs::job_limits l;
     l.max_tasks = 2;
-    auto j = parse(R"({"tasks": [{"id": "a", "model": "m"}, {"id": "b", "model": "m"},
+    auto j = parse_job(R"({"tasks": [{"id": "a", "model": "m"}, {"id": "b", "model": "m"},
         {"id": "c", "model": "m"}]})",
-                   l);
+                       l);
     ASSERT_FALSE(j);
     EXPECT_NE(j.error().message.find("at most 2"), std::string::npos);
 }

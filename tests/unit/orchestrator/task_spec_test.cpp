@@ -10,12 +10,12 @@ namespace llorch::orchestrator {
 namespace {
 namespace json = boost::json;
 
-api::api_result<task_spec> parse(const std::string& text) {
+api::api_result<task_spec> parse_spec(const std::string& text) {
     return parse_task_spec(json::parse(text).as_object());
 }
 
 TEST(task_spec, reads_the_original_contract_fields) {
-    auto t = parse(R"({
+    auto t = parse_spec(R"({
         "task_id": "t-1", "session_id": "s-1", "workload": "completion", "model_ref": "tiny",
         "engine": "llamacpp", "ctx": 2048, "priority": "batch", "max_tokens": 12,
         "deadline_ms": 5000, "seed": 42, "determinism": "strict", "inputs": ["Hello"],
@@ -46,7 +46,7 @@ TEST(task_spec, reads_the_original_contract_fields) {
 }
 
 TEST(task_spec, takes_model_as_well_as_model_ref_and_ours_sampling_fields) {
-    auto t = parse(R"({"model": "tiny", "messages": [{"role": "user", "content": "hi"}],
+    auto t = parse_spec(R"({"model": "tiny", "messages": [{"role": "user", "content": "hi"}],
                        "temperature": 0.5, "top_p": 0.9, "top_k": 40, "stop": ["\n"],
                        "cancel_on_disconnect": false})");
     ASSERT_TRUE(t) << t.error().message;
@@ -62,15 +62,15 @@ TEST(task_spec, takes_model_as_well_as_model_ref_and_ours_sampling_fields) {
 }
 
 TEST(task_spec, takes_a_task_type_instead_of_a_model) {
-    auto t = parse(R"({"task_type": "coding", "prompt": "x"})");
+    auto t = parse_spec(R"({"task_type": "coding", "prompt": "x"})");
     ASSERT_TRUE(t) << t.error().message;
     EXPECT_EQ(t->task_type, "coding");
     EXPECT_TRUE(t->model.empty());
 }
 
 TEST(task_spec, generates_distinct_task_and_session_ids_when_absent) {
-    auto a = parse(R"({"model": "tiny", "prompt": "x"})");
-    auto b = parse(R"({"model": "tiny", "prompt": "x"})");
+    auto a = parse_spec(R"({"model": "tiny", "prompt": "x"})");
+    auto b = parse_spec(R"({"model": "tiny", "prompt": "x"})");
     ASSERT_TRUE(a && b);
     EXPECT_TRUE(valid_client_id(a->task_id)) << a->task_id;
     EXPECT_TRUE(valid_client_id(a->session_id)) << a->session_id;
@@ -122,7 +122,7 @@ TEST(task_spec, each_bad_field_is_invalid_params_naming_the_field) {
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.body);
-        auto t = parse(c.body);
+        auto t = parse_spec(c.body);
         ASSERT_FALSE(t);
         EXPECT_EQ(t.error().code, api::error_code::invalid_params);
         EXPECT_TRUE(t.error().message.starts_with(std::string(c.field) + ":")) << t.error().message;
@@ -138,7 +138,7 @@ TEST(task_spec, rejects_a_prompt_that_is_not_valid_utf8) {
 }
 
 TEST(task_spec, ignores_unknown_fields) {
-    auto t = parse(R"({"model": "tiny", "prompt": "x", "future_field": {"a": 1}})");
+    auto t = parse_spec(R"({"model": "tiny", "prompt": "x", "future_field": {"a": 1}})");
     EXPECT_TRUE(t);
 }
 

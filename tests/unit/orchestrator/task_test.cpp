@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 
 #include "orchestrator/task.h"
+#include "poll_ready.h"
 
 namespace llorch::orchestrator {
 namespace {
@@ -14,11 +15,7 @@ const std::string started = "event: started\ndata: {}\n\n";
 const std::string end_frame = "event: end\ndata: {\"tokens_out\":3}\n\n";
 std::string token(int i) { return token_frame("w" + std::to_string(i), i); }
 
-// Runs what is ready on `io` (restarting it: a poll that ran out of work leaves it stopped).
-void poll(asio::io_context& io) {
-    io.restart();
-    io.poll();
-}
+using testing::poll;
 
 // A pending next() of a reader, run on `io` by poll() only: nothing here waits for real time.
 struct pending_next {
