@@ -10,6 +10,7 @@
 
 #include "catalog/model_ref.h"
 #include "common/log.h"
+#include "common/off_thread.h"
 #include "http/client.h"
 #include "http/ids.h"
 #include "http/tls.h"
@@ -42,7 +43,7 @@ asio::awaitable<T> call(std::function<T()> f) {
 template <class F>
 auto on_pool(asio::thread_pool& pool, F f) {
     using T = std::invoke_result_t<F>;
-    return asio::co_spawn(pool, call<T>(std::function<T()>(std::move(f))), asio::use_awaitable);
+    return common::off_thread(pool.get_executor(), call<T>(std::function<T()>(std::move(f))));
 }
 
 // Bytes gathered before each write of a download.

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
+#include "common/off_thread.h"
 #include "pool/pool_runtime.h"
 #include "pool/vram_estimate.h"
 
@@ -54,8 +52,7 @@ namespace {
 
 asio::awaitable<void> estimate_into(std::shared_ptr<pool_runtime> rt,
                                     std::shared_ptr<pool_entry> p) {
-    auto need = co_await asio::co_spawn(rt->blocking(), estimate_instance_memory(p->cfg),
-                                        asio::use_awaitable);
+    auto need = co_await common::off_thread(rt->blocking(), estimate_instance_memory(p->cfg));
     if (need && p->need_bytes == 0) p->need_bytes = *need;
 }
 

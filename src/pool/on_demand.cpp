@@ -3,9 +3,8 @@
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
+#include "common/off_thread.h"
 #include "pool/device_memory.h"
 #include "pool/pool_names.h"
 #include "pool/residency.h"
@@ -117,8 +116,7 @@ asio::awaitable<std::vector<device_memory>> devices_now(std::shared_ptr<pool_run
     std::vector<device_memory> out;
     const bool cpu_only = p->cfg.device == "cpu" || p->cfg.engine == engine_kind::sim;
     if (!cpu_only && rt->gpus()) {
-        auto found =
-            co_await asio::co_spawn(rt->blocking(), discover_gpus(rt->gpus()), asio::use_awaitable);
+        auto found = co_await common::off_thread(rt->blocking(), discover_gpus(rt->gpus()));
         rt->last_discovery = found;
         auto wanted =
             p->cfg.device.empty() ? std::optional<std::vector<int>>{} : parse_device(p->cfg.device);
@@ -171,8 +169,7 @@ asio::awaitable<void> load(std::shared_ptr<pool_runtime> rt, std::shared_ptr<poo
                            uint64_t starts) {
     auto gone = [&] { return rt->stopping() || p->stopping || p->starts != starts; };
     const std::string name = p->cfg.name;
-    auto need = co_await asio::co_spawn(rt->blocking(), estimate_instance_memory(p->cfg),
-                                        asio::use_awaitable);
+    auto need = co_await common::off_thread(rt->blocking(), estimate_instance_memory(p->cfg));
     if (gone()) co_return;
     if (!need) {
         rt->set_state(*p, pool_state::failed, need.error().message);

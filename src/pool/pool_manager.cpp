@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "common/off_thread.h"
 #include "http/client.h"
 #include "pool/device_memory.h"
 #include "pool/handoff_adopter.h"
@@ -67,8 +68,7 @@ asio::awaitable<void> gpu_refresh_loop(std::shared_ptr<pool_runtime> rt) {
     while (!rt->stopping()) {
         co_await sleep_for(rt->opts().gpu_discovery_interval);
         if (rt->stopping() || !rt->gpus()) co_return;
-        auto found =
-            co_await asio::co_spawn(rt->blocking(), discover_gpus(rt->gpus()), asio::use_awaitable);
+        auto found = co_await common::off_thread(rt->blocking(), discover_gpus(rt->gpus()));
         if (rt->stopping()) co_return;
         rt->last_discovery = std::move(found);
         for (const auto& [id, p] : rt->table().entries())

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/log.h"
+#include "common/off_thread.h"
 #include "http/client.h"
 #include "pool/handoff.h"
 #include "pool/process_launcher.h"
@@ -128,8 +129,8 @@ void pool_runtime::remove_own_handoff(pool_entry& p) {
 asio::awaitable<provision_result<provision_plan>> pool_runtime::provision(
     std::shared_ptr<pool_entry> p, std::string model) {
     // The facts are gathered off the io thread: GPU discovery may run nvidia-smi.
-    auto facts = co_await asio::co_spawn(
-        blocking_, gather_facts(p->cfg, model, p->runs_engine(), gpus_), asio::use_awaitable);
+    auto facts = co_await common::off_thread(blocking_.get_executor(),
+                                             gather_facts(p->cfg, model, p->runs_engine(), gpus_));
     if (facts.discovery) last_discovery = *facts.discovery;
     auto plan = check_provision(p->cfg, model, facts);
     if (plan && !p->cfg.gpus.empty()) p->gpus = plan->gpus;

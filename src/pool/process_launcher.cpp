@@ -6,14 +6,13 @@
 #include <optional>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
+#include "common/off_thread.h"
 #include "common/subprocess.h"
 #include "http/ids.h"
 #include "pool/sim_engine_args.h"
@@ -250,9 +249,8 @@ asio::awaitable<pool_result<launched_engine>> process_launcher::launch(pool_conf
     out.api_key = http::random_hex(24);
     out.base_url = "http://127.0.0.1:" + std::to_string(port);
     // The result comes back to this coroutine's executor, the io thread.
-    auto s = co_await asio::co_spawn(
-        blocking_, spawn_on_pool(pool, spec, runtime_dir_, log_rotate_bytes_, port, out.api_key),
-        asio::use_awaitable);
+    auto s = co_await common::off_thread(
+        blocking_, spawn_on_pool(pool, spec, runtime_dir_, log_rotate_bytes_, port, out.api_key));
     if (!s.proc) co_return pool_error{pool_errc::launch_failed, s.proc.error().message};
     auto e = std::make_shared<process_engine>(io_, blocking_, std::move(*s.proc), std::move(s.log),
                                               log_rotate_bytes_);
