@@ -407,8 +407,9 @@ TEST(on_demand_pool_managerd, a_busy_model_yields_to_a_waiting_load_and_finishes
     ASSERT_FALSE(held.events.empty()) << held.error;
     EXPECT_EQ(held.events.back().event, "end") << held.events.back().data;
     // beta loads. Its ready state may last only milliseconds: the refused request for alpha
-    // is waiting to load it again, and an idle instance yields to a waiting load at once
-    // (swap_wait only keeps a busy one), so the log says it rather than a poll of its state.
+    // is waiting to load it again, and beta's only caller was refused ~15 s ago, not within the
+    // 2 s that would keep a fresh instance for swap_wait, so idle beta yields at once; the log
+    // says it rather than a poll of its state.
     ASSERT_TRUE(wait_until(
         [&] {
             return d.log_text().find("pool_id=beta state starting -> ready") != std::string::npos;
